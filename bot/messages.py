@@ -1,0 +1,71 @@
+"""The two messages that cross the edge: what a platform delivers and what the bot sends.
+
+Adapters (console, Feishu, WeChat) only translate platform events into `Incoming`
+and `Outgoing` back into platform calls; everything else happens behind `BotPort`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One chat message for the bot.
+
+    platform  "console" | "feishu" | "wechat"
+    sender_id the platform's user id (Feishu open_id, WeChat contact id; the name on the console)
+    text      the message text with @mentions written as "@显示名" (adapters resolve placeholders)
+    at        aware datetime when the message was sent
+    chat_id   the group chat id (Feishu chat_id, WeChat room id); None for a private chat
+    private   True for a private (p2p) chat with the bot
+    sender_name the platform's display name when known (used only to suggest a name)
+    event_id  platform-unique id of this delivery, for exactly-once handling ("feishu:<event_id>")
+    project   project name when the adapter already knows it (console, replay); else bound by chat_id
+    """
+
+    platform: str
+    sender_id: str
+    text: str
+    at: datetime
+    chat_id: str | None = None
+    private: bool = False
+    sender_name: str | None = None
+    event_id: str | None = None
+    project: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message from the bot.
+
+    to        None → the project's group chat; a member's display name → a private message to them
+    mentions  member names to @mention (a group message ends with "下一位:NAME" → NAME is mentioned)
+    key       idempotency key, stable for the same work item (Feishu `uuid`), unique per message
+    project   the project the message belongs to
+    card      optional structured payload (the queue board) for platforms that render cards
+    """
+
+    text: str
+    to: str | None = None
+    mentions: tuple[str, ...] = ()
+    key: str = ""
+    project: str | None = None
+    card: dict | None = field(default=None, compare=False)
+
+
+class BotPort(Protocol):
+    """What an adapter may call on the bot core."""
+
+    def handle(self, msg: Incoming) -> list[Outgoing]:
+        """Handle one message (at most once per event_id); return the messages to send."""
+
+    def run_due(self, now: datetime) -> list[Outgoing]:
+        """Run every scheduled job due by `now`; return the messages to send (each exactly once)."""
+
+    def user_id(self, platform: str, project: str, name: str) -> str | None:
+        """The platform user id of member `name` of `project` (for private messages and @mentions)."""
+
+    def chats(self, platform: str, project: str) -> list[str]:
+        """The platform group chat ids bound to `project`."""
