@@ -1,0 +1,225 @@
+"""WeChat adapter: a wechaty puppet-service connection translated to and from `BotPort`.
+
+    adapter = WechatAdapter(bot, WechatSettings.from_env(cfg.get("wechat")))
+    await adapter.run()            # connects, reconnects with backoff, returns after `await adapter.stop()`
+    adapter.send(msgs)             # from any other thread (scheduler): blocks until delivered
+
+Room → project binding and names are the core's job: a room message becomes
+`Incoming(chat_id=room id, project=None)`, a private one `Incoming(private=True)`.
+Replies go back where the message came from; an `Outgoing` with no source room goes to every
+room in `bot.chats("wechat", project)`, one with `to=NAME` privately to `bot.user_id(...)`.
+The core runs synchronously on the event loop (one call at a time, same thread as `run()`).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.messages import BotPort, Incoming, Outgoing
+from bot.wechaty_compat import fresh_pools, import_wechaty
+
+log = logging.getLogger(__name__)
+APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试。"
+_SEP = "[\u2005\u0020\u00a0]"
+
+
+@dataclass(frozen=True)
+class WechatSettings:
+    endpoint: str  # host:port of a puppet service reachable over plain gRPC (no TLS)
+    token: str | None = None  # sent as the HTTP/2 :authority header (how old clients authenticate)
+    retry_min: float = 1.0  # reconnect backoff, doubled after each failed session up to retry_max
+    retry_max: float = 60.0
+    send_timeout: float = 30.0  # send() waits this long for a connection and the delivery
+
+    @classmethod
+    def from_env(cls, cfg: dict | None = None) -> WechatSettings:
+        """Environment first (WECHATY_PUPPET_SERVICE_ENDPOINT / _TOKEN), then cfg keys endpoint/token/..."""
+        cfg = dict(cfg or {})
+        endpoint = os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT") or cfg.pop("endpoint", None)
+        token = os.environ.get("WECHATY_PUPPET_SERVICE_TOKEN") or cfg.pop("token", None)
+        extra = {k: v for k, v in cfg.items() if k not in ("endpoint", "token")}
+        if not endpoint:
+            raise ValueError("WeChat: WECHATY_PUPPET_SERVICE_ENDPOINT (host:port, plain gRPC) is not set")
+        if unknown := set(extra) - {"retry_min", "retry_max", "send_timeout"}:
+            raise ValueError(f"WeChat: unknown settings {sorted(unknown)}")
+        return cls(endpoint=endpoint, token=token, **{k: float(v) for k, v in extra.items()})
+
+
+class WechatAdapter:
+    def __init__(self, bot: BotPort, settings: WechatSettings) -> None:
+        self.bot, self.settings = bot, settings
+        self._wechaty: Any = None  # the current session's Wechaty, None while disconnected
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None  # the thread running run()
+        self._ready, self._stopping = asyncio.Event(), asyncio.Event()
+        self._session_task: asyncio.Task | None = None
+        self._inflight: set[asyncio.Task] = set()  # messages being handled, finished before stop()
+
+    async def run(self) -> None:
+        """Keep a session open until `stop()`; every failure is logged with its traceback, then retried."""
+        self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
+        delay, failures = self.settings.retry_min, 0
+        while not self._stopping.is_set():
+            self._session_task = asyncio.create_task(self._session())
+            try:
+                await self._session_task
+                log.warning("WeChat: event stream from %s ended; reconnecting", self.settings.endpoint)
+            except asyncio.CancelledError:
+                if not self._stopping.is_set():
+                    raise
+            except Exception as e:  # traceback on the first failure of a streak, one line after that
+                failures = 1 if self._ready.is_set() else failures + 1
+                log.error("WeChat: session with %s failed (%s: %s); retrying in %.1f s",
+                          self.settings.endpoint, type(e).__name__, e, delay, exc_info=failures == 1)
+            finally:
+                if self._ready.is_set():  # the session had logged in: start the backoff again
+                    delay = self.settings.retry_min
+                await self._close()
+            try:
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            except TimeoutError:
+                delay = min(delay * 2, self.settings.retry_max)
+        log.info("WeChat: adapter stopped")
+
+    @property
+    def connected(self) -> bool:
+        """True while a session is logged in (messages can be sent)."""
+        return self._ready.is_set()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let messages in hand finish (up to `grace` s), then close the connection; `run()` returns.
+        Call it on the adapter's loop (another thread: `asyncio.run_coroutine_threadsafe`)."""
+        self._stopping.set()
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=grace)
+        if self._session_task is not None:
+            self._session_task.cancel()
+
+    def send(self, msgs: list[Outgoing], room_id: str | None = None) -> None:
+        """Thread-safe: deliver `msgs` (to `room_id`, else by `Outgoing.to`/project); raise on failure."""
+        if self._loop is None or threading.get_ident() == self._thread:
+            raise RuntimeError("WechatAdapter.send() is for other threads while run() is running")
+        fut = asyncio.run_coroutine_threadsafe(self._deliver(msgs, room_id, None), self._loop)
+        try:
+            fut.result(timeout=2 * self.settings.send_timeout)
+        finally:
+            fut.cancel()  # no-op once done
+
+    # -- transport -------------------------------------------------------------------------
+
+    async def _session(self) -> None:
+        wechaty, puppet = import_wechaty()
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        options = wechaty.WechatyOptions(
+            puppet_options=puppet.PuppetOptions(token=self.settings.token, end_point=self.settings.endpoint),
+            port=_free_port(), scheduler=AsyncIOScheduler())  # plugin web port must be free; no job db
+        w = wechaty.Wechaty(options)
+        await w.init_puppet()
+        fresh_pools(w)
+        await w.init_puppet_event_bridge(w.puppet)
+        w.on("login", lambda contact: (log.info("WeChat: logged in as %s", contact), self._ready.set()))
+        w.on("logout", lambda contact: (log.warning("WeChat: %s logged out", contact), self._ready.clear()))
+        w.on("error", lambda payload: log.error("WeChat: puppet error %s", payload))
+        w.on("message", self._on_message)
+        self._wechaty = w
+        log.info("WeChat: connecting to %s", self.settings.endpoint)
+        await w.puppet.start()  # Stop+Start RPCs, then reads the event stream until it ends
+
+    async def _close(self) -> None:
+        w, self._wechaty = self._wechaty, None
+        self._ready.clear()
+        if w is None:
+            return
+        scheduler = w._plugin_manager.scheduler
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        w.puppet._event_stream.remove_all_listeners()
+        if w.puppet.channel is not None:  # close the connection only: no Stop RPC to the service
+            w.puppet.channel.close()
+
+    async def _on_message(self, msg: Any) -> None:
+        task = asyncio.current_task()
+        self._inflight.add(task)
+        try:
+            await self._handle(msg)
+        finally:
+            self._inflight.discard(task)
+
+    async def _handle(self, msg: Any) -> None:
+        try:
+            talker, room = msg.talker(), msg.room()
+            if msg.type() != msg.Type.MESSAGE_TYPE_TEXT or talker.contact_id == msg.puppet.login_user_id:
+                return log.debug("WeChat: ignored message %s (type %s)", msg.message_id, msg.type())
+            ts = msg.payload.timestamp  # seconds or milliseconds, as the SDK's timestamp_to_date guesses
+            at = datetime.fromtimestamp(ts / 1000 if ts > 2145888000 else ts, UTC) if ts else None
+            incoming = Incoming(
+                platform="wechat", sender_id=talker.contact_id, text=await self._text(msg, room),
+                at=at or datetime.now(UTC), chat_id=room.room_id if room else None, private=room is None,
+                sender_name=talker.name or None, event_id=f"wechat:{msg.message_id}")
+        except Exception:
+            return log.exception("WeChat: cannot read message %s", getattr(msg, "message_id", "?"))
+        try:
+            replies = self.bot.handle(incoming)
+        except Exception:
+            log.exception("WeChat: handler failed for %s", incoming.event_id)
+            replies = [Outgoing(text=APOLOGY)]
+        try:
+            await self._deliver(replies, incoming.chat_id, None if room else talker.contact_id)
+        except Exception:
+            log.exception("WeChat: cannot deliver the replies to %s", incoming.event_id)
+
+    async def _text(self, msg: Any, room: Any) -> str:
+        """Mentions as "@名字 " (the contact's name, not the room alias); the bot's own mention removed."""
+        text = msg.text()
+        if room is not None:
+            self_id = msg.wechaty.puppet.self_id() if await msg.mention_self() else None
+            for contact in await msg.mention_list():
+                names = {contact.name, await room.alias(contact)} - {None, ""}
+                new = "" if contact.contact_id == self_id else f"@{contact.name} "
+                for name in sorted(names, key=len, reverse=True):
+                    text = re.sub(f"@{re.escape(name)}(?:{_SEP}+|$)", lambda _m, n=new: n, text)
+        return re.sub(r"\s+", " ", text.replace("\u2005", " ")).strip()
+
+    async def _deliver(self, msgs: list[Outgoing], room_id: str | None, contact_id: str | None) -> None:
+        await asyncio.wait_for(self._ready.wait(), self.settings.send_timeout)
+        w, errors = self._wechaty, []
+        for out in msgs:  # one failed message does not hold back the others; the first error is raised
+            try:
+                await self._deliver_one(w, out, room_id, contact_id)
+            except Exception as e:
+                log.error("WeChat: cannot send %r: %s", out.text, e)
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+    async def _deliver_one(self, w: Any, out: Outgoing, room_id: str | None, contact_id: str | None) -> None:
+        def uid(name: str) -> str | None:
+            return self.bot.user_id("wechat", out.project, name) if out.project else None
+
+        if out.to is not None:
+            if (to := uid(out.to)) is None:
+                return log.warning("WeChat: no id for %r in %r; not sent: %s", out.to, out.project, out.text)
+            await w.Contact.load(to).say(out.text)
+        elif room_id is None and contact_id is not None:  # reply in the private chat it came from
+            await w.Contact.load(contact_id).say(out.text)
+        else:
+            rooms = [room_id] if room_id else self.bot.chats("wechat", out.project) if out.project else []
+            if not rooms:
+                log.warning("WeChat: no room bound to %r; not sent: %s", out.project, out.text)
+            ids = [i for i in map(uid, out.mentions) if i] or None
+            for rid in rooms:
+                await w.Room.load(rid).say(out.text, mention_ids=ids)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

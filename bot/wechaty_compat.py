@@ -1,0 +1,80 @@
+"""Every measure needed to use wechaty 0.10.7 (python-wechaty, unmaintained) on Python 3.11.
+
+Import the SDK only through `import_wechaty()`; nothing else in the project patches it.
+
+1. `wechaty.WechatyOptions` uses `PuppetOptions()` as a dataclass default. Python 3.11 rejects an
+   unhashable default ("mutable default ... use default_factory"), so `PuppetOptions` gets the
+   identity hash before `wechaty` is imported. The default instance is then shared by every
+   `WechatyOptions` (and mutated by `Wechaty.__init__`): always pass a fresh `PuppetOptions`.
+2. `wechaty/user/url_link.py` does `from urllib3 import get_host` (removed in urllib3 2);
+   an equivalent `get_host` is put back on `urllib3`.
+3. `pyee<12` is a pin, not a patch (pyee 12 removed `pyee.AsyncIOEventEmitter`); checked here
+   so a wrong environment fails with a clear message.
+4. Importing `wechaty.plugin` creates `$CACHE_DIR` (default `./.wechaty`, i.e. in the working
+   directory) for the plugin job store; unless CACHE_DIR is set it is pointed at a temp dir.
+5. The SDK imports `telnetlib` (deprecated in 3.11, removed in 3.13) and uses the deprecated
+   `pyee.AsyncIOEventEmitter` alias: those two DeprecationWarnings (only) are filtered out.
+   Python 3.13 is not supported.
+6. `fresh_pools(bot)`: `Contact`, `Room` and `Tag` keep one class-level object pool shared by every
+   `Wechaty` instance, so after a reconnect `Room.load(id)` would return an object bound to the
+   dead puppet. Call it right after `bot.init_puppet()`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import warnings
+from types import ModuleType
+from typing import Any
+
+_patched = False
+
+
+def _get_host(url: str) -> tuple[str, str | None, int | None]:
+    """urllib3 1.x `get_host`: (scheme, host, port) with scheme defaulting to http."""
+    from urllib3.util import parse_url
+
+    p = parse_url(url)
+    return p.scheme or "http", p.hostname, p.port
+
+
+def apply_patches() -> None:
+    """Apply measures 1-5 (idempotent); must run before the first `import wechaty`."""
+    global _patched
+    if _patched:
+        return
+    if sys.version_info >= (3, 13):
+        raise RuntimeError("wechaty 0.10.7 imports telnetlib (removed in Python 3.13): use 3.11 or 3.12")
+    import pyee
+
+    if not hasattr(pyee, "AsyncIOEventEmitter"):
+        raise RuntimeError("wechaty 0.10.7 needs pyee<12 (pyee.AsyncIOEventEmitter): pip install '.[wechat]'")
+    import urllib3
+
+    if not hasattr(urllib3, "get_host"):
+        urllib3.get_host = _get_host  # type: ignore[attr-defined]
+    from wechaty_puppet.schemas.puppet import PuppetOptions
+
+    if PuppetOptions.__hash__ is None:
+        PuppetOptions.__hash__ = object.__hash__  # type: ignore[method-assign,assignment]
+    warnings.filterwarnings("ignore", message=r".*telnetlib", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=r"pyee\.AsyncIOEventEmitter", category=DeprecationWarning)
+    os.environ.setdefault("CACHE_DIR", os.path.join(tempfile.gettempdir(), "reception-bot-wechaty"))
+    _patched = True
+
+
+def import_wechaty() -> tuple[ModuleType, ModuleType]:
+    """Apply the patches, then import and return `(wechaty, wechaty_puppet)`."""
+    apply_patches()
+    import wechaty
+    import wechaty_puppet
+    import wechaty_puppet_service  # noqa: F401  (loaded by name by Wechaty._load_puppet)
+
+    return wechaty, wechaty_puppet
+
+
+def fresh_pools(bot: Any) -> None:
+    """Give this bot's `Contact`/`ContactSelf`/`Room`/`Tag` classes their own object pools (measure 6)."""
+    for name in ("Contact", "ContactSelf", "Room", "Tag"):
+        getattr(bot, name)._pool = {}

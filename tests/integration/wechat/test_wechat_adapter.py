@@ -1,0 +1,138 @@
+"""The WeChat adapter end to end: real wechaty 0.10.7 client ↔ local fake puppet service, fake core."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC
+
+import pytest
+
+from bot.messages import Outgoing
+from bot.wechat import APOLOGY, WechatSettings
+
+from .conftest import BOT, LISI, PROJECT, ROOM, ZHANG, Harness, wait_until
+from .fake_puppet import IMAGE
+
+
+def test_room_command_with_mentions_end_to_end(run) -> None:
+    async def scenario(h: Harness) -> None:
+        text = "@接待助手\u2005到访 张三 13812345678 @小李\u2005"
+        h.service.push_message("m-room-1", ZHANG, text, room=ROOM, mention_ids=(BOT, LISI))
+        await wait_until(lambda: h.replies(ROOM), what="the room reply")
+        [msg] = h.bot.received
+        assert msg.platform == "wechat" and msg.chat_id == ROOM and not msg.private and msg.project is None
+        assert (msg.sender_id, msg.sender_name) == (ZHANG, "张三")
+        assert msg.event_id == "wechat:m-room-1"
+        assert msg.text == "到访 张三 13812345678 @李四"  # bot mention stripped, room alias → contact name
+        assert msg.at.tzinfo is not None and msg.at.astimezone(UTC).year >= 2024
+        [reply] = h.replies(ROOM)
+        assert reply.mention_ids == [LISI]
+        assert reply.text.startswith("@李四") and "已登记。下一位:李四" in reply.text
+
+    run(scenario)
+
+
+def test_private_command_replies_privately_and_to_a_named_member(run) -> None:
+    async def scenario(h: Harness) -> None:
+        h.service.push_message("m-private-1", ZHANG, "我是 张三")
+        await wait_until(lambda: h.replies(ZHANG) and h.replies(LISI), what="both private replies")
+        [msg] = h.bot.received
+        assert msg.private and msg.chat_id is None and msg.text == "我是 张三" and msg.sender_id == ZHANG
+        assert [s.text for s in h.replies(ZHANG)] == ["收到:我是 张三"]
+        assert [s.text for s in h.replies(LISI)] == ["张三 请你接待"]
+        assert not h.replies(ROOM)
+
+    run(scenario)
+
+
+def test_duplicate_message_id_is_handled_once(run) -> None:
+    async def scenario(h: Harness) -> None:
+        from wechaty.utils.async_helper import SingleIdContainer
+
+        h.service.push_message("m-dup-1", ZHANG, "到访 王五 13900000000", room=ROOM)
+        await wait_until(lambda: h.replies(ROOM), what="first reply")
+        h.service.push_message("m-dup-1", ZHANG, "到访 王五 13900000000", room=ROOM)  # the SDK drops it
+        # a redelivery the SDK no longer remembers (as after a process restart) reaches the core,
+        # which dedupes on Incoming.event_id
+        SingleIdContainer._instance = None
+        h.service.push_message("m-dup-1", ZHANG, "到访 王五 13900000000", room=ROOM)
+        await wait_until(lambda: len(h.bot.received) == 2, what="the redelivery reaching the core")
+        h.service.push_message("m-dup-2", ZHANG, "到访 赵六 13900000001", room=ROOM)  # a barrier
+        await wait_until(lambda: len(h.replies(ROOM)) == 2, what="the barrier reply")
+        assert [m.event_id for m in h.bot.received] == ["wechat:m-dup-1"] * 2 + ["wechat:m-dup-2"]
+        assert ["王五" in s.text for s in h.replies(ROOM)] == [True, False]
+
+    run(scenario)
+
+
+def test_reconnects_after_a_service_restart(run, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(h: Harness) -> None:
+        await h.service.stop()  # a crash: connections dropped
+        await wait_until(lambda: not h.adapter.connected, what="the adapter noticing")
+        def failure_logs() -> list[str]:
+            return [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+
+        # the dropped stream, then at least one refused reconnection attempt, each logged
+        await wait_until(lambda: len(failure_logs()) >= 2, what="two logged failures")
+        await h.service.start(h.service.port)
+        await wait_until(lambda: h.adapter.connected and h.service.streams >= 2, what="reconnection")
+        h.service.push_message("m-after-restart", ZHANG, "到访 孙七 13700000000", room=ROOM)
+        await wait_until(lambda: h.replies(ROOM), what="a reply after the restart")
+        assert h.bot.received[-1].event_id == "wechat:m-after-restart"
+        failures = [r for r in caplog.records if r.name == "bot.wechat" and r.levelno >= logging.WARNING]
+        assert failures and any(r.exc_info for r in failures)  # logged with a traceback, not swallowed
+
+    run(scenario)
+
+
+def test_non_text_message_is_ignored(run, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(h: Harness) -> None:
+        h.service.push_message("m-image-1", ZHANG, "<img/>", room=ROOM, type=IMAGE)
+        await wait_until(lambda: any("ignored message m-image-1" in r.getMessage() for r in caplog.records),
+                         what="the image being ignored")
+        h.service.push_message("m-text-1", ZHANG, "到访 周八 13600000000", room=ROOM)
+        await wait_until(lambda: h.replies(ROOM), what="the text reply")
+        assert [m.event_id for m in h.bot.received] == ["wechat:m-text-1"]
+        assert len(h.service.sent) == 1
+
+    run(scenario)
+
+
+def test_handler_error_apologises_and_the_adapter_lives_on(run, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(h: Harness) -> None:
+        h.service.push_message("m-boom", ZHANG, "boom", room=ROOM)
+        await wait_until(lambda: h.replies(ROOM), what="the apology")
+        assert [s.text for s in h.replies(ROOM)] == [APOLOGY]
+        [record] = [r for r in caplog.records if "handler failed" in r.getMessage()]
+        assert record.exc_info and "handler exploded" in str(record.exc_info[1])
+        h.service.push_message("m-after-boom", ZHANG, "到访 吴九 13500000000", room=ROOM)
+        await wait_until(lambda: len(h.replies(ROOM)) == 2, what="the next reply")
+
+    run(scenario)
+
+
+def test_send_from_a_scheduler_thread(run) -> None:
+    async def scenario(h: Harness) -> None:
+        msgs = [Outgoing(text="早会提醒", mentions=("李四", "不存在"), project=PROJECT, key="k1"),
+                Outgoing(text="今天你值班", to="张三", project=PROJECT, key="k2")]
+        await asyncio.to_thread(h.adapter.send, msgs)  # blocks its thread until delivered
+        [group] = h.replies(ROOM)
+        assert group.mention_ids == [LISI] and group.text.endswith("早会提醒")
+        assert [s.text for s in h.replies(ZHANG)] == ["今天你值班"]
+        with pytest.raises(RuntimeError):  # not from the adapter's own loop thread
+            h.adapter.send(msgs)
+
+    run(scenario)
+
+
+def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WECHATY_PUPPET_SERVICE_ENDPOINT", raising=False)
+    monkeypatch.delenv("WECHATY_PUPPET_SERVICE_TOKEN", raising=False)
+    with pytest.raises(ValueError, match="WECHATY_PUPPET_SERVICE_ENDPOINT"):
+        WechatSettings.from_env(None)
+    s = WechatSettings.from_env({"endpoint": "10.0.0.2:8788", "token": "t1", "retry_max": 30})
+    assert (s.endpoint, s.token, s.retry_max) == ("10.0.0.2:8788", "t1", 30.0)
+    monkeypatch.setenv("WECHATY_PUPPET_SERVICE_ENDPOINT", "gw:9001")
+    monkeypatch.setenv("WECHATY_PUPPET_SERVICE_TOKEN", "insecure_x")
+    s = WechatSettings.from_env({"endpoint": "ignored:1"})
+    assert (s.endpoint, s.token) == ("gw:9001", "insecure_x")
