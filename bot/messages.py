@@ -45,6 +45,7 @@ class Outgoing:
     key       idempotency key, stable for the same work item (Feishu `uuid`), unique per message
     project   the project the message belongs to
     card      optional structured payload (the queue board) for platforms that render cards
+    at        for scheduled messages, the time the work fell due
     """
 
     text: str
@@ -53,6 +54,7 @@ class Outgoing:
     key: str = ""
     project: str | None = None
     card: dict | None = field(default=None, compare=False)
+    at: datetime | None = None        # when a scheduled message fell due (None: now)
 
 
 class BotPort(Protocol):

@@ -1,0 +1,1 @@
+"""handlers/: one function per command; the table is in handlers.registry."""

@@ -1,0 +1,310 @@
+"""The bus: Incoming → parse → handler inside one unit of work → Outgoing. Also the job sweep."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import ProjectSettings
+from bot.messages import Incoming, Outgoing
+from bot.parser import Unknown, Usage, parse
+from handlers.registry import HANDLERS, READ_ONLY
+from handlers import commands as c
+from handlers.context import Ctx
+from handlers.jobs import due_jobs, first_due, initial_times
+from rules.customers import mask
+from rules.errors import Refused
+from rules.queue import Day
+from storage import models as m
+from storage.uow import Duplicate, UnitOfWork
+
+log = logging.getLogger("reception")
+APOLOGY = "抱歉,处理这条消息时出错了,请稍后再试;如一直出错请联系管理员。"
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    """Group messages never carry a full phone number (RULES §10)."""
+    return _PHONE_IN_TEXT.sub(lambda mt: mask(mt.group(1) + mt.group(2) + mt.group(3)), text)
+
+
+class App:
+    def __init__(self, engine: Engine, projects: list[ProjectSettings]):
+        self.engine = engine
+        self.projects = {p.name: p for p in projects}
+        self.default = projects[0].name
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    # ---- start-up ------------------------------------------------------------------
+    def sync(self, now: datetime) -> None:
+        """Create projects and members from the config; /成员 changes in the database are kept."""
+        with UnitOfWork(self.engine) as uow:
+            for ps in self.projects.values():
+                p = uow.session.scalars(select(m.Project).where(m.Project.name == ps.name)).first()
+                if p is None:
+                    opens, summary = initial_times(now.astimezone(ps.tz), ps)
+                    p = m.Project(name=ps.name, state={}, next_open_at=opens, next_summary_at=summary)
+                    uow.session.add(p)
+                    uow.session.flush()
+                    fresh = True
+                else:
+                    fresh = False
+                self._sync_members(uow, p, ps, fresh)
+                for plat, chat in ps.chats:
+                    if uow.session.get(m.ChatBinding, (plat, chat)) is None:
+                        uow.session.add(m.ChatBinding(platform=plat, chat_id=chat, project_id=p.id))
+            uow.commit()
+
+    def _sync_members(self, uow, p, ps: ProjectSettings, fresh: bool) -> None:
+        rows = {r.name: r for r in uow.session.scalars(select(m.Member).where(m.Member.project_id == p.id))}
+        pos = max((r.position for r in rows.values()), default=0)
+        roles = {n: "sales" for n in ps.salespeople}
+        for n in ps.managers:
+            roles[n] = "both" if n in roles else "manager"
+        for name, role in roles.items():
+            if name not in rows:
+                pos += 1
+                rows[name] = m.Member(project_id=p.id, name=name, role=role, position=pos)
+                uow.session.add(rows[name])
+        for name, plat, uid in ps.ids:
+            setattr(rows[name], f"{plat}_id", uid)
+
+    # ---- BotPort -------------------------------------------------------------------
+    def handle(self, msg: Incoming) -> list[Outgoing]:
+        try:
+            return self._handle(msg)
+        except Exception:
+            log.exception("failed to handle %r", msg)
+            return [Outgoing(APOLOGY, to=msg.sender_id if msg.private else None, key=_key(msg, "err"),
+                             project=msg.project)]
+
+    def user_id(self, platform: str, project: str, name: str) -> str | None:
+        with UnitOfWork(self.engine) as uow:
+            return uow.session.scalar(select(getattr(m.Member, f"{platform}_id")).join(
+                m.Project, m.Project.id == m.Member.project_id).where(
+                m.Project.name == project, m.Member.name == name))
+
+    def chats(self, platform: str, project: str) -> list[str]:
+        with UnitOfWork(self.engine) as uow:
+            return list(uow.session.scalars(select(m.ChatBinding.chat_id).join(
+                m.Project, m.Project.id == m.ChatBinding.project_id).where(
+                m.ChatBinding.platform == platform, m.Project.name == project)))
+
+    # ---- one message ---------------------------------------------------------------
+    def _handle(self, msg: Incoming) -> list[Outgoing]:
+        try:
+            parsed = parse(msg.text)
+        except Usage as u:
+            return self._reply(msg, msg.project, f"用法:{u.verb.usage}", "usage")
+        except Unknown as u:
+            hint = f"您是不是要 /{u.suggestion}?" if u.suggestion else ""
+            return self._reply(msg, msg.project, f"没有「/{u.word}」这个命令。{hint}发送 帮助 查看全部命令。", "unknown")
+        if parsed is None:
+            return self._reply(msg, msg.project, "发送 帮助 查看可用命令。", "hint") if msg.private else []
+        verb, cmd = parsed
+        who = self._resolve(msg, cmd)
+        if isinstance(who, list):
+            return who
+        project, sender = who
+        out = self.run_due(msg.at, only=project)
+        return out + self._run(msg, project, sender, verb, cmd)
+
+    def _resolve(self, msg: Incoming, cmd) -> tuple[str, str] | list[Outgoing]:
+        """(project, member name) for the message, or the reply explaining why not."""
+        if msg.platform == "console":
+            return (msg.project or self.default), msg.sender_id
+        with UnitOfWork(self.engine) as uow:
+            s = uow.session
+            project = msg.project
+            if project is None and msg.chat_id:
+                b = s.get(m.ChatBinding, (msg.platform, msg.chat_id))
+                project = s.get(m.Project, b.project_id).name if b else None
+            id_col = getattr(m.Member, f"{msg.platform}_id")
+            q = select(m.Member, m.Project.name).join(m.Project, m.Project.id == m.Member.project_id).where(
+                id_col == msg.sender_id, m.Member.active.is_(True))
+            found = [(mem, pname) for mem, pname in s.execute(q) if project in (None, pname)]
+            if isinstance(cmd, c.Bind):
+                return self._bind(uow, msg, cmd, found)
+            if isinstance(cmd, c.WhoAmI):
+                return self._learn(uow, msg, cmd, project)
+            if project is None and not found:
+                return self._reply(msg, None, "本群还没有绑定项目:请经理先发「我是 姓名」,再发 /绑定 项目名。", "unbound")
+            if not found:
+                return self._reply(msg, project, "我还不认识你:请发「我是 姓名」(名单上的名字)绑定账号。", "who")
+            mem, pname = found[0]
+            return pname, mem.name
+
+    def _bind(self, uow, msg, cmd: c.Bind, found) -> list[Outgoing]:
+        if not msg.chat_id:
+            return self._reply(msg, None, "/绑定 要在项目的群里发送。", "bind")
+        p = uow.session.scalars(select(m.Project).where(m.Project.name == cmd.project)).first()
+        if p is None:
+            return self._reply(msg, None, f"没有叫「{cmd.project}」的项目:" + "、".join(self.projects), "bind")
+        if not any(pname == cmd.project and mem.role in ("manager", "both") for mem, pname in found):
+            return self._reply(msg, None, f"只有「{cmd.project}」的经理可以绑定群(先发「我是 姓名」)。", "bind")
+        b = uow.session.get(m.ChatBinding, (msg.platform, msg.chat_id))
+        if b is None:
+            uow.session.add(m.ChatBinding(platform=msg.platform, chat_id=msg.chat_id, project_id=p.id))
+        else:
+            b.project_id = p.id
+        uow.commit()
+        return self._reply(msg, cmd.project, f"本群已绑定到项目「{cmd.project}」。", "bind")
+
+    def _learn(self, uow, msg, cmd: c.WhoAmI, project: str | None) -> list[Outgoing]:
+        """我是 姓名: a platform account is linked to a roster name once; a taken name is refused."""
+        col = f"{msg.platform}_id"
+        q = select(m.Member).join(m.Project, m.Project.id == m.Member.project_id).where(
+            m.Member.name == cmd.name, m.Member.active.is_(True))
+        if project:
+            q = q.where(m.Project.name == project)
+        rows = list(uow.session.scalars(q))
+        if not rows:
+            return self._reply(msg, project, f"名单里没有「{cmd.name}」,请经理先 /成员 添加 {cmd.name}。", "who")
+        taken = [r for r in rows if getattr(r, col) not in (None, msg.sender_id)]
+        if taken:
+            return self._reply(msg, project, f"「{cmd.name}」已绑定了别的账号;如有误请经理处理。", "who")
+        for r in rows:
+            setattr(r, col, msg.sender_id)
+        uow.commit()
+        return self._reply(msg, project, f"好的,{cmd.name},已记住你的账号。", "who")
+
+    def _run(self, msg: Incoming, project: str, sender: str, verb, cmd) -> list[Outgoing]:
+        ps = self.projects[project]
+        now = msg.at.astimezone(ps.tz)
+        with UnitOfWork(self.engine) as uow:
+            row = uow.lock_project(project)
+            if msg.event_id:
+                try:
+                    uow.claim_event(msg.event_id, now)
+                except Duplicate:
+                    log.info("duplicate delivery %s ignored", msg.event_id)
+                    return []
+            ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text)
+            before = ctx.day.to_dict()
+            try:
+                if verb.manager and not ctx.is_manager():
+                    raise Refused(f"「/{verb.words[0]}」只有经理可以使用。{sender} 如有需要请联系经理。")
+                text = HANDLERS[type(cmd)](cmd, ctx)
+            except Refused as r:
+                uow.session.rollback()
+                self._remember(msg, now)
+                return self._reply(msg, project, r.reason, "refused")
+            after = ctx.day.to_dict()
+            if type(cmd) not in READ_ONLY:
+                changes = uow.changes()
+                if changes or after != before or ctx.reasons:
+                    self._audit(uow, ctx, msg, before, changes)
+                row.state = after
+                row.version += 1
+            managers = ctx.managers()
+            uow.commit()
+        if type(cmd) not in READ_ONLY and ctx.day_open() and (
+                after["queue"] != before["queue"] or after["assigned"] != before["assigned"]):
+            nxt = ctx.day.next_up()
+            text += f"\n下一位:{nxt or '无'}"
+            if nxt:
+                ctx.mentions.append(nxt)
+        out = self._reply(msg, project, text, "ok", mentions=tuple(dict.fromkeys(ctx.mentions)),
+                          private=ctx.reply_private, card=ctx.reply_card, managers=managers,
+                          full_phones=ctx.full_phones)
+        return out + [Outgoing(o.text, o.to, o.mentions, _key(msg, f"x{i}"), project)
+                      for i, o in enumerate(ctx.out)]
+
+    def _audit(self, uow, ctx: Ctx, msg: Incoming, before: dict, changes: list) -> None:
+        a = m.Audit(project_id=ctx.project.id, day=ctx.today, at=ctx.now, actor=ctx.sender,
+                    command=mask_phones(msg.text.strip())[:500], reasons=ctx.reasons or ["(无变化)"],
+                    undo=None if ctx.audit_kind == "undo" else {"day": before, "rows": changes},
+                    kind=ctx.audit_kind)
+        uow.session.add(a)
+        uow.session.flush()
+        if ctx.undo_target is not None:
+            ctx.undo_target.undone_by = a.id
+
+    def _remember(self, msg: Incoming, now: datetime) -> None:
+        """A refused command's delivery is still handled once."""
+        if not msg.event_id:
+            return
+        with UnitOfWork(self.engine) as uow:
+            try:
+                uow.claim_event(msg.event_id, now)
+                uow.commit()
+            except (Duplicate, IntegrityError):
+                pass
+
+    def _reply(self, msg: Incoming, project, text, tag, mentions=(), private=False, card=None,
+               managers=(), full_phones=False) -> list[Outgoing]:
+        """Answer in the chat the message came from (or privately); mask phones unless allowed."""
+        to = self._name_of(msg) or msg.sender_id if (msg.private or private) else None
+        if to is None or not (full_phones or to in managers):
+            text = mask_phones(text)
+        return [Outgoing(text, to=to, mentions=mentions if to is None else (), key=_key(msg, tag),
+                         project=project or msg.project, card=card)]
+
+    def _name_of(self, msg: Incoming) -> str | None:
+        if msg.platform == "console":
+            return msg.sender_id
+        with UnitOfWork(self.engine) as uow:
+            return uow.session.scalar(select(m.Member.name).where(
+                getattr(m.Member, f"{msg.platform}_id") == msg.sender_id))
+
+    # ---- scheduled work ---------------------------------------------------------------
+    def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
+        """Run every job due by `now`, in time order, each at the time it fell due."""
+        out: list[Outgoing] = []
+        for name in ([only] if only else list(self.projects)):
+            ps = self.projects[name]
+            while True:
+                with UnitOfWork(self.engine) as uow:
+                    pid = uow.session.scalar(select(m.Project.id).where(m.Project.name == name))
+                    t = first_due(uow.session, pid) if pid else None
+                if t is None or t > now:
+                    break
+                out += self._run_jobs(ps, t.astimezone(ps.tz))
+        return out
+
+    def _run_jobs(self, ps: ProjectSettings, at: datetime) -> list[Outgoing]:
+        with UnitOfWork(self.engine) as uow:
+            row = uow.lock_project(ps.name)
+            ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, "系统")
+            ctx.audit_kind = "system"
+            before = ctx.day.to_dict()
+            msgs = due_jobs(ctx)
+            changes = uow.changes()
+            if ctx.reasons:
+                uow.session.add(m.Audit(project_id=row.id, day=ctx.today, at=at, actor="系统", command="(定时)",
+                                        reasons=ctx.reasons, undo={"day": before, "rows": changes}, kind="system"))
+            row.state = ctx.day.to_dict()
+            out = []
+            for key, to, text, mentions in msgs:
+                if self._claim(uow, row.id, key, to, text, mentions, at):
+                    out.append(Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key,
+                                        ps.name, at=at))
+            uow.commit()
+        return out
+
+    def _claim(self, uow, pid, key, to, text, mentions, at) -> bool:
+        """Write the message to the outbox under its work-item key; False if it exists already."""
+        try:
+            with uow.session.begin_nested():
+                uow.session.add(m.Outbox(key=key, project_id=pid, to=to, text=text, mentions=list(mentions),
+                                         due_at=at, created_at=at, claimed_at=at, claimed_by=self.worker))
+            return True
+        except IntegrityError:
+            return False
+
+    def mark_sent(self, keys: list[str], now: datetime) -> None:
+        with UnitOfWork(self.engine) as uow:
+            for row in uow.session.scalars(select(m.Outbox).where(m.Outbox.key.in_(keys))):
+                row.sent_at = now
+            uow.commit()
+
+
+def _key(msg: Incoming, tag: str) -> str:
+    base = msg.event_id or f"{msg.platform}:{msg.sender_id}:{msg.at.timestamp():.0f}"
+    return f"{base}:{tag}"

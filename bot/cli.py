@@ -1,0 +1,146 @@
+"""reception-bot run | replay | say | state (COMMANDS.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot.config import ConfigError, load_config
+from bot.messages import Incoming, Outgoing
+
+LINE = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?)\]\s*(.+?)(\s*[(（]私聊[)）])?\s*[:：]\s?(.*)$")
+
+
+def fmt(o: Outgoing, at: datetime) -> str:
+    t = (o.at or at).astimezone(at.tzinfo)
+    stamp = t.strftime("%Y-%m-%d %H:%M" + (":%S" if t.second else ""))
+    target = "群" if o.to is None else f"{o.to}(私聊)"
+    return f"[{stamp}] → {target}: {o.text}"
+
+
+def _time(s: str, tz) -> datetime:
+    fmt_ = "%Y-%m-%d %H:%M:%S" if s.count(":") == 2 else "%Y-%m-%d %H:%M"
+    return datetime.strptime(s.strip(), fmt_).replace(tzinfo=tz)
+
+
+def _app(args, default_db: str | None = None, now: datetime | None = None):
+    from bot.bootstrap import bootstrap
+    from bot.clock import FakeClock, SystemClock
+    cfg = load_config(args.config)
+    clock = FakeClock(now) if now else SystemClock()
+    app = bootstrap(cfg, db_url=args.db or default_db, clock=clock)
+    project = args.project or app.default
+    if project not in app.projects:
+        raise ConfigError(f"没有叫「{project}」的项目:" + "、".join(app.projects))
+    return app, project
+
+
+def _tz(args):
+    from bot.config import project_settings
+    cfg = load_config(args.config)
+    ps = project_settings(cfg)
+    chosen = next((p for p in ps if p.name == args.project), ps[0])
+    return chosen.tz
+
+
+def cmd_replay(args) -> int:
+    tz = _tz(args)
+    lines = []
+    for n, raw in enumerate(Path(args.file).read_text(encoding="utf-8").splitlines(), 1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        mt = LINE.match(raw.strip())
+        if not mt:
+            print(f"{args.file}:{n}: 无法识别的行: {raw}", file=sys.stderr)
+            return 2
+        lines.append((_time(mt.group(1), tz), mt.group(2).strip(), bool(mt.group(3)), mt.group(4)))
+    for (a, *_), (b, *_) in zip(lines, lines[1:]):
+        if b < a:
+            print(f"{args.file}: 行的时间必须按顺序 ({b} 在 {a} 之后)", file=sys.stderr)
+            return 2
+    start = lines[0][0] if lines else datetime.now(tz)
+    app, project = _app(args, "sqlite://", start)
+    last = start
+    for i, (at, sender, private, text) in enumerate(lines):
+        for o in app.run_due(at, project):
+            print(fmt(o, at))
+        for o in app.handle(Incoming("console", sender, text, at, private=private, project=project,
+                                     event_id=f"replay:{i}")):
+            print(fmt(o, at))
+        last = at
+    if args.until:
+        last = _time(args.until, tz)
+        for o in app.run_due(last, project):
+            print(fmt(o, last))
+    if args.state:
+        from bot.state import dump
+        print("=== state ===")
+        print(json.dumps(dump(app, project, last), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_say(args) -> int:
+    tz = _tz(args)
+    at = _time(args.at, tz) if args.at else datetime.now(tz)
+    app, project = _app(args, None, at)
+    outs = app.run_due(at, project)
+    outs += app.handle(Incoming("console", args.sender, args.text, at, private=args.private, project=project))
+    for o in outs:
+        print(fmt(o, at))
+    app.mark_sent([o.key for o in outs if o.at is not None], at)
+    return 0
+
+
+def cmd_state(args) -> int:
+    from bot.state import dump
+    tz = _tz(args)
+    at = _time(args.at, tz) if args.at else datetime.now(tz)
+    app, project = _app(args, None, at)
+    print(json.dumps(dump(app, project, at), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from bot.runner import run
+    return run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="reception-bot", description="接待助手:接待轮排与客户归属")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p):
+        p.add_argument("--config", default="config.yaml")
+        p.add_argument("--db", default=None, help="数据库 URL(默认取 config.yaml 的 database)")
+        p.add_argument("--project", default=None)
+
+    p = sub.add_parser("run", help="启动机器人(无平台凭据时打开本地控制台聊天)")
+    common(p)
+    p = sub.add_parser("replay", help="回放对话记录")
+    common(p)
+    p.add_argument("file")
+    p.add_argument("--until", default=None)
+    p.add_argument("--state", action="store_true")
+    p = sub.add_parser("say", help="处理一条消息")
+    common(p)
+    p.add_argument("--at", default=None)
+    p.add_argument("--private", action="store_true")
+    p.add_argument("sender")
+    p.add_argument("text")
+    p = sub.add_parser("state", help="输出状态")
+    common(p)
+    p.add_argument("--at", default=None)
+    p.add_argument("--json", action="store_true", required=True)
+    args = ap.parse_args(argv)
+    try:
+        return {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state}[args.cmd](args)
+    except ConfigError as e:
+        print(f"配置错误:{e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

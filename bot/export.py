@@ -1,0 +1,76 @@
+"""/导出: the manager's 来访客户登记表, 接待记录 and 成交记录 as one Excel workbook (openpyxl)."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+
+from storage import models as m
+
+EXPORT_DIR = Path("exports")
+CATEGORY = {"new": "新客户", "named": "点名", "own_return_open": "老客户回访(未成交)",
+            "own_return_closed": "老客户回访(已成交)", "brought_open": "老客户带新(未成交)",
+            "brought_closed": "老客户带新(已成交)", "repeat_today": "当天重复", "handover": "同事老客户",
+            "helper": "代接", "obligation": "义务接待", "non_buyer": "非客", "errand": "找人/问路",
+            "off_shift": "早到/迟走"}
+
+
+def _sheet(wb: Workbook, title: str, headers: list[str], rows: list[list], first: bool = False):
+    ws = wb.active if first else wb.create_sheet()
+    ws.title = title
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        ws.append(r)
+    for i, h in enumerate(headers, 1):
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, len(h) * 2 + 4)
+        for cell in ws.iter_cols(min_col=i, max_col=i, min_row=2):
+            for c in cell:
+                if isinstance(c.value, datetime):
+                    c.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(c.value, date):
+                    c.number_format = "yyyy-mm-dd"
+    ws.freeze_panes = "A2"
+
+
+def write_workbook(ctx, start: date, end: date, directory: Path | None = None) -> Path:
+    tz, pid = ctx.settings.tz, ctx.project.id
+    lo = datetime.combine(start, time(0), tzinfo=tz)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
+
+    def naive(t):  # Excel has no time zones: local wall time
+        return t.astimezone(tz).replace(tzinfo=None) if t else None
+
+    custs = ctx.s.scalars(select(m.Customer).where(
+        m.Customer.project_id == pid, m.Customer.registered_at >= lo, m.Customer.registered_at < hi)
+        .order_by(m.Customer.registered_at)).all()
+    wb = Workbook()
+    _sheet(wb, "来访客户登记表", ["登记时间", "客户姓名", "手机", "归属人", "登记人", "状态", "最后跟进", "有效期至", "备注"],
+           [[naive(c.registered_at), c.name, c.phone, c.owner or "", c.registered_by,
+             ctx.domain(c).effective_status(ctx.now), naive(c.last_activity_at), naive(c.valid_until),
+             c.note or " ".join(c.other_names or [])] for c in custs], first=True)
+    recs = ctx.s.scalars(select(m.Reception).where(
+        m.Reception.project_id == pid, m.Reception.day >= start, m.Reception.day <= end)
+        .order_by(m.Reception.started_at)).all()
+    names = {c.id: c for c in ctx.s.scalars(select(m.Customer).where(
+        m.Customer.id.in_({r.customer_id for r in recs if r.customer_id})))}
+    _sheet(wb, "接待记录", ["日期", "开始", "结束", "接待人", "客户", "手机", "类别", "计名次", "代/为谁接待", "非客类型"],
+           [[r.day, naive(r.started_at), naive(r.ended_at), r.member,
+             names[r.customer_id].name if r.customer_id else "", names[r.customer_id].phone if r.customer_id else "",
+             CATEGORY.get(r.category, r.category), "是" if r.counted_for else "否", r.for_owner or "", r.kind]
+            for r in recs])
+    deals = ctx.s.scalars(select(m.Deal).where(
+        m.Deal.project_id == pid, m.Deal.day >= start, m.Deal.day <= end).order_by(m.Deal.id)).all()
+    dn = {c.id: c for c in ctx.s.scalars(select(m.Customer).where(m.Customer.id.in_({d.customer_id for d in deals})))}
+    _sheet(wb, "成交记录", ["成交日期", "客户", "手机", "购房人", "关系", "套数", "业绩分配", "报单人"],
+           [[d.day, dn[d.customer_id].name, dn[d.customer_id].phone, d.buyer_name, d.relation, d.units,
+             "、".join(f"{k} {round(v * 100)}%" for k, v in d.shares.items()), d.reported_by] for d in deals])
+    out = (directory or EXPORT_DIR)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{ctx.project.name}_{start}_{end}.xlsx"
+    wb.save(path)
+    return path

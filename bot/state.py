@@ -1,0 +1,45 @@
+"""The state dump (COMMANDS.md): today's queue, the register and the deals of one project."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.app import App
+from rules.customers import ACTIVE
+from rules.queue import Day
+from storage import models as m
+from storage.uow import UnitOfWork
+from handlers.context import Ctx
+
+
+def dump(app: App, project: str, now: datetime) -> dict:
+    ps = app.projects[project]
+    local = now.astimezone(ps.tz)
+    with UnitOfWork(app.engine) as uow:
+        row = uow.session.scalars(select(m.Project).where(m.Project.name == project)).one()
+        ctx = Ctx(uow, row, ps, Day.from_dict(row.state), local, "")
+        day = ctx.day if ctx.day_open() else Day()
+        customers = []
+        for c in uow.session.scalars(select(m.Customer).where(m.Customer.project_id == row.id).order_by(m.Customer.id)):
+            d = ctx.domain(c)
+            status = d.effective_status(local)
+            customers.append({"name": c.name, "phone": c.phone, "owner": d.owner_at(local), "status": status,
+                              "valid_until": d.valid_until.isoformat() if status == ACTIVE and d.valid_until else None})
+        names = {c["phone"]: c for c in customers}
+        deals = []
+        for dl in uow.session.scalars(select(m.Deal).where(m.Deal.project_id == row.id).order_by(m.Deal.id)):
+            cust = uow.session.get(m.Customer, dl.customer_id)
+            deals.append({"customer": cust.name, "phone": cust.phone, "date": dl.day.isoformat(),
+                          "units": dl.units, "shares": dict(dl.shares)})
+        del names
+        return {
+            "project": project,
+            "date": local.date().isoformat(),
+            "now": local.isoformat(),
+            "next": day.next_up(),
+            "queue": [{"name": e.name, "presence": e.presence, "counted": e.counted,
+                       "makeup": e.makeup is not None} for e in day.queue],
+            "customers": customers,
+            "deals": deals,
+        }

@@ -1,0 +1,197 @@
+"""Commands: what a chat message asks for, as small frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    pass
+
+
+# ---- salespeople -------------------------------------------------------
+@dataclass(frozen=True)
+class SignIn(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class SignOut(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Leave(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class StepOut(Command):
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GoOut(Command):
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Back(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Receive(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Visit(Command):
+    name: str
+    phone: str
+    named: bool = False
+    referrer: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class NonBuyer(Command):
+    kind: str
+
+
+@dataclass(frozen=True)
+class HelpReceive(Command):
+    phone: str
+
+
+@dataclass(frozen=True)
+class SeeOff(Command):
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class FollowUp(Command):
+    key: str
+    content: str
+
+
+@dataclass(frozen=True)
+class RecordDeal(Command):
+    name: str
+    phone: str
+    units: int = 1
+    relation: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Appeal(Command):
+    phone: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Lookup(Command):
+    key: str
+
+
+@dataclass(frozen=True)
+class MyCustomers(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Board(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class HelpText(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class WhoAmI(Command):
+    name: str
+
+
+# ---- managers ----------------------------------------------------------
+@dataclass(frozen=True)
+class OpenDay(Command):
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetOrder(Command):
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GiveMakeup(Command):
+    name: str
+
+
+@dataclass(frozen=True)
+class Skip(Command):
+    name: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Assign(Command):
+    name: str
+
+
+@dataclass(frozen=True)
+class Approve(Command):
+    name: str
+
+
+@dataclass(frozen=True)
+class Verify(Command):
+    phone: str
+    same: bool
+
+
+@dataclass(frozen=True)
+class Decide(Command):
+    phone: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Release(Command):
+    phone: str
+
+
+@dataclass(frozen=True)
+class Undo(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class ShowLog(Command):
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class DailySummary(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Export(Command):
+    start: str = ""
+    end: str = ""
+
+
+@dataclass(frozen=True)
+class Roster(Command):
+    action: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Bind(Command):
+    project: str

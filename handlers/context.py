@@ -1,0 +1,189 @@
+"""What a handler works with: the locked project, today's queue, the register, the clock."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from bot.config import ProjectSettings
+from bot.messages import Outgoing
+from rules import customers as cr
+from rules.errors import Refused
+from rules.queue import Day
+from rules.schedule import customer_due
+from storage import models as m
+from storage.uow import UnitOfWork
+
+
+@dataclass
+class Ctx:
+    uow: UnitOfWork
+    project: m.Project
+    settings: ProjectSettings
+    day: Day
+    now: datetime                        # aware, in the project's time zone
+    sender: str
+    private: bool = False
+    command_text: str = ""
+    reasons: list[str] = field(default_factory=list)
+    out: list[Outgoing] = field(default_factory=list)   # extra messages (private to managers…)
+    reply_card: dict | None = None
+    mentions: list[str] = field(default_factory=list)
+    reply_private: bool = False          # answer in a private chat with the sender
+    full_phones: bool = False            # the private answer may show full phones (the owner's own)
+    audit_kind: str = "cmd"              # cmd | system | undo
+    undo_target: m.Audit | None = None
+
+    # ---- basics ----------------------------------------------------------
+    @property
+    def s(self):
+        return self.uow.session
+
+    @property
+    def policy(self):
+        return self.settings.policy
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    def local(self, t: datetime | None) -> datetime | None:
+        return None if t is None else t.astimezone(self.settings.tz)
+
+    def at(self, d: date, t: time) -> datetime:
+        return datetime.combine(d, t, tzinfo=self.settings.tz)
+
+    def in_shift(self) -> bool:
+        t = self.now.time()
+        return self.settings.shift_start <= t < self.settings.shift_end
+
+    def note(self, *reasons: str) -> None:
+        self.reasons.extend(reasons)
+
+    def tell(self, to: str | None, text: str) -> None:
+        self.out.append(Outgoing(text=text, to=to, project=self.project.name))
+
+    # ---- people ------------------------------------------------------------
+    def members(self, role: str | None = None) -> list[m.Member]:
+        q = select(m.Member).where(m.Member.project_id == self.project.id, m.Member.active.is_(True))
+        if role:
+            q = q.where(m.Member.role == role)
+        return list(self.s.scalars(q.order_by(m.Member.position, m.Member.id)))
+
+    def roster(self) -> list[str]:
+        return [x.name for x in self.members() if x.role in ("sales", "both")]
+
+    def managers(self) -> list[str]:
+        return [x.name for x in self.members() if x.role in ("manager", "both")]
+
+    def is_manager(self, name: str | None = None) -> bool:
+        return (name or self.sender) in self.managers()
+
+    def salesperson(self, name: str) -> str:
+        if name not in self.roster():
+            raise Refused(f"名单里没有「{name}」。可用 /成员 添加 {name} 加入名单。")
+        return name
+
+    def presence(self, name: str | None) -> str | None:
+        e = self.day.entry(name) if name else None
+        return e.presence if e else None
+
+    # ---- the day -----------------------------------------------------------
+    def day_open(self) -> bool:
+        return self.day.date == self.today
+
+    def require_open(self) -> None:
+        if not self.day_open():
+            raise Refused(f"今天还没开班(班次 {self.settings.shift_start:%H:%M} 开始)。经理可发 /开班。")
+
+    def require_in_queue(self, name: str) -> None:
+        self.require_open()
+        if self.day.entry(name) is None:
+            raise Refused(f"{name} 不在今天的轮排里。请先发 签到。")
+
+    # ---- register ----------------------------------------------------------
+    def customer_row(self, phone: str) -> m.Customer | None:
+        return self.s.scalars(select(m.Customer).where(
+            m.Customer.project_id == self.project.id, m.Customer.phone == phone)).first()
+
+    def customers_named(self, name: str) -> list[m.Customer]:
+        return list(self.s.scalars(select(m.Customer).where(
+            m.Customer.project_id == self.project.id, m.Customer.name == name)))
+
+    def domain(self, row: m.Customer) -> cr.Customer:
+        return cr.Customer(
+            name=row.name, phone=row.phone, owner=row.owner, status=row.status,
+            registered_by=row.registered_by, registered_at=self.local(row.registered_at),
+            last_activity_at=self.local(row.last_activity_at), valid_until=self.local(row.valid_until),
+            note=row.note, other_names=list(row.other_names or []), id=row.id)
+
+    def save(self, c: cr.Customer, row: m.Customer | None = None) -> m.Customer:
+        """Write a domain customer back; re-arm its reminders when the deadline moved (RULES §7)."""
+        if row is None:
+            row = m.Customer(project_id=self.project.id, phone=c.phone, due_stage=0)
+            self.s.add(row)
+        old_deadline = row.valid_until
+        for f in ("name", "owner", "status", "registered_by", "registered_at", "last_activity_at",
+                  "valid_until", "note"):
+            setattr(row, f, getattr(c, f))
+        row.other_names = list(c.other_names)
+        if old_deadline != c.valid_until:
+            nxt = customer_due(c.valid_until, 0, self.policy) if c.valid_until else None
+            row.due_at, row.due_stage = (nxt[1], 0) if nxt else (None, 0)
+        self.s.flush()
+        return row
+
+    def find_customer(self, key: str) -> m.Customer:
+        phone = cr.normalize_phone(key)
+        if phone:
+            row = self.customer_row(phone)
+            if row is None:
+                raise Refused(f"登记表里没有手机号 {cr.mask(phone)} 的客户。")
+            return row
+        rows = self.customers_named(key)
+        if not rows:
+            raise Refused(f"登记表里没有叫「{key}」的客户。")
+        if len(rows) > 1:
+            raise Refused(f"叫「{key}」的客户有 {len(rows)} 位,请改用手机号。")
+        return rows[0]
+
+    # ---- receptions --------------------------------------------------------
+    def open_receptions(self, member: str) -> list[m.Reception]:
+        return list(self.s.scalars(select(m.Reception).where(
+            m.Reception.project_id == self.project.id, m.Reception.member == member,
+            m.Reception.ended_at.is_(None)).order_by(m.Reception.id)))
+
+    def open_reception_of(self, customer_id: int) -> m.Reception | None:
+        return self.s.scalars(select(m.Reception).where(
+            m.Reception.project_id == self.project.id, m.Reception.customer_id == customer_id,
+            m.Reception.ended_at.is_(None))).first()
+
+    def received_today(self, customer_id: int) -> bool:
+        n = self.s.scalar(select(func.count()).select_from(m.Reception).where(
+            m.Reception.project_id == self.project.id, m.Reception.customer_id == customer_id,
+            m.Reception.day == self.today))
+        return bool(n)
+
+    def start_reception(self, member: str, category: str, customer_id: int | None = None,
+                        counted_for: str | None = None, for_owner: str | None = None) -> m.Reception:
+        r = m.Reception(project_id=self.project.id, day=self.today, member=member,
+                        customer_id=customer_id, category=category, counted_for=counted_for,
+                        for_owner=for_owner, kind="", started_at=self.now,
+                        nudge_at=self.now + timedelta(minutes=self.policy.max_reception_minutes))
+        self.s.add(r)
+        self.s.flush()
+        if self.day_open():
+            self.day.start_reception(member, r.id)
+        return r
+
+    def end_reception(self, r: m.Reception) -> None:
+        r.ended_at, r.nudge_at = self.now, None
+        self.day.end_reception(r.member, r.id)
+
+    def deal_today(self, customer_id: int | None) -> bool:
+        if customer_id is None:
+            return False
+        n = self.s.scalar(select(func.count()).select_from(m.Deal).where(
+            m.Deal.customer_id == customer_id, m.Deal.day == self.today))
+        return bool(n)

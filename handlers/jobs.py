@@ -1,0 +1,120 @@
+"""Scheduled work (RULES §7), run for one locked project at the time it fell due.
+
+Each job re-reads what is due inside the project's lock and moves the due time on
+in the same transaction, so two processes never do the same work twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from handlers.admin import summary_text
+from handlers.context import Ctx
+from handlers.queue_cmds import board_line, open_today
+from rules import customers as cr
+from rules.queue import AVAILABLE, BUSY
+from rules.schedule import LAPSE_NOTICE, REMIND_EVE, REMIND_LAST, customer_due, next_shift_time
+from storage import models as m
+
+Msg = tuple[str, str | None, str, tuple[str, ...]]   # (key, to, text, mentions)
+
+
+def due_jobs(ctx: Ctx) -> list[Msg]:
+    """Everything due for this project by ctx.now, in a fixed order."""
+    out: list[Msg] = []
+    p = ctx.project
+    if p.next_open_at is not None and p.next_open_at <= ctx.now:
+        out += _open(ctx)
+        p.next_open_at = next_shift_time(ctx.now, ctx.settings.shift_start)
+    out += _reminders(ctx)
+    out += _nudges(ctx)
+    if p.next_summary_at is not None and p.next_summary_at <= ctx.now:
+        if ctx.day_open():
+            out.append((f"summary:{p.id}:{ctx.today}", None, summary_text(ctx, ctx.today), ()))
+        p.next_summary_at = next_shift_time(ctx.now, ctx.settings.shift_end)
+    return out
+
+
+def _open(ctx: Ctx) -> list[Msg]:
+    if ctx.day_open():
+        return []
+    open_today(ctx)
+    nxt = ctx.day.next_up()
+    text = (f"早上好!{ctx.today:%m-%d} 开班。{board_line(ctx)}\n未签到的同事请发 签到。"
+            f"\n下一位:{nxt or '无'}")
+    return [(f"open:{ctx.project.id}:{ctx.today}", None, text, (nxt,) if nxt else ())]
+
+
+def _reminders(ctx: Ctx) -> list[Msg]:
+    out: list[Msg] = []
+    rows = ctx.s.scalars(select(m.Customer).where(
+        m.Customer.project_id == ctx.project.id, m.Customer.due_at <= ctx.now)
+        .order_by(m.Customer.due_at).limit(500)).all()
+    for row in rows:
+        stage = customer_due(ctx.local(row.valid_until), row.due_stage, ctx.policy) if row.valid_until else None
+        if stage is None or row.status != cr.ACTIVE:
+            row.due_at = None
+            continue
+        out += _remind(ctx, row, stage[0])
+        row.due_stage = stage[0]
+        nxt = customer_due(ctx.local(row.valid_until), stage[0], ctx.policy)
+        row.due_at = nxt[1] if nxt else None
+    return out
+
+
+def _remind(ctx: Ctx, row: m.Customer, stage: int) -> list[Msg]:
+    deadline = ctx.local(row.valid_until)
+    key = f"cust:{row.id}:{deadline:%Y%m%d}:{stage}"
+    who = f"{row.name}({cr.mask(row.phone)})"
+    if stage in (REMIND_EVE, REMIND_LAST):
+        if ctx.now > deadline:       # stale after downtime: the deadline already passed
+            return []
+        when = "明天" if stage == REMIND_EVE else "今天"
+        return [(key, row.owner, f"提醒:你的客户 {who} 的归属{when}({deadline:%m-%d})24:00 到期,"
+                                 f"请及时跟进(发 跟进 {row.phone} 内容)。", ())]
+    if stage == LAPSE_NOTICE and ctx.now > deadline:
+        text = f"{who} 已超过 {ctx.policy.tracking_days} 天未跟进,{deadline:%m-%d} 24:00 起成为公客。"
+        msgs = [(key + ":" + row.owner, row.owner, f"你的客户 {text}", ())]
+        msgs += [(key + ":" + mgr, mgr, f"归属到期:{row.owner} 的客户 {text}", ()) for mgr in ctx.managers()]
+        return msgs
+    return []
+
+
+def _nudges(ctx: Ctx) -> list[Msg]:
+    out: list[Msg] = []
+    rows = ctx.s.scalars(select(m.Reception).where(
+        m.Reception.project_id == ctx.project.id, m.Reception.nudge_at <= ctx.now,
+        m.Reception.ended_at.is_(None))).all()
+    for r in rows:
+        r.nudge_at = None
+        e = ctx.day.entry(r.member) if ctx.day_open() else None
+        if e is not None and e.presence == BUSY and r.day == ctx.today:
+            e.presence = AVAILABLE
+            ctx.note(f"{r.member} 接待超过 {ctx.policy.max_reception_minutes} 分钟,视为可接待")
+        mins = ctx.policy.max_reception_minutes
+        out.append((f"nudge:{r.id}", r.member,
+                    f"你的接待已超过 {mins} 分钟(自 {ctx.local(r.started_at):%H:%M} 起)。结束了请发 送客。", ()))
+    return out
+
+
+def first_due(s, project_id: int) -> datetime | None:
+    """The earliest time anything falls due for this project (all from indexed columns)."""
+    from sqlalchemy import func
+    cands = [
+        s.scalar(select(m.Project.next_open_at).where(m.Project.id == project_id)),
+        s.scalar(select(m.Project.next_summary_at).where(m.Project.id == project_id)),
+        s.scalar(select(func.min(m.Customer.due_at)).where(m.Customer.project_id == project_id)),
+        s.scalar(select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id)),
+    ]
+    cands = [c for c in cands if c is not None]
+    return min(cands) if cands else None
+
+
+def initial_times(now: datetime, settings) -> tuple[datetime, datetime]:
+    """A new project opens at today's shift start (at once if the shift is on), else tomorrow's."""
+    start = datetime.combine(now.date(), settings.shift_start, tzinfo=settings.tz)
+    end = datetime.combine(now.date(), settings.shift_end, tzinfo=settings.tz)
+    if now >= end:
+        return start + timedelta(days=1), end + timedelta(days=1)
+    return max(start, now), end

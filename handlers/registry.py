@@ -1,0 +1,43 @@
+"""The handler table: one function per command type (a command without a handler fails at import)."""
+from __future__ import annotations
+
+from handlers import admin, customer_cmds, queue_cmds, visits
+from handlers import commands as c
+
+HANDLERS = {
+    c.SignIn: queue_cmds.sign_in,
+    c.SignOut: queue_cmds.sign_out,
+    c.Leave: queue_cmds.leave,
+    c.StepOut: queue_cmds.step_out,
+    c.GoOut: queue_cmds.go_out,
+    c.Back: queue_cmds.back,
+    c.Receive: queue_cmds.receive,
+    c.Visit: visits.visit,
+    c.NonBuyer: queue_cmds.non_buyer,
+    c.HelpReceive: visits.help_receive,
+    c.SeeOff: queue_cmds.see_off,
+    c.FollowUp: customer_cmds.follow_up,
+    c.RecordDeal: customer_cmds.record_deal,
+    c.Appeal: customer_cmds.appeal,
+    c.Lookup: customer_cmds.lookup,
+    c.MyCustomers: customer_cmds.my_customers,
+    c.Board: admin.board,
+    c.HelpText: admin.show_help,
+    c.OpenDay: queue_cmds.open_day,
+    c.SetOrder: queue_cmds.set_order,
+    c.GiveMakeup: queue_cmds.give_makeup,
+    c.Skip: queue_cmds.skip,
+    c.Assign: queue_cmds.assign,
+    c.Approve: queue_cmds.approve,
+    c.Verify: customer_cmds.verify,
+    c.Decide: customer_cmds.decide,
+    c.Release: customer_cmds.release,
+    c.Undo: admin.undo,
+    c.ShowLog: admin.show_log,
+    c.DailySummary: admin.daily_summary,
+    c.Export: admin.export,
+    c.Roster: admin.roster,
+}
+
+# Commands answered without touching the state (no audit row, no 下一位 line).
+READ_ONLY = {c.Board, c.HelpText, c.Lookup, c.MyCustomers, c.ShowLog, c.DailySummary, c.Export}

@@ -1,0 +1,106 @@
+"""客户登记与归属 (RULES §5): validity, identity by phone, tracking validity, lapse."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from rules.errors import Refused
+
+ACTIVE, LAPSED, CLOSED, PENDING = "active", "lapsed", "closed", "pending"
+PLACEHOLDERS = {"先生", "女士", "小姐", "太太", "客户", "客人", "顾客", "x", "xx", "xxx", "某某", "未知",
+                "无", "匿名", "不详", "老板", "阿姨", "叔叔", "大哥", "大姐", "美女", "帅哥", "test"}
+_PLACEHOLDER_SUFFIX = re.compile(r"^.(先生|女士|小姐|太太|老板|阿姨|叔叔|总)$")
+_NAME = re.compile(r"^[A-Za-z\u3400-\u9fff·.\- ]+$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+RELATIONS = {"父母": "父母", "父亲": "父母", "母亲": "父母", "爸爸": "父母", "妈妈": "父母",
+             "配偶": "配偶", "丈夫": "配偶", "妻子": "配偶", "老公": "配偶", "老婆": "配偶"}
+
+
+def normalize_phone(raw: str) -> str | None:
+    """Mainland mobile: 11 digits starting 1[3-9]; +86, spaces and dashes are dropped."""
+    digits = re.sub(r"[\s\-()]", "", raw)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits if _MOBILE.match(digits) else None
+
+
+def check_name(name: str) -> str:
+    """真实姓名: 2–20 characters, letters only, not a placeholder such as 先生/女士/客户/x."""
+    name = name.strip()
+    if not 2 <= len(name) <= 20:
+        raise Refused(f"登记无效:姓名「{name}」应为 2–20 个字的真实姓名。")
+    if name.lower() in PLACEHOLDERS or _PLACEHOLDER_SUFFIX.match(name) or not _NAME.match(name):
+        raise Refused(f"登记无效:「{name}」不是真实姓名,请填写客户的真实姓名。")
+    return name
+
+
+def check_phone(raw: str) -> str:
+    phone = normalize_phone(raw)
+    if phone is None:
+        raise Refused(f"登记无效:「{raw}」不是有效的手机号(11 位,以 13–19 开头)。")
+    return phone
+
+
+def mask(phone: str) -> str:
+    """138****5678 — the only form a phone takes in a group (RULES §10)."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def valid_until(last_activity: datetime, tracking_days: int) -> datetime:
+    """有效跟踪期: through the end of the N-th day after the owner's last activity."""
+    day = last_activity.date() + timedelta(days=tracking_days)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=last_activity.tzinfo)
+
+
+@dataclass
+class Customer:
+    name: str
+    phone: str
+    owner: str | None
+    status: str
+    registered_by: str
+    registered_at: datetime
+    last_activity_at: datetime | None = None
+    valid_until: datetime | None = None
+    note: str = ""
+    other_names: list[str] = field(default_factory=list)
+    id: int | None = None
+
+    def effective_status(self, now: datetime) -> str:
+        """active → lapsed (公客) once now is past valid_until; closed never lapses."""
+        if self.status == ACTIVE and self.valid_until is not None and now > self.valid_until:
+            return LAPSED
+        return self.status
+
+    def owner_at(self, now: datetime) -> str | None:
+        return self.owner if self.effective_status(now) in (ACTIVE, CLOSED) else None
+
+    def renew(self, now: datetime, tracking_days: int) -> None:
+        """跟进 or a visit received by the owner: the tracking period restarts."""
+        self.last_activity_at = now
+        if self.status == ACTIVE:
+            self.valid_until = valid_until(now, tracking_days)
+
+    def register_to(self, owner: str, name: str, now: datetime, tracking_days: int) -> None:
+        """A valid registration (new, or of a 公客) makes `owner` the owner."""
+        self.owner, self.name, self.status = owner, name, ACTIVE
+        self.registered_by, self.registered_at = owner, now
+        self.renew(now, tracking_days)
+
+    def close(self) -> None:
+        """成交: a customer with a deal no longer lapses."""
+        self.status, self.valid_until = CLOSED, None
+
+
+def new_customer(name: str, phone: str, owner: str, now: datetime, tracking_days: int,
+                 pending: bool = False) -> Customer:
+    c = Customer(name=name, phone=phone, owner=None, status=PENDING, registered_by=owner,
+                 registered_at=now)
+    if not pending:
+        c.register_to(owner, name, now, tracking_days)
+    return c

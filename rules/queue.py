@@ -1,0 +1,226 @@
+"""今日轮排 (RULES §2, §3): the day's queue, presences, counts and make-ups.
+
+Every operation mutates a `Day` and returns plain-word reasons for the log (§9).
+Nothing here reads a clock or a database: the date comes in as an argument.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT = (
+    "available", "busy", "away_business", "away_personal", "absent")
+PRESENCES = (AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT)
+SKIPPED_WHEN_PASSED = {ABSENT: "未签到", AWAY_PERSONAL: "暂离"}
+PRESENCE_WORDS = {AVAILABLE: "在岗", BUSY: "接待中", AWAY_BUSINESS: "外出(公事)",
+                  AWAY_PERSONAL: "暂离", ABSENT: "未到"}
+
+
+@dataclass
+class Entry:
+    name: str
+    presence: str = ABSENT
+    counted: int = 0
+    makeup: int | None = None        # when the make-up was earned (first earned, first served)
+    approved: int = 0                # /批准: new customers allowed while busy
+    receptions: list[int] = field(default_factory=list)   # open reception ids
+
+
+@dataclass
+class Day:
+    date: date | None = None
+    queue: list[Entry] = field(default_factory=list)
+    off: list[str] = field(default_factory=list)           # 请假 / 签退 today
+    early_date: date | None = None                          # sign-ins before that day's opening
+    early: list[str] = field(default_factory=list)
+    early_off: list[str] = field(default_factory=list)      # 请假 before that day's opening
+    assigned: str | None = None                             # /指派
+    makeup_seq: int = 0
+    pending_non_buyer: dict[str, dict] = field(default_factory=dict)
+
+    # ---- reading -------------------------------------------------------
+    def entry(self, name: str) -> Entry | None:
+        return next((e for e in self.queue if e.name == name), None)
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.queue]
+
+    def next_up(self, approved: str | None = None) -> str | None:
+        """当值: /指派 的人(若在岗),否则队列中第一位在岗的人。
+
+        `approved`: a busy member the manager let take one more new customer counts as available.
+        """
+        def ready(e: Entry) -> bool:
+            return e.presence == AVAILABLE or (e.name == approved and e.presence == BUSY and e.approved > 0)
+
+        if self.assigned:
+            e = self.entry(self.assigned)
+            if e and ready(e):
+                return e.name
+        return next((e.name for e in self.queue if ready(e)), None)
+
+    def phone_duty(self) -> str | None:
+        """接电话: the available member after the next-up (auto_dealer 二.10)."""
+        avail = [e.name for e in self.queue if e.presence == AVAILABLE]
+        nxt = self.next_up()
+        rest = [n for n in avail if n != nxt]
+        return rest[0] if rest else None
+
+    # ---- opening the day (§2) -----------------------------------------
+    def open(self, today: date, roster: list[str], carry_over: bool) -> list[str]:
+        """开班: build today's queue from yesterday's order (carry_over) or the roster."""
+        order = [n for n in self.names() if n in roster] if carry_over else []
+        order += [n for n in roster if n not in order]
+        early = set(self.early) if self.early_date == today else set()
+        off = list(self.early_off) if self.early_date == today else []
+        self.queue = [Entry(n, AVAILABLE if n in early else ABSENT) for n in order if n not in off]
+        self.date, self.off, self.assigned = today, list(off), None
+        self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
+        return [f"开班:轮排 {' '.join(order) or '(空)'}"
+                + (f";已签到 {' '.join(sorted(early & set(order)))}" if early else "")]
+
+    def open_with(self, today: date, names: list[str]) -> list[str]:
+        """/开班 甲 乙 丙: today's queue is exactly these members, all available; counts kept."""
+        old = {e.name: e for e in self.queue} if self.date == today else {}
+        self.queue = []
+        for n in names:
+            e = old.get(n) or Entry(n)
+            if e.presence != BUSY:
+                e.presence = AVAILABLE
+            self.queue.append(e)
+        self.off = [n for n in self.off if n not in names] if self.date == today else []
+        if self.date != today:
+            self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
+        self.date, self.assigned = today, None
+        return [f"经理开班:今日轮排 {' '.join(names)},均视为在岗"]
+
+    # ---- presence ------------------------------------------------------
+    def sign_in(self, name: str) -> list[str]:
+        if name in self.off:
+            self.off.remove(name)
+        e = self.entry(name)
+        if e is None:
+            self.queue.append(Entry(name, AVAILABLE))
+            return [f"{name} 签到,排到队尾"]
+        if e.presence != BUSY:
+            e.presence = AVAILABLE
+        return [f"{name} 签到,保留原位"]
+
+    def leave(self, name: str, word: str) -> list[str]:
+        """签退 / 请假: out of today's queue."""
+        self.queue = [e for e in self.queue if e.name != name]
+        if name not in self.off:
+            self.off.append(name)
+        if self.assigned == name:
+            self.assigned = None
+        return [f"{name} {word},今日不再排队"]
+
+    def set_presence(self, name: str, presence: str, why: str) -> list[str]:
+        self._get(name).presence = presence
+        return [f"{name} {why}"]
+
+    # ---- receptions (§3 operations 1–5) ---------------------------------
+    def take_walk_in(self, name: str, counted: bool = True) -> list[str]:
+        """轮排接待: 当值者接待;排在前面的未签到/暂离者跳到队尾(无补接),接待者计名次后排到队尾。"""
+        notes: list[str] = []
+        if self.assigned == name:
+            self.assigned = None
+            notes.append(f"{name} 按经理指派接待")
+            if counted:
+                notes += self.count_out_of_rotation(name)
+            return notes
+        idx = self.names().index(name)
+        skipped = [e for e in self.queue[:idx] if e.presence in SKIPPED_WHEN_PASSED]
+        for e in skipped:
+            e.makeup = None
+            notes.append(f"{e.name} {SKIPPED_WHEN_PASSED[e.presence]},轮到时被跳过")
+        self.queue = [e for e in self.queue if e not in skipped] + skipped
+        if counted:
+            notes += self.count_out_of_rotation(name)
+        return notes
+
+    def count_out_of_rotation(self, name: str) -> list[str]:
+        """计名次: receiver to the tail, count +1, make-up used; nobody else moves."""
+        e = self._get(name)
+        self.queue.remove(e)
+        self.queue.append(e)
+        e.counted += 1
+        used = e.makeup is not None
+        e.makeup = None
+        return [f"{name} 计接待名次(第{e.counted}次)" + (",补接已用" if used else "") + ",排到队尾"]
+
+    def uncount(self, name: str) -> list[str]:
+        """退回名次: count −1, position unchanged (义务接待 at once)."""
+        e = self._get(name)
+        e.counted = max(0, e.counted - 1)
+        return [f"{name} 退回一个接待名次"]
+
+    def give_makeup(self, name: str, why: str = "") -> list[str]:
+        """补接: to the front, behind those who already hold a make-up."""
+        e = self._get(name)
+        self.queue.remove(e)
+        self.makeup_seq += 1
+        e.makeup = self.makeup_seq
+        i = 0
+        while i < len(self.queue) and self.queue[i].makeup is not None:
+            i += 1
+        self.queue.insert(i, e)
+        return [f"{name} 获得补接,排到第{i + 1}位" + (f"({why})" if why else "")]
+
+    def refund(self, name: str, why: str) -> list[str]:
+        """退名次并补接 (优先补接): count −1 and a make-up."""
+        return self.uncount(name) + self.give_makeup(name, why)
+
+    def skip(self, name: str, reason: str) -> list[str]:
+        """/跳过: absent without notice — to the tail, no make-up."""
+        e = self._get(name)
+        self.queue.remove(e)
+        self.queue.append(e)
+        e.makeup = None
+        if e.presence != BUSY:
+            e.presence = ABSENT
+        if self.assigned == name:
+            self.assigned = None
+        return [f"{name} 被经理跳过" + (f"({reason})" if reason else "") + ",排到队尾,无补接"]
+
+    def set_order(self, names: list[str]) -> list[str]:
+        by_name = {e.name: e for e in self.queue}
+        self.queue = [by_name[n] for n in names]
+        return [f"经理调整顺序:{' '.join(names)}"]
+
+    def start_reception(self, name: str, rid: int) -> None:
+        e = self.entry(name)
+        if e is not None:
+            e.receptions.append(rid)
+            e.presence = BUSY
+
+    def end_reception(self, name: str, rid: int) -> None:
+        e = self.entry(name)
+        if e is not None and rid in e.receptions:
+            e.receptions.remove(rid)
+            if not e.receptions and e.presence == BUSY:
+                e.presence = AVAILABLE
+
+    def _get(self, name: str) -> Entry:
+        e = self.entry(name)
+        if e is None:
+            raise KeyError(name)
+        return e
+
+    # ---- (de)serialisation for storage ----------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["date"] = self.date.isoformat() if self.date else None
+        d["early_date"] = self.early_date.isoformat() if self.early_date else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Day:
+        if not d:
+            return cls()
+        d = copy.deepcopy(d)      # never share lists with the caller's (ORM-loaded) dict
+        d["queue"] = [Entry(**e) for e in d.get("queue", [])]
+        for k in ("date", "early_date"):
+            d[k] = date.fromisoformat(d[k]) if d.get(k) else None
+        return cls(**d)

@@ -1,0 +1,50 @@
+"""When scheduled work falls due (RULES §7). Pure: times in, times out."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from rules.policy import Policy
+
+REMIND_EVE, REMIND_LAST, LAPSE_NOTICE = 1, 2, 3
+
+
+def in_quiet_hours(t: datetime, policy: Policy) -> bool:
+    start, end, now = policy.quiet_start, policy.quiet_end, t.timetz().replace(tzinfo=None)
+    return (now >= start or now < end) if start > end else start <= now < end
+
+
+def out_of_quiet(t: datetime, policy: Policy) -> datetime:
+    """The first moment at or after t that is outside the quiet hours."""
+    if not in_quiet_hours(t, policy):
+        return t
+    end = datetime.combine(t.date(), policy.quiet_end, tzinfo=t.tzinfo)
+    return end if end > t else end + timedelta(days=1)
+
+
+def at_time(day: date, t: time, tz) -> datetime:
+    return datetime.combine(day, t, tzinfo=tz)
+
+
+def customer_due(valid_until: datetime, stage_done: int, policy: Policy) -> tuple[int, datetime] | None:
+    """The next reminder stage after `stage_done` and when it falls due.
+
+    1: the day before the last valid day, 2: the last day (both at remind_time),
+    3: the lapse notice at the first remind_time after the lapse, outside quiet hours.
+    """
+    last = valid_until.date()
+    tz = valid_until.tzinfo
+    plan = [
+        (REMIND_EVE, at_time(last - timedelta(days=1), policy.remind_time, tz)),
+        (REMIND_LAST, at_time(last, policy.remind_time, tz)),
+        (LAPSE_NOTICE, at_time(last + timedelta(days=1), policy.remind_time, tz)),
+    ]
+    for stage, due in plan:
+        if stage > stage_done:
+            return stage, out_of_quiet(due, policy)
+    return None
+
+
+def next_shift_time(after: datetime, at: time) -> datetime:
+    """The first time-of-day `at` strictly after `after` (same tz)."""
+    t = datetime.combine(after.date(), at, tzinfo=after.tzinfo)
+    return t if t > after else t + timedelta(days=1)

@@ -1,0 +1,170 @@
+"""Tables (SQLAlchemy 2.x typed models). Times are stored in UTC and read back aware."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime, TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, naive UTC in the database, aware UTC out (same on SQLite and PostgreSQL)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    @property
+    def python_type(self):
+        return datetime
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class Project(Base):
+    """One sales site. `state` is today's queue (rules.queue.Day); this row is the project's lock."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    state: Mapped[dict] = mapped_column(default=dict)
+    next_open_at: Mapped[datetime | None]
+    next_summary_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=0)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(10))       # sales | manager
+    position: Mapped[int] = mapped_column(default=0)    # 接待排序表 order
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    feishu_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    wechat_id: Mapped[str | None] = mapped_column(String(80), index=True)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("project_id", "phone"), Index("ix_customers_name", "project_id", "name"),
+                      Index("ix_customers_due", "project_id", "due_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10))
+    registered_by: Mapped[str] = mapped_column(String(40))
+    registered_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    other_names: Mapped[list] = mapped_column(default=list)
+    # scheduled reminders: the next stage due and when (indexed: the sweep never scans)
+    due_at: Mapped[datetime | None]
+    due_stage: Mapped[int] = mapped_column(default=0)
+
+
+class Reception(Base):
+    __tablename__ = "receptions"
+    __table_args__ = (Index("ix_receptions_day", "project_id", "day"),
+                      Index("ix_receptions_nudge", "project_id", "nudge_at"),
+                      Index("ix_receptions_customer", "customer_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    day: Mapped[date] = mapped_column(Date)
+    member: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    category: Mapped[str] = mapped_column(String(20))
+    counted_for: Mapped[str | None] = mapped_column(String(40))   # whose turn this reception used
+    for_owner: Mapped[str | None] = mapped_column(String(40))     # helper / obligation: the owner
+    kind: Mapped[str] = mapped_column(String(20), default="")     # 非客 type
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    nudge_at: Mapped[datetime | None]
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    day: Mapped[date] = mapped_column(Date)
+    units: Mapped[int]
+    shares: Mapped[dict]
+    buyer_name: Mapped[str] = mapped_column(String(40))
+    relation: Mapped[str] = mapped_column(String(10), default="")
+    reported_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"))
+    by: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class Audit(Base):
+    """Append-only change log. `undo` holds the before-images that /撤销 restores."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_day", "project_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(40))
+    command: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list] = mapped_column(default=list)
+    undo: Mapped[dict | None]
+    kind: Mapped[str] = mapped_column(String(10), default="cmd")   # cmd | system | undo
+    undone_by: Mapped[int | None]
+
+
+class ProcessedEvent(Base):
+    """Platform deliveries already handled (kept ≥ 7 days): a redelivered event is ignored."""
+
+    __tablename__ = "processed_events"
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Outbox(Base):
+    """Scheduled messages: the unique key makes each work item produce its message once."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    to: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list] = mapped_column(default=list)
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class ChatBinding(Base):
+    __tablename__ = "chat_bindings"
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))

@@ -1,0 +1,126 @@
+"""One unit of work per command: lock the project, change, log the change, commit — or nothing.
+
+The change log row carries before-images of every row the command touched, so
+/撤销 restores them exactly (RULES §9).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Engine, event, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Audit, Base, Customer, Deal, Member, ProcessedEvent, Project, Reception
+
+TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Member)}
+
+
+class Duplicate(Exception):
+    """This platform event was handled before."""
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._factory = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self.postgres = engine.dialect.name == "postgresql"
+
+    def __enter__(self) -> UnitOfWork:
+        self.session: Session = self._factory()
+        self._images: dict[tuple[str, int], dict] = {}
+        self._new: list = []
+        event.listen(self.session, "before_flush", self._before_flush)
+        self.session.begin()
+        return self
+
+    def _before_flush(self, session, _ctx, _instances) -> None:
+        """Remember the first before-image of every tracked row this unit of work touches."""
+        for obj in list(session.dirty) + list(session.deleted):
+            table = getattr(obj, "__tablename__", None)
+            if table not in TRACKED or obj in self._new or (table, obj.id) in self._images:
+                continue
+            if obj in session.deleted or session.is_modified(obj):
+                self._images[(table, obj.id)] = _before(obj)
+        self._new += [o for o in session.new if getattr(o, "__tablename__", None) in TRACKED]
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is not None or self.session.in_transaction():
+            self.session.rollback()
+        self.session.close()
+
+    def lock_project(self, name: str) -> Project | None:
+        """The project's row, locked for this transaction (SQLite: BEGIN IMMEDIATE already holds it)."""
+        q = select(Project).where(Project.name == name)
+        if self.postgres:
+            q = q.with_for_update()
+        return self.session.scalars(q).first()
+
+    def claim_event(self, event_id: str, now: datetime) -> None:
+        """Record a platform delivery in this transaction; a second delivery raises Duplicate."""
+        if self.session.get(ProcessedEvent, event_id) is not None:
+            raise Duplicate(event_id)
+        self.session.add(ProcessedEvent(event_id=event_id, at=now))
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise Duplicate(event_id) from None
+
+    def changes(self) -> list[list]:
+        """[table, id, before-image or None for a new row] for every tracked row changed so far."""
+        self.session.flush()
+        return ([[t, i, img] for (t, i), img in self._images.items()]
+                + [[o.__tablename__, o.id, None] for o in self._new])
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def restore(self, images: list[list]) -> None:
+        """Put rows back as they were (delete those that did not exist)."""
+        for table, row_id, before in reversed(images):
+            model = TRACKED[table]
+            obj = self.session.get(model, row_id)
+            if before is None:
+                if obj is not None:
+                    self.session.delete(obj)
+                    self.session.flush()      # in reverse creation order: children before parents
+                continue
+            if obj is None:
+                obj = model(id=row_id)
+                self.session.add(obj)
+            for key, value in before.items():
+                setattr(obj, key, _from_json(model, key, value))
+        self.session.flush()
+
+
+def _before(obj: Base) -> dict:
+    state = inspect(obj)
+    out = {}
+    for attr in state.mapper.column_attrs:
+        hist = state.attrs[attr.key].history
+        value = hist.deleted[0] if hist.deleted else getattr(obj, attr.key)
+        out[attr.key] = _to_json(value)
+    return out
+
+
+def _to_json(v):
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    return v
+
+
+def _from_json(model, key, v):
+    if v is None:
+        return None
+    py = model.__table__.c[key].type.python_type if key in model.__table__.c else None
+    if py is datetime:
+        return datetime.fromisoformat(v)
+    if py is date:
+        return date.fromisoformat(v)
+    return v
+
+
+def add_audit(session: Session, **fields) -> Audit:
+    row = Audit(**fields)
+    session.add(row)
+    return row
