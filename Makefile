@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench check-scenarios clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,wechat]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/reception-bot run --config config.yaml
+
+# pytest exit code 5 means "no tests collected": that is a failure here, not a pass.
+test: install
+	$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
+
+bench: install
+	$(BIN)/python bench/busy_day.py
+	$(BIN)/python bench/sweep.py
+
+check-scenarios: install
+	$(PY) ../shared/scenarios/check.py --cmd $(BIN)/reception-bot
+
+clean:
+	rm -rf $(VENV) data exports .pytest_cache

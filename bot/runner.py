@@ -1,0 +1,125 @@
+"""`reception-bot run`: platform adapters when credentials are set, else the local console chat.
+
+One APScheduler 3 job per process sweeps the database for due work (the database,
+not the job store, knows what is due), so several processes may run side by side.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.bootstrap import bootstrap
+from bot.cli import LINE, fmt
+from bot.config import load_config
+from bot.messages import Incoming, Outgoing
+
+log = logging.getLogger("reception")
+SWEEP_SECONDS = 30
+
+
+def start_scheduler(app, deliver) -> BackgroundScheduler:
+    """Every SWEEP_SECONDS: run due work, deliver it, mark it sent (coalesced, never overlapping)."""
+    def sweep():
+        now = datetime.now(UTC)
+        try:
+            msgs = app.run_due(now)
+            if msgs:
+                deliver(msgs)
+                app.mark_sent([m.key for m in msgs], now)
+        except Exception:
+            log.exception("scheduled sweep failed; it runs again in %s s", SWEEP_SECONDS)
+
+    sched = BackgroundScheduler(timezone=UTC)
+    sched.add_job(sweep, "interval", seconds=SWEEP_SECONDS, coalesce=True, max_instances=1,
+                  misfire_grace_time=None, next_run_time=datetime.now(UTC), id="sweep")
+    sched.start()
+    return sched
+
+
+def run(args) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = load_config(args.config)
+    app = bootstrap(cfg, db_url=args.db)
+    adapters = []
+    if os.environ.get("FEISHU_APP_ID") and os.environ.get("FEISHU_APP_SECRET"):
+        from bot.feishu import FeishuAdapter, FeishuSettings
+        feishu = FeishuAdapter(app, FeishuSettings.from_env(cfg.feishu))
+        feishu.start()
+        adapters.append(("feishu", feishu.send))
+        log.info("Feishu adapter started")
+    wechat_thread = None
+    if os.environ.get("WECHATY_PUPPET_SERVICE_TOKEN"):
+        wechat_thread, send = _start_wechat(app, cfg)
+        adapters.append(("wechat", send))
+    if not adapters:
+        return console(app, args.project or app.default)
+
+    def deliver(msgs: list[Outgoing]) -> None:
+        for _name, send in adapters:
+            send(msgs)
+
+    sched = start_scheduler(app, deliver)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sched.shutdown(wait=False)
+    return 0
+
+
+def _start_wechat(app, cfg):
+    from bot.wechat import WechatAdapter, WechatSettings
+    adapter = WechatAdapter(app, WechatSettings.from_env(cfg.wechat))
+    t = threading.Thread(target=lambda: asyncio.run(adapter.run()), name="wechat", daemon=True)
+    t.start()
+    log.info("WeChat adapter started")
+    return t, adapter.send
+
+
+def console(app, project: str) -> int:
+    """The local console chat: type `李四: 到访 张三 13812345678` and see the replies."""
+    tz = app.projects[project].tz
+    names = "、".join(app.projects[project].salespeople)
+    print(f"接待助手 · 本地控制台(项目:{project},数据库:{app.engine.url.render_as_string()})")
+    print(f"输入「姓名: 命令」,例如「李四: 签到」「李四: 到访 张三 13812345678」;「李四 (私聊): 我的客户」。")
+    print(f"名单:{names};经理:{'、'.join(app.projects[project].managers)}。输入 帮助 看命令,exit 退出。")
+    lock = threading.Lock()
+
+    def show(msgs):
+        with lock:
+            for o in msgs:
+                print(fmt(o, datetime.now(tz)))
+            sys.stdout.flush()
+
+    sched = start_scheduler(app, show)
+    last = None
+    try:
+        for raw in sys.stdin:
+            line = raw.strip()
+            if line in ("exit", "quit", "退出"):
+                break
+            if not line:
+                continue
+            mt = LINE.match(f"[2000-01-01 00:00] {line}")
+            if mt:
+                last, private, text = mt.group(2).strip(), bool(mt.group(3)), mt.group(4)
+            elif last:
+                private, text = False, line
+            else:
+                print("请用「姓名: 命令」的格式,例如「李四: 签到」。")
+                continue
+            now = datetime.now(tz)
+            show(app.handle(Incoming("console", last, text, now, private=private, project=project)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sched.shutdown(wait=False)
+    return 0
