@@ -7,7 +7,8 @@
 Room → project binding and names are the core's job: a room message becomes
 `Incoming(chat_id=room id, project=None)`, a private one `Incoming(private=True)`.
 Replies go back where the message came from; an `Outgoing` with no source room goes to every
-room in `bot.chats("wechat", project)`, one with `to=NAME` privately to `bot.user_id(...)`.
+room in `bot.chats("wechat", project)`, one with `to=NAME` privately to `bot.user_id(...)` (in a
+private chat, a `to` that is the sender's id, or a name without project, means the sender).
 The core runs synchronously on the event loop (one call at a time, same thread as `run()`).
 """
 from __future__ import annotations
@@ -178,14 +179,17 @@ class WechatAdapter:
 
     async def _text(self, msg: Any, room: Any) -> str:
         """Mentions as "@名字 " (the contact's name, not the room alias); the bot's own mention removed."""
-        text = msg.text()
-        if room is not None:
-            self_id = msg.wechaty.puppet.self_id() if await msg.mention_self() else None
-            for contact in await msg.mention_list():
+        text = raw = msg.text()
+        try:
+            self_id = msg.wechaty.puppet.self_id() if room and await msg.mention_self() else None
+            for contact in await msg.mention_list() if room else []:
                 names = {contact.name, await room.alias(contact)} - {None, ""}
                 new = "" if contact.contact_id == self_id else f"@{contact.name} "
                 for name in sorted(names, key=len, reverse=True):
                     text = re.sub(f"@{re.escape(name)}(?:{_SEP}+|$)", lambda _m, n=new: n, text)
+        except Exception as e:  # an unresolvable mention must not cost the message
+            log.warning("WeChat: mentions of %s left as written (%s)", msg.message_id, e)
+            text = raw
         return re.sub(r"\s+", " ", text.replace("\u2005", " ")).strip()
 
     async def _deliver(self, msgs: list[Outgoing], room_id: str | None, contact_id: str | None) -> None:
@@ -204,8 +208,9 @@ class WechatAdapter:
         def uid(name: str) -> str | None:
             return self.bot.user_id("wechat", out.project, name) if out.project else None
 
-        if out.to is not None:
-            if (to := uid(out.to)) is None:
+        if out.to is not None:  # a member's name; in a private chat also the sender's id or unresolved name
+            to = uid(out.to) or (contact_id if out.to == contact_id or out.project is None else None)
+            if to is None:
                 return log.warning("WeChat: no id for %r in %r; not sent: %s", out.to, out.project, out.text)
             await w.Contact.load(to).say(out.text)
         elif room_id is None and contact_id is not None:  # reply in the private chat it came from

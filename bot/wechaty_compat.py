@@ -15,12 +15,17 @@ Import the SDK only through `import_wechaty()`; nothing else in the project patc
 5. The SDK imports `telnetlib` (deprecated in 3.11, removed in 3.13) and uses the deprecated
    `pyee.AsyncIOEventEmitter` alias: those two DeprecationWarnings (only) are filtered out.
    Python 3.13 is not supported.
-6. `fresh_pools(bot)`: `Contact`, `Room` and `Tag` keep one class-level object pool shared by every
+6. `wechaty_puppet.get_logger` gives every SDK logger its own stderr handler, `propagate=False` and
+   level INFO, at which it logs every message's full text (customer phone numbers included). Unless
+   WECHATY_LOG is set, the level becomes `warn`; the handlers are removed and the loggers propagate,
+   so the application's logging configuration applies to them.
+7. `fresh_pools(bot)`: `Contact`, `Room` and `Tag` keep one class-level object pool shared by every
    `Wechaty` instance, so after a reconnect `Room.load(id)` would return an object bound to the
    dead puppet. Call it right after `bot.init_puppet()`.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -29,6 +34,7 @@ from types import ModuleType
 from typing import Any
 
 _patched = False
+_SDK_LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 
 
 def _get_host(url: str) -> tuple[str, str | None, int | None]:
@@ -40,12 +46,16 @@ def _get_host(url: str) -> tuple[str, str | None, int | None]:
 
 
 def apply_patches() -> None:
-    """Apply measures 1-5 (idempotent); must run before the first `import wechaty`."""
+    """Apply measures 1-6 (idempotent); must run before the first `import wechaty_puppet`/`wechaty`."""
     global _patched
     if _patched:
         return
+    os.environ.setdefault("WECHATY_LOG", "warn")  # read when the SDK's loggers are created (import)
+    os.environ.setdefault("CACHE_DIR", os.path.join(tempfile.gettempdir(), "reception-bot-wechaty"))
     if sys.version_info >= (3, 13):
         raise RuntimeError("wechaty 0.10.7 imports telnetlib (removed in Python 3.13): use 3.11 or 3.12")
+    warnings.filterwarnings("ignore", message=r".*telnetlib", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=r"pyee\.AsyncIOEventEmitter", category=DeprecationWarning)
     import pyee
 
     if not hasattr(pyee, "AsyncIOEventEmitter"):
@@ -58,9 +68,6 @@ def apply_patches() -> None:
 
     if PuppetOptions.__hash__ is None:
         PuppetOptions.__hash__ = object.__hash__  # type: ignore[method-assign,assignment]
-    warnings.filterwarnings("ignore", message=r".*telnetlib", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", message=r"pyee\.AsyncIOEventEmitter", category=DeprecationWarning)
-    os.environ.setdefault("CACHE_DIR", os.path.join(tempfile.gettempdir(), "reception-bot-wechaty"))
     _patched = True
 
 
@@ -71,7 +78,17 @@ def import_wechaty() -> tuple[ModuleType, ModuleType]:
     import wechaty_puppet
     import wechaty_puppet_service  # noqa: F401  (loaded by name by Wechaty._load_puppet)
 
+    _sdk_loggers_propagate()
     return wechaty, wechaty_puppet
+
+
+def _sdk_loggers_propagate() -> None:
+    """Measure 6: hand the SDK's loggers (made by wechaty_puppet.get_logger) back to the app's config."""
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and not logger.propagate and any(
+                getattr(h.formatter, "_fmt", None) == _SDK_LOG_FORMAT for h in logger.handlers):
+            logger.handlers, logger.propagate = [], True
+    logging.getLogger("Accessory").setLevel(logging.ERROR)  # "set payload more than once" on every reply
 
 
 def fresh_pools(bot: Any) -> None:

@@ -22,9 +22,13 @@ def test_import_wechaty_in_a_fresh_interpreter(tmp_path: Path) -> None:
         "assert opts.puppet_options.end_point == '127.0.0.1:1'\n"
         "from wechaty.user.url_link import UrlLink\n"
         "from wechaty_puppet_service import PuppetService\n"
+        "import logging\n"
+        "for name in ('WechatyPuppet.Schema.Base', 'Wechaty', 'PuppetService', 'Message'):\n"
+        "    lg = logging.getLogger(name)\n"
+        "    assert lg.level == logging.WARNING and lg.propagate and not lg.handlers, name\n"
         "print(wechaty.Wechaty.__name__, PuppetService.__name__)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "CACHE_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in ("CACHE_DIR", "WECHATY_LOG")}
     env["PYTHONPATH"] = str(ROOT)
     out = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
@@ -69,3 +73,15 @@ def test_fresh_pools_isolates_sessions() -> None:
     fresh_pools(Session)
     assert Session.Room._pool == {} and Session.Room._pool is not wechaty.Room._pool
     assert Session.Contact._pool is not Session.ContactSelf._pool
+
+
+def test_sdk_loggers_use_the_application_logging() -> None:
+    import logging
+
+    from bot.wechaty_compat import import_wechaty
+
+    import_wechaty()
+    for name in ("Wechaty", "PuppetService", "Message", "Room"):
+        logger = logging.getLogger(name)
+        assert logger.propagate and not logger.handlers, name
+    assert not logging.getLogger("Message").isEnabledFor(logging.INFO) or os.environ.get("WECHATY_LOG")

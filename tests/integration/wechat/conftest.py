@@ -52,8 +52,10 @@ class RecordingBot:
     def default_script(msg: Incoming) -> list[Outgoing]:
         if msg.text == "boom":
             raise RuntimeError("handler exploded")
-        if msg.private:
+        if msg.private:  # to=None → the same private chat; to=<sender id> as the core does for strangers
             return [Outgoing(text=f"收到:{msg.text}", project=PROJECT),
+                    Outgoing(text="请先说 我是 姓名", to=msg.sender_id),
+                    Outgoing(text="你好 张三", to="张三"),  # a name but no project: the sender
                     Outgoing(text="张三 请你接待", to="李四", project=PROJECT)]
         return [Outgoing(text=f"已登记。下一位:李四 ({msg.text})", mentions=("李四",), project=PROJECT)]
 

@@ -35,10 +35,10 @@ def test_room_command_with_mentions_end_to_end(run) -> None:
 def test_private_command_replies_privately_and_to_a_named_member(run) -> None:
     async def scenario(h: Harness) -> None:
         h.service.push_message("m-private-1", ZHANG, "我是 张三")
-        await wait_until(lambda: h.replies(ZHANG) and h.replies(LISI), what="both private replies")
+        await wait_until(lambda: len(h.replies(ZHANG)) == 3 and h.replies(LISI), what="the private replies")
         [msg] = h.bot.received
         assert msg.private and msg.chat_id is None and msg.text == "我是 张三" and msg.sender_id == ZHANG
-        assert [s.text for s in h.replies(ZHANG)] == ["收到:我是 张三"]
+        assert [s.text for s in h.replies(ZHANG)] == ["收到:我是 张三", "请先说 我是 姓名", "你好 张三"]
         assert [s.text for s in h.replies(LISI)] == ["张三 请你接待"]
         assert not h.replies(ROOM)
 
@@ -136,3 +136,14 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WECHATY_PUPPET_SERVICE_TOKEN", "insecure_x")
     s = WechatSettings.from_env({"endpoint": "ignored:1"})
     assert (s.endpoint, s.token) == ("gw:9001", "insecure_x")
+
+
+def test_unresolvable_mention_keeps_the_message(run, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(h: Harness) -> None:
+        h.service.push_message("m-ghost", ZHANG, "到访 郑十 13400000000 @路人\u2005", room=ROOM,
+                               mention_ids=("wxid_ghost",))  # ContactPayload answers NOT_FOUND
+        await wait_until(lambda: h.replies(ROOM), what="the reply")
+        assert [m.text for m in h.bot.received] == ["到访 郑十 13400000000 @路人"]
+        assert any("left as written" in r.getMessage() for r in caplog.records)
+
+    run(scenario)

@@ -47,12 +47,12 @@ class Spy:
 @pytest.fixture
 def app(tmp_path: Path):  # type: ignore[no-untyped-def]
     from bot.bootstrap import bootstrap
-
+    from bot.clock import FakeClock
     from bot.config import load_config
 
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG, encoding="utf-8")
-    return Spy(bootstrap(load_config(path), db_url="sqlite://", clock=lambda: NOW))
+    return Spy(bootstrap(load_config(path), db_url="sqlite://", clock=FakeClock(NOW)))
 
 
 def test_room_visit_from_the_next_up_end_to_end_handled_once(run, app) -> None:  # type: ignore[no-untyped-def]
@@ -62,24 +62,30 @@ def test_room_visit_from_the_next_up_end_to_end_handled_once(run, app) -> None: 
         h.service.contacts.update({WANGWU: "王五", ZHANG: "张经理"})
         h.service.rooms[ROOM].members.append(WANGWU)
         ts = NOW.timestamp()
-        h.service.push_message("core-visit-1", LISI, "到访 张三 13812345678", room=ROOM, timestamp=ts)
-        await wait_until(lambda: h.replies(ROOM), what="the core's reply in the room")
-        await wait_until(lambda: not h.adapter._inflight, what="the delivery to finish")
-        replies = h.replies(ROOM)
-        [incoming] = app.calls
-        assert incoming.event_id == "wechat:core-visit-1" and incoming.sender_id == LISI
-        assert all("出错" not in r.text for r in replies), [r.text for r in replies]
-        known = {LISI, WANGWU, ZHANG}
-        assert all(set(r.mention_ids) <= known for r in replies)
+
+        async def say(message_id: str, talker: str, text: str) -> list:
+            """One room message; returns the room replies it produced."""
+            before, calls = len(h.replies(ROOM)), len(app.calls)
+            h.service.push_message(message_id, talker, text, room=ROOM, timestamp=ts)
+            await wait_until(lambda: len(app.calls) > calls and not h.adapter._inflight, what=repr(text))
+            return h.replies(ROOM)[before:]
+
+        assert await say("core-signin-1", LISI, "签到")
+        assert await say("core-signin-2", WANGWU, "签到")
+        replies = await say("core-visit-1", LISI, "到访 张三 13812345678")
         texts = [r.text for r in replies]
-        assert any("张三" in t or "138" in t for t in texts) or any(r.mention_ids for r in replies), texts
+        assert app.calls[-1].event_id == "wechat:core-visit-1" and app.calls[-1].sender_id == LISI
+        assert any("张三" in t for t in texts) and not any("出错" in t for t in texts), texts
+        assert "13812345678" not in "".join(texts)  # the core masks phones in groups
+        for r in replies:
+            assert set(r.mention_ids) <= {LISI, WANGWU, ZHANG}
+            if "下一位:王五" in r.text:
+                assert WANGWU in r.mention_ids and r.text.startswith("@王五")
 
         # the same message id delivered again after the SDK forgot it (a process restart): handled once
         SingleIdContainer._instance = None
-        h.service.push_message("core-visit-1", LISI, "到访 张三 13812345678", room=ROOM, timestamp=ts)
-        await wait_until(lambda: len(app.calls) == 2, what="the redelivery reaching the core")
-        await wait_until(lambda: not h.adapter._inflight, what="its handling to finish")
-        assert h.replies(ROOM) == replies
+        assert await say("core-visit-1", LISI, "到访 张三 13812345678") == []
+        assert [m.event_id for m in app.calls].count("wechat:core-visit-1") == 2
         assert not [s for s in h.service.sent if s.conversation_id != ROOM]
 
     run(scenario, bot=app)
