@@ -59,6 +59,7 @@ class WechatAdapter:
         self._wechaty: Any = None  # the current session's Wechaty, None while disconnected
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None  # the thread running run()
+        self._started = threading.Event()  # run() has begun: send() may be called
         self._ready, self._stopping = asyncio.Event(), asyncio.Event()
         self._session_task: asyncio.Task | None = None
         self._inflight: set[asyncio.Task] = set()  # messages being handled, finished before stop()
@@ -66,6 +67,7 @@ class WechatAdapter:
     async def run(self) -> None:
         """Keep a session open until `stop()`; every failure is logged with its traceback, then retried."""
         self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
+        self._started.set()
         delay, failures = self.settings.retry_min, 0
         while not self._stopping.is_set():
             self._session_task = asyncio.create_task(self._session())
@@ -105,7 +107,7 @@ class WechatAdapter:
 
     def send(self, msgs: list[Outgoing], room_id: str | None = None) -> None:
         """Thread-safe: deliver `msgs` (to `room_id`, else by `Outgoing.to`/project); raise on failure."""
-        if self._loop is None or threading.get_ident() == self._thread:
+        if not self._started.wait(self.settings.send_timeout) or threading.get_ident() == self._thread:
             raise RuntimeError("WechatAdapter.send() is for other threads while run() is running")
         fut = asyncio.run_coroutine_threadsafe(self._deliver(msgs, room_id, None), self._loop)
         try:
