@@ -241,7 +241,7 @@ class App:
                managers=(), full_phones=False) -> list[Outgoing]:
         """Answer in the chat the message came from (or privately); mask phones unless allowed."""
         to = self._name_of(msg) or msg.sender_id if (msg.private or private) else None
-        if to is None or not (full_phones or to in managers):
+        if tag != "usage" and (to is None or not (full_phones or to in managers)):
             text = mask_phones(text)
         return [Outgoing(text, to=to, mentions=mentions if to is None else (), key=_key(msg, tag),
                          project=project or msg.project, card=card)]

@@ -29,6 +29,9 @@ def board(cmd: c.Board, ctx: Ctx) -> str:
         lines.append(f"经理指派:{ctx.day.assigned}")
     if ctx.policy.phone_duty:
         lines.append(f"接电话:{ctx.day.phone_duty() or '无'}")
+    lines.append(f"下一位:{nxt or '无'}")
+    if nxt:
+        ctx.mentions.append(nxt)
     ctx.reply_card = {"title": f"今日轮排 {ctx.today:%m-%d}", "next": nxt,
                       "rows": [{"name": e.name, "presence": e.presence, "counted": e.counted,
                                 "makeup": e.makeup is not None} for e in ctx.day.queue],

@@ -1,0 +1,146 @@
+"""The bus end to end on SQLite and PostgreSQL: refusals, undo, redelivery, privacy, errors."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.bootstrap import bootstrap
+from bot.messages import Incoming
+from bot.state import dump
+from storage import models as m
+from storage.uow import UnitOfWork
+from tests.conftest import at
+
+P = "阳光花园"
+
+
+@pytest.fixture
+def app(db_url, config_file):
+    return bootstrap(config_file(), db_url=db_url)
+
+
+def say(app, sender, text, when, **kw):
+    return app.handle(Incoming("console", sender, text, at(when), project=P, **kw))
+
+
+def snapshot(app, when):
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t))
+                  for t in (m.Customer, m.Reception, m.Deal, m.Audit)}
+        state = s.scalar(select(m.Project.state))
+    return dump(app, P, at(when)), counts, state
+
+
+BAD_INPUT = [
+    ("李四", "到访 先生 13812345678"),          # placeholder name
+    ("李四", "到访 张三 1381234567"),           # 10 digits
+    ("李四", "到访 张三"),                      # no phone
+    ("王五", "到访 刘一 13900001111"),          # not the next-up
+    ("李四", "/跳过 王五"),                      # not a manager
+    ("张经理", "/跳过 孙悟空"),                  # not on the roster
+    ("张经理", "/顺序 李四 王五"),               # not all members
+    ("李四", "送客"),                           # nothing to end
+    ("李四", "跟进 13899998888 电话"),          # unknown customer
+    ("李四", "非客 外星人"),                     # unknown kind
+    ("李四", "申诉 13812345678 理由"),          # no deal
+    ("张经理", "/核实 13812345678 同一人"),      # not pending
+    ("李四", "/开班开班"),                       # unknown word
+    ("李四", "成交 张三 12812345678 1套"),       # invalid phone
+    ("张经理", "/导出 2026-13-01"),               # bad date
+    ("钱七", "外出"),                            # not signed in (absent)
+]
+
+
+def test_bad_input_gets_a_clear_refusal_and_changes_nothing(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "2026-11-27 09:00")
+    say(app, "张经理", "/开班", "2026-11-27 09:00")     # already open: refused too
+    before = snapshot(app, "2026-11-27 09:30")
+    for i, (who, text) in enumerate(BAD_INPUT):
+        out = say(app, who, text, "2026-11-27 09:10")
+        assert len(out) == 1, text
+        reply = out[0].text
+        assert reply and "Traceback" not in reply and "下一位" not in reply, (text, reply)
+        assert re.search(r"[\u4e00-\u9fff]", reply), reply
+    assert snapshot(app, "2026-11-27 09:30") == before
+
+
+def test_undo_walks_back_exactly_through_todays_changes(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "2026-11-27 09:00")
+    steps = [("李四", "到访 张三 13812345678"), ("李四", "送客"), ("王五", "接待"),
+             ("王五", "到访 张三 13812345678"), ("李四", "成交 张三 13812345678 2套"), ("张经理", "/补接 赵六")]
+    snaps = [snapshot(app, "2026-11-27 11:00")]
+    for i, (who, text) in enumerate(steps):
+        out = say(app, who, text, f"2026-11-27 09:{10 + i}")
+        assert snapshot(app, "2026-11-27 11:00") != snaps[-1], (text, out[0].text)
+        snaps.append(snapshot(app, "2026-11-27 11:00"))
+    for i in range(len(steps)):
+        out = say(app, "张经理", "/撤销", f"2026-11-27 10:{10 + i}")
+        assert out[0].text.startswith("已撤销"), out[0].text
+        state, counts, raw = snapshot(app, "2026-11-27 11:00")
+        want_state, want_counts, want_raw = snaps[-2 - i]
+        assert state == want_state and raw == want_raw
+        assert counts["customers"] == want_counts["customers"] and counts["deals"] == want_counts["deals"]
+    # the /开班 itself is undone next; then only the system's opening remains and it is not undoable
+    assert say(app, "张经理", "/撤销", "2026-11-27 10:30")[0].text.startswith("已撤销")
+    assert "没有可以撤销" in say(app, "张经理", "/撤销", "2026-11-27 10:31")[0].text
+
+
+def test_redelivered_event_is_handled_once(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    first = say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05", event_id="feishu:om_1")
+    again = say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05", event_id="feishu:om_1")
+    assert first and again == []
+    state = dump(app, P, at("2026-11-27 09:06"))
+    assert [(q["name"], q["counted"]) for q in state["queue"]] == [("王五", 0), ("李四", 1)]
+
+
+def test_refused_event_redelivered_is_not_answered_twice(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    assert say(app, "王五", "接待", "2026-11-27 09:05", event_id="wechat:1")
+    assert say(app, "王五", "接待", "2026-11-27 09:05", event_id="wechat:1") == []
+
+
+def test_group_messages_never_show_a_full_phone(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    outs = []
+    for when, who, text in [("09:05", "李四", "到访 张三 138 1234 5678"), ("09:06", "李四", "查客 13812345678"),
+                            ("09:07", "李四", "成交 张三 +86 138-1234-5678 3套"), ("09:08", "李四", "/记录"),
+                            ("09:09", "张经理", "/记录"), ("09:10", "王五", "查客 张三")]:
+        outs += say(app, who, text, f"2026-11-27 {when}")
+    group = [o.text for o in outs if o.to is None]
+    assert group and not any(re.search(r"1\d{2}[\s-]?\d{4}[\s-]?\d{4}", t) for t in group)
+    private = [o for o in outs if o.to == "张经理"]
+    assert private and "13812345678" in private[0].text      # the big-order alert: a manager sees it
+
+
+def test_my_customers_is_private_and_only_the_owner_sees_full_numbers(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    mine = say(app, "李四", "我的客户", "2026-11-27 09:06")
+    assert mine[0].to == "李四" and "13812345678" in mine[0].text
+    theirs = say(app, "王五", "我的客户", "2026-11-27 09:07", private=True)
+    assert theirs[0].to == "王五" and "1381234" not in theirs[0].text
+
+
+def test_an_unexpected_error_is_an_apology_and_changes_nothing(app, monkeypatch):
+    from handlers import commands as c
+    from handlers import registry
+
+    def boom(cmd, ctx):
+        ctx.day.queue.clear()
+        raise RuntimeError("disk on fire")
+
+    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    before = snapshot(app, "2026-11-27 09:30")
+    monkeypatch.setitem(registry.HANDLERS, c.Receive, boom)
+    out = say(app, "李四", "接待", "2026-11-27 09:05")
+    assert len(out) == 1 and "抱歉" in out[0].text and "disk" not in out[0].text
+    assert snapshot(app, "2026-11-27 09:30") == before
+
+
+def test_ordinary_chat_is_ignored_silently(app):
+    assert say(app, "李四", "今天中午吃什么", "2026-11-27 09:05") == []
+    assert say(app, "李四", "接待了一位客户,很满意", "2026-11-27 09:05") == []
