@@ -55,15 +55,23 @@ def run(args) -> int:
         adapters.append(("feishu", feishu.send))
         log.info("Feishu adapter started")
     wechat_thread = None
-    if os.environ.get("WECHATY_PUPPET_SERVICE_TOKEN"):
+    if os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
         wechat_thread, send = _start_wechat(app, cfg)
         adapters.append(("wechat", send))
     if not adapters:
         return console(app, args.project or app.default)
 
     def deliver(msgs: list[Outgoing]) -> None:
-        for _name, send in adapters:
-            send(msgs)
+        # one platform's outage must not hold back the others; a failed batch is retried by key
+        failed = None
+        for name, send in adapters:
+            try:
+                send(msgs)
+            except Exception as e:
+                log.exception("sending %d scheduled message(s) through %s failed", len(msgs), name)
+                failed = e
+        if failed is not None:
+            raise failed
 
     sched = start_scheduler(app, deliver)
     try:
