@@ -1,0 +1,337 @@
+"""Feishu (Lark) adapter: translates Feishu events into `Incoming` and `Outgoing` into sends.
+
+Transport is the official lark-oapi SDK only: the long connection (`lark.ws.Client`, default)
+or an HTTP webhook checked by `EventDispatcherHandler` (token, AES encrypt key, signature).
+SDK handlers only enqueue and return (Feishu re-sends what is not acknowledged within 3 s);
+one worker thread calls `bot.handle` in arrival order; `FeishuSender` sends, rate-limited.
+The SDK keeps its long-connection event loop in a module global: one ws adapter per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import queue
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import lark_oapi as lark
+import lark_oapi.ws.client as lark_ws_client
+from lark_oapi.core.const import (
+    LARK_REQUEST_NONCE,
+    LARK_REQUEST_SIGNATURE,
+    LARK_REQUEST_TIMESTAMP,
+    X_REQUEST_ID,
+)
+from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
+
+from bot.feishu_send import FeishuSender, Send, build_card, feishu_uuid, with_mentions
+from bot.messages import BotPort, Incoming, Outgoing
+
+log = logging.getLogger(__name__)
+PLATFORM = "feishu"
+APOLOGY = "抱歉,处理这条消息时出错了,请稍后再试。"
+DOMAINS = {"feishu": lark.FEISHU_DOMAIN, "lark": lark.LARK_DOMAIN}
+SIGNED_HEADERS = (LARK_REQUEST_TIMESTAMP, LARK_REQUEST_NONCE, LARK_REQUEST_SIGNATURE, X_REQUEST_ID)
+
+
+@dataclass(frozen=True)
+class FeishuSettings:
+    app_id: str
+    app_secret: str = field(repr=False)
+    mode: str = "ws"  # "ws" (long connection) | "webhook"
+    domain: str = lark.FEISHU_DOMAIN  # or lark.LARK_DOMAIN, or a test server "http://127.0.0.1:PORT"
+    encrypt_key: str = field(default="", repr=False)
+    verification_token: str = field(default="", repr=False)
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8000
+    webhook_path: str = "/feishu/events"
+    bot_name: str = "接待助手"  # its @mention is stripped when the bot's open_id cannot be read
+
+    @classmethod
+    def from_env(cls, cfg: dict | None = None, env: Mapping[str, str] | None = None) -> FeishuSettings:
+        """Secrets from env only; other keys from `cfg` (config.yaml `feishu:`), env FEISHU_<KEY> wins."""
+        cfg, env = dict(cfg or {}), os.environ if env is None else env
+
+        def get(key: str, default):
+            value = env.get("FEISHU_" + key.upper())
+            return value if value else cfg.get(key, default)
+
+        app_id, secret = env.get("FEISHU_APP_ID", ""), env.get("FEISHU_APP_SECRET", "")
+        if not app_id or not secret:
+            raise ValueError("Feishu: set FEISHU_APP_ID and FEISHU_APP_SECRET in the environment")
+        mode = str(get("mode", "ws")).lower()
+        if mode not in ("ws", "webhook"):
+            raise ValueError(f"Feishu: mode must be ws or webhook, not {mode!r}")
+        domain = str(get("domain", "feishu"))
+        return cls(
+            app_id,
+            secret,
+            mode,
+            DOMAINS.get(domain.lower(), domain).rstrip("/"),
+            env.get("FEISHU_ENCRYPT_KEY", ""),
+            env.get("FEISHU_VERIFICATION_TOKEN", ""),
+            str(get("webhook_host", "0.0.0.0")),
+            int(get("webhook_port", 8000)),
+            str(get("webhook_path", "/feishu/events")),
+            str(get("bot_name", "接待助手")),
+        )
+
+
+class FeishuAdapter:
+    def __init__(self, bot: BotPort, settings: FeishuSettings):
+        self.bot, self.settings = bot, settings
+        self.client = (
+            lark.Client.builder()
+            .app_id(settings.app_id)
+            .app_secret(settings.app_secret)
+            .domain(settings.domain)
+            .log_level(lark.LogLevel.WARNING)
+            .build()
+        )
+        self.sender = FeishuSender(self.client)
+        self.dispatcher = (
+            lark.EventDispatcherHandler.builder(settings.encrypt_key, settings.verification_token)
+            .register_p2_im_message_receive_v1(lambda d: self._events.put(("message", d)))
+            .register_p2_card_action_trigger(self._on_card)
+            .build()
+        )
+        self.webhook_address: tuple[str, int] | None = None
+        self._events: queue.Queue = queue.Queue()
+        self._p2p_chats: set[str] = set()
+        self._bot_open_id: str | None = None
+        self._threads: list[threading.Thread] = []
+        self._httpd: ThreadingHTTPServer | None = None
+        self._ws: lark.ws.Client | None = None
+        self._ws_loop: asyncio.AbstractEventLoop | None = None
+        self._ws_ready = threading.Event()
+
+    # ---- lifecycle ----
+    def start(self) -> None:
+        """Start the sender, the worker and the long connection or webhook server; returns at once."""
+        self.sender.start()
+        self._spawn(self._work, "feishu-worker")
+        if self.settings.mode == "webhook":
+            self._httpd = ThreadingHTTPServer(
+                (self.settings.webhook_host, self.settings.webhook_port), _webhook_handler(self)
+            )
+            self.webhook_address = self._httpd.server_address[:2]
+            self._spawn(lambda: self._httpd.serve_forever(poll_interval=0.1), "feishu-webhook")
+            log.info(
+                "feishu: webhook listening on %s:%s%s", *self.webhook_address, self.settings.webhook_path
+            )
+        else:
+            self._spawn(self._run_ws, "feishu-ws")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._ws_ready.wait(timeout if self.settings.mode == "ws" else 0) and self._ws_loop.is_running():
+            self._ws._auto_reconnect = False  # the SDK has no stop(): cancel its tasks, close, stop its loop
+
+            async def shutdown():
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                main = [t for t in tasks if t.get_coro().__name__ == "_select"]  # what start() waits on
+                others = [t for t in tasks if t not in main]
+                for t in others:
+                    t.cancel()
+                await asyncio.gather(*others, return_exceptions=True)
+                if self._ws._conn is not None:
+                    await self._ws._conn.close()
+                for t in main:
+                    t.cancel()
+
+            try:
+                asyncio.run_coroutine_threadsafe(shutdown(), self._ws_loop).result(timeout)
+            except (Exception, concurrent.futures.CancelledError) as e:
+                log.warning("feishu: closing the long connection: %r", e)
+        self._events.put(None)  # the worker finishes what arrived, then the sender drains
+        for t in self._threads:
+            t.join(timeout)
+        self.sender.stop(timeout)
+
+    def _spawn(self, target, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def _run_ws(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        lark_ws_client.loop = loop  # the SDK runs on its module-level loop; give it this thread's
+        self._ws_loop = loop
+        s = self.settings
+        self._ws = lark.ws.Client(
+            s.app_id,
+            s.app_secret,
+            event_handler=self.dispatcher,
+            domain=s.domain,
+            log_level=lark.LogLevel.INFO,
+        )
+        self._ws_ready.set()
+        try:
+            self._ws.start()
+        except asyncio.CancelledError:  # stop()
+            pass
+        except Exception:
+            log.exception("feishu: long connection ended")
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+
+    # ---- inbound ----
+    def _on_card(self, data) -> P2CardActionTriggerResponse:
+        self._events.put(("card", data))
+        return P2CardActionTriggerResponse({"toast": {"type": "info", "content": "已收到"}})
+
+    def _work(self) -> None:
+        self._read_bot_open_id()
+        while (item := self._events.get()) is not None:
+            try:
+                msg = self._from_message(item[1]) if item[0] == "message" else self._from_card(item[1])
+            except Exception:
+                log.exception("feishu: could not read a %s event", item[0])
+                continue
+            if msg is None:
+                continue
+            try:
+                outs = self.bot.handle(msg)
+            except Exception:
+                log.exception("feishu: handling %s failed", msg.event_id)
+                outs = [Outgoing(APOLOGY, key=f"err:{msg.event_id}")]
+            try:
+                self._send(outs, msg, None)
+            except Exception:
+                log.exception("feishu: sending the replies to %s failed", msg.event_id)
+
+    def _read_bot_open_id(self) -> None:
+        req = (
+            lark.BaseRequest.builder()
+            .http_method(lark.HttpMethod.GET)
+            .uri("/open-apis/bot/v3/info")
+            .token_types({lark.AccessTokenType.TENANT})
+            .build()
+        )
+        try:
+            self._bot_open_id = json.loads(self.client.request(req).raw.content)["bot"]["open_id"]
+        except Exception as e:
+            log.warning("feishu: bot info unavailable (%s); its @mention is recognised by name", e)
+
+    def _from_message(self, data) -> Incoming | None:
+        m, sender = data.event.message, data.event.sender
+        if m.message_type != "text" or (sender.sender_type or "user") != "user":
+            return None
+        text = json.loads(m.content or "{}").get("text", "")
+        for mt in sorted(m.mentions or [], key=lambda x: -len(x.key or "")):
+            oid = mt.id.open_id if mt.id else None
+            is_bot = (oid and oid == self._bot_open_id) or mt.name == self.settings.bot_name
+            text = text.replace(mt.key, "" if is_bot else f"@{mt.name}")
+        private = m.chat_type == "p2p"
+        if private:
+            self._p2p_chats.add(m.chat_id)
+        return Incoming(
+            PLATFORM,
+            sender.sender_id.open_id,
+            re.sub(r"[ \t]+", " ", text).strip(),
+            datetime.fromtimestamp(int(m.create_time) / 1000, tz=UTC),
+            chat_id=None if private else m.chat_id,
+            private=private,
+            event_id=f"feishu:{m.message_id}",
+        )
+
+    def _from_card(self, data) -> Incoming | None:
+        ev = data.event
+        cmd = ((ev.action.value if ev.action else None) or {}).get("cmd")
+        if not cmd or not ev.operator or not ev.operator.open_id:
+            return None
+        chat = ev.context.open_chat_id if ev.context else None
+        private = chat in self._p2p_chats
+        return Incoming(
+            PLATFORM,
+            ev.operator.open_id,
+            str(cmd),
+            datetime.now(UTC),
+            chat_id=None if private else chat,
+            private=private,
+            event_id=f"feishu:{data.header.event_id}",
+        )
+
+    # ---- outbound ----
+    def send(self, msgs: list[Outgoing], chat_id: str | None = None) -> None:
+        """Queue `msgs` (thread-safe); `to=None` goes to `chat_id`, else to every chat of the project."""
+        self._send(msgs, None, chat_id)
+
+    def _send(self, msgs: list[Outgoing], src: Incoming | None, chat_id: str | None) -> None:
+        for o in msgs:
+            targets = self._targets(o, src, chat_id)
+            ats = [(n, i) for n in o.mentions if (i := self._user(o.project, n))]
+            for id_type, rid in targets:
+                group_ats = ats if id_type == "chat_id" else []  # @mentions only in groups
+                if o.card is not None:
+                    msg_type, content = "interactive", build_card(o, group_ats)
+                else:
+                    msg_type, content = "text", {"text": with_mentions(o.text, group_ats)}
+                self.sender.put(
+                    Send(
+                        id_type,
+                        rid,
+                        msg_type,
+                        json.dumps(content, ensure_ascii=False),
+                        feishu_uuid(o.key, rid if len(targets) > 1 else ""),
+                    )
+                )
+
+    def _user(self, project: str | None, name: str) -> str | None:
+        return self.bot.user_id(PLATFORM, project, name) if project else None
+
+    def _targets(self, o: Outgoing, src: Incoming | None, chat_id: str | None) -> list[tuple[str, str]]:
+        if o.to is not None:  # a member's name, or the open_id itself when the name is unknown
+            oid = self._user(o.project, o.to) or (o.to if o.to.startswith("ou_") else None)
+            if oid is None:
+                log.warning("feishu: no open_id for %s in %s; private message dropped", o.to, o.project)
+            return [("open_id", oid)] if oid else []
+        if src is not None and src.private:
+            return [("open_id", src.sender_id)]
+        chat = chat_id or (src.chat_id if src else None)
+        if chat:
+            return [("chat_id", chat)]
+        chats = self.bot.chats(PLATFORM, o.project) if o.project else []
+        if not chats:
+            log.warning("feishu: no chat bound to project %s; message dropped: %.40s", o.project, o.text)
+        return [("chat_id", c) for c in chats]
+
+
+def _webhook_handler(adapter: FeishuAdapter) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            if self.path.split("?")[0] != adapter.settings.webhook_path:
+                self.send_error(404)
+                return
+            req = lark.RawRequest()
+            req.uri, req.body = self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            req.headers = dict(self.headers.items())
+            req.headers.update(
+                {h: self.headers[h] for h in SIGNED_HEADERS if self.headers.get(h) is not None}
+            )
+            resp = adapter.dispatcher.do(req)  # the SDK reads these headers with exact casing
+            self.send_response(resp.status_code or 200)
+            for k, v in (resp.headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(resp.content or b"")
+
+        def log_message(self, fmt, *args):
+            log.debug("feishu webhook: " + fmt, *args)
+
+    return Handler

@@ -1,0 +1,212 @@
+"""Outbound side of the Feishu adapter: message formatting and a rate-limited, retrying sender.
+
+One worker thread drains a FIFO of sends. Feishu allows 5 messages/s per receiver
+(group or user); the sender spaces sends to the same receiver accordingly. A rate-limit
+answer (HTTP 429 or code 99991400, with the `x-ogw-ratelimit-reset` header in seconds)
+is retried after the reset with exponential backoff, never dropped; the `uuid` keeps
+retries idempotent on Feishu's side. Other transient failures (network, 5xx) are retried
+a few times; a permanent API error is logged and the message skipped.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import lark_oapi as lark
+from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
+
+from bot.messages import Outgoing
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_CODE = 99991400
+MAX_TRANSIENT_RETRIES = 5
+
+
+def feishu_uuid(key: str, receive_id: str = "") -> str | None:
+    """A Feishu `uuid` (≤ 50 chars) from an Outgoing.key; per receiver when `receive_id` given."""
+    if not key:
+        return None
+    raw = f"{key}|{receive_id}" if receive_id else key
+    return raw if len(raw) <= 50 else "h" + hashlib.sha256(raw.encode()).hexdigest()[:49]
+
+
+def build_card(o: Outgoing, ats: list[tuple[str, str]] = ()) -> dict:
+    """The queue board as an interactive card; buttons carry the command text in value.cmd.
+
+    `o.card` may hold `title`, `lines` (or `markdown`) and `buttons` (labels, or {label, cmd});
+    a dict with `elements` is taken as a ready Feishu card.
+    """
+    c = o.card or {}
+    if "elements" in c:
+        return c
+    body = c.get("markdown") or ("\n".join(c["lines"]) if c.get("lines") else o.text)
+    body = with_mentions(body, ats, "<at id={}></at>")  # lark_md's at syntax
+    actions = []
+    for b in c.get("buttons") or ["接待", "送客"]:
+        label, cmd = (b, b) if isinstance(b, str) else (b.get("label") or b["cmd"], b["cmd"])
+        actions.append(
+            {
+                "tag": "button",
+                "text": {"tag": "plain_text", "content": label},
+                "type": "default" if actions else "primary",
+                "value": {"cmd": cmd},
+            }
+        )
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {"template": "blue", "title": {"tag": "plain_text", "content": c.get("title", "轮排")}},
+        "elements": [
+            {"tag": "div", "text": {"tag": "lark_md", "content": body}},
+            {"tag": "action", "actions": actions},
+        ],
+    }
+
+
+def with_mentions(text: str, ats: list[tuple[str, str]], fmt: str = '<at user_id="{}"></at>') -> str:
+    """Text with an at tag for each (name, open_id) in place of the trailing name
+    ("…下一位:NAME"), else of the first "@NAME", else appended."""
+    for name, oid in ats:
+        tag = fmt.format(oid)
+        if text.endswith(name):
+            text = text[: -len(name)] + tag
+        elif f"@{name}" in text:
+            text = text.replace(f"@{name}", tag, 1)
+        else:
+            text += " " + tag
+    return text
+
+
+@dataclass(frozen=True)
+class Send:
+    receive_id_type: str  # "chat_id" | "open_id"
+    receive_id: str
+    msg_type: str  # "text" | "interactive"
+    content: str  # JSON string, as Feishu wants it
+    uuid: str | None = None
+
+
+class FeishuSender:
+    def __init__(self, client: lark.Client, per_receiver_per_s: float = 5.0, max_backoff: float = 30.0):
+        self._client = client
+        self._rate = max(per_receiver_per_s, 0.1)
+        self._max_backoff = max_backoff
+        self._q: queue.Queue[Send | None] = queue.Queue()
+        self._recent: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        self._pending = 0
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="feishu-sender", daemon=True)
+        self._thread.start()
+
+    def put(self, send: Send) -> None:
+        with self._cv:
+            self._pending += 1
+        self._q.put(send)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until every queued send is done (sent or given up); False on timeout."""
+        with self._cv:
+            return self._cv.wait_for(lambda: self._pending == 0, timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.wait_idle(timeout)
+        self._q.put(None)
+        if self._thread:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            try:
+                self._deliver(item)
+            except Exception:  # never let the sender thread die
+                log.exception("feishu: giving up on a message to %s", item.receive_id)
+            finally:
+                with self._cv:
+                    self._pending -= 1
+                    self._cv.notify_all()
+
+    def _throttle(self, receive_id: str) -> None:
+        window = self._recent[receive_id]
+        limit = max(int(self._rate), 1)
+        now = time.monotonic()
+        while window and now - window[0] >= limit / self._rate:
+            window.popleft()
+        if len(window) >= limit:
+            time.sleep(max(limit / self._rate - (now - window[0]), 0))
+            window.popleft()
+        window.append(time.monotonic())
+
+    def _deliver(self, s: Send) -> None:
+        body = (
+            CreateMessageRequestBody.builder()
+            .receive_id(s.receive_id)
+            .msg_type(s.msg_type)
+            .content(s.content)
+        )
+        if s.uuid:
+            body = body.uuid(s.uuid)
+        req = (
+            CreateMessageRequest.builder()
+            .receive_id_type(s.receive_id_type)
+            .request_body(body.build())
+            .build()
+        )
+        attempt, transient = 0, 0
+        while True:
+            self._throttle(s.receive_id)
+            attempt += 1
+            try:
+                resp = self._client.im.v1.message.create(req)
+            except Exception as e:  # network error, non-JSON body…
+                transient += 1
+                if transient > MAX_TRANSIENT_RETRIES:
+                    raise
+                log.warning("feishu: send failed (%s), retry %d", e, transient)
+                time.sleep(self._backoff(transient))
+                continue
+            status = resp.raw.status_code if resp.raw else 200
+            if resp.success():
+                return
+            if status == 429 or resp.code == RATE_LIMIT_CODE:
+                wait = max(_reset_seconds(resp), self._backoff(attempt))
+                log.warning("feishu: rate limited sending to %s, retry in %.1fs", s.receive_id, wait)
+                time.sleep(wait)
+                continue
+            if status >= 500 and transient < MAX_TRANSIENT_RETRIES:
+                transient += 1
+                time.sleep(self._backoff(transient))
+                continue
+            log.error(
+                "feishu: send to %s failed: code=%s msg=%s log_id=%s",
+                s.receive_id,
+                resp.code,
+                resp.msg,
+                resp.get_log_id(),
+            )
+            return
+
+    def _backoff(self, attempt: int) -> float:
+        return min(0.2 * 2 ** (attempt - 1), self._max_backoff)
+
+
+def _reset_seconds(resp) -> float:
+    headers = (resp.raw.headers or {}) if resp.raw else {}
+    for k, v in headers.items():
+        if k.lower() == "x-ogw-ratelimit-reset":
+            try:
+                return float(v)
+            except ValueError:
+                return 0.0
+    return 0.0

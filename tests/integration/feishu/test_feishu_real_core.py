@@ -1,0 +1,86 @@
+"""End to end with the real core (bot.bootstrap) behind the Feishu adapter and the fake Feishu server."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from feishu_fake import message_event, wait_for
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("bot.bootstrap") is None,
+    reason="the real core (bot/bootstrap.py) does not exist yet",
+)
+
+CONFIG = """\
+timezone: Asia/Shanghai
+policy:
+  preset: real_estate
+projects:
+  - name: 阳光花园
+    shift: {start: "09:00", end: "18:00"}
+    managers: [{name: 张经理, feishu: ou_manager}]
+    salespeople:
+      - {name: 李四, feishu: ou_lisi}
+      - {name: 王五, feishu: ou_wangwu}
+      - {name: 赵六, feishu: ou_zhaoliu}
+      - {name: 钱七, feishu: ou_qianqi}
+    chats: {feishu: [oc_group]}
+"""
+NOW = datetime(2026, 11, 27, 9, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+class CountingPort:
+    """Delegates to the real App and records what each handle() returned."""
+
+    def __init__(self, app):
+        self.app, self.results, self._lock = app, [], threading.Lock()
+
+    def handle(self, msg):
+        outs = self.app.handle(msg)
+        with self._lock:
+            self.results.append((msg, list(outs)))
+        return outs
+
+    def run_due(self, now):
+        return self.app.run_due(now)
+
+    def user_id(self, platform, project, name):
+        return self.app.user_id(platform, project, name)
+
+    def chats(self, platform, project):
+        return self.app.chats(platform, project)
+
+
+def test_real_core_group_command_and_duplicate(fake, start_adapter, tmp_path):
+    from bot.bootstrap import bootstrap
+    from bot.clock import FakeClock
+    from bot.config import load_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    port = CountingPort(bootstrap(load_config(path), db_url="sqlite://", clock=FakeClock(NOW)))
+    start_adapter(port)
+    fake.wait_connected()
+    ms = int(NOW.timestamp() * 1000)
+
+    fake.push(message_event("/开班 李四 王五 赵六", sender="ou_manager", message_id="om_open", create_ms=ms))
+    visit = message_event(
+        "到访 张三 13812345678", sender="ou_lisi", message_id="om_visit", create_ms=ms + 60_000
+    )
+    fake.push(visit)
+    fake.push(visit)  # redelivered by Feishu
+    fake.push(message_event("轮排", sender="ou_wangwu", message_id="om_board", create_ms=ms + 120_000))
+
+    wait_for(lambda: len(port.results) == 4, what="four handle() calls")
+    expected = sum(len(outs) for _, outs in port.results)
+    wait_for(lambda: len(fake.sent) == expected, what=f"{expected} messages sent")
+    (first, first_outs), (dup, dup_outs) = port.results[1], port.results[2]
+    assert first.event_id == dup.event_id == "feishu:om_visit"
+    assert first_outs and dup_outs == []  # handled once
+    replies = [m for m in fake.sent if "138****5678" in m["content"].get("text", "")]
+    assert len(replies) == 1 and replies[0]["receive_id"] == "oc_group"
+    assert '<at user_id="ou_wangwu"></at>' in replies[0]["content"]["text"]  # 下一位:王五, mentioned
