@@ -6,9 +6,9 @@ import os
 import re
 import socket
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import ProjectSettings
@@ -265,10 +265,10 @@ class App:
                     t = first_due(uow.session, pid) if pid else None
                 if t is None or t > now:
                     break
-                out += self._run_jobs(ps, t.astimezone(ps.tz))
+                out += self._run_jobs(ps, t.astimezone(ps.tz), now)
         return out
 
-    def _run_jobs(self, ps: ProjectSettings, at: datetime) -> list[Outgoing]:
+    def _run_jobs(self, ps: ProjectSettings, at: datetime, now: datetime) -> list[Outgoing]:
         with UnitOfWork(self.engine) as uow:
             row = uow.lock_project(ps.name)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, "系统")
@@ -282,21 +282,45 @@ class App:
             row.state = ctx.day.to_dict()
             out = []
             for key, to, text, mentions in msgs:
-                if self._claim(uow, row.id, key, to, text, mentions, at):
+                if self._claim(uow, row.id, key, to, text, mentions, at, now):
                     out.append(Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key,
                                         ps.name, at=at))
             uow.commit()
         return out
 
-    def _claim(self, uow, pid, key, to, text, mentions, at) -> bool:
+    def _claim(self, uow, pid, key, to, text, mentions, at, now) -> bool:
         """Write the message to the outbox under its work-item key; False if it exists already."""
         try:
             with uow.session.begin_nested():
                 uow.session.add(m.Outbox(key=key, project_id=pid, to=to, text=text, mentions=list(mentions),
-                                         due_at=at, created_at=at, claimed_at=at, claimed_by=self.worker))
+                                         due_at=at, created_at=now, claimed_at=now, claimed_by=self.worker))
             return True
         except IntegrityError:
             return False
+
+    def reclaim_unsent(self, now: datetime, older_than: timedelta = timedelta(minutes=5)) -> list[Outgoing]:
+        """Scheduled messages claimed but never marked sent (a crash or an outage between send and
+        mark): claim them again and return them for sending; their keys make platforms drop repeats."""
+        out = []
+        with UnitOfWork(self.engine) as uow:
+            s = uow.session
+            rows = s.execute(select(m.Outbox, m.Project.name).join(m.Project, m.Project.id == m.Outbox.project_id)
+                             .where(m.Outbox.sent_at.is_(None), m.Outbox.claimed_at < now - older_than)
+                             .limit(200)).all()
+            for row, pname in rows:
+                claimed = s.execute(update(m.Outbox).where(m.Outbox.id == row.id, m.Outbox.claimed_at == row.claimed_at)
+                                    .values(claimed_at=now, claimed_by=self.worker)).rowcount
+                if claimed:
+                    text = row.text if row.to else mask_phones(row.text)
+                    out.append(Outgoing(text, row.to, tuple(row.mentions or ()), row.key, pname, at=row.due_at))
+            uow.commit()
+        return out
+
+    def mark_sent_until(self, now: datetime) -> None:
+        """replay printed everything it ran: mark it all sent."""
+        with UnitOfWork(self.engine) as uow:
+            uow.session.execute(update(m.Outbox).where(m.Outbox.sent_at.is_(None)).values(sent_at=now))
+            uow.commit()
 
     def mark_sent(self, keys: list[str], now: datetime) -> None:
         with UnitOfWork(self.engine) as uow:

@@ -75,6 +75,7 @@ def cmd_replay(args) -> int:
         last = _time(args.until, tz)
         for o in app.run_due(last, project):
             print(fmt(o, last))
+    app.mark_sent_until(last)
     if args.state:
         from bot.state import dump
         print("=== state ===")

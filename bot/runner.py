@@ -28,7 +28,7 @@ def start_scheduler(app, deliver) -> BackgroundScheduler:
     def sweep():
         now = datetime.now(UTC)
         try:
-            msgs = app.run_due(now)
+            msgs = app.reclaim_unsent(now) + app.run_due(now)
             if msgs:
                 deliver(msgs)
                 app.mark_sent([m.key for m in msgs], now)

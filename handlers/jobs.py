@@ -14,7 +14,8 @@ from handlers.context import Ctx
 from handlers.queue_cmds import board_line, open_today
 from rules import customers as cr
 from rules.queue import AVAILABLE, BUSY
-from rules.schedule import LAPSE_NOTICE, REMIND_EVE, REMIND_LAST, customer_due, next_shift_time
+from rules.schedule import (LAPSE_NOTICE, REMIND_EVE, REMIND_LAST, customer_due, in_quiet_hours,
+                            next_shift_time, out_of_quiet)
 from storage import models as m
 
 Msg = tuple[str, str | None, str, tuple[str, ...]]   # (key, to, text, mentions)
@@ -24,15 +25,22 @@ def due_jobs(ctx: Ctx) -> list[Msg]:
     """Everything due for this project by ctx.now, in a fixed order."""
     out: list[Msg] = []
     p = ctx.project
+    quiet = in_quiet_hours(ctx.now, ctx.policy)       # nothing is pushed inside the quiet hours
     if p.next_open_at is not None and p.next_open_at <= ctx.now:
-        out += _open(ctx)
+        opened = _open(ctx)
+        out += [] if quiet else opened
         p.next_open_at = next_shift_time(ctx.now, ctx.settings.shift_start)
     out += _reminders(ctx)
-    out += _nudges(ctx)
+    nudges = _nudges(ctx)
+    out += [] if quiet else nudges
     if p.next_summary_at is not None and p.next_summary_at <= ctx.now:
-        if ctx.day_open():
-            out.append((f"summary:{p.id}:{ctx.today}", None, summary_text(ctx, ctx.today), ()))
-        p.next_summary_at = next_shift_time(ctx.now, ctx.settings.shift_end)
+        # the shift end this summary belongs to (a summary postponed by quiet hours reports that day)
+        end = datetime.combine(ctx.now.date(), ctx.settings.shift_end, tzinfo=ctx.settings.tz)
+        if end > ctx.now:
+            end -= timedelta(days=1)
+        if ctx.day.date == end.date():
+            out.append((f"summary:{p.id}:{end.date()}", None, summary_text(ctx, end.date()), ()))
+        p.next_summary_at = out_of_quiet(end + timedelta(days=1), ctx.policy)
     return out
 
 

@@ -144,3 +144,17 @@ def test_an_unexpected_error_is_an_apology_and_changes_nothing(app, monkeypatch)
 def test_ordinary_chat_is_ignored_silently(app):
     assert say(app, "李四", "今天中午吃什么", "2026-11-27 09:05") == []
     assert say(app, "李四", "接待了一位客户,很满意", "2026-11-27 09:05") == []
+
+
+def test_a_scheduled_message_claimed_but_never_marked_sent_is_sent_again_with_its_key(app):
+    from datetime import timedelta
+    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    due = app.run_due(at("2026-12-03 09:30"), P)          # the process "crashes" before mark_sent
+    eve = [o for o in due if o.to == "李四" and "明天" in o.text]
+    assert len(eve) == 1
+    assert app.reclaim_unsent(at("2026-12-03 09:31")) == []          # too fresh: maybe still sending
+    again = app.reclaim_unsent(at("2026-12-03 09:31") + timedelta(minutes=10))
+    assert eve[0].key in {o.key for o in again} and all(o.key for o in again)
+    app.mark_sent([o.key for o in again], at("2026-12-03 09:45"))
+    assert app.reclaim_unsent(at("2026-12-03 11:00")) == []
