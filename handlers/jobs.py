@@ -31,8 +31,7 @@ def due_jobs(ctx: Ctx) -> list[Msg]:
         out += [] if quiet else opened
         p.next_open_at = next_shift_time(ctx.now, ctx.settings.shift_start)
     out += _reminders(ctx)
-    nudges = _nudges(ctx)
-    out += [] if quiet else nudges
+    out += _nudges(ctx)
     if p.next_summary_at is not None and p.next_summary_at <= ctx.now:
         # the shift end this summary belongs to (a summary postponed by quiet hours reports that day)
         end = datetime.combine(ctx.now.date(), ctx.settings.shift_end, tzinfo=ctx.settings.tz)
@@ -94,12 +93,16 @@ def _nudges(ctx: Ctx) -> list[Msg]:
     rows = ctx.s.scalars(select(m.Reception).where(
         m.Reception.project_id == ctx.project.id, m.Reception.nudge_at <= ctx.now,
         m.Reception.ended_at.is_(None))).all()
+    quiet = in_quiet_hours(ctx.now, ctx.policy)
     for r in rows:
-        r.nudge_at = None
+        # the busy presence ends at once; the nudge itself waits for the end of the quiet hours
+        r.nudge_at = out_of_quiet(ctx.now, ctx.policy) if quiet else None
         e = ctx.day.entry(r.member) if ctx.day_open() else None
         if e is not None and e.presence == BUSY and r.day == ctx.today:
             e.presence = AVAILABLE
             ctx.note(f"{r.member} 接待超过 {ctx.policy.max_reception_minutes} 分钟,视为可接待")
+        if quiet:
+            continue
         mins = ctx.policy.max_reception_minutes
         out.append((f"nudge:{r.id}", r.member,
                     f"你的接待已超过 {mins} 分钟(自 {ctx.local(r.started_at):%H:%M} 起)。结束了请发 送客。", ()))

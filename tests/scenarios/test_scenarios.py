@@ -14,10 +14,7 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = sorted(p for p in HERE.glob("*.txt") if p.with_suffix(".expect.json").exists())
 HEADER = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?)\] → (.+?):(?: (.*))?$")
 # scenarios where the bot disagrees with RULES.md: the expectation keeps the RULES' answer
-KNOWN_BUGS: dict[str, str] = {
-    "27_nudge_in_quiet_hours": "BUG: a reception nudge falling due inside quiet hours is dropped, never sent "
-                               "(handlers/jobs.py due_jobs: `out += [] if quiet else nudges` after _nudges cleared nudge_at)",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def parse(stdout: str):
