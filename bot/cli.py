@@ -64,11 +64,10 @@ def cmd_replay(args) -> int:
     start = lines[0][0] if lines else datetime.now(tz)
     app, project = _app(args, "sqlite://", start)
     last = start
-    for i, (at, sender, private, text) in enumerate(lines):
+    for at, sender, private, text in lines:
         for o in app.run_due(at, project):
             print(fmt(o, at))
-        for o in app.handle(Incoming("console", sender, text, at, private=private, project=project,
-                                     event_id=f"replay:{i}")):
+        for o in app.handle(Incoming("console", sender, text, at, private=private, project=project)):
             print(fmt(o, at))
         last = at
     if args.until:
