@@ -1,0 +1,93 @@
+"""RULES §11 after every command, for random command sequences (hypothesis), plus the export."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot.bootstrap import bootstrap
+from bot.clock import FakeClock
+from bot.messages import Incoming
+from bot.state import dump
+from storage import models as m
+from storage.uow import UnitOfWork
+from tests.conftest import at
+
+P = "阳光花园"
+MEMBERS = ["李四", "王五", "赵六", "钱七"]
+PHONES = ["13800000001", "13800000002", "13800000003", "13900000004"]
+NAMES = ["张三", "刘一", "陈二", "周五"]
+
+command = st.one_of(
+    st.tuples(st.sampled_from(MEMBERS), st.sampled_from(["签到", "接待", "送客", "暂离", "外出", "回来",
+                                                        "非客 装修", "非客 问路", "请假", "签退", "轮排"])),
+    st.tuples(st.sampled_from(MEMBERS), st.builds(lambda i, j: f"到访 {NAMES[i]} {PHONES[j]}",
+                                                  st.integers(0, 3), st.integers(0, 3))),
+    st.tuples(st.sampled_from(MEMBERS), st.builds(lambda j: f"代接 {PHONES[j]}", st.integers(0, 3))),
+    st.tuples(st.sampled_from(MEMBERS), st.builds(lambda j: f"跟进 {PHONES[j]} 电话", st.integers(0, 3))),
+    st.tuples(st.sampled_from(MEMBERS), st.builds(lambda i: f"成交 {NAMES[i]} {PHONES[i]} 1套", st.integers(0, 3))),
+    st.tuples(st.just("张经理"), st.sampled_from(["/撤销", "/开班 李四 王五 赵六", "/跳过 王五", "/补接 赵六",
+                                               "/指派 钱七", "/批准 李四", "/释放 13800000001"])),
+)
+
+
+def check_invariants(app, now):
+    state = dump(app, P, now)
+    names = [q["name"] for q in state["queue"]]
+    assert len(names) == len(set(names)) and set(names) <= set(MEMBERS)       # a permutation of members
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        counted = dict(s.execute(select(m.Reception.counted_for, func.count()).where(
+            m.Reception.counted_for.is_not(None), m.Reception.day == now.date())
+            .group_by(m.Reception.counted_for)).all())
+        phones = s.scalars(select(m.Customer.phone)).all()
+    for q in state["queue"]:                                                    # counts match the log
+        assert q["counted"] == counted.get(q["name"], 0), (q, counted)
+    assert len(phones) == len(set(phones))                                      # one record, one owner
+    for c in state["customers"]:
+        assert (c["owner"] is None) == (c["status"] in ("lapsed", "pending"))
+        assert c["owner"] is None or c["owner"] in MEMBERS
+    if state["next"] is not None:
+        assert next(q for q in state["queue"] if q["name"] == state["next"])["presence"] == "available"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(command, min_size=5, max_size=30))
+def test_invariants_hold_after_every_command(cmds):
+    app = bootstrap_app()
+    t = at("2026-11-27 09:00")
+    app.handle(Incoming("console", "张经理", "/开班 李四 王五 赵六 钱七", t, project=P))
+    for i, (who, text) in enumerate(cmds):
+        t += timedelta(minutes=1 + i % 5)
+        out = app.handle(Incoming("console", who, text, t, project=P))
+        assert all("抱歉" not in o.text for o in out), (who, text, out)       # never an internal error
+        check_invariants(app, t)
+
+
+def bootstrap_app():
+    from bot.config import Config
+    cfg = Config.model_validate({"projects": [{"name": P, "managers": ["张经理"], "salespeople": MEMBERS}]})
+    return bootstrap(cfg, db_url="sqlite://", clock=FakeClock(at("2026-11-27 08:00")))
+
+
+def test_the_export_has_chinese_headers_one_sheet_per_book_and_real_dates(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = bootstrap_app()
+    for when, who, text in [("09:00", "张经理", "/开班 李四 王五"), ("09:05", "李四", "到访 张三 13812345678"),
+                            ("09:30", "李四", "成交 张三 13812345678 2套"), ("09:40", "李四", "送客")]:
+        app.handle(Incoming("console", who, text, at(f"2026-11-27 {when}"), project=P))
+    out = app.handle(Incoming("console", "张经理", "/导出 2026-11-01 2026-11-30", at("2026-11-27 10:00"), project=P))
+    assert out[0].to == "张经理"
+    path = tmp_path / out[0].text.rsplit(":", 1)[1].strip()
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["来访客户登记表", "接待记录", "成交记录"]
+    reg = wb["来访客户登记表"]
+    assert [c.value for c in reg[1]][:4] == ["登记时间", "客户姓名", "手机", "归属人"]
+    assert reg["A2"].is_date and reg["A2"].value.strftime("%Y-%m-%d %H:%M") == "2026-11-27 09:05"
+    assert reg["C2"].value == "13812345678"           # the manager's export carries full numbers
+    deals = wb["成交记录"]
+    assert deals["A2"].is_date and deals["F2"].value == 2
+    assert wb["接待记录"].max_row == 2
