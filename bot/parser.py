@@ -290,8 +290,7 @@ def parse(text: str) -> tuple[Verb, c.Command] | None:
     if word is None:
         if slash and body:
             first = body.split(" ", 1)[0]
-            match = difflib.get_close_matches(first, list(TABLE), n=1, cutoff=0.3)
-            raise Unknown(first, match[0] if match else None)
+            raise Unknown(first, closest(first))
         return None
     verb = TABLE[word]
     args = body[len(word):].split()
@@ -299,6 +298,14 @@ def parse(text: str) -> tuple[Verb, c.Command] | None:
         return verb, verb.parse(args)
     except (ValueError, IndexError):
         raise Usage(verb) from None
+
+
+def closest(word: str) -> str | None:
+    """The command word most like `word` (errbot-style difflib); ties go to the same first character."""
+    def score(w: str) -> tuple[float, bool]:
+        return difflib.SequenceMatcher(None, word, w).ratio(), w[:1] == word[:1]
+    best = max(TABLE, key=score)
+    return best if score(best)[0] >= 0.3 else None
 
 
 def _glued_ok(body: str, word: str) -> bool:
