@@ -43,7 +43,9 @@ def start_scheduler(app, deliver) -> BackgroundScheduler:
 
 
 def run(args) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+    platform = bool(os.environ.get("FEISHU_APP_ID") or os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT"))
+    # the console chat is for people: only warnings between the replies
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO" if platform else "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
     app = bootstrap(cfg, db_url=args.db)
