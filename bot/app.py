@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from bot.config import ProjectSettings
 from bot.messages import Incoming, Outgoing
 from bot.parser import Unknown, Usage, parse
-from handlers.registry import HANDLERS, READ_ONLY
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.jobs import due_jobs, first_due, initial_times
+from handlers.registry import HANDLERS, READ_ONLY
 from rules.customers import mask
 from rules.errors import Refused
 from rules.queue import Day

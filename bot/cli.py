@@ -57,7 +57,7 @@ def cmd_replay(args) -> int:
             print(f"{args.file}:{n}: 无法识别的行: {raw}", file=sys.stderr)
             return 2
         lines.append((_time(mt.group(1), tz), mt.group(2).strip(), bool(mt.group(3)), mt.group(4)))
-    for (a, *_), (b, *_) in zip(lines, lines[1:]):
+    for (a, *_), (b, *_) in zip(lines, lines[1:], strict=False):
         if b < a:
             print(f"{args.file}: 行的时间必须按顺序 ({b} 在 {a} 之后)", file=sys.stderr)
             return 2

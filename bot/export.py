@@ -11,6 +11,7 @@ from sqlalchemy import select
 from storage import models as m
 
 EXPORT_DIR = Path("exports")
+STATUS = {"active": "跟踪中", "lapsed": "公客", "closed": "已成交", "pending": "待核实"}
 CATEGORY = {"new": "新客户", "named": "点名", "own_return_open": "老客户回访(未成交)",
             "own_return_closed": "老客户回访(已成交)", "brought_open": "老客户带新(未成交)",
             "brought_closed": "老客户带新(已成交)", "repeat_today": "当天重复", "handover": "同事老客户",
@@ -49,9 +50,10 @@ def write_workbook(ctx, start: date, end: date, directory: Path | None = None) -
         m.Customer.project_id == pid, m.Customer.registered_at >= lo, m.Customer.registered_at < hi)
         .order_by(m.Customer.registered_at)).all()
     wb = Workbook()
-    _sheet(wb, "来访客户登记表", ["登记时间", "客户姓名", "手机", "归属人", "登记人", "状态", "最后跟进", "有效期至", "备注"],
+    _sheet(wb, "来访客户登记表",
+           ["登记时间", "客户姓名", "手机", "归属人", "登记人", "状态", "最后跟进", "有效期至", "备注"],
            [[naive(c.registered_at), c.name, c.phone, c.owner or "", c.registered_by,
-             ctx.domain(c).effective_status(ctx.now), naive(c.last_activity_at), naive(c.valid_until),
+             STATUS.get(ctx.domain(c).effective_status(ctx.now), ""), naive(c.last_activity_at), naive(c.valid_until),
              c.note or " ".join(c.other_names or [])] for c in custs], first=True)
     recs = ctx.s.scalars(select(m.Reception).where(
         m.Reception.project_id == pid, m.Reception.day >= start, m.Reception.day <= end)

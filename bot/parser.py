@@ -7,8 +7,8 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from handlers import commands as c
 from rules.customers import RELATIONS
@@ -17,7 +17,7 @@ from rules.customers import RELATIONS
 class Usage(Exception):
     """Right verb, wrong arguments: reply with the usage line."""
 
-    def __init__(self, verb: "Verb"):
+    def __init__(self, verb: Verb):
         super().__init__(verb.usage)
         self.verb = verb
 

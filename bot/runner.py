@@ -99,7 +99,7 @@ def console(app, project: str) -> int:
     tz = app.projects[project].tz
     names = "、".join(app.projects[project].salespeople)
     print(f"接待助手 · 本地控制台(项目:{project},数据库:{app.engine.url.render_as_string()})")
-    print(f"输入「姓名: 命令」,例如「李四: 签到」「李四: 到访 张三 13812345678」;「李四 (私聊): 我的客户」。")
+    print("输入「姓名: 命令」,例如「李四: 签到」「李四: 到访 张三 13812345678」;「李四 (私聊): 我的客户」。")
     print(f"名单:{names};经理:{'、'.join(app.projects[project].managers)}。输入 帮助 看命令,exit 退出。")
     lock = threading.Lock()
 

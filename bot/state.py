@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.app import App
+from handlers.context import Ctx
 from rules.customers import ACTIVE
 from rules.queue import Day
 from storage import models as m
 from storage.uow import UnitOfWork
-from handlers.context import Ctx
 
 
 def dump(app: App, project: str, now: datetime) -> dict:

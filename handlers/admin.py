@@ -9,7 +9,7 @@ from bot.parser import help_text
 from handlers import commands as c
 from handlers.context import Ctx
 from rules.errors import Refused
-from rules.queue import AVAILABLE, PRESENCE_WORDS
+from rules.queue import PRESENCE_WORDS
 from storage import models as m
 
 

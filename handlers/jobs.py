@@ -14,8 +14,15 @@ from handlers.context import Ctx
 from handlers.queue_cmds import board_line, open_today
 from rules import customers as cr
 from rules.queue import AVAILABLE, BUSY
-from rules.schedule import (LAPSE_NOTICE, REMIND_EVE, REMIND_LAST, customer_due, in_quiet_hours,
-                            next_shift_time, out_of_quiet)
+from rules.schedule import (
+    LAPSE_NOTICE,
+    REMIND_EVE,
+    REMIND_LAST,
+    customer_due,
+    in_quiet_hours,
+    next_shift_time,
+    out_of_quiet,
+)
 from storage import models as m
 
 Msg = tuple[str, str | None, str, tuple[str, ...]]   # (key, to, text, mentions)

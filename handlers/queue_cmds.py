@@ -8,7 +8,7 @@ from sqlalchemy import select
 from handlers import commands as c
 from handlers.context import Ctx
 from rules.errors import Refused
-from rules.queue import (ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, PRESENCE_WORDS)
+from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, PRESENCE_WORDS
 from storage import models as m
 
 NON_BUYER_KINDS = ("同行", "市调", "建筑", "装修", "广告", "记者", "推销")
