@@ -44,6 +44,12 @@ class App:
     # ---- start-up ------------------------------------------------------------------
     def sync(self, now: datetime) -> None:
         """Create projects and members from the config; /成员 changes in the database are kept."""
+        try:
+            self._sync(now)
+        except IntegrityError:          # another process created them at the same moment
+            self._sync(now)
+
+    def _sync(self, now: datetime) -> None:
         with UnitOfWork(self.engine) as uow:
             for ps in self.projects.values():
                 p = uow.session.scalars(select(m.Project).where(m.Project.name == ps.name)).first()

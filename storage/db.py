@@ -55,5 +55,8 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # processes starting together on an empty database migrate one after the other
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7204211)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

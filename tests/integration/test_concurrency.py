@@ -100,3 +100,13 @@ def test_a_reminder_due_while_stopped_is_sent_once_on_start(db_url, config_file)
     assert first.count("李四(私聊): 提醒") == 1 and "[2026-11-26 09:00]" in first
     second = run_say(cfg, db_url, "2026-11-26 10:05", "李四", "轮排")
     assert "提醒" not in second
+
+
+def test_processes_starting_together_on_an_empty_database_all_come_up(db_url, config_file):
+    cfg = config_file()
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda who: run_say(cfg, db_url, "2026-11-27 09:30", who, "签到"), MEMBERS))
+    assert all("签到" in o for o in outs)
+    st = state(cfg, db_url, "2026-11-27 09:31")
+    assert sorted(q["name"] for q in st["queue"]) == sorted(MEMBERS)
+    assert all(q["presence"] == "available" for q in st["queue"])
