@@ -81,6 +81,8 @@ class Ctx:
         return (name or self.sender) in self.managers()
 
     def salesperson(self, name: str) -> str:
+        if name not in self.roster() and name in self.managers():
+            raise Refused(f"{name} 是经理,不在接待排序表里(需要参加轮排请 /成员 添加 {name})。")
         if name not in self.roster():
             raise Refused(f"名单里没有「{name}」。可用 /成员 添加 {name} 加入名单。")
         return name

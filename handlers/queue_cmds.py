@@ -159,7 +159,7 @@ def take_walk_in(ctx: Ctx, name: str, category: str, customer_id: int | None = N
 
 
 def receive(cmd: c.Receive, ctx: Ctx) -> str:
-    me = ctx.sender
+    me = ctx.salesperson(ctx.sender)
     take_walk_in(ctx, me, "new")
     return f"{me} 接待新客户。客户留资后请发:到访 姓名 手机。"
 
