@@ -3,22 +3,22 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import ProjectSettings
 from bot.messages import Incoming, Outgoing
 from bot.parser import Unknown, Usage, parse
+from bot.privacy import mask_phones
+from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.context import Ctx
-from handlers.jobs import due_jobs, first_due, initial_times
+from handlers.jobs import initial_times
 from handlers.registry import HANDLERS, READ_ONLY
-from rules.customers import mask
 from rules.errors import Refused
 from rules.queue import Day
 from storage import models as m
@@ -26,20 +26,13 @@ from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
 APOLOGY = "抱歉,处理这条消息时出错了,请稍后再试;如一直出错请联系管理员。"
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-
-
-def mask_phones(text: str) -> str:
-    """Group messages never carry a full phone number (RULES §10)."""
-    return _PHONE_IN_TEXT.sub(lambda mt: mask(mt.group(1) + mt.group(2) + mt.group(3)), text)
-
-
 class App:
     def __init__(self, engine: Engine, projects: list[ProjectSettings]):
         self.engine = engine
         self.projects = {p.name: p for p in projects}
         self.default = projects[0].name
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.scheduled = Scheduled(engine, self.projects, self.worker)
 
     # ---- start-up ------------------------------------------------------------------
     def sync(self, now: datetime) -> None:
@@ -91,13 +84,13 @@ class App:
                              project=msg.project)]
 
     def user_id(self, platform: str, project: str, name: str) -> str | None:
-        with UnitOfWork(self.engine) as uow:
+        with UnitOfWork(self.engine, readonly=True) as uow:
             return uow.session.scalar(select(getattr(m.Member, f"{platform}_id")).join(
                 m.Project, m.Project.id == m.Member.project_id).where(
                 m.Project.name == project, m.Member.name == name))
 
     def chats(self, platform: str, project: str) -> list[str]:
-        with UnitOfWork(self.engine) as uow:
+        with UnitOfWork(self.engine, readonly=True) as uow:
             return list(uow.session.scalars(select(m.ChatBinding.chat_id).join(
                 m.Project, m.Project.id == m.ChatBinding.project_id).where(
                 m.ChatBinding.platform == platform, m.Project.name == project)))
@@ -118,19 +111,18 @@ class App:
         if isinstance(who, list):
             return who
         project, sender = who
-        out = self.run_due(msg.at, only=project)
-        return out + self._run(msg, project, sender, verb, cmd)
+        return self._run(msg, project, sender, verb, cmd)
 
     def _resolve(self, msg: Incoming, cmd) -> tuple[str, str] | list[Outgoing]:
         """(project, member name) for the message, or the reply explaining why not."""
         if msg.platform == "console":
             return (msg.project or self.default), msg.sender_id
-        with UnitOfWork(self.engine) as uow:
+        with UnitOfWork(self.engine, readonly=not isinstance(cmd, c.Bind | c.WhoAmI)) as uow:
             s = uow.session
             project = msg.project
             if project is None and msg.chat_id:
-                b = s.get(m.ChatBinding, (msg.platform, msg.chat_id))
-                project = s.get(m.Project, b.project_id).name if b else None
+                project = s.scalar(select(m.Project.name).join(m.ChatBinding, m.ChatBinding.project_id == m.Project.id)
+                                   .where(m.ChatBinding.platform == msg.platform, m.ChatBinding.chat_id == msg.chat_id))
             id_col = getattr(m.Member, f"{msg.platform}_id")
             q = select(m.Member, m.Project.name).join(m.Project, m.Project.id == m.Member.project_id).where(
                 id_col == msg.sender_id, m.Member.active.is_(True))
@@ -181,6 +173,7 @@ class App:
         return self._reply(msg, project, f"好的,{cmd.name},已记住你的账号。", "who")
 
     def _run(self, msg: Incoming, project: str, sender: str, verb, cmd) -> list[Outgoing]:
+        """One command in one transaction: the project locked, due work first, then the command."""
         ps = self.projects[project]
         now = msg.at.astimezone(ps.tz)
         with UnitOfWork(self.engine) as uow:
@@ -191,16 +184,18 @@ class App:
                 except Duplicate:
                     log.info("duplicate delivery %s ignored", msg.event_id)
                     return []
+            due = self.scheduled.due_in(uow, row, now)       # like a bot that was asleep: catch up first
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text)
             before = ctx.day.to_dict()
+            command = uow.session.begin_nested()
             try:
                 if verb.manager and not ctx.is_manager():
                     raise Refused(f"「/{verb.words[0]}」只有经理可以使用。{sender} 如有需要请联系经理。")
                 text = HANDLERS[type(cmd)](cmd, ctx)
             except Refused as r:
-                uow.session.rollback()
-                self._remember(msg, now)
-                return self._reply(msg, project, r.reason, "refused")
+                command.rollback()                           # the refusal changes nothing; due work stays
+                uow.commit()
+                return due + self._reply(msg, project, r.reason, "refused")
             after = ctx.day.to_dict()
             if type(cmd) not in READ_ONLY:
                 changes = uow.changes()
@@ -209,6 +204,7 @@ class App:
                 row.state = after
                 row.version += 1
             managers = ctx.managers()
+            command.commit()
             uow.commit()
         if type(cmd) not in READ_ONLY and ctx.day_open() and (
                 after["queue"] != before["queue"] or after["assigned"] != before["assigned"]):
@@ -219,8 +215,8 @@ class App:
         out = self._reply(msg, project, text, "ok", mentions=tuple(dict.fromkeys(ctx.mentions)),
                           private=ctx.reply_private, card=ctx.reply_card, managers=managers,
                           full_phones=ctx.full_phones)
-        return out + [Outgoing(o.text, o.to, o.mentions, _key(msg, f"x{i}"), project)
-                      for i, o in enumerate(ctx.out)]
+        return due + out + [Outgoing(o.text, o.to, o.mentions, _key(msg, f"x{i}"), project)
+                            for i, o in enumerate(ctx.out)]
 
     def _audit(self, uow, ctx: Ctx, msg: Incoming, before: dict, changes: list) -> None:
         a = m.Audit(project_id=ctx.project.id, day=ctx.today, at=ctx.now, actor=ctx.sender,
@@ -231,17 +227,6 @@ class App:
         uow.session.flush()
         if ctx.undo_target is not None:
             ctx.undo_target.undone_by = a.id
-
-    def _remember(self, msg: Incoming, now: datetime) -> None:
-        """A refused command's delivery is still handled once."""
-        if not msg.event_id:
-            return
-        with UnitOfWork(self.engine) as uow:
-            try:
-                uow.claim_event(msg.event_id, now)
-                uow.commit()
-            except (Duplicate, IntegrityError):
-                pass
 
     def _reply(self, msg: Incoming, project, text, tag, mentions=(), private=False, card=None,
                managers=(), full_phones=False) -> list[Outgoing]:
@@ -255,84 +240,22 @@ class App:
     def _name_of(self, msg: Incoming) -> str | None:
         if msg.platform == "console":
             return msg.sender_id
-        with UnitOfWork(self.engine) as uow:
+        with UnitOfWork(self.engine, readonly=True) as uow:
             return uow.session.scalar(select(m.Member.name).where(
                 getattr(m.Member, f"{msg.platform}_id") == msg.sender_id))
 
-    # ---- scheduled work ---------------------------------------------------------------
+    # ---- scheduled work (bot/scheduled.py) ---------------------------------------------
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
-        """Run every job due by `now`, in time order, each at the time it fell due."""
-        out: list[Outgoing] = []
-        for name in ([only] if only else list(self.projects)):
-            ps = self.projects[name]
-            while True:
-                with UnitOfWork(self.engine) as uow:
-                    pid = uow.session.scalar(select(m.Project.id).where(m.Project.name == name))
-                    t = first_due(uow.session, pid) if pid else None
-                if t is None or t > now:
-                    break
-                out += self._run_jobs(ps, t.astimezone(ps.tz), now)
-        return out
-
-    def _run_jobs(self, ps: ProjectSettings, at: datetime, now: datetime) -> list[Outgoing]:
-        with UnitOfWork(self.engine) as uow:
-            row = uow.lock_project(ps.name)
-            ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, "系统")
-            ctx.audit_kind = "system"
-            before = ctx.day.to_dict()
-            msgs = due_jobs(ctx)
-            changes = uow.changes()
-            if ctx.reasons:
-                uow.session.add(m.Audit(project_id=row.id, day=ctx.today, at=at, actor="系统", command="(定时)",
-                                        reasons=ctx.reasons, undo={"day": before, "rows": changes}, kind="system"))
-            row.state = ctx.day.to_dict()
-            out = []
-            for key, to, text, mentions in msgs:
-                if self._claim(uow, row.id, key, to, text, mentions, at, now):
-                    out.append(Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key,
-                                        ps.name, at=at))
-            uow.commit()
-        return out
-
-    def _claim(self, uow, pid, key, to, text, mentions, at, now) -> bool:
-        """Write the message to the outbox under its work-item key; False if it exists already."""
-        try:
-            with uow.session.begin_nested():
-                uow.session.add(m.Outbox(key=key, project_id=pid, to=to, text=text, mentions=list(mentions),
-                                         due_at=at, created_at=now, claimed_at=now, claimed_by=self.worker))
-            return True
-        except IntegrityError:
-            return False
+        return self.scheduled.run_due(now, only)
 
     def reclaim_unsent(self, now: datetime, older_than: timedelta = timedelta(minutes=5)) -> list[Outgoing]:
-        """Scheduled messages claimed but never marked sent (a crash or an outage between send and
-        mark): claim them again and return them for sending; their keys make platforms drop repeats."""
-        out = []
-        with UnitOfWork(self.engine) as uow:
-            s = uow.session
-            rows = s.execute(select(m.Outbox, m.Project.name).join(m.Project, m.Project.id == m.Outbox.project_id)
-                             .where(m.Outbox.sent_at.is_(None), m.Outbox.claimed_at < now - older_than)
-                             .limit(200)).all()
-            for row, pname in rows:
-                claimed = s.execute(update(m.Outbox).where(m.Outbox.id == row.id, m.Outbox.claimed_at == row.claimed_at)
-                                    .values(claimed_at=now, claimed_by=self.worker)).rowcount
-                if claimed:
-                    text = row.text if row.to else mask_phones(row.text)
-                    out.append(Outgoing(text, row.to, tuple(row.mentions or ()), row.key, pname, at=row.due_at))
-            uow.commit()
-        return out
-
-    def mark_sent_until(self, now: datetime) -> None:
-        """replay printed everything it ran: mark it all sent."""
-        with UnitOfWork(self.engine) as uow:
-            uow.session.execute(update(m.Outbox).where(m.Outbox.sent_at.is_(None)).values(sent_at=now))
-            uow.commit()
+        return self.scheduled.reclaim_unsent(now, older_than)
 
     def mark_sent(self, keys: list[str], now: datetime) -> None:
-        with UnitOfWork(self.engine) as uow:
-            for row in uow.session.scalars(select(m.Outbox).where(m.Outbox.key.in_(keys))):
-                row.sent_at = now
-            uow.commit()
+        self.scheduled.mark_sent(keys, now)
+
+    def mark_sent_until(self, now: datetime) -> None:
+        self.scheduled.mark_sent(None, now)
 
 
 def _key(msg: Incoming, tag: str) -> str:

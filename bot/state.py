@@ -16,7 +16,7 @@ from storage.uow import UnitOfWork
 def dump(app: App, project: str, now: datetime) -> dict:
     ps = app.projects[project]
     local = now.astimezone(ps.tz)
-    with UnitOfWork(app.engine) as uow:
+    with UnitOfWork(app.engine, readonly=True) as uow:
         row = uow.session.scalars(select(m.Project).where(m.Project.name == project)).one()
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), local, "")
         day = ctx.day if ctx.day_open() else Day()
@@ -26,13 +26,11 @@ def dump(app: App, project: str, now: datetime) -> dict:
             status = d.effective_status(local)
             customers.append({"name": c.name, "phone": c.phone, "owner": d.owner_at(local), "status": status,
                               "valid_until": d.valid_until.isoformat() if status == ACTIVE and d.valid_until else None})
-        names = {c["phone"]: c for c in customers}
         deals = []
         for dl in uow.session.scalars(select(m.Deal).where(m.Deal.project_id == row.id).order_by(m.Deal.id)):
             cust = uow.session.get(m.Customer, dl.customer_id)
             deals.append({"customer": cust.name, "phone": cust.phone, "date": dl.day.isoformat(),
                           "units": dl.units, "shares": dict(dl.shares)})
-        del names
         return {
             "project": project,
             "date": local.date().isoformat(),

@@ -82,6 +82,14 @@ def show_log(cmd: c.ShowLog, ctx: Ctx) -> str:
 
 
 def roster(cmd: c.Roster, ctx: Ctx) -> str:
+    ctx._members = None
+    try:
+        return _roster(cmd, ctx)
+    finally:
+        ctx._members = None
+
+
+def _roster(cmd: c.Roster, ctx: Ctx) -> str:
     row = ctx.s.scalars(select(m.Member).where(
         m.Member.project_id == ctx.project.id, m.Member.name == cmd.name)).first()
     if cmd.action == "添加":

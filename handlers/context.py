@@ -34,6 +34,7 @@ class Ctx:
     full_phones: bool = False            # the private answer may show full phones (the owner's own)
     audit_kind: str = "cmd"              # cmd | system | undo
     undo_target: m.Audit | None = None
+    _members: list | None = None
 
     # ---- basics ----------------------------------------------------------
     @property
@@ -65,11 +66,13 @@ class Ctx:
         self.out.append(Outgoing(text=text, to=to, project=self.project.name))
 
     # ---- people ------------------------------------------------------------
-    def members(self, role: str | None = None) -> list[m.Member]:
-        q = select(m.Member).where(m.Member.project_id == self.project.id, m.Member.active.is_(True))
-        if role:
-            q = q.where(m.Member.role == role)
-        return list(self.s.scalars(q.order_by(m.Member.position, m.Member.id)))
+    def members(self) -> list[m.Member]:
+        """The active roster and managers, read once per command (/成员 clears it)."""
+        if self._members is None:
+            self._members = list(self.s.scalars(select(m.Member).where(
+                m.Member.project_id == self.project.id, m.Member.active.is_(True))
+                .order_by(m.Member.position, m.Member.id)))
+        return self._members
 
     def roster(self) -> list[str]:
         return [x.name for x in self.members() if x.role in ("sales", "both")]

@@ -116,19 +116,6 @@ def _nudges(ctx: Ctx) -> list[Msg]:
     return out
 
 
-def first_due(s, project_id: int) -> datetime | None:
-    """The earliest time anything falls due for this project (all from indexed columns)."""
-    from sqlalchemy import func
-    cands = [
-        s.scalar(select(m.Project.next_open_at).where(m.Project.id == project_id)),
-        s.scalar(select(m.Project.next_summary_at).where(m.Project.id == project_id)),
-        s.scalar(select(func.min(m.Customer.due_at)).where(m.Customer.project_id == project_id)),
-        s.scalar(select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id)),
-    ]
-    cands = [c for c in cands if c is not None]
-    return min(cands) if cands else None
-
-
 def initial_times(now: datetime, settings) -> tuple[datetime, datetime]:
     """A new project opens at today's shift start (at once if the shift is on), else tomorrow's."""
     start = datetime.combine(now.date(), settings.shift_start, tzinfo=settings.tz)

@@ -41,8 +41,9 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Every transaction takes the write lock up front: two commands never interleave.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Every write transaction takes the write lock up front: two commands never interleave.
+        # Read-only units of work (lookups, the state dump) read a WAL snapshot without it.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -21,9 +21,15 @@ class Duplicate(Exception):
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine):
+    """`readonly=True`: a lookup that changes nothing (no write lock on SQLite)."""
+
+    def __init__(self, engine: Engine, readonly: bool = False):
         self.engine = engine
-        self._factory = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        factories = engine.__dict__.setdefault("_reception_sessions", {})   # one sessionmaker per engine
+        if readonly not in factories:
+            bind = engine.execution_options(readonly=True) if readonly else engine
+            factories[readonly] = sessionmaker(bind, expire_on_commit=False, autoflush=True)
+        self._factory = factories[readonly]
         self.postgres = engine.dialect.name == "postgresql"
 
     def __enter__(self) -> UnitOfWork:
@@ -71,6 +77,11 @@ class UnitOfWork:
         self.session.flush()
         return ([[t, i, img] for (t, i), img in self._images.items()]
                 + [[o.__tablename__, o.id, None] for o in self._new])
+
+    def forget_changes(self) -> None:
+        """Start a new change set inside the same transaction (scheduled work before a command)."""
+        self.session.flush()
+        self._images, self._new = {}, []
 
     def commit(self) -> None:
         self.session.commit()

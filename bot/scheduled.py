@@ -1,0 +1,113 @@
+"""Scheduled work for the bus: run what is due inside the project's lock, write each message to the
+outbox under its work-item key (a second process finds it taken), re-send what was never marked sent."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.config import ProjectSettings
+from bot.messages import Outgoing
+from bot.privacy import mask_phones
+from handlers.context import Ctx
+from handlers.jobs import due_jobs
+from rules.queue import Day
+from storage import models as m
+from storage.uow import UnitOfWork
+
+MAX_STEPS = 10_000      # a job that never moves its due time on must not hang the bot
+
+
+def first_due(s, project_id: int, next_open_at, next_summary_at) -> datetime | None:
+    """The earliest time anything falls due for this project: one statement on indexed columns."""
+    cust, nudge = s.execute(select(
+        select(func.min(m.Customer.due_at)).where(m.Customer.project_id == project_id).scalar_subquery(),
+        select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id).scalar_subquery(),
+    )).one()
+    cands = [t for t in (next_open_at, next_summary_at, cust, nudge) if t is not None]
+    return min(cands) if cands else None
+
+
+class Scheduled:
+    def __init__(self, engine, projects: dict[str, ProjectSettings], worker: str):
+        self.engine, self.projects, self.worker = engine, projects, worker
+
+    def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
+        """Run every job due by `now`, in time order, each at the time it fell due."""
+        out: list[Outgoing] = []
+        for name in ([only] if only else list(self.projects)):
+            with UnitOfWork(self.engine, readonly=True) as probe:     # idle sweeps take no write lock
+                p = probe.session.execute(select(m.Project.id, m.Project.next_open_at, m.Project.next_summary_at)
+                                          .where(m.Project.name == name)).first()
+                t = first_due(probe.session, *p) if p else None
+            if t is None or t > now:
+                continue
+            with UnitOfWork(self.engine) as uow:
+                row = uow.lock_project(name)
+                out += self.due_in(uow, row, now)
+                uow.commit()
+        return out
+
+    def due_in(self, uow: UnitOfWork, row: m.Project, now: datetime) -> list[Outgoing]:
+        """Inside the caller's transaction (project locked): run what is due by `now`, step by step."""
+        ps, out = self.projects[row.name], []
+        for _ in range(MAX_STEPS):
+            t = first_due(uow.session, row.id, row.next_open_at, row.next_summary_at)
+            if t is None or t > now:
+                break
+            out += self._jobs_at(uow, row, ps, t.astimezone(ps.tz), now)
+            uow.forget_changes()
+        return out
+
+    def _jobs_at(self, uow, row, ps: ProjectSettings, at: datetime, now: datetime) -> list[Outgoing]:
+        ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, "系统")
+        before = ctx.day.to_dict()
+        msgs = due_jobs(ctx)
+        changes = uow.changes()
+        if ctx.reasons:
+            uow.session.add(m.Audit(project_id=row.id, day=ctx.today, at=at, actor="系统", command="(定时)",
+                                    reasons=ctx.reasons, undo={"day": before, "rows": changes}, kind="system"))
+        row.state = ctx.day.to_dict()
+        out = []
+        for key, to, text, mentions in msgs:
+            if self._claim(uow, row.id, key, to, text, mentions, at, now):
+                out.append(Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key,
+                                    ps.name, at=at))
+        return out
+
+    def _claim(self, uow, pid, key, to, text, mentions, at, now) -> bool:
+        """Write the message to the outbox under its key; False if some process wrote it already."""
+        insert = pg_insert if uow.postgres else sqlite_insert
+        stmt = insert(m.Outbox).values(key=key, project_id=pid, to=to, text=text, mentions=list(mentions),
+                                       due_at=at, created_at=now, claimed_at=now, claimed_by=self.worker)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(m.Outbox.id)
+        return uow.session.execute(stmt).scalar() is not None      # (rowcount is -1 here on psycopg)
+
+    def reclaim_unsent(self, now: datetime, older_than: timedelta = timedelta(minutes=5)) -> list[Outgoing]:
+        """Messages claimed but never marked sent (a crash or an outage between send and mark): claim
+        them again and return them for sending; their keys make the platforms drop repeats."""
+        out = []
+        with UnitOfWork(self.engine) as uow:
+            s = uow.session
+            rows = s.execute(select(m.Outbox, m.Project.name).join(m.Project, m.Project.id == m.Outbox.project_id)
+                             .where(m.Outbox.sent_at.is_(None), m.Outbox.claimed_at < now - older_than)
+                             .limit(200)).all()
+            for row, pname in rows:
+                claimed = s.execute(update(m.Outbox).where(m.Outbox.id == row.id, m.Outbox.claimed_at == row.claimed_at)
+                                    .values(claimed_at=now, claimed_by=self.worker)).rowcount
+                if claimed:
+                    text = row.text if row.to else mask_phones(row.text)
+                    out.append(Outgoing(text, row.to, tuple(row.mentions or ()), row.key, pname, at=row.due_at))
+            uow.commit()
+        return out
+
+    def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
+        """Mark these messages sent (None: everything unsent, after `replay` printed it all)."""
+        with UnitOfWork(self.engine) as uow:
+            q = update(m.Outbox).where(m.Outbox.sent_at.is_(None))
+            if keys is not None:
+                q = q.where(m.Outbox.key.in_(keys))
+            uow.session.execute(q.values(sent_at=now))
+            uow.commit()
