@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from storage import models as m
 from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
+WHO_TTL = 60.0
 APOLOGY = "抱歉,处理这条消息时出错了,请稍后再试;如一直出错请联系管理员。"
 class App:
     def __init__(self, engine: Engine, projects: list[ProjectSettings]):
@@ -33,6 +35,7 @@ class App:
         self.default = projects[0].name
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.scheduled = Scheduled(engine, self.projects, self.worker)
+        self._who: dict[tuple, tuple[tuple[str, str], float]] = {}
 
     # ---- start-up ------------------------------------------------------------------
     def sync(self, now: datetime) -> None:
@@ -114,9 +117,24 @@ class App:
         return self._run(msg, project, sender, verb, cmd)
 
     def _resolve(self, msg: Incoming, cmd) -> tuple[str, str] | list[Outgoing]:
-        """(project, member name) for the message, or the reply explaining why not."""
+        """(project, member name) for the message, or the reply explaining why not.
+
+        Platform lookups are remembered for WHO_TTL seconds (cleared here on 我是, /绑定, /成员);
+        a change made by another process shows after at most that long."""
         if msg.platform == "console":
             return (msg.project or self.default), msg.sender_id
+        key = (msg.platform, msg.chat_id, msg.sender_id, msg.project)
+        hit = self._who.get(key)
+        if hit and hit[1] > time.monotonic() and not isinstance(cmd, c.Bind | c.WhoAmI):
+            return hit[0]
+        who = self._lookup(msg, cmd)
+        if isinstance(who, tuple):
+            self._who[key] = (who, time.monotonic() + WHO_TTL)
+        else:
+            self._who.clear()
+        return who
+
+    def _lookup(self, msg: Incoming, cmd) -> tuple[str, str] | list[Outgoing]:
         with UnitOfWork(self.engine, readonly=not isinstance(cmd, c.Bind | c.WhoAmI)) as uow:
             s = uow.session
             project = msg.project
@@ -187,14 +205,18 @@ class App:
             due = self.scheduled.due_in(uow, row, now)       # like a bot that was asleep: catch up first
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text)
             before = ctx.day.to_dict()
-            command = uow.session.begin_nested()
+            command = uow.session.begin_nested() if due else None
             try:
                 if verb.manager and not ctx.is_manager():
                     raise Refused(f"「/{verb.words[0]}」只有经理可以使用。{sender} 如有需要请联系经理。")
                 text = HANDLERS[type(cmd)](cmd, ctx)
             except Refused as r:
-                command.rollback()                           # the refusal changes nothing; due work stays
-                uow.commit()
+                if command is None:                          # the refusal changes nothing …
+                    uow.session.rollback()
+                    self._remember(msg, now)                 # … but its delivery is still handled once
+                else:
+                    command.rollback()                       # … and the due work done before it stays
+                    uow.commit()
                 return due + self._reply(msg, project, r.reason, "refused")
             after = ctx.day.to_dict()
             if type(cmd) not in READ_ONLY:
@@ -204,8 +226,11 @@ class App:
                 row.state = after
                 row.version += 1
             managers = ctx.managers()
-            command.commit()
+            if command is not None:
+                command.commit()
             uow.commit()
+        if isinstance(cmd, c.Roster):
+            self._who.clear()
         if type(cmd) not in READ_ONLY and ctx.day_open() and (
                 after["queue"] != before["queue"] or after["assigned"] != before["assigned"]):
             nxt = ctx.day.next_up()
@@ -224,9 +249,18 @@ class App:
                     undo=None if ctx.audit_kind == "undo" else {"day": before, "rows": changes},
                     kind=ctx.audit_kind)
         uow.session.add(a)
-        uow.session.flush()
         if ctx.undo_target is not None:
+            uow.session.flush()
             ctx.undo_target.undone_by = a.id
+
+    def _remember(self, msg: Incoming, now: datetime) -> None:
+        if msg.event_id:
+            with UnitOfWork(self.engine) as uow:
+                try:
+                    uow.claim_event(msg.event_id, now)
+                    uow.commit()
+                except Duplicate:
+                    pass
 
     def _reply(self, msg: Incoming, project, text, tag, mentions=(), private=False, card=None,
                managers=(), full_phones=False) -> list[Outgoing]:

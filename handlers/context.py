@@ -136,7 +136,8 @@ class Ctx:
         if old_deadline != c.valid_until:
             nxt = customer_due(c.valid_until, 0, self.policy) if c.valid_until else None
             row.due_at, row.due_stage = (nxt[1], 0) if nxt else (None, 0)
-        self.s.flush()
+        if row.id is None:
+            self.s.flush()              # the caller needs the new row's id
         return row
 
     def find_customer(self, key: str) -> m.Customer:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Engine, event, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Audit, Base, Customer, Deal, Member, ProcessedEvent, Project, Reception
@@ -64,13 +65,11 @@ class UnitOfWork:
 
     def claim_event(self, event_id: str, now: datetime) -> None:
         """Record a platform delivery in this transaction; a second delivery raises Duplicate."""
-        if self.session.get(ProcessedEvent, event_id) is not None:
+        insert = pg_insert if self.postgres else sqlite_insert
+        stmt = (insert(ProcessedEvent).values(event_id=event_id, at=now)
+                .on_conflict_do_nothing(index_elements=["event_id"]).returning(ProcessedEvent.event_id))
+        if self.session.execute(stmt).scalar() is None:
             raise Duplicate(event_id)
-        self.session.add(ProcessedEvent(event_id=event_id, at=now))
-        try:
-            self.session.flush()
-        except IntegrityError:
-            raise Duplicate(event_id) from None
 
     def changes(self) -> list[list]:
         """[table, id, before-image or None for a new row] for every tracked row changed so far."""
