@@ -66,10 +66,10 @@ class Ctx:
         self.out.append(Outgoing(text=text, to=to, project=self.project.name))
 
     # ---- people ------------------------------------------------------------
-    def members(self) -> list[m.Member]:
-        """The active roster and managers, read once per command (/成员 clears it)."""
+    def members(self) -> list:
+        """(name, role, position) of the active roster and managers, read once per command."""
         if self._members is None:
-            self._members = list(self.s.scalars(select(m.Member).where(
+            self._members = list(self.s.execute(select(m.Member.name, m.Member.role, m.Member.position).where(
                 m.Member.project_id == self.project.id, m.Member.active.is_(True))
                 .order_by(m.Member.position, m.Member.id)))
         return self._members

@@ -5,8 +5,7 @@ Nothing here reads a clock or a database: the date comes in as an argument.
 """
 from __future__ import annotations
 
-import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 
 AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT = (
@@ -210,17 +209,28 @@ class Day:
 
     # ---- (de)serialisation for storage ----------------------------------
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["date"] = self.date.isoformat() if self.date else None
-        d["early_date"] = self.early_date.isoformat() if self.early_date else None
-        return d
+        """A JSON-ready copy (written out by hand: dataclasses.asdict is slow on the hot path)."""
+        return {
+            "date": self.date.isoformat() if self.date else None,
+            "queue": [{"name": e.name, "presence": e.presence, "counted": e.counted, "makeup": e.makeup,
+                       "approved": e.approved, "receptions": list(e.receptions)} for e in self.queue],
+            "off": list(self.off),
+            "early_date": self.early_date.isoformat() if self.early_date else None,
+            "early": list(self.early),
+            "early_off": list(self.early_off),
+            "assigned": self.assigned,
+            "makeup_seq": self.makeup_seq,
+            "pending_non_buyer": {k: dict(v) for k, v in self.pending_non_buyer.items()},
+        }
 
     @classmethod
     def from_dict(cls, d: dict | None) -> Day:
         if not d:
             return cls()
-        d = copy.deepcopy(d)      # never share lists with the caller's (ORM-loaded) dict
-        d["queue"] = [Entry(**e) for e in d.get("queue", [])]
+        # copies throughout: never share a list with the caller's (ORM-loaded) dict
+        d = {k: list(v) if isinstance(v, list) else v for k, v in d.items()}
+        d["queue"] = [Entry(**{**e, "receptions": list(e.get("receptions", []))}) for e in d.get("queue", [])]
+        d["pending_non_buyer"] = {k: dict(v) for k, v in d.get("pending_non_buyer", {}).items()}
         for k in ("date", "early_date"):
             d[k] = date.fromisoformat(d[k]) if d.get(k) else None
         return cls(**d)

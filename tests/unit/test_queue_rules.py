@@ -441,3 +441,15 @@ def test_state_round_trips_through_storage(ops):
             d.set_presence(name, presence, "")
     again = Day.from_dict(d.to_dict())
     assert again == d
+
+
+def test_to_dict_writes_every_field_of_the_day_and_its_entries():
+    from dataclasses import fields as dc_fields
+
+    from rules.queue import Day as D
+    from rules.queue import Entry as E
+    d = D()
+    d.queue.append(E("甲"))
+    out = d.to_dict()
+    assert set(out) == {f.name for f in dc_fields(D)}
+    assert set(out["queue"][0]) == {f.name for f in dc_fields(E)}
