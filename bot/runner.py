@@ -54,7 +54,13 @@ def run(args) -> int:
         from bot.feishu import FeishuAdapter, FeishuSettings
         feishu = FeishuAdapter(app, FeishuSettings.from_env(cfg.feishu))
         feishu.start()
-        adapters.append(("feishu", feishu.send))
+
+        def feishu_send(msgs: list[Outgoing]) -> None:
+            feishu.send(msgs)                       # queued (rate limits): wait before marking sent
+            if not feishu.sender.wait_idle(120):
+                raise TimeoutError("Feishu send queue did not drain in 120 s")
+
+        adapters.append(("feishu", feishu_send))
         log.info("Feishu adapter started")
     wechat_thread = None
     if os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
