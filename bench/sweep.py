@@ -207,13 +207,14 @@ def run(url: str, label: str, args) -> dict:
         idle.append(time.perf_counter() - t)
         assert not out, out
     # one project's probe alone (first_due) — the per-command cost App.handle pays before every command
-    from handlers.jobs import first_due
+    from bot.scheduled import first_due
     probe = []
     with UnitOfWork(engine) as uow:
-        pid = uow.session.scalar(select(m.Project.id).order_by(m.Project.id))
+        p = uow.session.execute(select(m.Project.id, m.Project.next_open_at, m.Project.next_summary_at)
+                                .order_by(m.Project.id)).first()
         for _ in range(args.idle_reps * 5):
             t = time.perf_counter()
-            first_due(uow.session, pid)
+            first_due(uow.session, *p)
             probe.append(time.perf_counter() - t)
     plans, ok = explain(engine, cap)
     engine.dispose()
