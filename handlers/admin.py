@@ -9,7 +9,7 @@ from bot.parser import help_text
 from handlers import commands as c
 from handlers.context import Ctx
 from rules.errors import Refused
-from rules.queue import PRESENCE_WORDS
+from rules.queue import PRESENCE_WORDS, Day
 from storage import models as m
 
 
@@ -58,8 +58,7 @@ def undo(cmd: c.Undo, ctx: Ctx) -> str:
     if target is None:
         raise Refused("今天没有可以撤销的操作了。")
     ctx.uow.restore(target.undo["rows"])
-    from rules.queue import Day
-    ctx.day.__dict__.update(Day.from_dict(target.undo["day"]).__dict__)
+    ctx.day = Day.from_dict(target.undo["day"])
     ctx.audit_kind = "undo"
     ctx.undo_target = target
     ctx.note(f"撤销 {target.actor} 的「{target.command}」")

@@ -140,6 +140,14 @@ class Ctx:
             self.s.flush()              # the caller needs the new row's id
         return row
 
+    def same_name_rival(self, name: str, me: str) -> str | None:
+        """RULES §5.5: the owner of an active customer with this name who is not `me`, if any."""
+        for other in self.customers_named(name):
+            owner = self.domain(other).owner_at(self.now)
+            if owner and owner != me:
+                return owner
+        return None
+
     def find_customer(self, key: str) -> m.Customer:
         phone = cr.normalize_phone(key)
         if phone:

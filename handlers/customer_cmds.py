@@ -137,8 +137,7 @@ def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> str:
         raise Refused(f"{name} 的登记待经理核实(/核实),核实后再报成交。")
     if cust is None or cust.owner_at(ctx.now) is None:
         # RULES §6.3: an unowned customer needs a valid registration first; the registrant owns it
-        from handlers.visits import _same_name_rival
-        rival = _same_name_rival(ctx, name, me) if cust is None else None
+        rival = ctx.same_name_rival(name, me) if cust is None else None
         if rival:
             raise Refused(f"同名客户已归 {rival}(不同电话),请经理先 /核实。")
         if cust is None:

@@ -69,7 +69,7 @@ def _register(ctx: Ctx, cust, row, name, phone, v: Visit) -> tuple[m.Customer, l
     lines: list[str] = []
     days = ctx.policy.tracking_days
     if cust is None:
-        rival = _same_name_rival(ctx, name, v.receiver)
+        rival = ctx.same_name_rival(name, v.receiver)
         cust = cr.new_customer(name, phone, v.receiver, ctx.now, days, pending=rival is not None)
         if rival:
             cust.registered_by = v.receiver
@@ -89,14 +89,6 @@ def _register(ctx: Ctx, cust, row, name, phone, v: Visit) -> tuple[m.Customer, l
         if v.receiver == cust.owner and v.category != "obligation":
             cust.renew(ctx.now, days)
     return ctx.save(cust, row), lines
-
-
-def _same_name_rival(ctx: Ctx, name: str, me: str) -> str | None:
-    for other in ctx.customers_named(name):
-        owner = ctx.domain(other).owner_at(ctx.now)
-        if owner and owner != me:
-            return owner
-    return None
 
 
 def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[str]:
