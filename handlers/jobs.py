@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from handlers.admin import summary_text
 from handlers.context import Ctx
@@ -34,6 +34,7 @@ def due_jobs(ctx: Ctx) -> list[Msg]:
     p = ctx.project
     quiet = in_quiet_hours(ctx.now, ctx.policy)       # nothing is pushed inside the quiet hours
     if p.next_open_at is not None and p.next_open_at <= ctx.now:
+        _forget_old_deliveries(ctx)
         opened = _open(ctx)
         out += [] if quiet else opened
         p.next_open_at = next_shift_time(ctx.now, ctx.settings.shift_start)
@@ -48,6 +49,14 @@ def due_jobs(ctx: Ctx) -> list[Msg]:
             out.append((f"summary:{p.id}:{end.date()}", None, summary_text(ctx, end.date()), ()))
         p.next_summary_at = out_of_quiet(end + timedelta(days=1), ctx.policy)
     return out
+
+
+EVENT_RETENTION = timedelta(days=30)     # redelivered platform events are refused for 30 days (≥ 7)
+
+
+def _forget_old_deliveries(ctx: Ctx) -> None:
+    """Once a day: platform event ids older than EVENT_RETENTION are dropped (the table stays small)."""
+    ctx.s.execute(delete(m.ProcessedEvent).where(m.ProcessedEvent.at < ctx.now - EVENT_RETENTION))
 
 
 def _open(ctx: Ctx) -> list[Msg]:

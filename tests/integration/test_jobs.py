@@ -116,3 +116,12 @@ def test_receptions_left_open_overnight_are_closed_at_the_next_opening(app):
     app.run_due(at("2026-11-28 09:00"), P)
     say(app, "李四", "签到", "2026-11-28 09:01")
     assert "没有接待中的客户" in say(app, "李四", "送客", "2026-11-28 09:02")[0].text
+
+
+def test_platform_event_ids_are_kept_for_thirty_days_then_dropped(app):
+    first = app.handle(Incoming("console", "李四", "签到", at("2026-11-20 08:40"), project=P, event_id="feishu:om_1"))
+    assert first
+    app.run_due(at("2026-12-15 09:00"), P)          # 25 days later: still remembered
+    assert app.handle(Incoming("console", "李四", "签到", at("2026-12-15 09:01"), project=P, event_id="feishu:om_1")) == []
+    app.run_due(at("2026-12-21 09:00"), P)          # 31 days later: forgotten
+    assert app.handle(Incoming("console", "李四", "签到", at("2026-12-21 09:01"), project=P, event_id="feishu:om_1"))
