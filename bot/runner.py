@@ -107,6 +107,9 @@ def console(app, project: str) -> int:
     print(f"接待助手 · 本地控制台(项目:{project},数据库:{app.engine.url.render_as_string()})")
     print("输入「姓名: 命令」,例如「李四: 签到」「李四: 到访 张三 13812345678」;「李四 (私聊): 我的客户」。")
     print(f"名单:{names};经理:{'、'.join(app.projects[project].managers)}。输入 帮助 看命令,exit 退出。")
+    ps, now = app.projects[project], datetime.now(tz).time()
+    if not ps.shift_start <= now < ps.shift_end:
+        print(f"注意:现在是班次({ps.shift_start:%H:%M}–{ps.shift_end:%H:%M})之外,接待按「早到/迟走」不计名次。")
     lock = threading.Lock()
 
     def show(msgs):
