@@ -1,4 +1,4 @@
-"""The bus: Incoming → parse → handler inside one unit of work → Outgoing. Also the job sweep."""
+"""The bus: Incoming → parse → handler inside one unit of work → Outgoing (scheduled work: bot/scheduled.py)."""
 from __future__ import annotations
 
 import logging
@@ -28,6 +28,8 @@ from storage.uow import Duplicate, UnitOfWork
 log = logging.getLogger("reception")
 WHO_TTL = 60.0
 APOLOGY = "抱歉,处理这条消息时出错了,请稍后再试;如一直出错请联系管理员。"
+
+
 class App:
     def __init__(self, engine: Engine, projects: list[ProjectSettings]):
         self.engine = engine
@@ -54,16 +56,13 @@ class App:
                     p = m.Project(name=ps.name, state={}, next_open_at=opens, next_summary_at=summary)
                     uow.session.add(p)
                     uow.session.flush()
-                    fresh = True
-                else:
-                    fresh = False
-                self._sync_members(uow, p, ps, fresh)
+                self._sync_members(uow, p, ps)
                 for plat, chat in ps.chats:
                     if uow.session.get(m.ChatBinding, (plat, chat)) is None:
                         uow.session.add(m.ChatBinding(platform=plat, chat_id=chat, project_id=p.id))
             uow.commit()
 
-    def _sync_members(self, uow, p, ps: ProjectSettings, fresh: bool) -> None:
+    def _sync_members(self, uow, p, ps: ProjectSettings) -> None:
         rows = {r.name: r for r in uow.session.scalars(select(m.Member).where(m.Member.project_id == p.id))}
         pos = max((r.position for r in rows.values()), default=0)
         roles = {n: "sales" for n in ps.salespeople}

@@ -220,7 +220,6 @@ def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> str:
     window = timedelta(minutes=ctx.policy.non_buyer_window_minutes)
     if ctx.local(r.started_at) + window < ctx.now:
         ctx.day.pending_non_buyer[me] = {"reception": r.id, "kind": cmd.kind}
-        ctx.day.pending_non_buyer = dict(ctx.day.pending_non_buyer)
         ctx.note(f"{me} 超时报非客({cmd.kind}),待经理确认")
         return (f"已超过 {ctx.policy.non_buyer_window_minutes} 分钟,{me} 报的非客({cmd.kind})"
                 f"需经理确认:/批准 {me}")
@@ -278,7 +277,6 @@ def approve(cmd: c.Approve, ctx: Ctx) -> str:
     _in_queue(ctx, cmd.name)
     pending = ctx.day.pending_non_buyer.pop(cmd.name, None)
     if pending:
-        ctx.day.pending_non_buyer = dict(ctx.day.pending_non_buyer)
         r = ctx.s.get(m.Reception, pending["reception"])
         ctx.note(f"经理确认 {cmd.name} 的非客({pending['kind']})")
         return "经理已确认。" + apply_non_buyer(ctx, cmd.name, r, pending["kind"])
