@@ -91,3 +91,35 @@ def test_the_export_has_chinese_headers_one_sheet_per_book_and_real_dates(tmp_pa
     deals = wb["成交记录"]
     assert deals["A2"].is_date and deals["F2"].value == 2
     assert wb["接待记录"].max_row == 2
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(command, min_size=5, max_size=25))
+def test_replaying_the_days_log_reproduces_the_queue_exactly(cmds):
+    """RULES §11: the change log, replayed from the start of the day, gives the same queue."""
+    app = bootstrap_app()
+    t = at("2026-11-27 09:00")
+    app.handle(Incoming("console", "张经理", "/开班 李四 王五 赵六 钱七", t, project=P))
+    for i, (who, text) in enumerate(cmds):
+        t += timedelta(minutes=1 + i % 5)
+        app.handle(Incoming("console", who, text, t, project=P))
+    with UnitOfWork(app.engine) as uow:
+        log = uow.session.execute(select(m.Audit.at, m.Audit.actor, m.Audit.command).where(
+            m.Audit.kind.in_(("cmd", "undo"))).order_by(m.Audit.id)).all()
+    again = bootstrap_app()
+    for when, actor, text in log:
+        again.handle(Incoming("console", actor, text, when, project=P))
+    assert dump(again, P, t)["queue"] == dump(app, P, t)["queue"]
+    assert dump(again, P, t)["customers"] == dump(app, P, t)["customers"]
+
+
+def test_the_models_and_the_migrations_agree():
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.db import make_engine, migrate
+    engine = make_engine("sqlite://")
+    migrate(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), m.Base.metadata)
+    assert diff == []
