@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import threading
 from datetime import UTC, datetime
@@ -49,7 +50,7 @@ def run(args) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
     app = bootstrap(cfg, db_url=args.db)
-    adapters = []
+    adapters, stoppers = [], []
     if os.environ.get("FEISHU_APP_ID") and os.environ.get("FEISHU_APP_SECRET"):
         from bot.feishu import FeishuAdapter, FeishuSettings
         feishu = FeishuAdapter(app, FeishuSettings.from_env(cfg.feishu))
@@ -61,6 +62,7 @@ def run(args) -> int:
                 raise TimeoutError("Feishu send queue did not drain in 120 s")
 
         adapters.append(("feishu", feishu_send))
+        stoppers.append(feishu.stop)
         log.info("Feishu adapter started")
     wechat_thread = None
     if os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
@@ -82,12 +84,17 @@ def run(args) -> int:
             raise failed
 
     sched = start_scheduler(app, deliver)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())      # systemd / docker stop: shut down cleanly
     try:
-        threading.Event().wait()
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        sched.shutdown(wait=False)
+        log.info("stopping")
+        sched.shutdown(wait=True)
+        for stopper in stoppers:
+            stopper()
     return 0
 
 
