@@ -64,10 +64,10 @@ def run(args) -> int:
         adapters.append(("feishu", feishu_send))
         stoppers.append(feishu.stop)
         log.info("Feishu adapter started")
-    wechat_thread = None
     if os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
-        wechat_thread, send = _start_wechat(app, cfg)
-        adapters.append(("wechat", send))
+        wechat, thread = _start_wechat(app, cfg)
+        adapters.append(("wechat", wechat.send))
+        stoppers.append(lambda: (wechat.stop_from_thread(), thread.join(10)))
     if not adapters:
         return console(app, args.project or app.default)
 
@@ -104,7 +104,7 @@ def _start_wechat(app, cfg):
     t = threading.Thread(target=lambda: asyncio.run(adapter.run()), name="wechat", daemon=True)
     t.start()
     log.info("WeChat adapter started")
-    return t, adapter.send
+    return adapter, t
 
 
 def console(app, project: str) -> int:

@@ -105,6 +105,11 @@ class WechatAdapter:
         if self._session_task is not None:
             self._session_task.cancel()
 
+    def stop_from_thread(self, timeout: float = 10.0) -> None:
+        """`stop()` for a caller on another thread (the runner shutting down)."""
+        if self._loop is not None and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self.stop(), self._loop).result(timeout)
+
     def send(self, msgs: list[Outgoing], room_id: str | None = None) -> None:
         """Thread-safe: deliver `msgs` (to `room_id`, else by `Outgoing.to`/project); raise on failure."""
         if not self._started.wait(self.settings.send_timeout) or threading.get_ident() == self._thread:
