@@ -35,9 +35,15 @@ def due_jobs(ctx: Ctx) -> list[Msg]:
     quiet = in_quiet_hours(ctx.now, ctx.policy)       # nothing is pushed inside the quiet hours
     if p.next_open_at is not None and p.next_open_at <= ctx.now:
         _forget_old_deliveries(ctx)
-        opened = _open(ctx)
-        out += [] if quiet else opened
-        p.next_open_at = next_shift_time(ctx.now, ctx.settings.shift_start)
+        if quiet:       # a shift starting inside the quiet hours opens now, is announced at their end
+            silent = not ctx.day_open()
+            if silent:
+                open_today(ctx)
+            p.next_open_at = (out_of_quiet(ctx.now, ctx.policy) if silent
+                              else next_shift_time(ctx.now, ctx.settings.shift_start))
+        else:
+            out += _open(ctx)
+            p.next_open_at = next_shift_time(ctx.now, ctx.settings.shift_start)
     out += _reminders(ctx)
     out += _nudges(ctx)
     if p.next_summary_at is not None and p.next_summary_at <= ctx.now:
@@ -60,9 +66,11 @@ def _forget_old_deliveries(ctx: Ctx) -> None:
 
 
 def _open(ctx: Ctx) -> list[Msg]:
-    if ctx.day_open():
+    """Open the day unless a manager already did; announce it (also a quiet-hours opening)."""
+    if ctx.day_open() and ctx.day.opened_by != ctx.sender:
         return []
-    open_today(ctx)
+    if not ctx.day_open():
+        open_today(ctx)
     nxt = ctx.day.next_up()
     text = (f"早上好!{ctx.today:%m-%d} 开班。{board_line(ctx)}\n未签到的同事请发 签到。"
             f"\n下一位:{nxt or '无'}")

@@ -30,6 +30,7 @@ def open_today(ctx: Ctx, names: tuple[str, ...] = ()) -> None:
         ctx.note(*ctx.day.open_with(ctx.today, list(names)))
     else:
         ctx.note(*ctx.day.open(ctx.today, ctx.roster(), ctx.policy.daily_order == "carry_over"))
+    ctx.day.opened_by = ctx.sender
 
 
 def open_day(cmd: c.OpenDay, ctx: Ctx) -> str:

@@ -35,6 +35,7 @@ class Day:
     early: list[str] = field(default_factory=list)
     early_off: list[str] = field(default_factory=list)      # 请假 before that day's opening
     assigned: str | None = None                             # /指派
+    opened_by: str = ""                                     # who opened today (the system or a manager)
     makeup_seq: int = 0
     pending_non_buyer: dict[str, dict] = field(default_factory=dict)
 
@@ -219,6 +220,7 @@ class Day:
             "early": list(self.early),
             "early_off": list(self.early_off),
             "assigned": self.assigned,
+            "opened_by": self.opened_by,
             "makeup_seq": self.makeup_seq,
             "pending_non_buyer": {k: dict(v) for k, v in self.pending_non_buyer.items()},
         }

@@ -125,3 +125,23 @@ def test_platform_event_ids_are_kept_for_thirty_days_then_dropped(app):
     assert app.handle(Incoming("console", "李四", "签到", at("2026-12-15 09:01"), project=P, event_id="feishu:om_1")) == []
     app.run_due(at("2026-12-21 09:00"), P)          # 31 days later: forgotten
     assert app.handle(Incoming("console", "李四", "签到", at("2026-12-21 09:01"), project=P, event_id="feishu:om_1"))
+
+
+def test_a_shift_starting_inside_quiet_hours_opens_on_time_and_is_announced_when_they_end(config_file):
+    text = (config_file().read_text(encoding="utf-8")
+            .replace('start: "09:00"', 'start: "08:00"'))
+    path = config_file("early", text)
+    app = bootstrap(path, db_url="sqlite://", clock=FakeClock(at("2026-11-20 07:00")))
+    say(app, "李四", "签到", "2026-11-20 07:50")
+    out = app.run_due(at("2026-11-20 08:10"), P)
+    assert [o for o in out if o.to is None] == []
+    assert dump(app, P, at("2026-11-20 08:10"))["next"] == "李四"          # open (silently) since 08:00
+    out = app.run_due(at("2026-11-20 08:40"), P)
+    opens = [(w, t) for w, t in texts(out) if "开班" in t]
+    assert [w for w, _ in opens] == ["11-20 08:30"]
+    assert texts(app.run_due(at("2026-11-20 12:00"), P)) == []
+
+
+def test_a_day_the_manager_opened_is_not_announced_again(app):
+    say(app, "张经理", "/开班", "2026-11-20 08:50")
+    assert not [t for _, t in texts(app.run_due(at("2026-11-20 09:30"), P)) if "开班" in t]
