@@ -46,6 +46,7 @@ class Outgoing:
     project   the project the message belongs to
     card      optional structured payload (the queue board) for platforms that render cards
     at        for scheduled messages, the time the work fell due
+    file      path of a file that goes with the text (platforms upload it; the console prints the path)
     """
 
     text: str
@@ -55,6 +56,7 @@ class Outgoing:
     project: str | None = None
     card: dict | None = field(default=None, compare=False)
     at: datetime | None = None        # when a scheduled message fell due (None: now)
+    file: str | None = None           # a file to send with the text (the /导出 workbook), a local path
 
 
 class BotPort(Protocol):

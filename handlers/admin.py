@@ -159,6 +159,7 @@ def export(cmd: c.Export, ctx: Ctx) -> str:
         raise Refused("结束日期早于起始日期。")
     path = write_workbook(ctx, start, end)
     ctx.reply_private = True
+    ctx.reply_file = str(path.resolve())
     return f"导出完成({start} 至 {end}):{path}"
 
 

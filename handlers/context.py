@@ -32,6 +32,7 @@ class Ctx:
     mentions: list[str] = field(default_factory=list)
     reply_private: bool = False          # answer in a private chat with the sender
     full_phones: bool = False            # the private answer may show full phones (the owner's own)
+    reply_file: str | None = None        # a file sent with the answer (/导出)
     audit_kind: str = "cmd"              # cmd | system | undo
     undo_target: m.Audit | None = None
     _members: list | None = None
