@@ -9,6 +9,8 @@ Room → project binding and names are the core's job: a room message becomes
 Replies go back where the message came from; an `Outgoing` with no source room goes to every
 room in `bot.chats("wechat", project)`, one with `to=NAME` privately to `bot.user_id(...)` (in a
 private chat, a `to` that is the sender's id, or a name without project, means the sender).
+An `Outgoing.file` (the /导出 workbook) follows its text to each target as a file message; when it
+cannot be sent, `FILE_FAILED` is said there instead.
 The core runs synchronously on the event loop (one call at a time, same thread as `run()`).
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.wechaty_compat import fresh_pools, import_wechaty
 
 log = logging.getLogger(__name__)
 APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试。"
+FILE_FAILED = "导出文件发送失败,请稍后再试或联系管理员。"  # said when an Outgoing.file cannot be sent
 _SEP = "[\u2005\u0020\u00a0]"
 
 
@@ -215,20 +218,34 @@ class WechatAdapter:
         def uid(name: str) -> str | None:
             return self.bot.user_id("wechat", out.project, name) if out.project else None
 
+        targets: list[tuple[Any, dict]] = []  # (Contact or Room, extra say() arguments for the text)
         if out.to is not None:  # a member's name; in a private chat also the sender's id or unresolved name
             to = uid(out.to) or (contact_id if out.to == contact_id or out.project is None else None)
             if to is None:
                 return log.warning("WeChat: no id for %r in %r; not sent: %s", out.to, out.project, out.text)
-            await w.Contact.load(to).say(out.text)
+            targets.append((w.Contact.load(to), {}))
         elif room_id is None and contact_id is not None:  # reply in the private chat it came from
-            await w.Contact.load(contact_id).say(out.text)
+            targets.append((w.Contact.load(contact_id), {}))
         else:
             rooms = [room_id] if room_id else self.bot.chats("wechat", out.project) if out.project else []
             if not rooms:
                 log.warning("WeChat: no room bound to %r; not sent: %s", out.project, out.text)
             ids = [i for i in map(uid, out.mentions) if i] or None
-            for rid in rooms:
-                await w.Room.load(rid).say(out.text, mention_ids=ids)
+            targets += [(w.Room.load(rid), {"mention_ids": ids}) for rid in rooms]
+        for target, extra in targets:
+            await target.say(out.text, **extra)
+            if out.file:
+                await self._send_file(target, out.file)
+
+    async def _send_file(self, target: Any, path: str) -> None:
+        """Send the file at `path` after its text; on failure log it and say FILE_FAILED instead."""
+        try:
+            _, puppet = import_wechaty()
+            await target.say(puppet.FileBox.from_file(path))  # base64 in a JSON filebox: MessageSendFile
+        except Exception:
+            where = getattr(target, "room_id", None) or getattr(target, "contact_id", "?")
+            log.exception("WeChat: cannot send the file %s to %s", os.path.basename(path), where)
+            await target.say(FILE_FAILED)
 
 
 def _free_port() -> int:

@@ -2,13 +2,14 @@
 
 It implements what python-wechaty 0.10.7 calls for the adapter: Start, Stop, Event (server stream),
 Ding, Version, Logout, DirtyPayload, ContactPayload, MessagePayload, RoomPayload, RoomMemberList,
-RoomMemberPayload, RoomList, MessageSendText. Anything else answers UNIMPLEMENTED.
+RoomMemberPayload, RoomList, MessageSendText, MessageSendFile. Anything else answers UNIMPLEMENTED.
 
 Message types use the TypeScript puppet numbering the Python client expects (Text = 7, Image = 6).
 """
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import time
@@ -20,7 +21,7 @@ from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 from wechaty_grpc.wechaty import puppet as pb
 
-TEXT, IMAGE = 7, 6  # TypeScript wechaty-puppet MessageType numbering
+ATTACHMENT, IMAGE, TEXT = 1, 6, 7  # TypeScript wechaty-puppet MessageType numbering
 
 
 @dataclass
@@ -28,6 +29,14 @@ class Sent:
     conversation_id: str
     text: str
     mention_ids: list[str]
+
+
+@dataclass
+class SentFile:
+    conversation_id: str
+    name: str
+    data: bytes  # the decoded file content
+    filebox: dict  # the JSON filebox as the client sent it
 
 
 @dataclass
@@ -63,6 +72,9 @@ class FakePuppetService:
         self.rooms: dict[str, Room] = {}
         self.messages: dict[str, pb.MessagePayloadResponse] = {}
         self.sent: list[Sent] = []
+        self.files: list[SentFile] = []
+        self.outbox: list[Sent | SentFile] = []  # every text and file sent, in order
+        self.file_error: GRPCError | None = None  # when set, MessageSendFile answers with this error
         self.calls: Counter[str] = Counter()
         self.port = 0
         self._queues: set[asyncio.Queue] = set()
@@ -127,6 +139,7 @@ class FakePuppetService:
             "RoomMemberList": self._room_members,
             "RoomMemberPayload": self._room_member,
             "MessageSendText": self._send_text,
+            "MessageSendFile": self._send_file,
         }
         mapping = {
             f"/wechaty.Puppet/{name}": Handler(self._unary(name, fn), Cardinality.UNARY_UNARY,
@@ -192,12 +205,31 @@ class FakePuppetService:
 
     def _send_text(self, r: pb.MessageSendTextRequest) -> pb.MessageSendTextResponse:
         """Record it; like a real service, the bot's own message then exists and is announced too."""
-        self.sent.append(Sent(r.conversation_id, r.text, list(r.mentonal_ids)))
+        sent = Sent(r.conversation_id, r.text, list(r.mentonal_ids))
+        self.sent.append(sent)
+        self.outbox.append(sent)
+        return pb.MessageSendTextResponse(id=self._own_message(
+            r.conversation_id, type=TEXT, text=r.text, mention_ids=list(r.mentonal_ids)))
+
+    def _send_file(self, r: pb.MessageSendFileRequest) -> pb.MessageSendFileResponse:
+        """Record the file of a JSON filebox (the client sends base64 boxes, boxType 1) and announce it."""
+        if self.file_error is not None:
+            raise self.file_error
+        box = json.loads(r.filebox)
+        if box.get("boxType") != 1 or not box.get("name"):
+            raise GRPCError(Status.INVALID_ARGUMENT, f"unsupported filebox {sorted(box)}")
+        sent = SentFile(r.conversation_id, box["name"], base64.b64decode(box["base64"]), box)
+        self.files.append(sent)
+        self.outbox.append(sent)
+        return pb.MessageSendFileResponse(id=self._own_message(
+            r.conversation_id, type=ATTACHMENT, filename=sent.name))
+
+    def _own_message(self, conversation_id: str, **fields) -> str:  # type: ignore[no-untyped-def]
+        """Store the bot's own sent message; like a real service, it is then announced too."""
         message_id = f"sent-{next(self._ids)}"
-        in_room = r.conversation_id in self.rooms
+        in_room = conversation_id in self.rooms
         self.messages[message_id] = pb.MessagePayloadResponse(
-            id=message_id, text=r.text, timestamp=int(time.time() * 1000), type=TEXT, from_id=self.self_id,
-            room_id=r.conversation_id if in_room else "", to_id="" if in_room else r.conversation_id,
-            mention_ids=list(r.mentonal_ids))
+            id=message_id, timestamp=int(time.time() * 1000), from_id=self.self_id,
+            room_id=conversation_id if in_room else "", to_id="" if in_room else conversation_id, **fields)
         self.emit(pb.EventType.EVENT_TYPE_MESSAGE, {"messageId": message_id})
-        return pb.MessageSendTextResponse(id=message_id)
+        return message_id
