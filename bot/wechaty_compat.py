@@ -89,6 +89,7 @@ def _sdk_loggers_propagate() -> None:
                 getattr(h.formatter, "_fmt", None) == _SDK_LOG_FORMAT for h in logger.handlers):
             logger.handlers, logger.propagate = [], True
     logging.getLogger("Accessory").setLevel(logging.ERROR)  # "set payload more than once" on every reply
+    logging.getLogger("FileBox").setLevel(logging.ERROR)    # "mimeType will be deprecated" ×3 per file
 
 
 def fresh_pools(bot: Any) -> None:
