@@ -3,7 +3,8 @@
 Transport is the official lark-oapi SDK only: the long connection (`lark.ws.Client`, default)
 or an HTTP webhook checked by `EventDispatcherHandler` (token, AES encrypt key, signature).
 SDK handlers only enqueue and return (Feishu re-sends what is not acknowledged within 3 s);
-one worker thread calls `bot.handle` in arrival order; `FeishuSender` sends, rate-limited.
+one worker thread calls `bot.handle` in arrival order; `FeishuSender` sends, rate-limited
+(an `Outgoing.file` is uploaded and sent as a "file" message after the text).
 The SDK keeps its long-connection event loop in a module global: one ws adapter per process.
 """
 
@@ -32,7 +33,7 @@ from lark_oapi.core.const import (
 )
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
-from bot.feishu_send import FeishuSender, Send, build_card, feishu_uuid, with_mentions
+from bot.feishu_send import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
 from bot.messages import BotPort, Incoming, Outgoing
 
 log = logging.getLogger(__name__)
@@ -277,6 +278,8 @@ class FeishuAdapter:
             targets = self._targets(o, src, chat_id)
             ats = [(n, i) for n in o.mentions if (i := self._user(o.project, n))]
             for id_type, rid in targets:
+                if o.file and not o.text and o.card is None:
+                    continue  # a file alone: no empty text message before it
                 group_ats = ats if id_type == "chat_id" else []  # @mentions only in groups
                 if o.card is not None:
                     msg_type, content = "interactive", build_card(o, group_ats)
@@ -291,6 +294,8 @@ class FeishuAdapter:
                         feishu_uuid(o.key, rid if len(targets) > 1 else ""),
                     )
                 )
+            if o.file and targets:  # after the text, same receivers; uploaded once by the sender
+                self.sender.put(FileSend(o.file, tuple(targets), o.key))
 
     def _user(self, project: str | None, name: str) -> str | None:
         return self.bot.user_id(PLATFORM, project, name) if project else None

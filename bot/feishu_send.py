@@ -6,20 +6,32 @@ answer (HTTP 429 or code 99991400, with the `x-ogw-ratelimit-reset` header in se
 is retried after the reset with exponential backoff, never dropped; the `uuid` keeps
 retries idempotent on Feishu's side. Other transient failures (network, 5xx) are retried
 a few times; a permanent API error is logged and the message skipped.
+
+A file (`Outgoing.file`, the /导出 workbook) is uploaded once (`im/v1/files`, multipart, with
+the same throttling and retries) and then sent as a "file" message to each receiver; if the
+upload fails for good, each receiver gets `FILE_FAILED` instead.
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
+import io
+import json
 import logging
+import os
 import queue
 import threading
 import time
 from dataclasses import dataclass
 
 import lark_oapi as lark
-from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
+from lark_oapi.api.im.v1 import (
+    CreateFileRequest,
+    CreateFileRequestBody,
+    CreateMessageRequest,
+    CreateMessageRequestBody,
+)
 
 from bot.messages import Outgoing
 
@@ -27,6 +39,21 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_CODE = 99991400
 MAX_TRANSIENT_RETRIES = 5
+FILE_FAILED = "导出文件发送失败,请稍后再试或联系管理员。"
+MAX_FILE_BYTES = 30 * 1024 * 1024  # Feishu's limit for im/v1/files; empty files are refused too
+UPLOAD_BUCKET = "im/v1/files"  # throttle key for uploads (they have no receiver)
+# im/v1/files file_type by extension: opus, mp4, pdf, doc, xls, ppt, else stream
+FILE_TYPES = {
+    ".opus": "opus",
+    ".mp4": "mp4",
+    ".pdf": "pdf",
+    ".doc": "doc",
+    ".docx": "doc",
+    ".xls": "xls",
+    ".xlsx": "xls",
+    ".ppt": "ppt",
+    ".pptx": "ppt",
+}
 
 
 def feishu_uuid(key: str, receive_id: str = "") -> str | None:
@@ -87,9 +114,21 @@ def with_mentions(text: str, ats: list[tuple[str, str]], fmt: str = '<at user_id
 class Send:
     receive_id_type: str  # "chat_id" | "open_id"
     receive_id: str
-    msg_type: str  # "text" | "interactive"
+    msg_type: str  # "text" | "interactive" | "file"
     content: str  # JSON string, as Feishu wants it
     uuid: str | None = None
+
+
+@dataclass(frozen=True)
+class FileSend:
+    """A local file for one or more receivers: uploaded once, then a "file" message to each.
+
+    `key` is the Outgoing.key; the file message's uuid comes from `key + ":file"`.
+    """
+
+    path: str
+    receivers: tuple[tuple[str, str], ...]  # (receive_id_type, receive_id)
+    key: str = ""
 
 
 class FeishuSender:
@@ -97,7 +136,7 @@ class FeishuSender:
         self._client = client
         self._rate = max(per_receiver_per_s, 0.1)
         self._max_backoff = max_backoff
-        self._q: queue.Queue[Send | None] = queue.Queue()
+        self._q: queue.Queue[Send | FileSend | None] = queue.Queue()
         self._recent: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self._pending = 0
         self._cv = threading.Condition()
@@ -107,7 +146,7 @@ class FeishuSender:
         self._thread = threading.Thread(target=self._run, name="feishu-sender", daemon=True)
         self._thread.start()
 
-    def put(self, send: Send) -> None:
+    def put(self, send: Send | FileSend) -> None:
         with self._cv:
             self._pending += 1
         self._q.put(send)
@@ -129,9 +168,13 @@ class FeishuSender:
             if item is None:
                 return
             try:
-                self._deliver(item)
+                if isinstance(item, FileSend):
+                    self._deliver_file(item)
+                else:
+                    self._deliver(item)
             except Exception:  # never let the sender thread die
-                log.exception("feishu: giving up on a message to %s", item.receive_id)
+                who = item.receivers if isinstance(item, FileSend) else item.receive_id
+                log.exception("feishu: giving up on a message to %s", who)
             finally:
                 with self._cv:
                     self._pending -= 1
@@ -148,7 +191,8 @@ class FeishuSender:
             window.popleft()
         window.append(time.monotonic())
 
-    def _deliver(self, s: Send) -> None:
+    def _deliver(self, s: Send) -> bool:
+        """Send `s` (throttled, retried); False after a permanent error (logged)."""
         body = (
             CreateMessageRequestBody.builder()
             .receive_id(s.receive_id)
@@ -163,25 +207,78 @@ class FeishuSender:
             .request_body(body.build())
             .build()
         )
+        resp = self._call(lambda: self._client.im.v1.message.create(req), s.receive_id, f"send to {s.receive_id}")
+        return resp is not None
+
+    def _deliver_file(self, f: FileSend) -> None:
+        """Upload `f.path`, then a "file" message to each receiver; `FILE_FAILED` to a receiver
+        when the upload or its file message fails for good."""
+        file_key = self._upload(f.path)
+        many = len(f.receivers) > 1
+        for id_type, rid in f.receivers:
+            per = rid if many else ""
+            try:
+                if file_key:
+                    content = json.dumps({"file_key": file_key})
+                    if self._deliver(Send(id_type, rid, "file", content, feishu_uuid(f"{f.key}:file", per))):
+                        continue
+                text = json.dumps({"text": FILE_FAILED}, ensure_ascii=False)
+                self._deliver(Send(id_type, rid, "text", text, feishu_uuid(f"{f.key}:file-failed", per)))
+            except Exception:
+                log.exception("feishu: giving up on a message to %s", rid)
+
+    def _upload(self, path: str) -> str | None:
+        """The file_key of `path` uploaded to im/v1/files, or None (logged) when that fails."""
+        name = os.path.basename(path)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            log.error("feishu: cannot read the file to send %s: %s", path, e)
+            return None
+        if not data or len(data) > MAX_FILE_BYTES:
+            log.error("feishu: cannot send %s: %d bytes (Feishu takes 1 B to 30 MB)", path, len(data))
+            return None
+        file_type = FILE_TYPES.get(os.path.splitext(name)[1].lower(), "stream")
+
+        def upload():  # a fresh request and stream per attempt: the SDK turns the body into a
+            # multipart encoder (fields file_type, file_name, file) and reads the stream
+            stream = io.BytesIO(data)
+            body = CreateFileRequestBody.builder().file_type(file_type).file_name(name).file(stream).build()
+            return self._client.im.v1.file.create(CreateFileRequest.builder().request_body(body).build())
+
+        try:
+            resp = self._call(upload, UPLOAD_BUCKET, f"upload of {name}")
+        except Exception:
+            log.exception("feishu: upload of %s failed", path)
+            return None
+        file_key = resp.data.file_key if resp is not None and resp.data else None
+        if resp is not None and not file_key:
+            log.error("feishu: upload of %s answered without a file_key", path)
+        return file_key
+
+    def _call(self, call, bucket: str, what: str):
+        """`call()` with throttling on `bucket` and retries: the response on success, None after a
+        permanent error (logged); raises once transient failures (exceptions) exceed the limit."""
         attempt, transient = 0, 0
         while True:
-            self._throttle(s.receive_id)
+            self._throttle(bucket)
             attempt += 1
             try:
-                resp = self._client.im.v1.message.create(req)
+                resp = call()
             except Exception as e:  # network error, non-JSON body…
                 transient += 1
                 if transient > MAX_TRANSIENT_RETRIES:
                     raise
-                log.warning("feishu: send failed (%s), retry %d", e, transient)
+                log.warning("feishu: %s failed (%s), retry %d", what, e, transient)
                 time.sleep(self._backoff(transient))
                 continue
             status = resp.raw.status_code if resp.raw else 200
             if resp.success():
-                return
+                return resp
             if status == 429 or resp.code == RATE_LIMIT_CODE:
                 wait = max(_reset_seconds(resp), self._backoff(attempt))
-                log.warning("feishu: rate limited sending to %s, retry in %.1fs", s.receive_id, wait)
+                log.warning("feishu: rate limited (%s), retry in %.1fs", what, wait)
                 time.sleep(wait)
                 continue
             if status >= 500 and transient < MAX_TRANSIENT_RETRIES:
@@ -189,13 +286,13 @@ class FeishuSender:
                 time.sleep(self._backoff(transient))
                 continue
             log.error(
-                "feishu: send to %s failed: code=%s msg=%s log_id=%s",
-                s.receive_id,
+                "feishu: %s failed: code=%s msg=%s log_id=%s",
+                what,
                 resp.code,
                 resp.msg,
                 resp.get_log_id(),
             )
-            return
+            return None
 
     def _backoff(self, attempt: int) -> float:
         return min(0.2 * 2 ** (attempt - 1), self._max_backoff)

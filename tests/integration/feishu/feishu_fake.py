@@ -1,6 +1,7 @@
 """A local fake of the Feishu open platform, enough for lark-oapi's HTTP client and long connection.
 
-HTTP (stdlib): tenant token, bot info, message create/reply/patch, the ws endpoint discovery.
+HTTP (stdlib): tenant token, bot info, message create/reply/patch, file upload (multipart),
+the ws endpoint discovery.
 WebSocket (websockets' sync server): the SDK's `pbbp2.Frame` protocol — DATA frames carry
 events (headers type/message_id/trace_id/sum/seq), the client acks by echoing the frame with
 a JSON `Response` payload; CONTROL ping frames are answered with pong + ClientConfig.
@@ -57,7 +58,12 @@ class FakeFeishu:
         self.pings = 0
         self.connections = 0
         self.endpoint_calls = 0
-        self.fail_plan: deque[tuple[int, int, str]] = deque()  # (http status, code, reset header)
+        # per message attempt: (http status, code, reset header), or None to accept that one
+        self.fail_plan: deque[tuple[int, int, str] | None] = deque()
+        self.uploads: list[dict] = []  # successful POST /im/v1/files: file_key, file_type, file_name, data…
+        self.upload_attempts = 0
+        self.upload_fail_plan: deque[tuple[int, int]] = deque()  # (http status, code) per upload
+        self.upload_fail_always: tuple[int, int] | None = None  # (http status, code) for every upload
         self._ids = itertools.count(1)
         self._conn = None
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), _http_handler(self))
@@ -156,6 +162,37 @@ class FakeFeishu:
     def texts_to(self, receive_id: str) -> list[str]:
         return [m["content"].get("text", "") for m in self.sent_to(receive_id)]
 
+    def upload(self, file_key: str) -> dict | None:
+        with self.lock:
+            return next((u for u in self.uploads if u["file_key"] == file_key), None)
+
+
+def parse_multipart(body: bytes, content_type: str) -> dict[str, dict]:
+    """multipart/form-data → {field name: {"data": bytes, "filename": str | None, "content_type": …}}."""
+    boundary = next(
+        p.split("=", 1)[1].strip().strip('"') for p in content_type.split(";") if p.strip().startswith("boundary=")
+    ).encode()
+    fields: dict[str, dict] = {}
+    for part in body.split(b"--" + boundary)[1:]:
+        if part.startswith(b"--"):  # the closing delimiter
+            break
+        head, _, data = part[2:].partition(b"\r\n\r\n")  # part[2:]: the CRLF after the boundary
+        headers = {}
+        for line in head.decode().split("\r\n"):
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        disp = dict(
+            (kv.split("=", 1)[0].strip(), kv.split("=", 1)[1].strip().strip('"'))
+            for kv in headers.get("content-disposition", "").split(";")[1:]
+            if "=" in kv
+        )
+        fields[disp["name"]] = {
+            "data": data[:-2] if data.endswith(b"\r\n") else data,
+            "filename": disp.get("filename"),
+            "content_type": headers.get("content-type"),
+        }
+    return fields
+
 
 def _http_handler(fake: FakeFeishu):
     class Handler(BaseHTTPRequestHandler):
@@ -172,9 +209,11 @@ def _http_handler(fake: FakeFeishu):
             self.end_headers()
             self.wfile.write(raw)
 
+        def _raw(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
         def _body(self) -> dict:
-            n = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(n) or b"{}")
+            return json.loads(self._raw() or b"{}")
 
         def _authorized(self) -> bool:
             if self.headers.get("Authorization") == f"Bearer {TOKEN}":
@@ -197,6 +236,9 @@ def _http_handler(fake: FakeFeishu):
         def do_POST(self):  # noqa: N802
             url = urlparse(self.path)
             path, query = url.path, parse_qs(url.query)
+            if path == "/open-apis/im/v1/files":
+                self._upload()
+                return
             body = self._body()
             if path == "/open-apis/auth/v3/tenant_access_token/internal":
                 ok = body.get("app_id") == APP_ID and body.get("app_secret") == APP_SECRET
@@ -261,6 +303,39 @@ def _http_handler(fake: FakeFeishu):
                 self._reply({"code": 0, "msg": "success", "data": {"message_id": f"om_{next(fake._ids)}"}})
             else:
                 self._reply({"code": 404, "msg": "not found"}, 404)
+
+        def _upload(self):
+            raw = self._raw()  # read before answering, whatever the answer
+            if not self._authorized():
+                return
+            ctype = self.headers.get("Content-Type") or ""
+            if not ctype.startswith("multipart/form-data"):
+                self._reply({"code": 234001, "msg": "Invalid request param. (not multipart)"}, 400)
+                return
+            form = parse_multipart(raw, ctype)
+            with fake.lock:
+                fake.upload_attempts += 1
+                fail = fake.upload_fail_plan.popleft() if fake.upload_fail_plan else fake.upload_fail_always
+            if fail is not None:
+                status, code = fail
+                self._reply({"code": code, "msg": "upload refused by the fake"}, status)
+                return
+            missing = [k for k in ("file_type", "file_name", "file") if k not in form]
+            if missing or not form["file"]["data"]:
+                self._reply({"code": 234001, "msg": f"Invalid request param: {missing or 'empty file'}"}, 400)
+                return
+            rec = {
+                "file_key": f"file_v3_{uuid.uuid4().hex[:20]}",
+                "file_type": form["file_type"]["data"].decode(),
+                "file_name": form["file_name"]["data"].decode(),
+                "filename": form["file"]["filename"],  # the part's own filename
+                "data": form["file"]["data"],
+                "fields": sorted(form),
+                "at": time.monotonic(),
+            }
+            with fake.lock:
+                fake.uploads.append(rec)
+            self._reply({"code": 0, "msg": "success", "data": {"file_key": rec["file_key"]}})
 
         def do_PATCH(self):  # noqa: N802
             path = urlparse(self.path).path
