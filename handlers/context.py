@@ -196,6 +196,12 @@ class Ctx:
         r.ended_at, r.nudge_at = self.now, None
         self.day.end_reception(r.member, r.id)
 
+    def counted_today(self, member: str) -> int:
+        """Today's counted receptions of `member` from the log (a member who left and came back keeps them)."""
+        return self.s.scalar(select(func.count()).select_from(m.Reception).where(
+            m.Reception.project_id == self.project.id, m.Reception.day == self.today,
+            m.Reception.counted_for == member)) or 0
+
     def deal_today(self, customer_id: int | None) -> bool:
         if customer_id is None:
             return False

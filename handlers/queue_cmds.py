@@ -27,7 +27,11 @@ def open_today(ctx: Ctx, names: tuple[str, ...] = ()) -> None:
         for e in ctx.day.queue:
             e.receptions, e.approved = [], 0
     if names:
+        before = set(ctx.day.names()) if ctx.day_open() else set()
         ctx.note(*ctx.day.open_with(ctx.today, list(names)))
+        for e in ctx.day.queue:
+            if e.name not in before:                # counts already made today are kept (RULES §2)
+                e.counted = ctx.counted_today(e.name)
     else:
         ctx.note(*ctx.day.open(ctx.today, ctx.roster(), ctx.policy.daily_order == "carry_over"))
     ctx.day.opened_by = ctx.sender
@@ -73,6 +77,8 @@ def sign_in(cmd: c.SignIn, ctx: Ctx) -> str:
     if e is not None and e.presence in (AVAILABLE, BUSY):
         raise Refused(f"{me} 已经在岗了。")
     ctx.note(*ctx.day.sign_in(me))
+    if e is None:                                   # back after 请假/签退 today: counts are kept
+        ctx.day.entry(me).counted = ctx.counted_today(me)
     return f"{me} 签到成功" + ("。" if e is not None else ",排在队尾。")
 
 

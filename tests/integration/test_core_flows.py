@@ -158,3 +158,16 @@ def test_a_scheduled_message_claimed_but_never_marked_sent_is_sent_again_with_it
     assert eve[0].key in {o.key for o in again} and all(o.key for o in again)
     app.mark_sent([o.key for o in again], at("2026-12-03 09:45"))
     assert app.reclaim_unsent(at("2026-12-03 11:00")) == []
+
+
+def test_a_member_who_leaves_and_comes_back_the_same_day_keeps_the_count(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    say(app, "李四", "送客", "2026-11-27 09:30")
+    say(app, "李四", "请假", "2026-11-27 09:40")
+    say(app, "李四", "签到", "2026-11-27 10:00")
+    assert dump(app, P, at("2026-11-27 10:01"))["queue"][-1] == {
+        "name": "李四", "presence": "available", "counted": 1, "makeup": False}
+    say(app, "李四", "签退", "2026-11-27 11:00")
+    say(app, "张经理", "/开班 王五 李四", "2026-11-27 11:05")
+    assert [q["counted"] for q in dump(app, P, at("2026-11-27 11:06"))["queue"]] == [0, 1]
