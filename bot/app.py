@@ -216,7 +216,7 @@ class App:
                 else:
                     command.rollback()                       # … and the due work done before it stays
                     uow.commit()
-                return due + self._reply(msg, project, r.reason, "refused")
+                return due + self._reply(msg, project, r.reason, "refused", sender=sender)
             after = ctx.day.to_dict()
             if type(cmd) not in READ_ONLY:
                 changes = uow.changes()
@@ -238,7 +238,7 @@ class App:
                 ctx.mentions.append(nxt)
         out = self._reply(msg, project, text, "ok", mentions=tuple(dict.fromkeys(ctx.mentions)),
                           private=ctx.reply_private, card=ctx.reply_card, managers=managers,
-                          full_phones=ctx.full_phones, file=ctx.reply_file)
+                          full_phones=ctx.full_phones, file=ctx.reply_file, sender=sender)
         return due + out + [Outgoing(o.text, o.to, o.mentions, _key(msg, f"x{i}"), project)
                             for i, o in enumerate(ctx.out)]
 
@@ -262,9 +262,10 @@ class App:
                     pass
 
     def _reply(self, msg: Incoming, project, text, tag, mentions=(), private=False, card=None,
-               managers=(), full_phones=False, file=None) -> list[Outgoing]:
-        """Answer in the chat the message came from (or privately); mask phones unless allowed."""
-        to = self._name_of(msg) or msg.sender_id if (msg.private or private) else None
+               managers=(), full_phones=False, file=None, sender=None) -> list[Outgoing]:
+        """Answer in the chat the message came from (or privately); mask phones unless allowed.
+        `sender`: the member's name when already resolved (saves looking it up again)."""
+        to = (sender or self._name_of(msg) or msg.sender_id) if (msg.private or private) else None
         if tag != "usage" and (to is None or not (full_phones or to in managers)):
             text = mask_phones(text)
         return [Outgoing(text, to=to, mentions=mentions if to is None else (), key=_key(msg, tag),

@@ -26,10 +26,9 @@ def _time(s: str, tz) -> datetime:
     return datetime.strptime(s.strip(), fmt_).replace(tzinfo=tz)
 
 
-def _app(args, default_db: str | None = None, now: datetime | None = None):
+def _app(args, cfg, default_db: str | None = None, now: datetime | None = None):
     from bot.bootstrap import bootstrap
     from bot.clock import FakeClock, SystemClock
-    cfg = load_config(args.config)
     clock = FakeClock(now) if now else SystemClock()
     app = bootstrap(cfg, db_url=args.db or default_db, clock=clock)
     project = args.project or app.default
@@ -38,16 +37,16 @@ def _app(args, default_db: str | None = None, now: datetime | None = None):
     return app, project
 
 
-def _tz(args):
+def _config(args):
+    """config.yaml, loaded once, and the chosen project's time zone (transcript times are in it)."""
     from bot.config import project_settings
     cfg = load_config(args.config)
     ps = project_settings(cfg)
-    chosen = next((p for p in ps if p.name == args.project), ps[0])
-    return chosen.tz
+    return cfg, next((p for p in ps if p.name == args.project), ps[0]).tz
 
 
 def cmd_replay(args) -> int:
-    tz = _tz(args)
+    cfg, tz = _config(args)
     lines = []
     for n, raw in enumerate(Path(args.file).read_text(encoding="utf-8").splitlines(), 1):
         if not raw.strip() or raw.lstrip().startswith("#"):
@@ -62,7 +61,7 @@ def cmd_replay(args) -> int:
             print(f"{args.file}: 行的时间必须按顺序 ({b} 在 {a} 之后)", file=sys.stderr)
             return 2
     start = lines[0][0] if lines else datetime.now(tz)
-    app, project = _app(args, "sqlite://", start)
+    app, project = _app(args, cfg, "sqlite://", start)
     last = start
     for at, sender, private, text in lines:
         for o in app.run_due(at, project):
@@ -83,9 +82,9 @@ def cmd_replay(args) -> int:
 
 
 def cmd_say(args) -> int:
-    tz = _tz(args)
+    cfg, tz = _config(args)
     at = _time(args.at, tz) if args.at else datetime.now(tz)
-    app, project = _app(args, None, at)
+    app, project = _app(args, cfg, None, at)
     outs = app.run_due(at, project)
     outs += app.handle(Incoming("console", args.sender, args.text, at, private=args.private, project=project))
     for o in outs:
@@ -96,9 +95,9 @@ def cmd_say(args) -> int:
 
 def cmd_state(args) -> int:
     from bot.state import dump
-    tz = _tz(args)
+    cfg, tz = _config(args)
     at = _time(args.at, tz) if args.at else datetime.now(tz)
-    app, project = _app(args, None, at)
+    app, project = _app(args, cfg, None, at)
     print(json.dumps(dump(app, project, at), ensure_ascii=False, indent=2))
     return 0
 

@@ -45,9 +45,10 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
 def _referrer(ctx: Ctx, raw: str | None) -> cr.Customer | None:
     if not raw:
         return None
-    row = ctx.customer_row(cr.check_phone(raw))
+    phone = cr.check_phone(raw)
+    row = ctx.customer_row(phone)
     if row is None:
-        raise Refused(f"带访的老客户 {cr.mask(cr.check_phone(raw))} 不在登记表里,请核对手机号。")
+        raise Refused(f"带访的老客户 {cr.mask(phone)} 不在登记表里,请核对手机号。")
     return ctx.domain(row)
 
 
