@@ -502,3 +502,25 @@ class RecordingBot:
     def chats(self, platform: str, project: str) -> list[str]:
         assert platform == "feishu"
         return list(self._chats) if project == PROJECT else []
+
+
+class CountingPort:
+    """Delegates to the real App and records what each handle() returned."""
+
+    def __init__(self, app):
+        self.app, self.results, self._lock = app, [], threading.Lock()
+
+    def handle(self, msg):
+        outs = self.app.handle(msg)
+        with self._lock:
+            self.results.append((msg, list(outs)))
+        return outs
+
+    def run_due(self, now):
+        return self.app.run_due(now)
+
+    def user_id(self, platform, project, name):
+        return self.app.user_id(platform, project, name)
+
+    def chats(self, platform, project):
+        return self.app.chats(platform, project)

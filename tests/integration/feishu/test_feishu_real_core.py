@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from feishu_fake import message_event, wait_for
+from feishu_fake import CountingPort, message_event, wait_for
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("bot.bootstrap") is None,
@@ -31,28 +30,6 @@ projects:
     chats: {feishu: [oc_group]}
 """
 NOW = datetime(2026, 11, 27, 9, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-class CountingPort:
-    """Delegates to the real App and records what each handle() returned."""
-
-    def __init__(self, app):
-        self.app, self.results, self._lock = app, [], threading.Lock()
-
-    def handle(self, msg):
-        outs = self.app.handle(msg)
-        with self._lock:
-            self.results.append((msg, list(outs)))
-        return outs
-
-    def run_due(self, now):
-        return self.app.run_due(now)
-
-    def user_id(self, platform, project, name):
-        return self.app.user_id(platform, project, name)
-
-    def chats(self, platform, project):
-        return self.app.chats(platform, project)
 
 
 def test_real_core_group_command_and_duplicate(fake, start_adapter, tmp_path):

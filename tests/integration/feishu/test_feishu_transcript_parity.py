@@ -11,12 +11,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from feishu_fake import APP_ID, APP_SECRET, BOT_NAME, FakeFeishu, message_event, wait_for
+from feishu_fake import APP_ID, APP_SECRET, BOT_NAME, CountingPort, FakeFeishu, message_event, wait_for
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("bot.bootstrap") is None,
@@ -106,29 +105,6 @@ def run_replay(tmp_path, capsys) -> tuple[list[tuple[str, str]], dict]:
     return [(t, text) for t, text in messages], json.loads(state_part)
 
 
-class CountingPort:
-    """Delegates to the real App; counts handle() calls and the messages they returned."""
-
-    def __init__(self, app):
-        self.app, self.handled, self.outgoing, self._lock = app, 0, 0, threading.Lock()
-
-    def handle(self, msg):
-        outs = self.app.handle(msg)
-        with self._lock:
-            self.handled += 1
-            self.outgoing += len(outs)
-        return outs
-
-    def run_due(self, now):
-        return self.app.run_due(now)
-
-    def user_id(self, platform, project, name):
-        return self.app.user_id(platform, project, name)
-
-    def chats(self, platform, project):
-        return self.app.chats(platform, project)
-
-
 def sent_text(msg: dict) -> str:
     """What a member reads: the text (or the card's body) with each <at> tag shown as the name it replaced."""
     content = msg["content"]
@@ -163,8 +139,9 @@ def run_feishu(fake, start_adapter, tmp_path) -> tuple[list[tuple[str, str]], li
                 create_ms=int(at.timestamp() * 1000),
             )
         )
-        wait_for(lambda i=i: port.handled == i, what=f"line {i} handled: {sender}: {text}")
-    wait_for(lambda: len(fake.sent) == port.outgoing, what=f"{port.outgoing} messages sent")
+        wait_for(lambda i=i: len(port.results) == i, what=f"line {i} handled: {sender}: {text}")
+    outgoing = sum(len(outs) for _, outs in port.results)
+    wait_for(lambda: len(fake.sent) == outgoing, what=f"{outgoing} messages sent")
 
     with fake.lock:
         sent = list(fake.sent)
