@@ -19,7 +19,9 @@ from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.jobs import initial_times
-from handlers.registry import HANDLERS, READ_ONLY
+from handlers.queue_cmds import next_line
+from handlers.registry import HANDLERS, READ_ONLY, STATIC
+from rules import texts as T
 from rules.errors import Refused
 from rules.queue import Day
 from storage import models as m
@@ -27,7 +29,6 @@ from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
 WHO_TTL = 60.0
-APOLOGY = "抱歉,处理这条消息时出错了,请稍后再试;如一直出错请联系管理员。"
 
 
 class App:
@@ -82,7 +83,7 @@ class App:
             return self._handle(msg)
         except Exception:
             log.exception("failed to handle %r", msg)
-            return [Outgoing(APOLOGY, to=msg.sender_id if msg.private else None, key=_key(msg, "err"),
+            return [Outgoing(T.APOLOGY, to=msg.sender_id if msg.private else None, key=_key(msg, "err"),
                              project=msg.project)]
 
     def user_id(self, platform: str, project: str, name: str) -> str | None:
@@ -102,12 +103,12 @@ class App:
         try:
             parsed = parse(msg.text)
         except Usage as u:
-            return self._reply(msg, msg.project, f"用法:{u.verb.usage}", "usage")
+            return self._reply(msg, msg.project, T.USAGE.format(usage=u.verb.usage), "usage")
         except Unknown as u:
-            hint = f"您是不是要 /{u.suggestion}?" if u.suggestion else ""
-            return self._reply(msg, msg.project, f"没有「/{u.word}」这个命令。{hint}发送 帮助 查看全部命令。", "unknown")
+            hint = T.UNKNOWN_HINT.format(word=u.suggestion) if u.suggestion else ""
+            return self._reply(msg, msg.project, T.UNKNOWN_COMMAND.format(word=u.word, hint=hint), "unknown")
         if parsed is None:
-            return self._reply(msg, msg.project, "发送 帮助 查看可用命令。", "hint") if msg.private else []
+            return self._reply(msg, msg.project, T.PRIVATE_HINT, "hint") if msg.private else []
         verb, cmd = parsed
         who = self._resolve(msg, cmd)
         if isinstance(who, list):
@@ -207,7 +208,7 @@ class App:
             command = uow.session.begin_nested() if due else None
             try:
                 if verb.manager and not ctx.is_manager():
-                    raise Refused(f"「/{verb.words[0]}」只有经理可以使用。{sender} 如有需要请联系经理。")
+                    raise Refused(T.MANAGER_ONLY.format(word=verb.words[0], sender=sender))
                 text = HANDLERS[type(cmd)](cmd, ctx)
             except Refused as r:
                 if command is None:                          # the refusal changes nothing …
@@ -233,10 +234,11 @@ class App:
         if type(cmd) not in READ_ONLY and ctx.day_open() and (
                 after["queue"] != before["queue"] or after["assigned"] != before["assigned"]):
             nxt = ctx.day.next_up()
-            text += f"\n下一位:{nxt or '无'}"
+            text += "\n" + next_line(ctx.day)
             if nxt:
                 ctx.mentions.append(nxt)
-        out = self._reply(msg, project, text, "ok", mentions=tuple(dict.fromkeys(ctx.mentions)),
+        tag = "static" if type(cmd) in STATIC else "ok"
+        out = self._reply(msg, project, text, tag, mentions=tuple(dict.fromkeys(ctx.mentions)),
                           private=ctx.reply_private, card=ctx.reply_card, managers=managers,
                           full_phones=ctx.full_phones, file=ctx.reply_file, sender=sender)
         return due + out + [Outgoing(o.text, o.to, o.mentions, _key(msg, f"x{i}"), project)
@@ -266,7 +268,7 @@ class App:
         """Answer in the chat the message came from (or privately); mask phones unless allowed.
         `sender`: the member's name when already resolved (saves looking it up again)."""
         to = (sender or self._name_of(msg) or msg.sender_id) if (msg.private or private) else None
-        if tag != "usage" and (to is None or not (full_phones or to in managers)):
+        if tag not in ("usage", "static") and (to is None or not (full_phones or to in managers)):
             text = mask_phones(text)
         return [Outgoing(text, to=to, mentions=mentions if to is None else (), key=_key(msg, tag),
                          project=project or msg.project, card=card, file=file)]

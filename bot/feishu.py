@@ -35,10 +35,10 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTr
 
 from bot.feishu_send import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
 from bot.messages import BotPort, Incoming, Outgoing
+from rules import texts as T
 
 log = logging.getLogger(__name__)
 PLATFORM = "feishu"
-APOLOGY = "抱歉,处理这条消息时出错了,请稍后再试。"
 DOMAINS = {"feishu": lark.FEISHU_DOMAIN, "lark": lark.LARK_DOMAIN}
 SIGNED_HEADERS = (LARK_REQUEST_TIMESTAMP, LARK_REQUEST_NONCE, LARK_REQUEST_SIGNATURE, X_REQUEST_ID)
 
@@ -210,7 +210,7 @@ class FeishuAdapter:
                 outs = self.bot.handle(msg)
             except Exception:
                 log.exception("feishu: handling %s failed", msg.event_id)
-                outs = [Outgoing(APOLOGY, key=f"err:{msg.event_id}")]
+                outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]
             try:
                 self._send(outs, msg, None)
             except Exception:

@@ -34,12 +34,12 @@ from lark_oapi.api.im.v1 import (
 )
 
 from bot.messages import Outgoing
+from rules import texts as T
 
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_CODE = 99991400
 MAX_TRANSIENT_RETRIES = 5
-FILE_FAILED = "导出文件发送失败,请稍后再试或联系管理员。"
 MAX_FILE_BYTES = 30 * 1024 * 1024  # Feishu's limit for im/v1/files; empty files are refused too
 UPLOAD_BUCKET = "im/v1/files"  # throttle key for uploads (they have no receiver)
 # im/v1/files file_type by extension: opus, mp4, pdf, doc, xls, ppt, else stream
@@ -222,7 +222,7 @@ class FeishuSender:
                     content = json.dumps({"file_key": file_key})
                     if self._deliver(Send(id_type, rid, "file", content, feishu_uuid(f"{f.key}:file", per))):
                         continue
-                text = json.dumps({"text": FILE_FAILED}, ensure_ascii=False)
+                text = json.dumps({"text": T.FILE_FAILED}, ensure_ascii=False)
                 self._deliver(Send(id_type, rid, "text", text, feishu_uuid(f"{f.key}:file-failed", per)))
             except Exception:
                 log.exception("feishu: giving up on a message to %s", rid)

@@ -211,6 +211,15 @@ def _whoami(args):
     return c.WhoAmI(_name(args[0]))
 
 
+def _help(args):
+    """帮助 / 帮助 经理 / 帮助 到访 (also 帮助 /撤销): the topic's usage line comes from the verb table."""
+    if len(args) > 1:
+        raise ValueError
+    topic = args[0].lstrip("/") if args else ""
+    verb = TABLE.get(topic) if topic and topic != "经理" else None
+    return c.HelpText(verb.words[0] if verb else topic, verb.usage if verb else "")
+
+
 def _log(args):
     if len(args) > 1:
         raise ValueError
@@ -236,7 +245,7 @@ VERBS: list[Verb] = [
     Verb(("查客",), _key(c.Lookup), "查客 手机 或 查客 姓名 —— 查询客户归属"),
     Verb(("我的客户",), _none(c.MyCustomers), "我的客户 —— 私聊回复我的客户和到期时间"),
     Verb(("轮排", "排队", "下一位"), _none(c.Board), "轮排 —— 查看今日轮排"),
-    Verb(("帮助", "help"), _none(c.HelpText), "帮助 —— 命令列表"),
+    Verb(("帮助", "help"), lambda a: _help(a), "帮助 [经理|命令] —— 命令列表,或一个命令的说明"),
     Verb(("我是",), _whoami, "我是 姓名 —— 把我的账号绑定到名单上的名字"),
     Verb(("开班",), _names(c.OpenDay, 0), "/开班 [甲 乙 丙…] —— 现在开班;带名字则今日按此顺序排队", True),
     Verb(("顺序",), _names(c.SetOrder, 1), "/顺序 甲 乙 丙… —— 设置今日轮排顺序(须列出全部在队成员)", True),
@@ -314,7 +323,4 @@ def _glued_ok(body: str, word: str) -> bool:
     return word in ("到访", "成交", "跟进", "查客", "代接", "申诉") and " " in rest
 
 
-def help_text() -> str:
-    sales = [v.usage for v in VERBS if not v.manager]
-    mgr = [v.usage for v in VERBS if v.manager]
-    return "【销售命令】\n" + "\n".join(sales) + "\n【经理命令】\n" + "\n".join(mgr)
+

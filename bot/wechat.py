@@ -27,10 +27,9 @@ from typing import Any
 
 from bot.messages import BotPort, Incoming, Outgoing
 from bot.wechaty_compat import fresh_pools, import_wechaty
+from rules import texts as T
 
 log = logging.getLogger(__name__)
-APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试。"
-FILE_FAILED = "导出文件发送失败,请稍后再试或联系管理员。"  # said when an Outgoing.file cannot be sent
 _SEP = "[\u2005\u0020\u00a0]"
 
 
@@ -181,7 +180,7 @@ class WechatAdapter:
             replies = self.bot.handle(incoming)
         except Exception:
             log.exception("WeChat: handler failed for %s", incoming.event_id)
-            replies = [Outgoing(text=APOLOGY)]
+            replies = [Outgoing(text=T.APOLOGY)]
         try:
             await self._deliver(replies, incoming.chat_id, None if room else talker.contact_id)
         except Exception:
@@ -245,7 +244,7 @@ class WechatAdapter:
         except Exception:
             where = getattr(target, "room_id", None) or getattr(target, "contact_id", "?")
             log.exception("WeChat: cannot send the file %s to %s", os.path.basename(path), where)
-            await target.say(FILE_FAILED)
+            await target.say(T.FILE_FAILED)
 
 
 def _free_port() -> int:

@@ -5,9 +5,11 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
-from bot.parser import help_text
 from handlers import commands as c
 from handlers.context import Ctx
+from handlers.queue_cmds import next_line
+from rules import texts as T
+from rules.customers import mask
 from rules.errors import Refused
 from rules.queue import PRESENCE_WORDS, Day
 from storage import models as m
@@ -15,24 +17,24 @@ from storage import models as m
 
 def board(cmd: c.Board, ctx: Ctx) -> str:
     if not ctx.day_open():
-        return f"今天还没开班(班次 {ctx.settings.shift_start:%H:%M}–{ctx.settings.shift_end:%H:%M})。"
+        return T.NOT_OPEN_BOARD.format(start=f"{ctx.settings.shift_start:%H:%M}", end=f"{ctx.settings.shift_end:%H:%M}")
     nxt = ctx.day.next_up()
-    lines = [f"今日轮排({ctx.today:%m-%d}):"]
+    lines = [T.BOARD_HEAD.format(date=f"{ctx.today:%m-%d}")]
     for i, e in enumerate(ctx.day.queue, 1):
-        tags = [PRESENCE_WORDS[e.presence], f"{e.counted}次"]
+        tags = [PRESENCE_WORDS[e.presence], T.BOARD_TIMES.format(n=e.counted)]
         if e.makeup is not None:
-            tags.append("补接")
+            tags.append(T.BOARD_MAKEUP)
         if e.name == nxt:
-            tags.append("← 当值")
+            tags.append(T.BOARD_ON_DUTY)
         lines.append(f"{i}. {e.name} " + " ".join(tags))
     if ctx.day.assigned:
-        lines.append(f"经理指派:{ctx.day.assigned}")
+        lines.append(T.BOARD_ASSIGNED.format(name=ctx.day.assigned))
     if ctx.policy.phone_duty:
-        lines.append(f"接电话:{ctx.day.phone_duty() or '无'}")
-    lines.append(f"下一位:{nxt or '无'}")
+        lines.append(T.BOARD_PHONE_DUTY.format(name=ctx.day.phone_duty() or T.NONE))
+    lines.append(next_line(ctx.day))
     if nxt:
         ctx.mentions.append(nxt)
-    ctx.reply_card = {"title": f"今日轮排 {ctx.today:%m-%d}", "next": nxt,
+    ctx.reply_card = {"title": T.CARD_TITLE.format(date=f"{ctx.today:%m-%d}"), "next": nxt,
                       "rows": [{"name": e.name, "presence": e.presence, "counted": e.counted,
                                 "makeup": e.makeup is not None} for e in ctx.day.queue],
                       "buttons": ["接待", "送客"]}
@@ -40,7 +42,14 @@ def board(cmd: c.Board, ctx: Ctx) -> str:
 
 
 def show_help(cmd: c.HelpText, ctx: Ctx) -> str:
-    return help_text()
+    """帮助: the salesperson commands (short enough for a group), 帮助 经理, or 帮助 <command>."""
+    if not cmd.topic:
+        return T.HELP_SALES
+    if cmd.topic == "经理":
+        return T.HELP_MANAGER
+    if not cmd.usage:
+        return T.HELP_UNKNOWN_TOPIC.format(topic=cmd.topic)
+    return T.HELP_TOPIC.format(usage=cmd.usage, detail=T.HELP_DETAILS.get(cmd.topic, T.HELP_MORE))
 
 
 def undo(cmd: c.Undo, ctx: Ctx) -> str:
@@ -56,13 +65,13 @@ def undo(cmd: c.Undo, ctx: Ctx) -> str:
         target = a
         break
     if target is None:
-        raise Refused("今天没有可以撤销的操作了。")
+        raise Refused(T.NOTHING_TO_UNDO)
     ctx.uow.restore(target.undo["rows"])
     ctx.day = Day.from_dict(target.undo["day"])
     ctx.audit_kind = "undo"
     ctx.undo_target = target
-    ctx.note(f"撤销 {target.actor} 的「{target.command}」")
-    return f"已撤销:{target.actor} 的「{target.command}」({ctx.local(target.at):%H:%M})。"
+    ctx.note(T.UNDO_NOTE.format(actor=target.actor, command=target.command))
+    return T.UNDONE.format(actor=target.actor, command=target.command, time=f"{ctx.local(target.at):%H:%M}")
 
 
 def show_log(cmd: c.ShowLog, ctx: Ctx) -> str:
@@ -70,14 +79,15 @@ def show_log(cmd: c.ShowLog, ctx: Ctx) -> str:
         m.Audit.project_id == ctx.project.id, m.Audit.day == ctx.today).order_by(m.Audit.id)).all()
     lines = []
     for a in rows:
-        text = ";".join(a.reasons)
+        text = "；".join(a.reasons)
         if cmd.name and cmd.name != a.actor and cmd.name not in text:
             continue
-        mark = "(已撤销)" if a.undone_by else ""
-        lines.append(f"{ctx.local(a.at):%H:%M} {a.actor}「{a.command}」{mark}:{text}")
+        mark = T.LOG_UNDONE_MARK if a.undone_by else ""
+        lines.append(T.LOG_LINE.format(time=f"{ctx.local(a.at):%H:%M}", actor=a.actor, command=a.command,
+                                       mark=mark, reasons=text))
     if not lines:
-        return "今天还没有变更记录" + (f"(与 {cmd.name} 有关)" if cmd.name else "") + "。"
-    return f"今日记录({ctx.today:%m-%d}):\n" + "\n".join(lines[-40:])
+        return T.LOG_EMPTY.format(about=T.LOG_ABOUT.format(name=cmd.name) if cmd.name else "")
+    return T.LOG_HEAD.format(date=f"{ctx.today:%m-%d}") + "\n" + "\n".join(lines[-40:])
 
 
 def roster(cmd: c.Roster, ctx: Ctx) -> str:
@@ -93,30 +103,30 @@ def _roster(cmd: c.Roster, ctx: Ctx) -> str:
         m.Member.project_id == ctx.project.id, m.Member.name == cmd.name)).first()
     if cmd.action == "添加":
         if row is not None and row.active and row.role in ("sales", "both"):
-            raise Refused(f"{cmd.name} 已在名单里。")
+            raise Refused(T.ROSTER_ALREADY.format(name=cmd.name))
         pos = max((x.position for x in ctx.members()), default=0) + 1
         if row is None:
             ctx.s.add(m.Member(project_id=ctx.project.id, name=cmd.name, role="sales", position=pos))
         else:
             row.active, row.position = True, pos
             row.role = "both" if row.role in ("manager", "both") else "sales"
-        ctx.note(f"经理把 {cmd.name} 加入名单(排在最后)")
-        return f"{cmd.name} 已加入名单,排在最后;签到后参加轮排。"
+        ctx.note(T.ROSTER_ADDED_NOTE.format(name=cmd.name))
+        return T.ROSTER_ADDED.format(name=cmd.name)
     if row is None or not row.active:
-        raise Refused(f"名单里没有「{cmd.name}」。")
+        raise Refused(T.ROSTER_NO_SUCH.format(name=cmd.name))
     if cmd.action == "移除":
         if row.role in ("manager", "both") and len(ctx.managers()) == 1 and row.role == "manager":
-            raise Refused("不能移除唯一的经理。")
+            raise Refused(T.ROSTER_LAST_MANAGER)
         if ctx.open_receptions(cmd.name):
-            raise Refused(f"{cmd.name} 还有接待中的客户,请先送客。")
+            raise Refused(T.ROSTER_BUSY.format(name=cmd.name))
         row.active = False
         if ctx.day.entry(cmd.name):
             ctx.day.queue = [e for e in ctx.day.queue if e.name != cmd.name]
-        ctx.note(f"经理把 {cmd.name} 移出名单")
-        return f"{cmd.name} 已移出名单。"
+        ctx.note(T.ROSTER_REMOVED_NOTE.format(name=cmd.name))
+        return T.ROSTER_REMOVED.format(name=cmd.name)
     row.role = "both" if row.role in ("sales", "both") else "manager"
-    ctx.note(f"{cmd.name} 成为经理")
-    return f"{cmd.name} 现在是本项目的经理。"
+    ctx.note(T.ROSTER_MANAGER_NOTE.format(name=cmd.name))
+    return T.ROSTER_MANAGER.format(name=cmd.name)
 
 
 def daily_summary(cmd: c.DailySummary, ctx: Ctx) -> str:
@@ -136,15 +146,16 @@ def summary_text(ctx: Ctx, day: date) -> str:
     lapsing = ctx.s.scalars(select(m.Customer).where(
         m.Customer.project_id == ctx.project.id, m.Customer.status == "active",
         m.Customer.valid_until == tomorrow_end)).all()
-    lines = [f"【{day:%m-%d} 日报】{ctx.project.name}"]
-    lines.append("接待:" + ("、".join(f"{n} 计{a}/不计{b}" for n, (a, b) in per.items()) or "无"))
-    from handlers.customer_cmds import share_words
-    from rules.customers import mask
+    lines = [T.SUMMARY_HEAD.format(date=f"{day:%m-%d}", project=ctx.project.name)]
+    lines.append(T.SUMMARY_RECEPTIONS.format(items="、".join(
+        T.SUMMARY_RECEPTION_ITEM.format(name=n, counted=a, uncounted=b) for n, (a, b) in per.items()) or T.NONE))
     names = {r.id: r for r in ctx.s.scalars(select(m.Customer).where(
         m.Customer.id.in_([d.customer_id for d in deals])))} if deals else {}
-    lines.append("成交:" + ("、".join(f"{names[d.customer_id].name}({mask(names[d.customer_id].phone)})"
-                                    f"{d.units}套 {share_words(d.shares)}" for d in deals) or "无"))
-    lines.append("明天到期:" + ("、".join(f"{c.name}({c.owner})" for c in lapsing) or "无"))
+    lines.append(T.SUMMARY_DEALS.format(items="、".join(
+        T.SUMMARY_DEAL_ITEM.format(name=names[d.customer_id].name, phone=mask(names[d.customer_id].phone),
+                                   units=d.units, shares=T.share_words(d.shares)) for d in deals) or T.NONE))
+    lines.append(T.SUMMARY_LAPSING.format(items="、".join(
+        T.SUMMARY_LAPSING_ITEM.format(name=c.name, owner=c.owner) for c in lapsing) or T.NONE))
     return "\n".join(lines)
 
 
@@ -154,13 +165,13 @@ def export(cmd: c.Export, ctx: Ctx) -> str:
         start = date.fromisoformat(_iso(cmd.start)) if cmd.start else ctx.today.replace(day=1)
         end = date.fromisoformat(_iso(cmd.end)) if cmd.end else ctx.today
     except ValueError:
-        raise Refused("日期格式应为 YYYY-MM-DD,例如 /导出 2026-11-01 2026-11-30。") from None
+        raise Refused(T.EXPORT_BAD_DATE) from None
     if end < start:
-        raise Refused("结束日期早于起始日期。")
+        raise Refused(T.EXPORT_END_BEFORE_START)
     path = write_workbook(ctx, start, end)
     ctx.reply_private = True
     ctx.reply_file = str(path.resolve())
-    return f"导出完成({start} 至 {end}):{path}"
+    return T.EXPORTED.format(start=start, end=end, path=path)
 
 
 def _iso(s: str) -> str:

@@ -108,7 +108,8 @@ class Board(Command):
 
 @dataclass(frozen=True)
 class HelpText(Command):
-    pass
+    topic: str = ""          # "" (salesperson commands), "经理", or a command word
+    usage: str = ""          # that command's usage line (the parser knows it)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from bot.config import ProjectSettings
 from bot.messages import Outgoing
 from rules import customers as cr
+from rules import texts as T
 from rules.errors import Refused
 from rules.queue import Day
 from rules.schedule import customer_due
@@ -86,9 +87,9 @@ class Ctx:
 
     def salesperson(self, name: str) -> str:
         if name not in self.roster() and name in self.managers():
-            raise Refused(f"{name} 是经理,不在接待排序表里(需要参加轮排请 /成员 添加 {name})。")
+            raise Refused(T.IS_MANAGER_NOT_SALES.format(name=name))
         if name not in self.roster():
-            raise Refused(f"名单里没有「{name}」。可用 /成员 添加 {name} 加入名单。")
+            raise Refused(T.NOT_ON_ROSTER.format(name=name))
         return name
 
     def presence(self, name: str | None) -> str | None:
@@ -101,12 +102,12 @@ class Ctx:
 
     def require_open(self) -> None:
         if not self.day_open():
-            raise Refused(f"今天还没开班(班次 {self.settings.shift_start:%H:%M} 开始)。经理可发 /开班。")
+            raise Refused(T.NOT_OPEN.format(start=f"{self.settings.shift_start:%H:%M}"))
 
     def require_in_queue(self, name: str) -> None:
         self.require_open()
         if self.day.entry(name) is None:
-            raise Refused(f"{name} 不在今天的轮排里。请先发 签到。")
+            raise Refused(T.NOT_IN_QUEUE.format(name=name))
 
     # ---- register ----------------------------------------------------------
     def customer_row(self, phone: str) -> m.Customer | None:
@@ -154,13 +155,13 @@ class Ctx:
         if phone:
             row = self.customer_row(phone)
             if row is None:
-                raise Refused(f"登记表里没有手机号 {cr.mask(phone)} 的客户。")
+                raise Refused(T.NO_SUCH_PHONE.format(phone=cr.mask(phone)))
             return row
         rows = self.customers_named(key)
         if not rows:
-            raise Refused(f"登记表里没有叫「{key}」的客户。")
+            raise Refused(T.NO_SUCH_NAME.format(name=key))
         if len(rows) > 1:
-            raise Refused(f"叫「{key}」的客户有 {len(rows)} 位,请改用手机号。")
+            raise Refused(T.SEVERAL_NAMED.format(name=key, n=len(rows)))
         return rows[0]
 
     # ---- receptions --------------------------------------------------------

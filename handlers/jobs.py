@@ -11,8 +11,9 @@ from sqlalchemy import delete, select
 
 from handlers.admin import summary_text
 from handlers.context import Ctx
-from handlers.queue_cmds import board_line, open_today
+from handlers.queue_cmds import board_line, next_line, open_today
 from rules import customers as cr
+from rules import texts as T
 from rules.queue import AVAILABLE, BUSY
 from rules.schedule import (
     LAPSE_NOTICE,
@@ -72,8 +73,7 @@ def _open(ctx: Ctx) -> list[Msg]:
     if not ctx.day_open():
         open_today(ctx)
     nxt = ctx.day.next_up()
-    text = (f"早上好!{ctx.today:%m-%d} 开班。{board_line(ctx)}\n未签到的同事请发 签到。"
-            f"\n下一位:{nxt or '无'}")
+    text = T.MORNING.format(date=f"{ctx.today:%m-%d}", board=board_line(ctx)) + "\n" + next_line(ctx.day)
     return [(f"open:{ctx.project.id}:{ctx.today}", None, text, (nxt,) if nxt else ())]
 
 
@@ -97,17 +97,18 @@ def _reminders(ctx: Ctx) -> list[Msg]:
 def _remind(ctx: Ctx, row: m.Customer, stage: int) -> list[Msg]:
     deadline = ctx.local(row.valid_until)
     key = f"cust:{row.id}:{deadline:%Y%m%d}:{stage}"
-    who = f"{row.name}({cr.mask(row.phone)})"
+    who = T.CUSTOMER_WHO.format(name=row.name, phone=cr.mask(row.phone))
     if stage in (REMIND_EVE, REMIND_LAST):
         if ctx.now > deadline:       # stale after downtime: the deadline already passed
             return []
-        when = "明天" if stage == REMIND_EVE else "今天"
-        return [(key, row.owner, f"提醒:你的客户 {who} 的归属{when}({deadline:%m-%d})24:00 到期,"
-                                 f"请及时跟进(发 跟进 {row.phone} 内容)。", ())]
+        when = T.REMIND_WHEN_EVE if stage == REMIND_EVE else T.REMIND_WHEN_LAST
+        return [(key, row.owner, T.REMINDER.format(who=who, when=when, deadline=f"{deadline:%m-%d}",
+                                                   phone=row.phone), ())]
     if stage == LAPSE_NOTICE and ctx.now > deadline:
-        text = f"{who} 已超过 {ctx.policy.tracking_days} 天未跟进,{deadline:%m-%d} 24:00 起成为公客。"
-        msgs = [(key + ":" + row.owner, row.owner, f"你的客户 {text}", ())]
-        msgs += [(key + ":" + mgr, mgr, f"归属到期:{row.owner} 的客户 {text}", ()) for mgr in ctx.managers()]
+        text = T.LAPSED.format(who=who, days=ctx.policy.tracking_days, deadline=f"{deadline:%m-%d}")
+        msgs = [(key + ":" + row.owner, row.owner, T.LAPSED_TO_OWNER.format(text=text), ())]
+        msgs += [(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=row.owner, text=text), ())
+                 for mgr in ctx.managers()]
         return msgs
     return []
 
@@ -124,12 +125,12 @@ def _nudges(ctx: Ctx) -> list[Msg]:
         e = ctx.day.entry(r.member) if ctx.day_open() else None
         if e is not None and e.presence == BUSY and r.day == ctx.today:
             e.presence = AVAILABLE
-            ctx.note(f"{r.member} 接待超过 {ctx.policy.max_reception_minutes} 分钟,视为可接待")
+            ctx.note(T.NUDGE_NOTE.format(member=r.member, minutes=ctx.policy.max_reception_minutes))
         if quiet:
             continue
         mins = ctx.policy.max_reception_minutes
         out.append((f"nudge:{r.id}", r.member,
-                    f"你的接待已超过 {mins} 分钟(自 {ctx.local(r.started_at):%H:%M} 起)。结束了请发 送客。", ()))
+                    T.NUDGE.format(minutes=mins, since=f"{ctx.local(r.started_at):%H:%M}"), ()))
     return out
 
 

@@ -41,3 +41,7 @@ HANDLERS = {
 
 # Commands answered without touching the state (no audit row, no 下一位 line).
 READ_ONLY = {c.Board, c.HelpText, c.Lookup, c.MyCustomers, c.ShowLog, c.DailySummary, c.Export}
+
+# Replies that are catalogue text with no customer data: not masked, so the help's example phones
+# can be typed exactly as shown (a usage line is not masked either).
+STATIC = {c.HelpText}

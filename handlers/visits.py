@@ -5,6 +5,7 @@ from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import check_walk_in, refund, take_walk_in
 from rules import customers as cr
+from rules import texts as T
 from rules.errors import Refused
 from rules.queue import AVAILABLE, BUSY, PRESENCE_WORDS
 from rules.visits import CATEGORY_WORDS, Visit, classify
@@ -22,8 +23,8 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
     if row is not None:
         busy_with = ctx.open_reception_of(row.id)
         if busy_with is not None:
-            who = "你" if busy_with.member == me else busy_with.member
-            raise Refused(f"{name}({cr.mask(phone)})正在由{who}接待中。")
+            who = T.YOU if busy_with.member == me else busy_with.member
+            raise Refused(T.BEING_RECEIVED.format(name=name, phone=cr.mask(phone), who=who))
     referrer = _referrer(ctx, cmd.referrer)
     owner = cust.owner_at(ctx.now) if cust else None
     ref_owner = referrer.owner_at(ctx.now) if referrer else None
@@ -38,8 +39,8 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
         _check_may_receive(ctx, me, v)
     row, lines = _register(ctx, cust, row, name, phone, v)
     lines += _receive(ctx, me, v, row, fill, owner)
-    head = f"{me} 报到访:{name}({cr.mask(phone)}),{CATEGORY_WORDS[v.category]}"
-    return head + "。" + ("\n" + "\n".join(lines) if lines else "")
+    head = T.VISIT_HEAD.format(me=me, name=name, phone=cr.mask(phone), category=CATEGORY_WORDS[v.category])
+    return head + ("\n" + "\n".join(lines) if lines else "")
 
 
 def _referrer(ctx: Ctx, raw: str | None) -> cr.Customer | None:
@@ -48,7 +49,7 @@ def _referrer(ctx: Ctx, raw: str | None) -> cr.Customer | None:
     phone = cr.check_phone(raw)
     row = ctx.customer_row(phone)
     if row is None:
-        raise Refused(f"带访的老客户 {cr.mask(phone)} 不在登记表里,请核对手机号。")
+        raise Refused(T.REFERRER_UNKNOWN.format(phone=cr.mask(phone)))
     return ctx.domain(row)
 
 
@@ -62,7 +63,7 @@ def _check_may_receive(ctx: Ctx, me: str, v: Visit) -> None:
     if v.counted and e is None:
         ctx.require_in_queue(me)
     if v.category in NEW_CUSTOMER and e is not None and e.presence == BUSY and e.approved <= 0:
-        raise Refused(f"{me} 正在接待中,送客前不能再接新客户(经理可 /批准 {me})。")
+        raise Refused(T.BUSY_NO_NEW.format(name=me))
 
 
 def _register(ctx: Ctx, cust, row, name, phone, v: Visit) -> tuple[m.Customer, list[str]]:
@@ -74,19 +75,24 @@ def _register(ctx: Ctx, cust, row, name, phone, v: Visit) -> tuple[m.Customer, l
         cust = cr.new_customer(name, phone, v.receiver, ctx.now, days, pending=rival is not None)
         if rival:
             cust.registered_by = v.receiver
-            lines.append(f"同名客户已归 {rival}(不同电话):本登记待经理核实(/核实 {cr.mask(phone)} 同一人|不同人)。")
+            lines.append(T.PENDING_SAME_NAME.format(rival=rival, phone=cr.mask(phone)))
         else:
-            lines.append(f"登记有效,归属 {v.receiver},有效期至 {cust.valid_until:%m-%d}。")
+            lines.append(T.REGISTERED.format(owner=v.receiver, until=f"{cust.valid_until:%m-%d}"))
+        ctx.note(T.PENDING_NOTE.format(name=name, phone=cr.mask(phone), rival=rival) if rival
+                 else T.REGISTERED_NOTE.format(name=name, phone=cr.mask(phone), owner=v.receiver))
     elif cust.effective_status(ctx.now) == cr.LAPSED:
         prev = cust.owner
         cust.register_to(v.receiver, name, ctx.now, days)
-        lines.append(f"该客户原归 {prev or '无'},已过期为公客;现重新登记归 {v.receiver},有效期至 {cust.valid_until:%m-%d}。")
+        until = f"{cust.valid_until:%m-%d}"
+        lines.append(T.RE_REGISTERED_LAPSED.format(prev=prev, owner=v.receiver, until=until) if prev
+                     else T.RE_REGISTERED_PUBLIC.format(owner=v.receiver, until=until))
+        ctx.note(T.RE_REGISTERED_NOTE.format(name=name, phone=cr.mask(phone), owner=v.receiver))
     elif cust.status == cr.PENDING:
-        lines.append("该客户登记待经理核实,暂无归属。")
+        lines.append(T.STILL_PENDING)
     else:
         if name != cust.name and name not in cust.other_names:
             cust.other_names.append(name)
-            lines.append(f"姓名与登记不同(登记为 {cust.name}),同一电话仍归 {cust.owner};如非直系亲属请经理 /裁定。")
+            lines.append(T.OTHER_NAME.format(registered=cust.name, owner=cust.owner))
         if v.receiver == cust.owner and v.category != "obligation":
             cust.renew(ctx.now, days)
     return ctx.save(cust, row), lines
@@ -98,15 +104,15 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
         if fill is not None:
             fill.customer_id = row.id
             had = fill.counted_for is not None
-            refund(ctx, fill, f"{row.name} 是 {v.receiver} 的客户")
+            refund(ctx, fill, T.IS_CUSTOMER_OF.format(name=row.name, owner=v.receiver))
             fill.category = "handover"
             ctx.end_reception(fill)
             if had:
-                lines.append(f"{me} 名次退回,获得补接。")
+                lines.append(T.HANDOVER_REFUNDED.format(me=me))
         lines += _owner_takes_over(ctx, v, row)
         return lines
     if v.category == "obligation":
-        lines.append(v.why + f";当天成交与 {owner} 分半,未成交送客后 {me} 获得补接。")
+        lines.append(T.OBLIGATION_TERMS.format(why=v.why, owner=owner, me=me))
         if fill is not None:
             if fill.counted_for:
                 ctx.note(*ctx.day.uncount(me))
@@ -120,7 +126,7 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
         fill.customer_id, fill.category = row.id, v.category
         if not v.counted and fill.counted_for:
             refund(ctx, fill, CATEGORY_WORDS[v.category])
-            lines.append(f"{CATEGORY_WORDS[v.category]}不计名次,{me} 名次退回,获得补接。")
+            lines.append(T.UNCOUNTED_REFUNDED.format(category=CATEGORY_WORDS[v.category], me=me))
         return lines
     if v.category in ROTATION:
         take_walk_in(ctx, me, v.category, row.id)
@@ -128,7 +134,7 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
         ctx.note(*ctx.day.count_out_of_rotation(me))
         ctx.start_reception(me, v.category, row.id, counted_for=me)
     else:
-        ctx.note(f"{me} 接待{CATEGORY_WORDS[v.category]},不计名次")
+        ctx.note(T.RECEIVES_UNCOUNTED_NOTE.format(me=me, category=CATEGORY_WORDS[v.category]))
         ctx.start_reception(me, v.category, row.id)
     return lines
 
@@ -141,12 +147,13 @@ def _owner_takes_over(ctx: Ctx, v: Visit, row: m.Customer) -> list[str]:
     busy = ctx.presence(o) == BUSY
     ctx.start_reception(o, v.category, row.id, counted_for=o if counted else None)
     ctx.mentions.append(o)
-    ctx.note(f"{row.name} 交由 {o} 接待" + ("(计名次)" if counted else "(不计名次)"))
-    line = f"{row.name} 是 {o} 的客户,请 {o} 接待" + ("(计名次)。" if counted else "(不计名次)。")
+    tag = T.COUNTED_TAG if counted else T.UNCOUNTED_TAG
+    ctx.note(T.HANDED_TO_NOTE.format(name=row.name, owner=o, counted=tag))
+    line = T.PLEASE_OWNER.format(name=row.name, owner=o, counted=tag)
     if busy:
         helper = default_helper(ctx, o)
-        line += f"\n{o} 正在接待中:可同时接待,或让同事发 代接 {cr.mask(row.phone)}" + (
-            f"(未指定则由 {helper} 代接)。" if helper else "。")
+        line += T.OWNER_BUSY.format(owner=o, phone=cr.mask(row.phone),
+                                    helper=T.DEFAULT_HELPER.format(helper=helper) if helper else "")
     return [line]
 
 
@@ -161,24 +168,24 @@ def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> str:
     phone = cr.check_phone(cmd.phone)
     row = ctx.customer_row(phone)
     if row is None:
-        raise Refused(f"登记表里没有 {cr.mask(phone)},代接只用于同事的老客户;新客户请按轮排 接待。")
+        raise Refused(T.HELP_UNKNOWN.format(phone=cr.mask(phone)))
     owner = ctx.domain(row).owner_at(ctx.now)
     if owner is None or owner == me:
-        raise Refused(f"{row.name} 目前" + ("没有归属人" if owner is None else "是你自己的客户") + ",不需要代接。")
+        raise Refused((T.HELP_NO_OWNER if owner is None else T.HELP_OWN).format(name=row.name))
     if ctx.presence(owner) == AVAILABLE:
-        raise Refused(f"{owner} 在岗,请交由 {owner} 本人接待。")
+        raise Refused(T.HELP_OWNER_HERE.format(owner=owner))
     lines = []
     current = ctx.open_reception_of(row.id)
     if current is not None:
         if current.member == me:
-            raise Refused(f"你已经在接待 {row.name}。")
+            raise Refused(T.HELP_ALREADY.format(name=row.name))
         ctx.end_reception(current)
         if current.category == "obligation" and ctx.day.entry(current.member):
-            ctx.note(*ctx.day.give_makeup(current.member, "义务接待交出"))
-            lines.append(f"{current.member} 交出接待,获得补接。")
+            ctx.note(*ctx.day.give_makeup(current.member, T.MAKEUP_WHY_HANDED))
+            lines.append(T.HELP_HANDED_OVER.format(member=current.member))
     ctx.start_reception(me, "helper", row.id, for_owner=owner)
-    where = PRESENCE_WORDS.get(ctx.presence(owner) or "", "不在")
-    ctx.note(f"{me} 代 {owner}({where})接待 {row.name},不计名次")
+    where = PRESENCE_WORDS.get(ctx.presence(owner) or "", T.ABSENT_WORD)
+    ctx.note(T.HELP_NOTE.format(me=me, owner=owner, where=where, name=row.name))
     ctx.mentions.append(owner)
-    return (f"{me} 代 {owner} 接待 {row.name}({cr.mask(phone)}),不计名次;当天成交与 {owner} 分半。"
+    return (T.HELPING.format(me=me, owner=owner, name=row.name, phone=cr.mask(phone))
             + ("\n" + "\n".join(lines) if lines else ""))

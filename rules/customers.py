@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from rules import texts as T
 from rules.errors import Refused
 
 ACTIVE, LAPSED, CLOSED, PENDING = "active", "lapsed", "closed", "pending"
@@ -33,16 +34,16 @@ def check_name(name: str) -> str:
     """真实姓名: 2–20 characters, letters only, not a placeholder such as 先生/女士/客户/x."""
     name = name.strip()
     if not 2 <= len(name) <= 20:
-        raise Refused(f"登记无效:姓名「{name}」应为 2–20 个字的真实姓名。")
+        raise Refused(T.C_BAD_NAME_LENGTH.format(name=name))
     if name.lower() in PLACEHOLDERS or _PLACEHOLDER_SUFFIX.match(name) or not _NAME.match(name):
-        raise Refused(f"登记无效:「{name}」不是真实姓名,请填写客户的真实姓名。")
+        raise Refused(T.C_PLACEHOLDER.format(name=name))
     return name
 
 
 def check_phone(raw: str) -> str:
     phone = normalize_phone(raw)
     if phone is None:
-        raise Refused(f"登记无效:「{raw}」不是有效的手机号(11 位,以 13–19 开头)。")
+        raise Refused(T.C_BAD_PHONE.format(raw=raw))
     return phone
 
 

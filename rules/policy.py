@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from datetime import time
 
+from rules import texts as T
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -35,7 +37,7 @@ class Policy:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise ValueError(f"未知的策略设置: {', '.join(unknown)}")
+            raise ValueError(T.UNKNOWN_SETTINGS.format(names="、".join(unknown)))
         return replace(self, **overrides)
 
 
@@ -66,4 +68,4 @@ def preset(name: str) -> Policy:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ValueError(f"未知的策略预设 {name!r},可选: {', '.join(PRESETS)}") from None
+        raise ValueError(T.UNKNOWN_PRESET.format(name=name, names="、".join(PRESETS))) from None

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from rules import texts as T
+
 AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT = (
     "available", "busy", "away_business", "away_personal", "absent")
 PRESENCES = (AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT)
-SKIPPED_WHEN_PASSED = {ABSENT: "未签到", AWAY_PERSONAL: "暂离"}
-PRESENCE_WORDS = {AVAILABLE: "在岗", BUSY: "接待中", AWAY_BUSINESS: "外出(公事)",
-                  AWAY_PERSONAL: "暂离", ABSENT: "未到"}
+SKIPPED_WHEN_PASSED = T.SKIPPED_AS
+PRESENCE_WORDS = T.PRESENCE
 
 
 @dataclass
@@ -77,8 +78,8 @@ class Day:
         self.queue = [Entry(n, AVAILABLE if n in early else ABSENT) for n in order if n not in off]
         self.date, self.off, self.assigned = today, list(off), None
         self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
-        return [f"开班:轮排 {' '.join(order) or '(空)'}"
-                + (f";已签到 {' '.join(sorted(early & set(order)))}" if early else "")]
+        return [T.Q_OPENED.format(order=" ".join(order) or T.EMPTY)
+                + (T.Q_OPENED_EARLY.format(names=" ".join(sorted(early & set(order)))) if early else "")]
 
     def open_with(self, today: date, names: list[str]) -> list[str]:
         """/开班 甲 乙 丙: today's queue is exactly these members, all available; counts kept."""
@@ -93,7 +94,7 @@ class Day:
         if self.date != today:
             self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
         self.date, self.assigned = today, None
-        return [f"经理开班:今日轮排 {' '.join(names)},均视为在岗"]
+        return [T.Q_OPENED_WITH.format(names=" ".join(names))]
 
     # ---- presence ------------------------------------------------------
     def sign_in(self, name: str) -> list[str]:
@@ -102,10 +103,10 @@ class Day:
         e = self.entry(name)
         if e is None:
             self.queue.append(Entry(name, AVAILABLE))
-            return [f"{name} 签到,排到队尾"]
+            return [T.Q_SIGN_IN_TAIL.format(name=name)]
         if e.presence != BUSY:
             e.presence = AVAILABLE
-        return [f"{name} 签到,保留原位"]
+        return [T.Q_SIGN_IN_KEEP.format(name=name)]
 
     def leave(self, name: str, word: str) -> list[str]:
         """签退 / 请假: out of today's queue."""
@@ -114,11 +115,11 @@ class Day:
             self.off.append(name)
         if self.assigned == name:
             self.assigned = None
-        return [f"{name} {word},今日不再排队"]
+        return [T.Q_LEFT.format(name=name, word=word)]
 
     def set_presence(self, name: str, presence: str, why: str) -> list[str]:
         self._get(name).presence = presence
-        return [f"{name} {why}"]
+        return [T.Q_PRESENCE.format(name=name, word=why)]
 
     # ---- receptions (§3 operations 1–5) ---------------------------------
     def take_walk_in(self, name: str, counted: bool = True) -> list[str]:
@@ -126,7 +127,7 @@ class Day:
         notes: list[str] = []
         if self.assigned == name:
             self.assigned = None
-            notes.append(f"{name} 按经理指派接待")
+            notes.append(T.Q_ASSIGNED_TAKES.format(name=name))
             if counted:
                 notes += self.count_out_of_rotation(name)
             return notes
@@ -134,7 +135,7 @@ class Day:
         skipped = [e for e in self.queue[:idx] if e.presence in SKIPPED_WHEN_PASSED]
         for e in skipped:
             e.makeup = None
-            notes.append(f"{e.name} {SKIPPED_WHEN_PASSED[e.presence]},轮到时被跳过")
+            notes.append(T.Q_SKIPPED_PASSED.format(name=e.name, why=SKIPPED_WHEN_PASSED[e.presence]))
         self.queue = [e for e in self.queue if e not in skipped] + skipped
         if counted:
             notes += self.count_out_of_rotation(name)
@@ -148,13 +149,13 @@ class Day:
         e.counted += 1
         used = e.makeup is not None
         e.makeup = None
-        return [f"{name} 计接待名次(第{e.counted}次)" + (",补接已用" if used else "") + ",排到队尾"]
+        return [T.Q_COUNTED.format(name=name, n=e.counted, used=T.Q_MAKEUP_USED if used else "")]
 
     def uncount(self, name: str) -> list[str]:
         """退回名次: count −1, position unchanged (义务接待 at once)."""
         e = self._get(name)
         e.counted = max(0, e.counted - 1)
-        return [f"{name} 退回一个接待名次"]
+        return [T.Q_REFUNDED.format(name=name)]
 
     def give_makeup(self, name: str, why: str = "") -> list[str]:
         """补接: to the front, behind those who already hold a make-up."""
@@ -166,7 +167,7 @@ class Day:
         while i < len(self.queue) and self.queue[i].makeup is not None:
             i += 1
         self.queue.insert(i, e)
-        return [f"{name} 获得补接,排到第{i + 1}位" + (f"({why})" if why else "")]
+        return [T.Q_MAKEUP.format(name=name, pos=i + 1, why=T.REASON.format(reason=why) if why else "")]
 
     def refund(self, name: str, why: str) -> list[str]:
         """退名次并补接 (优先补接): count −1 and a make-up."""
@@ -182,12 +183,12 @@ class Day:
             e.presence = ABSENT
         if self.assigned == name:
             self.assigned = None
-        return [f"{name} 被经理跳过" + (f"({reason})" if reason else "") + ",排到队尾,无补接"]
+        return [T.Q_SKIPPED.format(name=name, reason=T.REASON.format(reason=reason) if reason else "")]
 
     def set_order(self, names: list[str]) -> list[str]:
         by_name = {e.name: e for e in self.queue}
         self.queue = [by_name[n] for n in names]
-        return [f"经理调整顺序:{' '.join(names)}"]
+        return [T.Q_ORDER.format(names=" ".join(names))]
 
     def start_reception(self, name: str, rid: int) -> None:
         e = self.entry(name)

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules import texts as T
 from rules.policy import Policy
 from rules.queue import AVAILABLE, BUSY
 
-CATEGORY_WORDS = {
-    "new": "新客户", "named": "点名客户", "own_return_open": "未成交老客户回访",
-    "own_return_closed": "已成交客户回访", "brought_open": "未成交老客户带新客户",
-    "brought_closed": "已成交老客户带新客户", "repeat_today": "当天重复到访",
-    "handover": "同事老客户", "helper": "代接", "obligation": "义务接待",
-    "non_buyer": "非购房人员", "errand": "找人/问路", "off_shift": "早到/迟走",
-}
+CATEGORY_WORDS = T.CATEGORY
 
 
 @dataclass(frozen=True)
@@ -49,10 +44,10 @@ def classify(*, reporter: str, owner: str | None, owner_closed: bool, owner_pres
                    referrer_closed, referrer_owner_presence, policy)
     if repeat_today and visit.counted:
         visit = Visit("repeat_today", visit.receiver, False, visit.owner, visit.owner_present,
-                      "当天重复到访,不计名次")
+                      T.V_REPEAT)
     if not in_shift and visit.counted:
         visit = Visit("off_shift", visit.receiver, False, visit.owner, visit.owner_present,
-                      "班次时间之外(早到或迟走),不计名次")
+                      T.V_OFF_SHIFT)
     return visit
 
 
@@ -64,21 +59,21 @@ def _route(reporter, owner, owner_closed, owner_presence, named, referrer_owner,
            referrer_owner_presence, policy) -> Visit:
     if owner == reporter:
         cat = "own_return_closed" if owner_closed else "own_return_open"
-        return Visit(cat, reporter, own_return_counted(policy, owner_closed), why="自己的老客户")
+        return Visit(cat, reporter, own_return_counted(policy, owner_closed), why=T.V_OWN)
     if owner is not None:
         if _present(owner_presence):
             counted = policy.handover_owner_counted or own_return_counted(policy, owner_closed)
-            return Visit("handover", owner, counted, owner, True, f"是 {owner} 的客户,交由 {owner} 接待")
+            return Visit("handover", owner, counted, owner, True, T.V_HANDOVER.format(owner=owner))
         return Visit("obligation", reporter, False, owner, False,
-                     f"是 {owner} 的客户,{owner} 不在场:请电话联系 {owner};联系不到则继续义务接待")
+                     T.V_OBLIGATION.format(owner=owner))
     if referrer_owner is not None:
         cat = "brought_closed" if referrer_closed else "brought_open"
         counted = brought_counted(policy, referrer_closed)
         if referrer_owner != reporter and _present(referrer_owner_presence):
             return Visit(cat, referrer_owner, counted, referrer_owner, True,
-                         f"由 {referrer_owner} 的老客户带来,交由 {referrer_owner} 接待")
+                         T.V_BROUGHT_OTHER.format(owner=referrer_owner))
         if referrer_owner == reporter:
-            return Visit(cat, reporter, counted, why="自己的老客户带来的新客户")
+            return Visit(cat, reporter, counted, why=T.V_BROUGHT_OWN)
     if named:
-        return Visit("named", reporter, True, why="客户点名找本人")
-    return Visit("new", reporter, True, why="新客户")
+        return Visit("named", reporter, True, why=T.V_NAMED)
+    return Visit("new", reporter, True, why=T.V_NEW)

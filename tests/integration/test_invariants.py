@@ -101,7 +101,7 @@ def test_the_export_has_chinese_headers_one_sheet_per_book_and_real_dates(tmp_pa
         app.handle(Incoming("console", who, text, at(f"2026-11-27 {when}"), project=P))
     out = app.handle(Incoming("console", "张经理", "/导出 2026-11-01 2026-11-30", at("2026-11-27 10:00"), project=P))
     assert out[0].to == "张经理" and out[0].file and out[0].file.endswith(".xlsx")
-    path = tmp_path / out[0].text.rsplit(":", 1)[1].strip()
+    path = tmp_path / out[0].text.rsplit("：", 1)[1].strip()
     assert path.resolve() == Path(out[0].file)
     wb = load_workbook(path)
     assert wb.sheetnames == ["来访客户登记表", "接待记录", "成交记录"]

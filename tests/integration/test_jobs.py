@@ -30,7 +30,7 @@ def test_the_day_opens_at_shift_start_once_with_those_who_signed_in(app):
     say(app, "李四", "签到", "2026-11-20 08:40")
     out = app.run_due(at("2026-11-20 09:30"), P)
     opens = [t for _, t in texts(out) if "开班" in t]
-    assert len(opens) == 1 and "李四 → 王五(未到)" in opens[0] and opens[0].endswith("下一位:李四")
+    assert len(opens) == 1 and "李四 → 王五（未到）" in opens[0] and opens[0].endswith("下一位:李四")
     assert app.run_due(at("2026-11-20 09:31"), P) == []
 
 
@@ -54,7 +54,7 @@ def test_the_daily_summary_at_shift_end_counts_receptions_deals_and_tomorrows_la
     summary = [t for when, t in texts(out) if when == "11-26 18:00"]
     assert len(summary) == 1
     assert "李四 计0/不计1" in summary[0] and "王五 计1/不计0" in summary[0]
-    assert "张三(138****5678)2套 王五 100%" in summary[0] and "明天到期:陈一(李四)" in summary[0]
+    assert "张三（138****5678）2套 王五 100%" in summary[0] and "明天到期：陈一（李四）" in summary[0]
 
 
 def test_reminders_come_the_day_before_and_on_the_last_day_and_move_with_a_follow_up(app):

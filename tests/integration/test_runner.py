@@ -68,4 +68,4 @@ def test_run_without_credentials_opens_the_console_chat(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "本地控制台" in r.stdout and "下一位:李四" in r.stdout and "下一位:王五" in r.stdout
-    assert "张三(138****5678)" in r.stdout
+    assert "张三（138****5678）" in r.stdout

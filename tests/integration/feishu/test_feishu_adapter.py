@@ -20,7 +20,8 @@ from feishu_fake import (
     wait_for,
 )
 
-from bot.feishu import APOLOGY, FeishuSettings
+from bot.feishu import FeishuSettings
+from rules.texts import APOLOGY
 from bot.feishu_send import feishu_uuid
 from bot.messages import Outgoing
 

@@ -12,7 +12,8 @@ import pytest
 from feishu_fake import PROJECT, RecordingBot, message_event, wait_for
 from openpyxl import Workbook, load_workbook
 
-from bot.feishu_send import FILE_FAILED, feishu_uuid
+from bot.feishu_send import feishu_uuid
+from rules.texts import FILE_FAILED
 from bot.messages import Incoming, Outgoing
 
 MANAGER, MANAGER_ID = "张经理", "ou_manager"

@@ -11,7 +11,7 @@ from grpclib.exceptions import GRPCError
 from openpyxl import Workbook, load_workbook
 
 from bot.messages import Incoming, Outgoing
-from bot.wechat import FILE_FAILED
+from rules.texts import FILE_FAILED
 
 from .conftest import PROJECT, ROOM, ZHANG, Harness, RecordingBot, wait_until
 from .fake_puppet import Sent, SentFile

@@ -1,0 +1,372 @@
+"""The text catalogue: every user-facing Chinese sentence the bot says or logs, in one place.
+
+Templates use str.format with named fields. Inside Chinese sentences the punctuation is
+full-width (，：；（）？！。); the line `下一位:NAME` keeps its half-width colon because it is
+a public interface (COMMANDS.md §Replies). This module lives in rules/ because the pure rules
+write the change-log reasons too, and rules/ may import nothing outside itself; handlers/ and
+bot/ read it from here.
+"""
+from __future__ import annotations
+
+# ---- words -------------------------------------------------------------------------------
+PRESENCE = {"available": "在岗", "busy": "接待中", "away_business": "外出（公事）",
+            "away_personal": "暂离", "absent": "未到"}
+SKIPPED_AS = {"absent": "未签到", "away_personal": "暂离"}
+CATEGORY = {
+    "new": "新客户", "named": "点名客户", "own_return_open": "未成交老客户回访",
+    "own_return_closed": "已成交客户回访", "brought_open": "未成交老客户带新客户",
+    "brought_closed": "已成交老客户带新客户", "repeat_today": "当天重复到访",
+    "handover": "同事老客户", "helper": "代接", "obligation": "义务接待",
+    "non_buyer": "非购房人员", "errand": "找人/问路", "off_shift": "早到/迟走",
+}
+STATUS = {"active": "跟踪中", "lapsed": "公客", "closed": "已成交", "pending": "待核实"}
+EMPTY = "（空）"
+NONE = "无"
+SYSTEM_ACTOR = "系统"
+SCHEDULED_COMMAND = "（定时）"
+NO_CHANGE = "（无变化）"
+
+
+def share_words(shares: dict) -> str:
+    """{'李四': 0.5, '王五': 0.5} → '李四 50%、王五 50%'."""
+    return "、".join(f"{n} {round(v * 100)}%" for n, v in shares.items())
+
+
+# The last line of every reply that changes the queue (COMMANDS.md §Replies).
+NEXT = "下一位:{name}"
+NEXT_NONE = "下一位:无（{why}）"
+NOBODY_EMPTY = "今天的轮排里还没有人：请同事发 签到"
+NOBODY_ALL_BUSY = "大家都在接待中：谁先送客谁接待下一位新客户；经理也可 /批准 接待中的同事再接一位"
+NOBODY_NOT_HERE = "在队的同事都还没签到或不在岗：谁先签到或回来，谁接待下一位新客户"
+NOBODY_AWAY = "在队的同事都不在岗或在接待中：谁先签到、回来或送客，谁接待下一位新客户"
+
+# ---- config (shown to the operator) ----------------------------------------------------
+UNKNOWN_SETTINGS = "未知的策略设置：{names}"
+UNKNOWN_PRESET = "未知的策略预设「{name}」，可选：{names}"
+
+# ---- errors ------------------------------------------------------------------------------
+APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试；如一直出错请联系经理。"
+FILE_FAILED = "导出文件发送失败，请稍后再试或联系管理员。"
+USAGE = "用法：{usage}"
+UNKNOWN_COMMAND = "没有「/{word}」这个命令。{hint}发送 帮助 查看全部命令。"
+UNKNOWN_HINT = "您是不是要 /{word}？"
+PRIVATE_HINT = "发送 帮助 查看可用命令。"
+MANAGER_ONLY = "「/{word}」只有经理可以使用。{sender} 如有需要请联系经理。"
+
+# ---- identity and binding ----------------------------------------------------------------
+UNBOUND_CHAT = "本群还没有绑定项目：请经理先发「我是 姓名」，再发 /绑定 项目名。"
+UNKNOWN_SENDER = "我还不认识你：请发「我是 姓名」（名单上的名字）绑定账号。"
+BIND_IN_GROUP = "/绑定 要在项目的群里发送。"
+NO_SUCH_PROJECT = "没有叫「{name}」的项目，现有：{names}。"
+BIND_MANAGERS_ONLY = "只有「{project}」的经理可以绑定群（先发「我是 姓名」）。"
+BOUND = "本群已绑定到项目「{project}」。"
+WHOAMI_NOT_ON_ROSTER = "名单里没有「{name}」，请经理先 /成员 添加 {name}。"
+WHOAMI_TAKEN = "「{name}」已绑定了别的账号；如有误请经理处理。"
+WHOAMI_OK = "好的，{name}，已记住你的账号。"
+CONSOLE_KNOWN = "这里已按发送人「{name}」识别，无需「我是」。"
+CONSOLE_NO_BIND = "这里的消息直接属于项目「{project}」，无需 /绑定。"
+
+# ---- the day and the queue ---------------------------------------------------------------
+NOT_OPEN = "今天还没开班（班次 {start} 开始）。经理可发 /开班。"
+NOT_OPEN_BOARD = "今天还没开班（班次 {start}–{end}）。"
+NOT_IN_QUEUE = "{name} 不在今天的轮排里。请先发 签到。"
+ALREADY_OPEN = "今天已经开过班了。要重排今天的队伍，请用 /开班 甲 乙 丙 或 /顺序。"
+OPENED = "开班了。{board}"
+BOARD_LINE = "轮排：{order}"
+MORNING = "早上好！{date} 开班。{board}\n未签到的同事请发 签到。"
+IS_MANAGER_NOT_SALES = "{name} 是经理，不在接待排序表里（需要参加轮排请 /成员 添加 {name}）。"
+NOT_ON_ROSTER = "名单里没有「{name}」。可用 /成员 添加 {name} 加入名单。"
+
+SIGNED_IN_EARLY_TWICE = "{me} 今天已经签到过了。"
+SIGNED_IN_EARLY = "{me} 已签到，{start} 开班时在岗。"
+SIGNED_IN_EARLY_NOTE = "{me} 开班前签到"
+LEFT_EARLY_NOTE = "{me} 开班前{word}"
+SIGN_OUT_WORD = "签退"
+LEAVE_WORD = "请假"
+ALREADY_HERE = "{me} 已经在岗了。"
+SIGNED_IN = "{me} 签到成功。"
+SIGNED_IN_TAIL = "{me} 签到成功，排在队尾。"
+BUSY_FIRST_SEE_OFF = "{me} 还有接待中的客户，请先 送客 再{word}。"
+LEFT_EARLY = "{me} 已{word}，今天不排队。"
+NOT_IN_TODAY = "{me} 今天不在轮排里。"
+LEFT = "{me} 已{word}，今天不再排队。"
+BUSY_SEE_OFF_FIRST = "{me} 正在接待中，请先 送客。"
+NOT_SIGNED_IN = "{me} 还没签到，请先 签到。"
+AWAY = "{me} {word}{reason}。"
+AWAY_PERSONAL_WORD = "暂离，轮到时跳过"
+AWAY_BUSINESS_WORD = "因公外出，保留位置"
+REASON = "（{reason}）"
+BUSY_BACK = "{me} 正在接待中，送客后自动在岗。"
+BACK = "{me} 回来了。"
+BACK_NOTE = "回来，在岗"
+
+BUSY_NO_NEW = "{name} 正在接待中，送客前不能再接新客户（经理可 /批准 {name}）。"
+NOW_PLEASE = "现在请 {name} 接待。"
+NOW_NOBODY = "现在没有在岗的同事可以接待。"
+CANNOT_RECEIVE = "{name} 当前{presence}，不能接待。请先发 回来 或 签到。"
+NOT_YOUR_TURN = "现在轮到 {next} 接待，{name} 请稍候（非当值人员不得上前）。"
+NOBODY_TURN = "现在没有在岗的同事轮到接待，{name} 请稍候；经理可 /指派。"
+OFF_SHIFT_NOTE = "{name} 班次外接待，不计名次"
+APPROVED_EXTRA_NOTE = "{name} 经经理批准，接待中再接一位新客户"
+RECEIVED = "{me} 接待新客户。客户留资后请发：到访 姓名 手机。"
+
+NO_OPEN_RECEPTION = "{me} 现在没有接待中的客户{key}。"
+SEEN_OFF_NOTE = "{me} 送客"
+SEEN_OFF = "{me} 送客，已在岗。"
+SEEN_OFF_OFF_QUEUE = "{me} 送客。"
+HELPER_NO_DEAL_COUNTED = "代接未成交：计 {owner} 一个名次"
+GOT_MAKEUP = "{name} 获得一次补接"
+MAKEUP_WHY_OBLIGATION = "义务接待/代接未成交"
+LEFTOVER_CLOSED_NOTE = "{member} 前一天未送客的接待已自动结束"
+
+NON_BUYER_KINDS_HINT = "非客 类型 应为：{kinds}。"
+NO_RECEPTION_FOR_NON_BUYER = "{me} 现在没有接待中的客户，无需报非客。"
+NON_BUYER_LATE_NOTE = "{me} 超时报非客（{kind}），待经理确认"
+NON_BUYER_LATE = "已超过 {minutes} 分钟，{me} 报的非客（{kind}）需经理确认：/批准 {me}"
+NON_BUYER_NOTE = "{me} 接待的是{kind}，不计名次"
+REFUND_WHY_NON_BUYER = "非客：{kind}"
+ERRAND_REFUNDED = "{kind}不算接待，{me} 的名次已退回，获得补接。"
+ERRAND_UNCOUNTED = "{kind}不算接待，不计名次。"
+NON_BUYER_REFUNDED = "{kind}不计名次，{me} 的名次已退回，获得补接；请继续接待到送客。"
+NON_BUYER_UNCOUNTED = "{kind}不计名次；请继续接待到送客。"
+
+ORDER_MUST_LIST_ALL = "/顺序 须列出今天在队的全部成员，各一次：{names}"
+ORDER_SET = "顺序已调整。"
+MAKEUP_BY_MANAGER = "经理安排"
+MAKEUP_GIVEN = "{name} 获得补接。"
+SKIPPED = "{name} 被跳过，排到队尾（不补接）。"
+CANNOT_ASSIGN = "{name} 当前{presence}，不能指派。"
+ASSIGNED_NOTE = "经理指派 {name} 接待下一位新客户"
+ASSIGNED = "下一位新客户由 {name} 接待（经理指派）。"
+NON_BUYER_CONFIRMED_NOTE = "经理确认 {name} 的非客（{kind}）"
+NON_BUYER_CONFIRMED = "经理已确认。"
+NOTHING_TO_APPROVE = "{name} 没有待确认的非客，也不在接待中，无需批准。"
+APPROVED_NOTE = "经理批准 {name} 接待中再接一位新客户"
+APPROVED = "已批准 {name} 再接待一位新客户。"
+
+# ---- rules/queue.py: the change-log reasons ----------------------------------------------
+Q_OPENED = "开班：轮排 {order}"
+Q_OPENED_EARLY = "；已签到 {names}"
+Q_OPENED_WITH = "经理开班：今日轮排 {names}，均视为在岗"
+Q_SIGN_IN_TAIL = "{name} 签到，排到队尾"
+Q_SIGN_IN_KEEP = "{name} 签到，保留原位"
+Q_LEFT = "{name} {word}，今日不再排队"
+Q_ASSIGNED_TAKES = "{name} 按经理指派接待"
+Q_SKIPPED_PASSED = "{name} {why}，轮到时被跳过"
+Q_COUNTED = "{name} 计接待名次（第{n}次）{used}，排到队尾"
+Q_MAKEUP_USED = "，补接已用"
+Q_REFUNDED = "{name} 退回一个接待名次"
+Q_MAKEUP = "{name} 获得补接，排到第{pos}位{why}"
+Q_SKIPPED = "{name} 被经理跳过{reason}，排到队尾，无补接"
+Q_ORDER = "经理调整顺序：{names}"
+Q_PRESENCE = "{name} {word}"
+Q_OUT_OF_ROTATION = "{name} 计接待名次（第{n}次，轮排外），排到队尾"
+Q_UNCOUNTED = "{name} 不计名次（{why}）"
+Q_LEFT_QUEUE = "{name} 移出今日轮排"
+
+# ---- rules/visits.py and rules/customers.py -----------------------------------------------
+V_REPEAT = "当天重复到访，不计名次"
+V_OFF_SHIFT = "班次时间之外（早到或迟走），不计名次"
+V_OWN = "自己的老客户"
+V_HANDOVER = "是 {owner} 的客户，交由 {owner} 接待"
+V_OBLIGATION = "是 {owner} 的客户，{owner} 不在场：请电话联系 {owner}；联系不到则继续义务接待"
+V_BROUGHT_OTHER = "由 {owner} 的老客户带来，交由 {owner} 接待"
+V_BROUGHT_OWN = "自己的老客户带来的新客户"
+V_NAMED = "客户点名找本人"
+V_NEW = "新客户"
+C_BAD_NAME_LENGTH = "登记无效：姓名「{name}」应为 2–20 个字的真实姓名。"
+C_PLACEHOLDER = "登记无效：「{name}」不是真实姓名，请填写客户的真实姓名。"
+C_BAD_PHONE = "登记无效：「{raw}」不是有效的手机号（11 位，以 13–19 开头）。"
+
+# ---- 到访 and 代接 ------------------------------------------------------------------------
+YOU = "你"
+BEING_RECEIVED = "{name}（{phone}）正在由{who}接待中。"
+VISIT_HEAD = "{me} 报到访：{name}（{phone}），{category}。"
+REFERRER_UNKNOWN = "带访的老客户 {phone} 不在登记表里，请核对手机号。"
+PENDING_SAME_NAME = "同名客户已归 {rival}（不同电话）：本登记待经理核实（/核实 {phone} 同一人|不同人）。"
+REGISTERED = "登记有效，归属 {owner}，有效期至 {until}。"
+REGISTERED_NOTE = "登记 {name}（{phone}），归 {owner}"
+PENDING_NOTE = "登记 {name}（{phone}），同名客户已归 {rival}，待经理核实"
+RE_REGISTERED_LAPSED = "该客户原归 {prev}，已过期为公客；现重新登记归 {owner}，有效期至 {until}。"
+RE_REGISTERED_PUBLIC = "该客户是公客；现登记归 {owner}，有效期至 {until}。"
+RE_REGISTERED_NOTE = "公客 {name}（{phone}）重新登记，归 {owner}"
+STILL_PENDING = "该客户登记待经理核实，暂无归属。"
+OTHER_NAME = "姓名与登记不同（登记为 {registered}），同一电话仍归 {owner}；如非直系亲属请经理 /裁定。"
+IS_CUSTOMER_OF = "{name} 是 {owner} 的客户"
+HANDOVER_REFUNDED = "{me} 名次退回，获得补接。"
+OBLIGATION_TERMS = "{why}；当天成交与 {owner} 分半，未成交送客后 {me} 获得补接。"
+UNCOUNTED_REFUNDED = "{category}不计名次，{me} 名次退回，获得补接。"
+RECEIVES_UNCOUNTED_NOTE = "{me} 接待{category}，不计名次"
+HANDED_TO_NOTE = "{name} 交由 {owner} 接待{counted}"
+COUNTED_TAG = "（计名次）"
+UNCOUNTED_TAG = "（不计名次）"
+PLEASE_OWNER = "{name} 是 {owner} 的客户，请 {owner} 接待{counted}。"
+OWNER_BUSY = "\n{owner} 正在接待中：可同时接待，或让同事发 代接 {phone}{helper}。"
+DEFAULT_HELPER = "（未指定则由 {helper} 代接）"
+HELP_UNKNOWN = "登记表里没有 {phone}，代接只用于同事的老客户；新客户请按轮排 接待。"
+HELP_NO_OWNER = "{name} 目前没有归属人，不需要代接。"
+HELP_OWN = "{name} 目前是你自己的客户，不需要代接。"
+HELP_OWNER_HERE = "{owner} 在岗，请交由 {owner} 本人接待。"
+HELP_ALREADY = "你已经在接待 {name}。"
+HELP_HANDED_OVER = "{member} 交出接待，获得补接。"
+MAKEUP_WHY_HANDED = "义务接待交出"
+HELP_NOTE = "{me} 代 {owner}（{where}）接待 {name}，不计名次"
+HELPING = "{me} 代 {owner} 接待 {name}（{phone}），不计名次；当天成交与 {owner} 分半。"
+ABSENT_WORD = "不在"
+
+# ---- the register ------------------------------------------------------------------------
+NO_SUCH_PHONE = "登记表里没有手机号 {phone} 的客户。"
+NO_SUCH_NAME = "登记表里没有叫「{name}」的客户。"
+SEVERAL_NAMED = "叫「{name}」的客户有 {n} 位，请改用手机号。"
+NOT_IN_REGISTER = "登记表里没有「{key}」。"
+FOLLOW_UP_NONE_NAMED = "你名下没有叫「{name}」的客户，请用：跟进 手机 内容。"
+FOLLOW_UP_SEVERAL = "你名下有多位叫「{name}」的客户，请用：跟进 手机 内容。"
+FOLLOW_UP_NOT_OWNER = "{name} 不归你（归属 {owner}），只有归属人可以记录跟进。"
+FOLLOW_UP_PUBLIC = "{name} 不归你（已是公客，请先重新登记），只有归属人可以记录跟进。"
+FOLLOW_UP_NOTE = "{me} 跟进 {name}：{content}"
+FOLLOWED_UP = "已记录 {me} 对 {name}（{phone}）的跟进{until}。"
+FOLLOWED_UP_UNTIL = "，归属有效期至 {until} 24:00"
+DESCRIBE = "{name}（{phone}）：{status}"
+DESCRIBE_OWNER = "，归属 {owner}"
+DESCRIBE_UNTIL = "，有效期至 {until} 24:00"
+MY_NONE = "你名下目前没有客户。"
+MY_HEAD = "你名下的客户（{n} 位）："
+NOT_PENDING = "{name}（{phone}）不是待核实的登记。"
+NO_TWIN = "找不到同名的有效客户，请改用 /核实 手机 不同人。"
+TWIN_NOTE_FIELD = "经理核实：与 {phone} 为同一人"
+VERIFIED_SAME_NOTE = "经理核实 {name} 为同一人，归 {owner}"
+VERIFIED_SAME = "已核实为同一人：{name} 仍归 {owner}。"
+VERIFIED_OTHER_NOTE = "经理核实 {name} 为不同人，登记有效，归 {owner}"
+VERIFIED_OTHER = "已核实为不同人：{name}（{phone}）登记有效，归属 {owner}。"
+DECIDED_DEAL_NOTE = "经理裁定 {name} 的成交业绩：{shares}"
+DECIDED_DEAL = "裁定：{name} 的成交业绩 {shares}。"
+DECIDE_ONE_OWNER = "未成交的客户只能归一人：/裁定 手机 归 甲。"
+DECIDED_NOTE = "经理裁定 {name} 归 {owner}"
+DECIDED = "裁定：{name}（{phone}）归 {owner}，有效期至 {until}。"
+CLOSED_NO_RELEASE = "{name} 已成交，不能释放。"
+RELEASED_NOTE = "经理释放 {name}（原归 {prev}）为公客"
+RELEASED = "{name}（{phone}）已释放为公客，下一个有效登记者获得归属。"
+
+# ---- deals and appeals -------------------------------------------------------------------
+DEAL_PENDING = "{name} 的登记待经理核实（/核实），核实后再报成交。"
+DEAL_SAME_NAME = "同名客户已归 {rival}（不同电话），请经理先 /核实。"
+DEAL_REGISTERED = "已登记 {name} 归 {me}。"
+DEAL_BUYER_LINKED = "购房人 {buyer}{relation} 与登记人 {registered} 同一电话，业绩归 {owner}。"
+DEAL_ASK_DECIDE = "如非直系亲属请经理 /裁定。"
+DEAL_NOTE = "{me} 报成交：{name} {units}套，业绩 {shares}"
+BIG_ORDER = "大单提醒：{me} 成交 {name}（{phone}）{units}套，业绩 {shares}。"
+DEAL_RECORDED = "成交登记：{name}（{phone}）{units}套，业绩 {shares}。"
+APPEAL_NO_DEAL = "{name} 还没有成交记录，无需申诉。"
+APPEAL_CLOSED = "{name} 于 {day} 成交，申诉期已于 {deadline} 结束，归属已确定，不再受理申诉。"
+APPEAL_TO_MANAGER = ("申诉：{by} 对 {name}（{phone}）{day} 的成交（业绩 {shares}）提出申诉：{reason}\n"
+                     "裁定请发：/裁定 {phone} 归 甲 [乙]（申诉期至 {deadline}）")
+APPEALED = "申诉已提交给经理（申诉期至 {deadline}）。"
+
+# ---- the board, the log, undo, roster, summary, export ----------------------------------
+BOARD_HEAD = "今日轮排（{date}）："
+BOARD_TIMES = "{n}次"
+BOARD_MAKEUP = "补接"
+BOARD_ON_DUTY = "← 当值"
+BOARD_ASSIGNED = "经理指派：{name}"
+BOARD_PHONE_DUTY = "接电话：{name}"
+CARD_TITLE = "今日轮排 {date}"
+NOTHING_TO_UNDO = "今天没有可以撤销的操作了。"
+UNDO_NOTE = "撤销 {actor} 的「{command}」"
+UNDONE = "已撤销：{actor} 的「{command}」（{time}）。"
+LOG_UNDONE_MARK = "（已撤销）"
+LOG_LINE = "{time} {actor}「{command}」{mark}：{reasons}"
+LOG_EMPTY = "今天还没有变更记录{about}。"
+LOG_ABOUT = "（与 {name} 有关）"
+LOG_HEAD = "今日记录（{date}）："
+ROSTER_ALREADY = "{name} 已在名单里。"
+ROSTER_ADDED_NOTE = "经理把 {name} 加入名单（排在最后）"
+ROSTER_ADDED = "{name} 已加入名单，排在最后；签到后参加轮排。"
+ROSTER_NO_SUCH = "名单里没有「{name}」。"
+ROSTER_LAST_MANAGER = "不能移除唯一的经理。"
+ROSTER_BUSY = "{name} 还有接待中的客户，请先送客。"
+ROSTER_REMOVED_NOTE = "经理把 {name} 移出名单"
+ROSTER_REMOVED = "{name} 已移出名单。"
+ROSTER_MANAGER_NOTE = "{name} 成为经理"
+ROSTER_MANAGER = "{name} 现在是本项目的经理。"
+SUMMARY_HEAD = "【{date} 日报】{project}"
+SUMMARY_RECEPTIONS = "接待：{items}"
+SUMMARY_RECEPTION_ITEM = "{name} 计{counted}/不计{uncounted}"
+SUMMARY_DEALS = "成交：{items}"
+SUMMARY_DEAL_ITEM = "{name}（{phone}）{units}套 {shares}"
+SUMMARY_LAPSING = "明天到期：{items}"
+SUMMARY_LAPSING_ITEM = "{name}（{owner}）"
+EXPORT_BAD_DATE = "日期格式应为 YYYY-MM-DD，例如 /导出 2026-11-01 2026-11-30。"
+EXPORT_END_BEFORE_START = "结束日期早于起始日期。"
+EXPORTED = "导出完成（{start} 至 {end}）：{path}"
+
+# ---- scheduled messages ------------------------------------------------------------------
+REMIND_WHEN_EVE = "明天"
+REMIND_WHEN_LAST = "今天"
+REMINDER = "提醒：你的客户 {who} 的归属{when}（{deadline}）24:00 到期，请及时跟进（发 跟进 {phone} 内容）。"
+LAPSED = "{who} 已超过 {days} 天未跟进，{deadline} 24:00 起成为公客。"
+LAPSED_TO_OWNER = "你的客户 {text}"
+LAPSED_TO_MANAGER = "归属到期：{owner} 的客户 {text}"
+CUSTOMER_WHO = "{name}（{phone}）"
+NUDGE_NOTE = "{member} 接待超过 {minutes} 分钟，视为可接待"
+NUDGE = "你的接待已超过 {minutes} 分钟（自 {since} 起）。结束了请发 送客。"
+
+# ---- 帮助 ---------------------------------------------------------------------------------
+# Examples are typed exactly as shown (the help reply is catalogue text and is not masked).
+HELP_SALES = """【接待助手】在群里直接发：
+签到 ／ 签退 ／ 请假 —— 到岗、下班、今天休息
+暂离 买咖啡 —— 个人短暂离开（轮到时跳过）
+外出 送合同 —— 因公外出（保留位置，回来优先）
+回来 —— 回到岗位
+轮排 —— 看今天的排队和下一位
+接待 —— 轮到我，接待刚进门的客户
+到访 张三 13812345678 —— 登记正在接待的客户
+到访 张三 13812345678 看三居 —— 带备注
+到访 张三 13812345678 点名 —— 客户点名找我
+到访 张三 13812345678 带访 13900001111 —— 老客户带来的
+非客 同行 —— 接待的是同行、市调、装修等
+代接 13812345678 —— 替同事接待他的老客户
+送客 —— 接待结束
+跟进 13812345678 电话沟通 —— 记录跟进，续期归属
+成交 张三 13812345678 2套 —— 报成交
+申诉 13812345678 理由 —— 对成交归属申诉
+查客 13812345678 —— 查归属（也可用姓名或尾号）
+我的客户 —— 私聊告诉你名下客户和到期时间
+我是 李四 —— 把账号绑定到名单上的名字
+帮助 到访 —— 看一个命令的说明；帮助 经理 —— 经理命令"""
+
+HELP_MANAGER = """【经理命令】（以 / 开头，只有经理可用）
+/开班 李四 王五 赵六 —— 现在开班；带名字则今天按此顺序，均视为在岗
+/顺序 王五 李四 赵六 —— 调整今天的顺序（列出全部在队成员）
+/补接 李四 —— 给李四一次补接
+/跳过 李四 未到岗 —— 李四无故不在：排到队尾，不补接
+/指派 李四 —— 下一位新客户由李四接待（计名次）
+/批准 李四 —— 接待中的李四再接一位新客户，或确认超时报的非客
+/核实 13812345678 同一人 —— 同名不同电话的登记（或 不同人）
+/裁定 13812345678 归 李四 —— 裁定归属；写两人则成交业绩分半
+/释放 13812345678 —— 把客户释放为公客
+/撤销 —— 撤销今天最近一次变更，可连续撤销
+/记录 李四 —— 今天的变更和原因（不带名字看全部）
+/日报 —— 现在发今日汇总
+/导出 2026-11-01 2026-11-30 —— 导出 Excel，私聊发给你
+/成员 添加 李四 —— 名单调整（也可 移除、经理）
+/绑定 阳光花园 —— 把本群绑定到项目"""
+
+HELP_MORE = "帮助 —— 销售命令；帮助 经理 —— 经理命令"
+HELP_UNKNOWN_TOPIC = "没有「{topic}」这个命令。" + HELP_MORE
+HELP_TOPIC = "{usage}\n{detail}"
+HELP_DETAILS = {
+    "签到": "到岗后发。开班前签到的，开班时直接在岗；开班后才签到的排在队尾。",
+    "暂离": "个人原因短暂离开，轮到你时跳过且不补接。回来后发：回来",
+    "外出": "因公外出（送合同、带看等），保留位置，回来后优先接待下一位新客户。",
+    "接待": "新客户进门，只有当值的同事（轮排里的下一位）可以发。客户留下电话后再发：到访 姓名 手机",
+    "到访": ("登记正在接待的客户：到访 张三 13812345678。\n手机可带空格或横线；后面可加 点名、带访 老客户手机、备注。\n"
+             "是同事的老客户时，机器人会交给归属人，并退回你的名次。"),
+    "非客": "接待的是 同行/市调/建筑/装修/广告/记者/推销，开始 3 分钟内或客人还没离开时发，名次退回；问路、找人 不算接待。",
+    "代接": "同事的老客户来了而同事在忙或不在：被指定的同事发 代接 手机。当天成交与归属人分半。",
+    "送客": "接待结束就发，你马上回到在岗。",
+    "跟进": "只有归属人可记：跟进 13812345678 电话沟通（或 跟进 张三 内容），归属有效期顺延 7 天。",
+    "成交": "成交 张三 13812345678 2套；套数 1–99，也可写 两套。购房人是登记客户的亲属时加：配偶 王建国",
+    "查客": "查客 13812345678，也可写姓名、群里打码的号码 138****5678 或尾号 5678。",
+    "我的客户": "私聊回复你名下的客户、完整电话和到期时间。",
+    "轮排": "今天的顺序、谁在岗、各人接待次数、谁有补接、下一位是谁。",
+}
