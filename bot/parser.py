@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers import commands as c
 from rules.customers import RELATIONS
+from rules.text import (
+    MAX_TEXT,
+    chinese_int,
+    edit_distance_one,
+    fold_name,
+    normalize,
+    only_junk,
+    space_phones,
+    split_args,
+)
 
 
 class Usage(Exception):
@@ -20,6 +29,14 @@ class Usage(Exception):
     def __init__(self, verb: Verb):
         super().__init__(verb.usage)
         self.verb = verb
+
+
+class Hint(Exception):
+    """Not a command, but worth one line: a near-miss command word, or a command that is too long."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
 
 
 class Unknown(Exception):
@@ -39,23 +56,62 @@ class Verb:
 
 
 _PHONE_PIECE = re.compile(r"^\+?\d[\d\-]*$")
+_UNIT = re.compile(r"(?:共|一共|总共)?(-?[0-9]+|[零〇一二两三四五六七八九十百千万]+)(套|台|辆|户)(?:房|房子)?")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'.\-]*")
+_MASKED = re.compile(r"(1[3-9][0-9])[*xX]{3,5}([0-9]{4})|([0-9]{4})")
+
+
+def is_phone(tok: str) -> bool:
+    return bool(re.fullmatch(r"1[3-9][0-9]{9}", tok))
 
 
 def take_phone(tokens: list[str]) -> tuple[str | None, list[str]]:
-    """The first phone-looking run of tokens ('138 1234 5678', '+86 138…'), and the other tokens."""
+    """The first phone (a clean mobile first, else a phone-looking run such as '138 1234 567' so the
+    handler can say why it is wrong), and the other tokens."""
     for i, tok in enumerate(tokens):
-        if _PHONE_PIECE.match(tok):
+        if is_phone(tok):
+            return tok, tokens[:i] + tokens[i + 1:]
+    for i, tok in enumerate(tokens):
+        if _PHONE_PIECE.match(tok) and not _UNIT.fullmatch(tok):
             j, digits = i + 1, len(re.sub(r"\D", "", tok))
-            while j < len(tokens) and re.fullmatch(r"[\d\-]+", tokens[j]) and digits < 11 + (
-                    2 if tok.startswith("+86") or tok == "+86" else 0):
+            while j < len(tokens) and re.fullmatch(r"[\d\-]+", tokens[j]) and digits < 11:
                 digits += len(re.sub(r"\D", "", tokens[j]))
                 j += 1
             return "".join(tokens[i:j]), tokens[:i] + tokens[j:]
     return None, tokens
 
 
+def take_name(tokens: list[str]) -> tuple[str, list[str]]:
+    """The first argument is the name; a Latin full name keeps its words together (`Tom Hanks`)."""
+    if not tokens:
+        raise ValueError
+    n = 1
+    if _LATIN.fullmatch(tokens[0]):
+        while n < min(len(tokens), 4) and _LATIN.fullmatch(tokens[n]) and tokens[n] not in OPTION_WORDS:
+            n += 1
+    return " ".join(tokens[:n]), tokens[n:]
+
+
+def units_of(tok: str) -> int | None:
+    """`3套` `三套` `两套` `共3套` `3套房` → the units; None when `tok` is no units word at all.
+    A units word out of 1–99 (`0套` `-5套` `999999999999套`) raises ValueError (the usage line)."""
+    mt = _UNIT.fullmatch(tok)
+    if not mt:
+        if re.search(r"[0-9]", tok) and re.search(r"(套|台|辆|户)(房|房子)?$", tok):
+            raise ValueError            # 2^31套, 3.5套
+        return None
+    raw = mt.group(1)
+    value = int(raw) if re.fullmatch(r"-?[0-9]+", raw) else chinese_int(raw)
+    if value is None or not 1 <= value <= 99:
+        raise ValueError
+    return value
+
+
+OPTION_WORDS = ("点名", "带访")
+
+
 def _name(tok: str) -> str:
-    return tok.lstrip("@")
+    return fold_name(tok)
 
 
 def _none(cls):
@@ -70,7 +126,7 @@ def _reason(cls):
 
 def _one_name(cls):
     def parse(args):
-        if len(args) != 1:
+        if len(args) != 1 or not _name(args[0]):
             raise ValueError
         return cls(_name(args[0]))
     return parse
@@ -86,14 +142,8 @@ def _phone_only(cls):
 
 
 def _visit(args):
-    if not args:
-        raise ValueError
-    name, rest = args[0], args[1:]
-    phone, rest = take_phone(rest)
-    if not phone:
-        raise ValueError
-    named = "点名" in rest
-    rest = [t for t in rest if t != "点名"]
+    named = "点名" in args
+    rest = [t for t in args if t != "点名"]
     referrer = None
     if "带访" in rest:
         i = rest.index("带访")
@@ -101,36 +151,36 @@ def _visit(args):
         if not referrer:
             raise ValueError
         rest = rest[:i] + tail
-    return c.Visit(name, phone, named, referrer, " ".join(rest))
+    phone, rest = take_phone(rest)
+    if not phone:
+        raise ValueError
+    name, note = take_name(rest)
+    return c.Visit(name, phone, named, referrer, " ".join(note))
 
 
 def _deal(args):
-    if len(args) < 2:
-        raise ValueError
-    name = args[0]
-    phone, rest = take_phone(args[1:])
+    phone, rest = take_phone(args)
     if not phone:
         raise ValueError
-    units, relation, note = 1, "", []
+    name, rest = take_name(rest)
+    units, relation, note = None, "", []
     for tok in rest:
-        m = re.fullmatch(r"(\d+)(套|台|辆|户)", tok)
-        if m:
-            units = int(m.group(1))
+        n = units_of(tok)
+        if n is not None and units is None:
+            units = n
+        elif n is not None:
+            raise ValueError            # two units words: which one?
         elif tok in RELATIONS and not relation:
             relation = RELATIONS[tok]
         else:
             note.append(tok)
-    if units < 1:
-        raise ValueError
-    return c.RecordDeal(name, phone, units, relation, " ".join(note))
+    return c.RecordDeal(name, phone, units or 1, relation, " ".join(note))
 
 
 def _follow_up(args):
+    """跟进 手机|姓名 内容: the customer is the first argument; a phone inside the note is note text."""
     if len(args) < 2:
         raise ValueError
-    phone, rest = take_phone(args)
-    if phone and rest:
-        return c.FollowUp(phone, " ".join(rest))
     return c.FollowUp(args[0], " ".join(args[1:]))
 
 
@@ -141,17 +191,19 @@ def _appeal(args):
     return c.Appeal(phone, " ".join(rest))
 
 
-def _key(cls):
-    def parse(args):
-        if not args:
-            raise ValueError
-        phone, rest = take_phone(args)
-        if phone and not rest:
-            return cls(phone)
-        if len(args) != 1:
-            raise ValueError
-        return cls(args[0])
-    return parse
+def _lookup(args):
+    """查客 手机 | 姓名 | 138****5678 (copied from the group) | 5678 (the last four digits)."""
+    if not args:
+        raise ValueError
+    phone, rest = take_phone(args)
+    if phone and not rest:
+        return c.Lookup(phone)
+    if len(args) == 1 and _MASKED.fullmatch(args[0]):
+        return c.Lookup(args[0])
+    name, rest = take_name(args)
+    if rest:
+        raise ValueError
+    return c.Lookup(name)
 
 
 def _see_off(args):
@@ -163,7 +215,7 @@ def _see_off(args):
 
 def _names(cls, at_least: int):
     def parse(args):
-        names = tuple(_name(a) for a in args)
+        names = tuple(n for n in (_name(a) for a in args) if n)
         if len(names) < at_least or len(set(names)) != len(names):
             raise ValueError
         return cls(names)
@@ -171,7 +223,7 @@ def _names(cls, at_least: int):
 
 
 def _skip(args):
-    if not args:
+    if not args or not _name(args[0]):
         raise ValueError
     return c.Skip(_name(args[0]), " ".join(args[1:]))
 
@@ -188,7 +240,7 @@ def _decide(args):
     if rest and rest[0] == "归":
         rest = rest[1:]
     names = tuple(_name(a) for a in rest)
-    if not phone or not 1 <= len(names) <= 2 or len(set(names)) != len(names):
+    if not phone or not 1 <= len(names) <= 2 or len(set(names)) != len(names) or not all(names):
         raise ValueError
     return c.Decide(phone, names)
 
@@ -200,13 +252,13 @@ def _export(args):
 
 
 def _roster(args):
-    if len(args) != 2 or args[0] not in ("添加", "移除", "经理"):
+    if len(args) != 2 or args[0] not in ("添加", "移除", "经理") or not _name(args[1]):
         raise ValueError
     return c.Roster(args[0], _name(args[1]))
 
 
 def _whoami(args):
-    if len(args) != 1:
+    if len(args) != 1 or not _name(args[0]):
         raise ValueError
     return c.WhoAmI(_name(args[0]))
 
@@ -226,23 +278,35 @@ def _log(args):
     return c.ShowLog(_name(args[0]) if args else "")
 
 
+def _non_buyer(args):
+    if len(args) != 1:
+        raise ValueError
+    return c.NonBuyer(args[0])
+
+
+def _bind(args):
+    if not args:
+        raise ValueError
+    return c.Bind(" ".join(args))
+
+
 VERBS: list[Verb] = [
-    Verb(("签到",), _none(c.SignIn), "签到 —— 到岗,开始排队"),
-    Verb(("签退",), _none(c.SignOut), "签退 —— 今天下班,不再排队"),
+    Verb(("签到", "已签到"), _none(c.SignIn), "签到 —— 到岗,开始排队"),
+    Verb(("签退", "已签退"), _none(c.SignOut), "签退 —— 今天下班,不再排队"),
     Verb(("请假",), _none(c.Leave), "请假 —— 今天休息"),
     Verb(("暂离",), _reason(c.StepOut), "暂离 [原因] —— 个人短暂离开(轮到时跳过,不补接)"),
     Verb(("外出",), _reason(c.GoOut), "外出 [原因] —— 因公外出(保留位置,回来优先接待)"),
     Verb(("回来",), _none(c.Back), "回来 —— 回到岗位"),
     Verb(("接待", "来客"), _none(c.Receive), "接待 —— 我接待刚到的客户(仅当值者)"),
-    Verb(("到访",), _visit, "到访 姓名 手机 [点名] [带访 老客户手机] [备注] —— 例:到访 张三 13812345678"),
-    Verb(("非客",), lambda a: c.NonBuyer(a[0]) if len(a) == 1 else (_ for _ in ()).throw(ValueError),
+    Verb(("到访", "来访"), _visit, "到访 姓名 手机 [点名] [带访 老客户手机] [备注] —— 例:到访 张三 13812345678"),
+    Verb(("非客",), _non_buyer,
          "非客 类型 —— 同行/市调/建筑/装修/广告/记者/推销,或 问路/找人"),
     Verb(("代接",), _phone_only(c.HelpReceive), "代接 手机 —— 替客户的归属人接待这位老客户"),
     Verb(("送客",), _see_off, "送客 [姓名或手机] —— 接待结束"),
     Verb(("跟进",), _follow_up, "跟进 手机 内容 —— 记录跟进(续期归属);例:跟进 13812345678 电话沟通"),
     Verb(("成交",), _deal, "成交 姓名 手机 [N套] [父母/配偶] [备注] —— 例:成交 张三 13812345678 1套"),
     Verb(("申诉",), _appeal, "申诉 手机 理由 —— 对成交归属提出申诉"),
-    Verb(("查客",), _key(c.Lookup), "查客 手机 或 查客 姓名 —— 查询客户归属"),
+    Verb(("查客",), _lookup, "查客 手机 或 查客 姓名 —— 查询客户归属"),
     Verb(("我的客户",), _none(c.MyCustomers), "我的客户 —— 私聊回复我的客户和到期时间"),
     Verb(("轮排", "排队", "下一位"), _none(c.Board), "轮排 —— 查看今日轮排"),
     Verb(("帮助", "help"), lambda a: _help(a), "帮助 [经理|命令] —— 命令列表,或一个命令的说明"),
@@ -261,7 +325,7 @@ VERBS: list[Verb] = [
     Verb(("日报",), _none(c.DailySummary), "/日报 —— 现在发送今日汇总", True),
     Verb(("导出",), _export, "/导出 [起始日期] [结束日期] —— 导出 Excel(登记、接待、成交)", True),
     Verb(("成员",), _roster, "/成员 添加|移除|经理 甲 —— 调整名单", True),
-    Verb(("绑定",), lambda a: c.Bind(" ".join(a)) if a else (_ for _ in ()).throw(ValueError),
+    Verb(("绑定",), _bind,
          "/绑定 项目名 —— 把本群绑定到项目", True),
 ]
 
@@ -280,33 +344,62 @@ TABLE = _table()
 _BY_LENGTH = sorted(TABLE, key=len, reverse=True)
 
 
-def normalize(text: str) -> str:
-    """Full-width → half-width, one space between words, leading @mentions stripped."""
-    text = unicodedata.normalize("NFKC", text).replace("\u3000", " ")
-    text = re.sub(r"\s+", " ", text).strip()
-    while text.startswith("@"):
-        text = text.split(" ", 1)[1] if " " in text else ""
-    return text.strip()
+TOO_LONG = f"消息太长（超过 {MAX_TEXT} 字），没有处理；请只发命令本身。"
+PHONE_WORDS = tuple(w for v in VERBS if "手机" in v.usage.split("——")[0] for w in v.words)
+_SEP = " ,、;:"
 
 
 def parse(text: str) -> tuple[Verb, c.Command] | None:
-    """(verb, command) for a command, None for ordinary chat; raises Usage or Unknown."""
-    text = normalize(text)
+    """(verb, command) for a command, None for ordinary chat; raises Usage, Unknown or Hint."""
+    if len(text) > MAX_TEXT:
+        head = normalize(text[:100])
+        if _command_word(head[1:].lstrip() if head.startswith("/") else head, head.startswith("/")):
+            raise Hint(TOO_LONG)
+        return None
+    text = re.sub(r" +", " ", space_phones(normalize(text))).strip()
+    if only_junk(text):
+        return None
     slash = text.startswith("/")
     body = text[1:].lstrip() if slash else text
-    word = next((w for w in _BY_LENGTH if body == w or body.startswith(w + " ")
-                 or (body.startswith(w) and not slash and _glued_ok(body, w))), None)
+    word = _command_word(body, slash)
     if word is None:
         if slash and body:
             first = body.split(" ", 1)[0]
             raise Unknown(first, closest(first))
+        _near_miss(body)
         return None
     verb = TABLE[word]
-    args = body[len(word):].split()
     try:
-        return verb, verb.parse(args)
+        return verb, verb.parse(split_args(body[len(word):]))
     except (ValueError, IndexError):
         raise Usage(verb) from None
+
+
+def _command_word(body: str, slash: bool) -> str | None:
+    """The command word `body` starts with: followed by nothing, a space, a separator, or punctuation
+    and emoji only up to the next space (`签到。` `签到~` `接待!`); `签到表放哪了` is chat."""
+    for w in _BY_LENGTH:
+        if not body.startswith(w):
+            continue
+        rest = body[len(w):]
+        if not rest or rest[0] in _SEP:
+            return w
+        head = rest.split(" ", 1)[0]
+        if only_junk(head):
+            return w
+        if not slash and _glued_ok(body, w):
+            return w
+    return None
+
+
+def _near_miss(body: str) -> None:
+    """`到方 张三 138…`: a message with a phone whose first word is one edit from a command word."""
+    words = split_args(body)
+    if len(words) < 2 or len(words[0]) < 2 or not any(is_phone(t) for t in words[1:]):
+        return
+    for w in PHONE_WORDS:
+        if edit_distance_one(words[0], w):
+            raise Hint(f"您是不是要「{w}」？用法：{TABLE[w].usage}")
 
 
 def closest(word: str) -> str | None:
@@ -318,9 +411,10 @@ def closest(word: str) -> str | None:
 
 
 def _glued_ok(body: str, word: str) -> bool:
-    """'到访张三 138…' is a command too; '接待了一位客户' is chat."""
+    """'到访张三 138…' (and `到访李娟13912345678`) is a command too; '接待了一位客户' is chat."""
     rest = body[len(word):]
-    return word in ("到访", "成交", "跟进", "查客", "代接", "申诉") and " " in rest
+    return word in ("到访", "来访", "成交", "跟进", "查客", "代接", "申诉") and any(
+        is_phone(t) for t in rest.split(" ")[1:])
 
 
 

@@ -9,10 +9,18 @@ from rules import texts as T
 from rules.errors import Refused
 
 ACTIVE, LAPSED, CLOSED, PENDING = "active", "lapsed", "closed", "pending"
-PLACEHOLDERS = {"先生", "女士", "小姐", "太太", "客户", "客人", "顾客", "x", "xx", "xxx", "某某", "未知",
-                "无", "匿名", "不详", "老板", "阿姨", "叔叔", "大哥", "大姐", "美女", "帅哥", "test"}
-_PLACEHOLDER_SUFFIX = re.compile(r"^.(先生|女士|小姐|太太|老板|阿姨|叔叔|总)$")
-_NAME = re.compile(r"^[A-Za-z\u3400-\u9fff·.\- ]+$")
+PLACEHOLDERS = {"先生", "女士", "小姐", "太太", "客户", "客人", "顾客", "某某", "某人", "未知", "无名", "无",
+                "匿名", "不详", "老板", "阿姨", "叔叔", "大哥", "大姐", "美女", "帅哥", "师傅", "老师", "路人",
+                "测试", "test", "x", "xx", "xxx", "unknown", "mr", "mrs", "ms", "miss", "sir", "madam"}
+# RULES §5.1: a surname (or a compound surname) followed by a placeholder or a form of address
+_ADDRESS = ("x", "xx", "xxx", "某", "某某", "*", "**", "***", "先生", "女士", "小姐", "太太", "太", "生", "老板",
+            "总", "经理", "老师", "姐", "哥", "叔", "阿姨", "姨", "师傅", "工", "总监", "主任", "大哥", "大姐")
+_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "司徒",
+                      "夏侯", "长孙", "宇文", "轩辕", "端木", "独孤", "南宫", "西门", "申屠", "澹台", "呼延")
+_LATIN_WORD = r"[A-Za-z\u00c0-\u024f]+(?:['.\-][A-Za-z\u00c0-\u024f]+)*\.?"
+_LATIN_NAME = re.compile(rf"{_LATIN_WORD}(?:[ ·]{_LATIN_WORD})*")
+_CJK_NAME = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+"
+                       "(?:·[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+)*")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 RELATIONS = {"父母": "父母", "父亲": "父母", "母亲": "父母", "爸爸": "父母", "妈妈": "父母",
              "配偶": "配偶", "丈夫": "配偶", "妻子": "配偶", "老公": "配偶", "老婆": "配偶"}
@@ -30,13 +38,44 @@ def normalize_phone(raw: str) -> str | None:
     return digits if _MOBILE.match(digits) else None
 
 
-def check_name(name: str) -> str:
-    """真实姓名: 2–20 characters, letters only, not a placeholder such as 先生/女士/客户/x."""
-    name = name.strip()
+def name_problem(name: str) -> str | None:
+    """真实姓名 (RULES §5.1): why `name` is not a real name, or None when it is one.
+
+    2–20 characters: Chinese characters of every CJK plane (李𬌗), Latin letters with inner spaces
+    (Tom Hanks), the middle dot (阿依·古丽). Placeholders and forms of address are refused."""
     if not 2 <= len(name) <= 20:
-        raise Refused(T.C_BAD_NAME_LENGTH.format(name=name))
-    if name.lower() in PLACEHOLDERS or _PLACEHOLDER_SUFFIX.match(name) or not _NAME.match(name):
-        raise Refused(T.C_PLACEHOLDER.format(name=name))
+        return T.NAME_LENGTH
+    low = name.lower().rstrip(".")
+    if any(ch.isdigit() for ch in name):
+        return T.NAME_DIGITS
+    if low in PLACEHOLDERS or "某" in name or any(w in name for w in ("客户", "客人", "顾客")):
+        return T.NAME_PLACEHOLDER
+    if re.fullmatch(r"(mr|mrs|ms|miss|dr)\.? .*", low) or _is_address(name):
+        return T.NAME_ADDRESS
+    if not (_CJK_NAME.fullmatch(name) or _LATIN_NAME.fullmatch(name)):
+        return T.NAME_CHARS
+    return None
+
+
+def _is_address(name: str) -> bool:
+    """王XX 王某 王先生 欧阳总 陈生 (surname + form of address), 小王 老李 阿强 (小/老/阿 + surname)."""
+    if len(name) == 2 and name[0] in "小老阿":
+        return True
+    low = name.lower()
+    for suffix in _ADDRESS:
+        if low.endswith(suffix):
+            head = name[:len(name) - len(suffix)]
+            if len(head) == 1 and _CJK_NAME.fullmatch(head) or head in _COMPOUND_SURNAMES:
+                return True
+    return False
+
+
+def check_name(name: str) -> str:
+    """真实姓名 or Refused with the reason (RULES §5.1); `•‧・` are already read as `·`."""
+    name = name.strip()
+    problem = name_problem(name)
+    if problem:
+        raise Refused(T.C_BAD_NAME.format(name=name, problem=problem))
     return name
 
 

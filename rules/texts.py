@@ -174,8 +174,12 @@ V_BROUGHT_OTHER = "由 {owner} 的老客户带来，交由 {owner} 接待"
 V_BROUGHT_OWN = "自己的老客户带来的新客户"
 V_NAMED = "客户点名找本人"
 V_NEW = "新客户"
-C_BAD_NAME_LENGTH = "登记无效：姓名「{name}」应为 2–20 个字的真实姓名。"
-C_PLACEHOLDER = "登记无效：「{name}」不是真实姓名，请填写客户的真实姓名。"
+C_BAD_NAME = "登记无效：姓名「{name}」{problem}，请填写客户的真实姓名（如 王建国）。"
+NAME_LENGTH = "应为 2–20 个字"                 # RULES §5.1, the reasons a name is not a real name
+NAME_DIGITS = "不能有数字"
+NAME_PLACEHOLDER = "是代称，不是姓名"
+NAME_ADDRESS = "是称呼，不是姓名"
+NAME_CHARS = "只能是汉字、英文字母（可带空格）和 ·"
 C_BAD_PHONE = "登记无效：「{raw}」不是有效的手机号（11 位，以 13–19 开头）。"
 
 # ---- 到访 and 代接 ------------------------------------------------------------------------

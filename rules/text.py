@@ -1,0 +1,137 @@
+"""聊天文字规范化 (COMMANDS §Parsing): the one normaliser behind the parser, the phone masking and names.
+
+Pure text functions: the parser reads `normalize()`, the masking pass reads `fold_aligned()` (the same
+folding, one character for one character, so a match can be cut out of the original text) and names
+read `fold_name()`. The input boundary (`clean()`) runs before all of them.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+MAX_TEXT = 2000                     # characters of one message (issue 11 item 6)
+MAX_NAME = 20                       # RULES §5.1
+SEPARATORS = ",、;"                 # after folding; ':' separates unless it sits between two digits
+DOT = "·"
+_DOTS = "•‧・･∙⋅"                    # bullets people type for the middle dot of 阿依·古丽
+_DASHES = "‐‑‒–—―−﹘"
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_TRANSLATE = str.maketrans({**{d: DOT for d in _DOTS}, **{d: "-" for d in _DASHES},
+                            **{z: " " for z in _ZERO_WIDTH}})
+# control characters (tab, newline and carriage return stay) and lone surrogates
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_SPLIT = re.compile(r"[\s,、;]+|(?<![0-9]):|:(?![0-9])")
+# a mainland mobile as people type it: +86 / 0086 / (+86) first, spaces or dashes between digits
+PHONE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ -]{0,3}|\(\+?86\)[ -]{0,3})?"
+                   r"(1[ -]{0,3}[3-9](?:[ -]{0,3}[0-9]){9})(?![0-9])")
+_KEEP_TRAILING = "*#%"              # 王** stays a placeholder, 138****5678 stays masked
+
+
+def clean(text: str) -> str:
+    """The input boundary: NUL, control characters and lone surrogates removed."""
+    return _CONTROL.sub("", text)
+
+
+def fold(text: str) -> str:
+    """Full-width → half-width (NFKC), `•‧・` → `·`, dashes → `-`, one space between words."""
+    text = unicodedata.normalize("NFKC", clean(text)).translate(_TRANSLATE)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def normalize(text: str) -> str:
+    """`fold`, and the leading @mentions (of the bot) dropped."""
+    text = fold(text)
+    while text.startswith("@"):
+        text = text.split(" ", 1)[1] if " " in text else ""
+    return text.strip()
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    f = unicodedata.normalize("NFKC", ch).translate(_TRANSLATE)
+    if len(f) != 1:
+        return ch
+    return " " if f.isspace() else f
+
+
+def fold_aligned(text: str) -> str:
+    """The same folding as `normalize`, character for character (same length, same positions)."""
+    return "".join(map(_fold_char, text))
+
+
+def is_junk(ch: str) -> bool:
+    """Punctuation, symbols and emoji parts (variation selectors, joiners, skin tones)."""
+    cat = unicodedata.category(ch)
+    return cat[0] in "PS" or ch in "\ufe0e\ufe0f\u200d\u20e3"
+
+
+def strip_junk(word: str) -> str:
+    """`张三！` → `张三`, `「张三」` → `张三`, `✅` → ``; leading '-' and '+' stay (`-5套`, `+86`)."""
+    end = len(word)
+    while end and is_junk(word[end - 1]) and word[end - 1] not in _KEEP_TRAILING:
+        end -= 1
+    start = 0
+    while start < end and _opening(word[start]):
+        start += 1
+    return word[start:end]
+
+
+def _opening(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Ps", "Pi", "Pf") or ch in "\"'"
+
+
+def only_junk(text: str) -> bool:
+    """A message of only punctuation, emoji and spaces is chat."""
+    return all(is_junk(ch) or ch.isspace() for ch in text)
+
+
+def space_phones(text: str) -> str:
+    """Every typed phone as its 11 digits with a space either side: `李娟(+86)139-1234-5678` → `李娟 13912345678 `."""
+    return PHONE.sub(lambda mt: " " + re.sub(r"[ -]", "", mt.group(1)) + " ", text)
+
+
+def split_args(text: str) -> list[str]:
+    """Arguments: split on spaces and `，,、;；：:`, trailing punctuation/emoji dropped, empties dropped."""
+    return [w for w in (strip_junk(t) for t in _SPLIT.split(text)) if w]
+
+
+def fold_name(name: str) -> str:
+    """A name as compared and stored: normalised, `•` → `·`, @ and surrounding punctuation dropped."""
+    return strip_junk(fold(name).lstrip("@").strip())
+
+
+def member_name_problem(name: str) -> str | None:
+    """A roster name (display name): 1–20 characters, letters not only punctuation or digits."""
+    if not name or only_junk(name):
+        return "名字不能为空"
+    if len(name) > MAX_NAME:
+        return f"名字最多 {MAX_NAME} 个字"
+    if name.isdigit() or "@" in name:
+        return "名字不能是数字或带 @"
+    return None
+
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+_CN_TENS = re.compile(r"([一二两三四五六七八九])?十([一二三四五六七八九])?")
+
+
+def chinese_int(s: str) -> int | None:
+    """一 … 九十九 (and 两) as an int; None when `s` is not such a numeral."""
+    if s in _CN_DIGITS:
+        return _CN_DIGITS[s]
+    mt = _CN_TENS.fullmatch(s)
+    if not mt:
+        return None
+    return (_CN_DIGITS[mt.group(1)] if mt.group(1) else 1) * 10 + (_CN_DIGITS[mt.group(2)] if mt.group(2) else 0)
+
+
+def edit_distance_one(a: str, b: str) -> bool:
+    """True when `a` becomes `b` by exactly one insertion, deletion or substitution."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
