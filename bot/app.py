@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.config import ProjectSettings
 from bot.messages import Incoming, Outgoing
-from bot.parser import Unknown, Usage, parse
+from bot.parser import Hint, Unknown, Usage, command_verb, parse
 from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
 from handlers import commands as c
@@ -82,7 +82,7 @@ class App:
         try:
             return self._handle(msg)
         except Exception:
-            log.exception("failed to handle %r", msg)
+            log.exception("failed to handle message %s (%s)", _key(msg, "in"), command_verb(msg.text))
             return [Outgoing(T.APOLOGY, to=msg.sender_id if msg.private else None, key=_key(msg, "err"),
                              project=msg.project)]
 
@@ -104,6 +104,8 @@ class App:
             parsed = parse(msg.text)
         except Usage as u:
             return self._reply(msg, msg.project, T.USAGE.format(usage=u.verb.usage), "usage")
+        except Hint as h:
+            return self._reply(msg, msg.project, h.text, "hint")
         except Unknown as u:
             hint = T.UNKNOWN_HINT.format(word=u.suggestion) if u.suggestion else ""
             return self._reply(msg, msg.project, T.UNKNOWN_COMMAND.format(word=u.word, hint=hint), "unknown")

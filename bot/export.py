@@ -38,6 +38,12 @@ def _sheet(wb: Workbook, title: str, headers: list[str], rows: list[list], first
     ws.freeze_panes = "A2"
 
 
+def _remark(c) -> str:
+    """备注: the 到访 notes, and the other names the same phone was registered under."""
+    others = "其他姓名：" + "、".join(c.other_names) if c.other_names else ""
+    return "；".join(x for x in (c.note or "", others) if x)
+
+
 def write_workbook(ctx, start: date, end: date, directory: Path | None = None) -> Path:
     tz, pid = ctx.settings.tz, ctx.project.id
     lo = datetime.combine(start, time(0), tzinfo=tz)
@@ -54,7 +60,7 @@ def write_workbook(ctx, start: date, end: date, directory: Path | None = None) -
            ["登记时间", "客户姓名", "手机", "归属人", "登记人", "状态", "最后跟进", "有效期至", "备注"],
            [[naive(c.registered_at), c.name, c.phone, c.owner or "", c.registered_by,
              STATUS.get(ctx.domain(c).effective_status(ctx.now), ""), naive(c.last_activity_at), naive(c.valid_until),
-             c.note or " ".join(c.other_names or [])] for c in custs], first=True)
+             _remark(c)] for c in custs], first=True)
     recs = ctx.s.scalars(select(m.Reception).where(
         m.Reception.project_id == pid, m.Reception.day >= start, m.Reception.day <= end)
         .order_by(m.Reception.started_at)).all()

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from rules.text import clean
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -34,6 +36,14 @@ class Incoming:
     sender_name: str | None = None
     event_id: str | None = None
     project: str | None = None
+
+    def __post_init__(self) -> None:
+        """The input boundary (issue 11 item 6), once for every adapter: no NUL, control characters
+        or lone surrogates reach the parser, the database or the logs."""
+        for f in ("sender_id", "text", "chat_id", "sender_name", "event_id", "project"):
+            value = getattr(self, f)
+            if isinstance(value, str):
+                object.__setattr__(self, f, clean(value))
 
 
 @dataclass(frozen=True)

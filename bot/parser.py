@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers import commands as c
-from rules.customers import RELATIONS
+from rules.customers import RELATIONS, masked_parts
 from rules.text import (
     MAX_TEXT,
     chinese_int,
@@ -58,7 +58,6 @@ class Verb:
 _PHONE_PIECE = re.compile(r"^\+?\d[\d\-]*$")
 _UNIT = re.compile(r"(?:共|一共|总共)?(-?[0-9]+|[零〇一二两三四五六七八九十百千万]+)(套|台|辆|户)(?:房|房子)?")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'.\-]*")
-_MASKED = re.compile(r"(1[3-9][0-9])[*xX]{3,5}([0-9]{4})|([0-9]{4})")
 
 
 def is_phone(tok: str) -> bool:
@@ -108,6 +107,20 @@ def units_of(tok: str) -> int | None:
 
 
 OPTION_WORDS = ("点名", "带访")
+
+
+def _join_units(tokens: list[str]) -> list[str]:
+    """`3 套` → `3套`, `共 3 套` → `共3套`: a number and its measure word typed apart."""
+    out: list[str] = []
+    for tok in tokens:
+        if out and re.fullmatch(r"(套|台|辆|户)(房|房子)?", tok) and re.fullmatch(
+                r"(共|一共|总共)?-?([0-9]+|[零〇一二两三四五六七八九十]+)", out[-1]):
+            out[-1] += tok
+        elif out and out[-1] in ("共", "一共", "总共") and re.match(r"-?[0-9]|[一二两三四五六七八九十]", tok):
+            out[-1] += tok
+        else:
+            out.append(tok)
+    return out
 
 
 def _name(tok: str) -> str:
@@ -164,7 +177,7 @@ def _deal(args):
         raise ValueError
     name, rest = take_name(rest)
     units, relation, note = None, "", []
-    for tok in rest:
+    for tok in _join_units(rest):
         n = units_of(tok)
         if n is not None and units is None:
             units = n
@@ -198,7 +211,7 @@ def _lookup(args):
     phone, rest = take_phone(args)
     if phone and not rest:
         return c.Lookup(phone)
-    if len(args) == 1 and _MASKED.fullmatch(args[0]):
+    if len(args) == 1 and masked_parts(args[0]) is not None:
         return c.Lookup(args[0])
     name, rest = take_name(args)
     if rest:
@@ -373,6 +386,17 @@ def parse(text: str) -> tuple[Verb, c.Command] | None:
         return verb, verb.parse(split_args(body[len(word):]))
     except (ValueError, IndexError):
         raise Usage(verb) from None
+
+
+def command_verb(text: str) -> str:
+    """The command word of `text` for a log line (never the text itself): `到访`, `/xyz?` or `chat`."""
+    try:
+        head = normalize(text[:100])
+        slash = head.startswith("/")
+        word = _command_word(head[1:].lstrip() if slash else head, slash)
+        return word or ("/?" if slash else "chat")
+    except Exception:               # a log line must not fail
+        return "?"
 
 
 def _command_word(body: str, slash: bool) -> str | None:

@@ -208,7 +208,7 @@ class WechatAdapter:
             try:
                 await self._deliver_one(w, out, room_id, contact_id)
             except Exception as e:
-                log.error("WeChat: cannot send %r: %s", out.text, e)
+                log.error("WeChat: cannot send message %s (%d characters): %s", out.key, len(out.text), e)
                 errors.append(e)
         if errors:
             raise errors[0]
@@ -221,14 +221,14 @@ class WechatAdapter:
         if out.to is not None:  # a member's name; in a private chat also the sender's id or unresolved name
             to = uid(out.to) or (contact_id if out.to == contact_id or out.project is None else None)
             if to is None:
-                return log.warning("WeChat: no id for %r in %r; not sent: %s", out.to, out.project, out.text)
+                return log.warning("WeChat: no id for %r in %r; message %s not sent", out.to, out.project, out.key)
             targets.append((w.Contact.load(to), {}))
         elif room_id is None and contact_id is not None:  # reply in the private chat it came from
             targets.append((w.Contact.load(contact_id), {}))
         else:
             rooms = [room_id] if room_id else self.bot.chats("wechat", out.project) if out.project else []
             if not rooms:
-                log.warning("WeChat: no room bound to %r; not sent: %s", out.project, out.text)
+                log.warning("WeChat: no room bound to %r; message %s not sent", out.project, out.key)
             ids = [i for i in map(uid, out.mentions) if i] or None
             targets += [(w.Room.load(rid), {"mention_ids": ids}) for rid in rooms]
         for target, extra in targets:

@@ -12,6 +12,7 @@ from rules import texts as T
 from rules.customers import mask
 from rules.errors import Refused
 from rules.queue import PRESENCE_WORDS, Day
+from rules.text import member_name_problem
 from storage import models as m
 
 
@@ -102,6 +103,9 @@ def _roster(cmd: c.Roster, ctx: Ctx) -> str:
     row = ctx.s.scalars(select(m.Member).where(
         m.Member.project_id == ctx.project.id, m.Member.name == cmd.name)).first()
     if cmd.action == "添加":
+        problem = member_name_problem(cmd.name)
+        if problem:
+            raise Refused(T.ROSTER_BAD_NAME.format(name=cmd.name[:20], problem=problem))
         if row is not None and row.active and row.role in ("sales", "both"):
             raise Refused(T.ROSTER_ALREADY.format(name=cmd.name))
         pos = max((x.position for x in ctx.members()), default=0) + 1
@@ -168,6 +172,8 @@ def export(cmd: c.Export, ctx: Ctx) -> str:
         raise Refused(T.EXPORT_BAD_DATE) from None
     if end < start:
         raise Refused(T.EXPORT_END_BEFORE_START)
+    if start.year < 2000 or end.year > 2099:
+        raise Refused(T.EXPORT_RANGE)
     path = write_workbook(ctx, start, end)
     ctx.reply_private = True
     ctx.reply_file = str(path.resolve())

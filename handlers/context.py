@@ -118,6 +118,12 @@ class Ctx:
         return list(self.s.scalars(select(m.Customer).where(
             m.Customer.project_id == self.project.id, m.Customer.name == name)))
 
+    def customers_by_phone_parts(self, prefix: str, suffix: str) -> list[m.Customer]:
+        """Customers whose phone starts with `prefix` and ends with `suffix` (digits only)."""
+        return list(self.s.scalars(select(m.Customer).where(
+            m.Customer.project_id == self.project.id, m.Customer.phone.like(f"{prefix}%{suffix}"))
+            .order_by(m.Customer.id)))
+
     def domain(self, row: m.Customer) -> cr.Customer:
         return cr.Customer(
             name=row.name, phone=row.phone, owner=row.owner, status=row.status,

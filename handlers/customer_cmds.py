@@ -50,11 +50,18 @@ def describe(ctx: Ctx, row: m.Customer, full_phone: bool = False) -> str:
 
 
 def lookup(cmd: c.Lookup, ctx: Ctx) -> str:
+    """查客 手机 | 姓名 | 138****5678 | 5678: every match, phones masked."""
     phone = cr.normalize_phone(cmd.key)
-    rows = [ctx.find_customer(phone)] if phone else ctx.customers_named(cmd.key)
+    if phone:
+        rows = [ctx.find_customer(phone)]
+    elif (parts := cr.masked_parts(cmd.key)) is not None:
+        rows = ctx.customers_by_phone_parts(*parts)
+    else:
+        rows = ctx.customers_named(cmd.key)
     if not rows:
         raise Refused(T.NOT_IN_REGISTER.format(key=cmd.key))
-    return "\n".join(describe(ctx, r) for r in rows)
+    head = T.LOOKUP_MATCHES.format(n=len(rows)) if len(rows) > 1 else ""
+    return head + "\n".join(describe(ctx, r) for r in rows[:20])
 
 
 def my_customers(cmd: c.MyCustomers, ctx: Ctx) -> str:

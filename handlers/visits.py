@@ -38,6 +38,8 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
     if fill is None and v.receiver == me:
         _check_may_receive(ctx, me, v)
     row, lines = _register(ctx, cust, row, name, phone, v)
+    if cmd.note:                              # 到访 备注 (看三居): kept on the customer, in the export
+        row.note = cr.add_note(row.note, f"{ctx.now:%m-%d} {cmd.note}")
     lines += _receive(ctx, me, v, row, fill, owner)
     head = T.VISIT_HEAD.format(me=me, name=name, phone=cr.mask(phone), category=CATEGORY_WORDS[v.category])
     return head + ("\n" + "\n".join(lines) if lines else "")

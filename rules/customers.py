@@ -38,6 +38,20 @@ def normalize_phone(raw: str) -> str | None:
     return digits if _MOBILE.match(digits) else None
 
 
+def add_note(notes: str | None, note: str, limit: int = 1000) -> str:
+    """备注: the newest note last, joined by `；`, the oldest dropped beyond `limit` characters."""
+    joined = f"{notes}；{note}" if notes else note
+    return joined[-limit:]
+
+
+def masked_parts(key: str) -> tuple[str, str] | None:
+    """查客 keys that are not a full phone: `138****5678` → ('138', '5678'), `5678` → ('', '5678')."""
+    mt = re.fullmatch(r"(1[3-9]\d)[*xX]{3,5}(\d{4})|(\d{4})", key)
+    if mt is None:
+        return None
+    return (mt.group(1), mt.group(2)) if mt.group(1) else ("", mt.group(3))
+
+
 def name_problem(name: str) -> str | None:
     """真实姓名 (RULES §5.1): why `name` is not a real name, or None when it is one.
 
