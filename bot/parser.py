@@ -360,6 +360,7 @@ _BY_LENGTH = sorted(TABLE, key=len, reverse=True)
 TOO_LONG = f"消息太长（超过 {MAX_TEXT} 字），没有处理；请只发命令本身。"
 PHONE_WORDS = tuple(w for v in VERBS if "手机" in v.usage.split("——")[0] for w in v.words)
 _SEP = " ,、;:"
+_PARTICLES = "了的过啦吗呢吧着"     # 到访了 / 到访的客户 … is talk about the command, not the command
 
 
 def parse(text: str) -> tuple[Verb, c.Command] | None:
@@ -436,9 +437,9 @@ def closest(word: str) -> str | None:
 
 def _glued_ok(body: str, word: str) -> bool:
     """'到访张三 138…' (and `到访李娟13912345678`) is a command too; '接待了一位客户' is chat."""
-    rest = body[len(word):]
-    return word in ("到访", "来访", "成交", "跟进", "查客", "代接", "申诉") and any(
-        is_phone(t) for t in rest.split(" ")[1:])
+    glued, *after = body[len(word):].split(" ")
+    return (word in ("到访", "来访", "成交", "跟进", "查客", "代接", "申诉") and len(glued) >= 2
+            and glued[0] not in _PARTICLES and any(is_phone(t) for t in after))
 
 
 
