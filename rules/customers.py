@@ -64,24 +64,25 @@ def name_problem(name: str) -> str | None:
         return T.NAME_DIGITS
     if low in PLACEHOLDERS or "某" in name or any(w in name for w in ("客户", "客人", "顾客")):
         return T.NAME_PLACEHOLDER
-    if re.fullmatch(r"(mr|mrs|ms|miss|dr)\.? .*", low) or _is_address(name):
-        return T.NAME_ADDRESS
+    kind = _address(name)
+    if kind or re.fullmatch(r"(mr|mrs|ms|miss|dr)\.? .*", low):
+        return kind or T.NAME_ADDRESS
     if not (_CJK_NAME.fullmatch(name) or _LATIN_NAME.fullmatch(name)):
         return T.NAME_CHARS
     return None
 
 
-def _is_address(name: str) -> bool:
-    """王XX 王某 王先生 欧阳总 陈生 (surname + form of address), 小王 老李 阿强 (小/老/阿 + surname)."""
+def _address(name: str) -> str | None:
+    """王XX 王某 (代称); 王先生 欧阳总 陈生 (surname + form of address), 小王 老李 阿强 (称呼)."""
     if len(name) == 2 and name[0] in "小老阿":
-        return True
+        return T.NAME_ADDRESS
     low = name.lower()
     for suffix in _ADDRESS:
         if low.endswith(suffix):
             head = name[:len(name) - len(suffix)]
             if len(head) == 1 and _CJK_NAME.fullmatch(head) or head in _COMPOUND_SURNAMES:
-                return True
-    return False
+                return T.NAME_PLACEHOLDER if suffix[0] in "x*某" else T.NAME_ADDRESS
+    return None
 
 
 def check_name(name: str) -> str:
