@@ -424,7 +424,7 @@ def _near_miss(body: str) -> None:
         return
     for w in PHONE_WORDS:
         if edit_distance_one(words[0], w):
-            raise Hint(f"您是不是要「{w}」？用法：{TABLE[w].usage}")
+            raise Hint(f"您是不是要「{w}」？格式：{TABLE[w].usage.split('——')[0].strip()}")
 
 
 def closest(word: str) -> str | None:
