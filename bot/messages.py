@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from rules.text import clean
+from rules.normalize import clean
 
 
 @dataclass(frozen=True)

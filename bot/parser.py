@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers import commands as c
+from rules import texts as T
 from rules.customers import RELATIONS, masked_parts
-from rules.text import (
+from rules.normalize import (
     MAX_TEXT,
     chinese_int,
     edit_distance_one,
@@ -357,7 +358,7 @@ TABLE = _table()
 _BY_LENGTH = sorted(TABLE, key=len, reverse=True)
 
 
-TOO_LONG = f"消息太长（超过 {MAX_TEXT} 字），没有处理；请只发命令本身。"
+TOO_LONG = T.TOO_LONG.format(limit=MAX_TEXT)
 PHONE_WORDS = tuple(w for v in VERBS if "手机" in v.usage.split("——")[0] for w in v.words)
 _SEP = " ,、;:"
 _PARTICLES = "了的过啦吗呢吧着"     # 到访了 / 到访的客户 … is talk about the command, not the command
@@ -424,7 +425,7 @@ def _near_miss(body: str) -> None:
         return
     for w in PHONE_WORDS:
         if edit_distance_one(words[0], w):
-            raise Hint(f"您是不是要「{w}」？格式：{TABLE[w].usage.split('——')[0].strip()}")
+            raise Hint(T.NEAR_MISS.format(word=w, form=TABLE[w].usage.split("——")[0].strip()))
 
 
 def closest(word: str) -> str | None:

@@ -1,6 +1,6 @@
 """RULES §10: a full phone number never appears in a group message or a log line.
 
-One masking pass over the normalised text (rules/text.py folds `１３８`, `138  1234`, `+86`, dashes),
+One masking pass over the normalised text (rules/normalize.py folds `１３８`, `138  1234`, `+86`, dashes),
 cut back into the original text so the rest of it (full-width Chinese punctuation) stays as written:
 1. a phone as typed → `138****5678`;
 2. digits glued to other digits (`1-1-113812345678`): the middle four digits of every mobile-looking
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from rules.customers import mask
-from rules.text import PHONE, fold_aligned
+from rules.normalize import PHONE, fold_aligned
 
 _MOBILE = re.compile(r"(?=(1[3-9][0-9]{9}))")
 _RUN = re.compile(r"[0-9](?:[ -]{0,3}[0-9])*")

@@ -11,8 +11,8 @@ from handlers.queue_cmds import next_line
 from rules import texts as T
 from rules.customers import mask
 from rules.errors import Refused
+from rules.normalize import member_name_problem
 from rules.queue import PRESENCE_WORDS, Day
-from rules.text import member_name_problem
 from storage import models as m
 
 

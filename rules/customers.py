@@ -19,7 +19,7 @@ _COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫"
                       "夏侯", "长孙", "宇文", "轩辕", "端木", "独孤", "南宫", "西门", "申屠", "澹台", "呼延")
 _LATIN_WORD = r"[A-Za-z\u00c0-\u024f]+(?:['.\-][A-Za-z\u00c0-\u024f]+)*\.?"
 _LATIN_NAME = re.compile(rf"{_LATIN_WORD}(?:[ ·]{_LATIN_WORD})*")
-_CJK_NAME = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+"
+_CJK_NAME = re.compile("^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+"
                        "(?:·[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+)*")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 RELATIONS = {"父母": "父母", "父亲": "父母", "母亲": "父母", "爸爸": "父母", "妈妈": "父母",

@@ -51,6 +51,11 @@ USAGE = "用法：{usage}"
 UNKNOWN_COMMAND = "没有「/{word}」这个命令。{hint}发送 帮助 查看全部命令。"
 UNKNOWN_HINT = "您是不是要 /{word}？"
 PRIVATE_HINT = "发送 帮助 查看可用命令。"
+TOO_LONG = "消息太长（超过 {limit} 字），没有处理；请只发命令本身。"
+NEAR_MISS = "您是不是要「{word}」？格式：{form}"
+MEMBER_NAME_EMPTY = "名字不能为空"                # /成员 添加: why a roster name is refused
+MEMBER_NAME_LONG = "名字最多 {limit} 个字"
+MEMBER_NAME_DIGITS = "名字不能是数字或带 @"
 MANAGER_ONLY = "「/{word}」只有经理可以使用。{sender} 如有需要请联系经理。"
 
 # ---- identity and binding ----------------------------------------------------------------

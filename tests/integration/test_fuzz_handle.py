@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.app import APOLOGY
 from bot.bootstrap import bootstrap
 from bot.messages import Incoming
 from bot.parser import TABLE
 from bot.state import dump
+from rules.texts import APOLOGY
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at

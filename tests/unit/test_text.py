@@ -1,4 +1,4 @@
-"""The one normaliser (rules/text.py), the masking pass (bot/privacy.py) and the log filter (bot/logfilter.py)."""
+"""The one normaliser (rules/normalize.py), the masking pass (bot/privacy.py) and the log filter (bot/logfilter.py)."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.logfilter import PhoneFilter
 from bot.privacy import mask_phones
 from rules.customers import masked_parts, name_problem
-from rules.text import (
+from rules.normalize import (
     chinese_int,
     clean,
     edit_distance_one,

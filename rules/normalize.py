@@ -10,6 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rules import texts as T
+
 MAX_TEXT = 2000                     # characters of one message (issue 11 item 6)
 MAX_NAME = 20                       # RULES §5.1
 SEPARATORS = ",、;"                 # after folding; ':' separates unless it sits between two digits
@@ -104,17 +106,17 @@ def fold_name(name: str) -> str:
 def member_name_problem(name: str) -> str | None:
     """A roster name (display name): 1–20 characters, letters not only punctuation or digits."""
     if not name or only_junk(name):
-        return "名字不能为空"
+        return T.MEMBER_NAME_EMPTY
     if len(name) > MAX_NAME:
-        return f"名字最多 {MAX_NAME} 个字"
+        return T.MEMBER_NAME_LONG.format(limit=MAX_NAME)
     if name.isdigit() or "@" in name:
-        return "名字不能是数字或带 @"
+        return T.MEMBER_NAME_DIGITS
     return None
 
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}
-_CN_TENS = re.compile(r"([一二两三四五六七八九])?十([一二三四五六七八九])?")
+_CN_TENS = re.compile(r"^([一二两三四五六七八九])?十([一二三四五六七八九])?")
 
 
 def chinese_int(s: str) -> int | None:
