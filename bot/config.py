@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from rules.normalize import fold_name
 from rules.policy import Policy, preset
 
 
@@ -29,6 +30,8 @@ class MemberCfg(BaseModel):
     name: str = Field(min_length=1, max_length=40)
     feishu: str | None = None
     wechat: str | None = None
+
+    _fold = field_validator("name")(lambda cls, v: fold_name(v))   # 阿依•古丽 is 阿依·古丽, as typed in the chat
 
 
 def _members(v):

@@ -92,3 +92,14 @@ def test_an_internal_error_logs_the_message_id_and_verb_but_never_the_text(app, 
     [record] = caplog.records
     assert "feishu:ev-42" in record.getMessage() and "到访" in record.getMessage()
     assert "13812345678" not in caplog.text and "张三" not in record.getMessage()
+
+
+def test_a_bullet_in_a_name_is_the_middle_dot_in_the_config_and_in_the_chat(db_url, tmp_path):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("timezone: Asia/Shanghai\npolicy: {preset: real_estate}\nprojects:\n  - name: 阳光花园\n"
+                   "    managers: [张经理]\n    salespeople: [阿依•古丽, 李四]\n", encoding="utf-8")
+    app = bootstrap(cfg, db_url=db_url)
+    [out] = say(app, "张经理", "/开班 阿依‧古丽，李四", "09:00")
+    assert "阿依·古丽" in out.text and "名单里没有" not in out.text
+    [out] = say(app, "张经理", "/指派 阿依・古丽", "09:10")
+    assert "下一位:阿依·古丽" in out.text
