@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from handlers import commands as c
 from rules import texts as T
-from rules.customers import RELATIONS, masked_parts
+from rules.customers import COMPOUND_SURNAMES, RELATIONS, masked_parts
 from rules.normalize import (
     MAX_TEXT,
     chinese_int,
@@ -58,6 +58,7 @@ class Verb:
 
 _PHONE_PIECE = re.compile(r"^\+?\d[\d\-]*$")
 _UNIT = re.compile(r"(?:共|一共|总共)?(-?[0-9]+|[零〇一二两三四五六七八九十百千万]+)(套|台|辆|户)(?:房|房子)?")
+_HAN = re.compile("[\u3400-\u9fff\U00020000-\U0003ffff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'.\-]*")
 
 
@@ -82,14 +83,20 @@ def take_phone(tokens: list[str]) -> tuple[str | None, list[str]]:
 
 
 def take_name(tokens: list[str]) -> tuple[str, list[str]]:
-    """The first argument is the name; a Latin full name keeps its words together (`Tom Hanks`)."""
+    """The first argument is the name; a Latin full name keeps its words together (`Tom Hanks`), and a
+    Chinese name typed with a space after the surname (`张 三`) is one name."""
     if not tokens:
         raise ValueError
     n = 1
     if _LATIN.fullmatch(tokens[0]):
         while n < min(len(tokens), 4) and _LATIN.fullmatch(tokens[n]) and tokens[n] not in OPTION_WORDS:
             n += 1
-    return " ".join(tokens[:n]), tokens[n:]
+        return " ".join(tokens[:n]), tokens[n:]
+    surname = _HAN.fullmatch(tokens[0]) or tokens[0] in COMPOUND_SURNAMES
+    if len(tokens) > 1 and surname and re.fullmatch(r"[^\W\d_]{1,2}", tokens[1]) \
+            and all(_HAN.fullmatch(ch) for ch in tokens[1]) and tokens[1] not in OPTION_WORDS:
+        return tokens[0] + tokens[1], tokens[2:]
+    return tokens[0], tokens[1:]
 
 
 def units_of(tok: str) -> int | None:

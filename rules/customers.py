@@ -15,7 +15,7 @@ PLACEHOLDERS = {"先生", "女士", "小姐", "太太", "客户", "客人", "顾
 # RULES §5.1: a surname (or a compound surname) followed by a placeholder or a form of address
 _ADDRESS = ("x", "xx", "xxx", "某", "某某", "*", "**", "***", "先生", "女士", "小姐", "太太", "太", "生", "老板",
             "总", "经理", "老师", "姐", "哥", "叔", "阿姨", "姨", "师傅", "工", "总监", "主任", "大哥", "大姐")
-_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "司徒",
+COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "司徒",
                       "夏侯", "长孙", "宇文", "轩辕", "端木", "独孤", "南宫", "西门", "申屠", "澹台", "呼延")
 _LATIN_WORD = r"[A-Za-z\u00c0-\u024f]+(?:['.\-][A-Za-z\u00c0-\u024f]+)*\.?"
 _LATIN_NAME = re.compile(rf"{_LATIN_WORD}(?:[ ·]{_LATIN_WORD})*")
@@ -80,7 +80,7 @@ def _address(name: str) -> str | None:
     for suffix in _ADDRESS:
         if low.endswith(suffix):
             head = name[:len(name) - len(suffix)]
-            if len(head) == 1 and _CJK_NAME.fullmatch(head) or head in _COMPOUND_SURNAMES:
+            if len(head) == 1 and _CJK_NAME.fullmatch(head) or head in COMPOUND_SURNAMES:
                 return T.NAME_PLACEHOLDER if suffix[0] in "x*某" else T.NAME_ADDRESS
     return None
 
