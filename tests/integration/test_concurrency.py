@@ -74,7 +74,7 @@ def _seed_reminders(cfg, db, n):
     run_say(cfg, db, "2026-11-20 09:00", "张经理", "/开班 李四 王五")
     for i in range(n):
         who = "李四" if i % 2 == 0 else "王五"
-        run_say(cfg, db, f"2026-11-20 09:{10 + i:02d}", who, f"到访 客户{chr(0x4e00 + i)}甲 1380000{i:04d}")
+        run_say(cfg, db, f"2026-11-20 09:{10 + i:02d}", who, f"到访 王{chr(0x4e00 + i)}明 1380000{i:04d}")
         run_say(cfg, db, f"2026-11-20 09:{10 + i:02d}", who, "送客")
 
 
