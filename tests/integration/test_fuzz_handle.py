@@ -49,7 +49,8 @@ TEXT = st.one_of(
 
 
 @pytest.fixture
-def app(db_url, config_file):
+def app(db_url, config_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                         # a random /导出 writes its workbook here
     app = bootstrap(config_file(), db_url=db_url)
     for who, text in [("张经理", "/开班 李四 王五 赵六"), ("李四", "到访 张三 13812345678"),
                       ("王五", "签到"), ("李四", "成交 张三 13812345678 1套")]:
