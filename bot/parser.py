@@ -9,14 +9,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot import arguments as a
+from bot.arguments import is_phone
 from handlers import commands as c
 from rules import texts as T
-from rules.customers import COMPOUND_SURNAMES, RELATIONS, masked_parts
 from rules.normalize import (
     MAX_TEXT,
-    chinese_int,
     edit_distance_one,
-    fold_name,
     normalize,
     only_junk,
     space_phones,
@@ -56,234 +55,6 @@ class Verb:
     manager: bool = False
 
 
-_PHONE_PIECE = re.compile(r"^\+?\d[\d\-]*$")
-_UNIT = re.compile(r"(?:共|一共|总共)?(-?[0-9]+|[零〇一二两三四五六七八九十百千万]+)(套|台|辆|户)(?:房|房子)?")
-_HAN = re.compile("[\u3400-\u9fff\U00020000-\U0003ffff]")
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'.\-]*")
-
-
-def is_phone(tok: str) -> bool:
-    return bool(re.fullmatch(r"1[3-9][0-9]{9}", tok))
-
-
-def take_phone(tokens: list[str]) -> tuple[str | None, list[str]]:
-    """The first phone (a clean mobile first, else a phone-looking run such as '138 1234 567' so the
-    handler can say why it is wrong), and the other tokens."""
-    for i, tok in enumerate(tokens):
-        if is_phone(tok):
-            return tok, tokens[:i] + tokens[i + 1:]
-    for i, tok in enumerate(tokens):
-        if _PHONE_PIECE.match(tok) and not _UNIT.fullmatch(tok):
-            j, digits = i + 1, len(re.sub(r"\D", "", tok))
-            while j < len(tokens) and re.fullmatch(r"[\d\-]+", tokens[j]) and digits < 11:
-                digits += len(re.sub(r"\D", "", tokens[j]))
-                j += 1
-            return "".join(tokens[i:j]), tokens[:i] + tokens[j:]
-    return None, tokens
-
-
-def take_name(tokens: list[str]) -> tuple[str, list[str]]:
-    """The first argument is the name; a Latin full name keeps its words together (`Tom Hanks`), and a
-    Chinese name typed with a space after the surname (`张 三`) is one name."""
-    if not tokens:
-        raise ValueError
-    n = 1
-    if _LATIN.fullmatch(tokens[0]):
-        while n < min(len(tokens), 4) and _LATIN.fullmatch(tokens[n]) and tokens[n] not in OPTION_WORDS:
-            n += 1
-        return " ".join(tokens[:n]), tokens[n:]
-    surname = _HAN.fullmatch(tokens[0]) or tokens[0] in COMPOUND_SURNAMES
-    if len(tokens) > 1 and surname and re.fullmatch(r"[^\W\d_]{1,2}", tokens[1]) \
-            and all(_HAN.fullmatch(ch) for ch in tokens[1]) and tokens[1] not in OPTION_WORDS:
-        return tokens[0] + tokens[1], tokens[2:]
-    return tokens[0], tokens[1:]
-
-
-def units_of(tok: str) -> int | None:
-    """`3套` `三套` `两套` `共3套` `3套房` → the units; None when `tok` is no units word at all.
-    A units word out of 1–99 (`0套` `-5套` `999999999999套`) raises ValueError (the usage line)."""
-    mt = _UNIT.fullmatch(tok)
-    if not mt:
-        if re.search(r"[0-9]", tok) and re.search(r"(套|台|辆|户)(房|房子)?$", tok):
-            raise ValueError            # 2^31套, 3.5套
-        return None
-    raw = mt.group(1)
-    value = int(raw) if re.fullmatch(r"-?[0-9]+", raw) else chinese_int(raw)
-    if value is None or not 1 <= value <= 99:
-        raise ValueError
-    return value
-
-
-OPTION_WORDS = ("点名", "带访")
-
-
-def _join_units(tokens: list[str]) -> list[str]:
-    """`3 套` → `3套`, `共 3 套` → `共3套`: a number and its measure word typed apart."""
-    out: list[str] = []
-    for tok in tokens:
-        if out and re.fullmatch(r"(套|台|辆|户)(房|房子)?", tok) and re.fullmatch(
-                r"(共|一共|总共)?-?([0-9]+|[零〇一二两三四五六七八九十]+)", out[-1]):
-            out[-1] += tok
-        elif out and out[-1] in ("共", "一共", "总共") and re.match(r"-?[0-9]|[一二两三四五六七八九十]", tok):
-            out[-1] += tok
-        else:
-            out.append(tok)
-    return out
-
-
-def _name(tok: str) -> str:
-    return fold_name(tok)
-
-
-def _none(cls):
-    def parse(args):
-        return cls()
-    return parse
-
-
-def _reason(cls):
-    return lambda args: cls(" ".join(args))
-
-
-def _one_name(cls):
-    def parse(args):
-        if len(args) != 1 or not _name(args[0]):
-            raise ValueError
-        return cls(_name(args[0]))
-    return parse
-
-
-def _phone_only(cls):
-    def parse(args):
-        phone, rest = take_phone(args)
-        if not phone or rest:
-            raise ValueError
-        return cls(phone)
-    return parse
-
-
-def _visit(args):
-    named = "点名" in args
-    rest = [t for t in args if t != "点名"]
-    referrer = None
-    if "带访" in rest:
-        i = rest.index("带访")
-        referrer, tail = take_phone(rest[i + 1:])
-        if not referrer:
-            raise ValueError
-        rest = rest[:i] + tail
-    phone, rest = take_phone(rest)
-    if not phone:
-        raise ValueError
-    name, note = take_name(rest)
-    return c.Visit(name, phone, named, referrer, " ".join(note))
-
-
-def _deal(args):
-    phone, rest = take_phone(args)
-    if not phone:
-        raise ValueError
-    name, rest = take_name(rest)
-    units, relation, note = None, "", []
-    for tok in _join_units(rest):
-        n = units_of(tok)
-        if n is not None and units is None:
-            units = n
-        elif n is not None:
-            raise ValueError            # two units words: which one?
-        elif tok in RELATIONS and not relation:
-            relation = RELATIONS[tok]
-        else:
-            note.append(tok)
-    return c.RecordDeal(name, phone, units or 1, relation, " ".join(note))
-
-
-def _follow_up(args):
-    """跟进 手机|姓名 内容: the customer is the first argument; a phone inside the note is note text."""
-    if len(args) < 2:
-        raise ValueError
-    return c.FollowUp(args[0], " ".join(args[1:]))
-
-
-def _appeal(args):
-    phone, rest = take_phone(args)
-    if not phone or not rest:
-        raise ValueError
-    return c.Appeal(phone, " ".join(rest))
-
-
-def _lookup(args):
-    """查客 手机 | 姓名 | 138****5678 (copied from the group) | 5678 (the last four digits)."""
-    if not args:
-        raise ValueError
-    phone, rest = take_phone(args)
-    if phone and not rest:
-        return c.Lookup(phone)
-    if len(args) == 1 and masked_parts(args[0]) is not None:
-        return c.Lookup(args[0])
-    name, rest = take_name(args)
-    if rest:
-        raise ValueError
-    return c.Lookup(name)
-
-
-def _see_off(args):
-    if not args:
-        return c.SeeOff()
-    phone, rest = take_phone(args)
-    return c.SeeOff(phone if phone and not rest else " ".join(args))
-
-
-def _names(cls, at_least: int):
-    def parse(args):
-        names = tuple(n for n in (_name(a) for a in args) if n)
-        if len(names) < at_least or len(set(names)) != len(names):
-            raise ValueError
-        return cls(names)
-    return parse
-
-
-def _skip(args):
-    if not args or not _name(args[0]):
-        raise ValueError
-    return c.Skip(_name(args[0]), " ".join(args[1:]))
-
-
-def _verify(args):
-    phone, rest = take_phone(args)
-    if not phone or rest not in (["同一人"], ["不同人"]):
-        raise ValueError
-    return c.Verify(phone, rest == ["同一人"])
-
-
-def _decide(args):
-    phone, rest = take_phone(args)
-    if rest and rest[0] == "归":
-        rest = rest[1:]
-    names = tuple(_name(a) for a in rest)
-    if not phone or not 1 <= len(names) <= 2 or len(set(names)) != len(names) or not all(names):
-        raise ValueError
-    return c.Decide(phone, names)
-
-
-def _export(args):
-    if len(args) > 2 or not all(re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", a) for a in args):
-        raise ValueError
-    return c.Export(*args)
-
-
-def _roster(args):
-    if len(args) != 2 or args[0] not in ("添加", "移除", "经理") or not _name(args[1]):
-        raise ValueError
-    return c.Roster(args[0], _name(args[1]))
-
-
-def _whoami(args):
-    if len(args) != 1 or not _name(args[0]):
-        raise ValueError
-    return c.WhoAmI(_name(args[0]))
-
-
 def _help(args):
     """帮助 / 帮助 经理 / 帮助 到访 (also 帮助 /撤销): the topic's usage line comes from the verb table."""
     if len(args) > 1:
@@ -293,60 +64,42 @@ def _help(args):
     return c.HelpText(verb.words[0] if verb else topic, verb.usage if verb else "")
 
 
-def _log(args):
-    if len(args) > 1:
-        raise ValueError
-    return c.ShowLog(_name(args[0]) if args else "")
-
-
-def _non_buyer(args):
-    if len(args) != 1:
-        raise ValueError
-    return c.NonBuyer(args[0])
-
-
-def _bind(args):
-    if not args:
-        raise ValueError
-    return c.Bind(" ".join(args))
-
-
 VERBS: list[Verb] = [
-    Verb(("签到", "已签到"), _none(c.SignIn), "签到 —— 到岗,开始排队"),
-    Verb(("签退", "已签退"), _none(c.SignOut), "签退 —— 今天下班,不再排队"),
-    Verb(("请假",), _none(c.Leave), "请假 —— 今天休息"),
-    Verb(("暂离",), _reason(c.StepOut), "暂离 [原因] —— 个人短暂离开(轮到时跳过,不补接)"),
-    Verb(("外出",), _reason(c.GoOut), "外出 [原因] —— 因公外出(保留位置,回来优先接待)"),
-    Verb(("回来",), _none(c.Back), "回来 —— 回到岗位"),
-    Verb(("接待", "来客"), _none(c.Receive), "接待 —— 我接待刚到的客户(仅当值者)"),
-    Verb(("到访", "来访"), _visit, "到访 姓名 手机 [点名] [带访 老客户手机] [备注] —— 例:到访 张三 13812345678"),
-    Verb(("非客",), _non_buyer,
+    Verb(("签到", "已签到"), a.none(c.SignIn), "签到 —— 到岗,开始排队"),
+    Verb(("签退", "已签退"), a.none(c.SignOut), "签退 —— 今天下班,不再排队"),
+    Verb(("请假",), a.none(c.Leave), "请假 —— 今天休息"),
+    Verb(("暂离",), a.reason(c.StepOut), "暂离 [原因] —— 个人短暂离开(轮到时跳过,不补接)"),
+    Verb(("外出",), a.reason(c.GoOut), "外出 [原因] —— 因公外出(保留位置,回来优先接待)"),
+    Verb(("回来",), a.none(c.Back), "回来 —— 回到岗位"),
+    Verb(("接待", "来客"), a.none(c.Receive), "接待 —— 我接待刚到的客户(仅当值者)"),
+    Verb(("到访", "来访"), a.visit, "到访 姓名 手机 [点名] [带访 老客户手机] [备注] —— 例:到访 张三 13812345678"),
+    Verb(("非客",), a.non_buyer,
          "非客 类型 —— 同行/市调/建筑/装修/广告/记者/推销,或 问路/找人"),
-    Verb(("代接",), _phone_only(c.HelpReceive), "代接 手机 —— 替客户的归属人接待这位老客户"),
-    Verb(("送客",), _see_off, "送客 [姓名或手机] —— 接待结束"),
-    Verb(("跟进",), _follow_up, "跟进 手机 内容 —— 记录跟进(续期归属);例:跟进 13812345678 电话沟通"),
-    Verb(("成交",), _deal, "成交 姓名 手机 [N套] [父母/配偶] [备注] —— 例:成交 张三 13812345678 1套"),
-    Verb(("申诉",), _appeal, "申诉 手机 理由 —— 对成交归属提出申诉"),
-    Verb(("查客",), _lookup, "查客 手机 或 查客 姓名 —— 查询客户归属"),
-    Verb(("我的客户",), _none(c.MyCustomers), "我的客户 —— 私聊回复我的客户和到期时间"),
-    Verb(("轮排", "排队", "下一位"), _none(c.Board), "轮排 —— 查看今日轮排"),
-    Verb(("帮助", "help"), lambda a: _help(a), "帮助 [经理|命令] —— 命令列表,或一个命令的说明"),
-    Verb(("我是",), _whoami, "我是 姓名 —— 把我的账号绑定到名单上的名字"),
-    Verb(("开班",), _names(c.OpenDay, 0), "/开班 [甲 乙 丙…] —— 现在开班;带名字则今日按此顺序排队", True),
-    Verb(("顺序",), _names(c.SetOrder, 1), "/顺序 甲 乙 丙… —— 设置今日轮排顺序(须列出全部在队成员)", True),
-    Verb(("补接",), _one_name(c.GiveMakeup), "/补接 甲 —— 给甲一次补接", True),
-    Verb(("跳过",), _skip, "/跳过 甲 [原因] —— 甲无故不在,跳到队尾,不补接", True),
-    Verb(("指派",), _one_name(c.Assign), "/指派 甲 —— 下一位新客户由甲接待(计甲的名次)", True),
-    Verb(("批准",), _one_name(c.Approve), "/批准 甲 —— 允许接待中的甲再接一位新客户,或确认甲超时报的非客", True),
-    Verb(("核实",), _verify, "/核实 手机 同一人|不同人 —— 处理同名不同电话的登记", True),
-    Verb(("裁定",), _decide, "/裁定 手机 归 甲 [乙] —— 裁定客户归属或成交业绩(两人则分半)", True),
-    Verb(("释放",), _phone_only(c.Release), "/释放 手机 —— 把客户释放为公客", True),
-    Verb(("撤销",), _none(c.Undo), "/撤销 —— 撤销本项目今天最近一次变更", True),
-    Verb(("记录",), _log, "/记录 [甲] —— 今天的变更记录和原因", True),
-    Verb(("日报",), _none(c.DailySummary), "/日报 —— 现在发送今日汇总", True),
-    Verb(("导出",), _export, "/导出 [起始日期] [结束日期] —— 导出 Excel(登记、接待、成交)", True),
-    Verb(("成员",), _roster, "/成员 添加|移除|经理 甲 —— 调整名单", True),
-    Verb(("绑定",), _bind,
+    Verb(("代接",), a.phone_only(c.HelpReceive), "代接 手机 —— 替客户的归属人接待这位老客户"),
+    Verb(("送客",), a.see_off, "送客 [姓名或手机] —— 接待结束"),
+    Verb(("跟进",), a.follow_up, "跟进 手机 内容 —— 记录跟进(续期归属);例:跟进 13812345678 电话沟通"),
+    Verb(("成交",), a.deal, "成交 姓名 手机 [N套] [父母/配偶] [备注] —— 例:成交 张三 13812345678 1套"),
+    Verb(("申诉",), a.appeal, "申诉 手机 理由 —— 对成交归属提出申诉"),
+    Verb(("查客",), a.lookup, "查客 手机 或 查客 姓名 —— 查询客户归属"),
+    Verb(("我的客户",), a.none(c.MyCustomers), "我的客户 —— 私聊回复我的客户和到期时间"),
+    Verb(("轮排", "排队", "下一位"), a.none(c.Board), "轮排 —— 查看今日轮排"),
+    Verb(("帮助", "help"), _help, "帮助 [经理|命令] —— 命令列表,或一个命令的说明"),
+    Verb(("我是",), a.whoami, "我是 姓名 —— 把我的账号绑定到名单上的名字"),
+    Verb(("开班",), a.names(c.OpenDay, 0), "/开班 [甲 乙 丙…] —— 现在开班;带名字则今日按此顺序排队", True),
+    Verb(("顺序",), a.names(c.SetOrder, 1), "/顺序 甲 乙 丙… —— 设置今日轮排顺序(须列出全部在队成员)", True),
+    Verb(("补接",), a.one_name(c.GiveMakeup), "/补接 甲 —— 给甲一次补接", True),
+    Verb(("跳过",), a.skip, "/跳过 甲 [原因] —— 甲无故不在,跳到队尾,不补接", True),
+    Verb(("指派",), a.one_name(c.Assign), "/指派 甲 —— 下一位新客户由甲接待(计甲的名次)", True),
+    Verb(("批准",), a.one_name(c.Approve), "/批准 甲 —— 允许接待中的甲再接一位新客户,或确认甲超时报的非客", True),
+    Verb(("核实",), a.verify, "/核实 手机 同一人|不同人 —— 处理同名不同电话的登记", True),
+    Verb(("裁定",), a.decide, "/裁定 手机 归 甲 [乙] —— 裁定客户归属或成交业绩(两人则分半)", True),
+    Verb(("释放",), a.phone_only(c.Release), "/释放 手机 —— 把客户释放为公客", True),
+    Verb(("撤销",), a.none(c.Undo), "/撤销 —— 撤销本项目今天最近一次变更", True),
+    Verb(("记录",), a.log, "/记录 [甲] —— 今天的变更记录和原因", True),
+    Verb(("日报",), a.none(c.DailySummary), "/日报 —— 现在发送今日汇总", True),
+    Verb(("导出",), a.export, "/导出 [起始日期] [结束日期] —— 导出 Excel(登记、接待、成交)", True),
+    Verb(("成员",), a.roster, "/成员 添加|移除|经理 甲 —— 调整名单", True),
+    Verb(("绑定",), a.bind,
          "/绑定 项目名 —— 把本群绑定到项目", True),
 ]
 
