@@ -13,6 +13,7 @@ from bot.messages import Outgoing
 from bot.privacy import mask_phones
 from handlers.context import Ctx
 from handlers.jobs import due_jobs
+from rules import texts as T
 from rules.queue import Day
 from storage import models as m
 from storage.uow import UnitOfWork
@@ -62,13 +63,14 @@ class Scheduled:
         return out
 
     def _jobs_at(self, uow, row, ps: ProjectSettings, at: datetime, now: datetime) -> list[Outgoing]:
-        ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, "系统")
+        ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, T.SYSTEM_ACTOR)
         before = ctx.day.to_dict()
         msgs = due_jobs(ctx)
         changes = uow.changes()
         if ctx.reasons:
-            uow.session.add(m.Audit(project_id=row.id, day=ctx.today, at=at, actor="系统", command="(定时)",
-                                    reasons=ctx.reasons, undo={"day": before, "rows": changes}, kind="system"))
+            uow.session.add(m.Audit(project_id=row.id, day=ctx.today, at=at, actor=T.SYSTEM_ACTOR,
+                                    command=T.SCHEDULED_COMMAND, reasons=ctx.reasons,
+                                    undo={"day": before, "rows": changes}, kind="system"))
         row.state = ctx.day.to_dict()
         out = []
         for key, to, text, mentions in msgs:
