@@ -233,6 +233,12 @@ def roster(args):
     return c.Roster(args[0], member_name(args[1]))
 
 
+def board_link(args):
+    if args not in ([], ["重置"]):
+        raise ValueError
+    return c.BoardLink(reset=bool(args))
+
+
 def whoami(args):
     if len(args) != 1 or not member_name(args[0]):
         raise ValueError

@@ -107,6 +107,25 @@ def cmd_run(args) -> int:
     return run(args)
 
 
+def cmd_web(args) -> int:
+    """The board and report pages alone (config.yaml's web: gives host and port; flags override)."""
+    import logging
+
+    import uvicorn
+
+    from bot.adapters.web import make_web
+    from bot.bootstrap import bootstrap
+    from bot.config import WebCfg
+    cfg = load_config(args.config)
+    web = cfg.web or WebCfg()
+    app = bootstrap(cfg, db_url=args.db)
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host, port = args.host or web.host, args.port or web.port
+    print(f"看板与报表:http://{host}:{port}(经理私聊发 /看板 获取带密钥的链接)", flush=True)
+    uvicorn.run(make_web(app.engine, app.projects), host=host, port=port, log_level="warning")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="reception-bot", description="接待助手:接待轮排与客户归属")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -133,9 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p.add_argument("--at", default=None)
     p.add_argument("--json", action="store_true", required=True)
+    p = sub.add_parser("web", help="只启动看板和报表网页")
+    common(p)
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
     args = ap.parse_args(argv)
     try:
-        return {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state}[args.cmd](args)
+        return {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state,
+                "web": cmd_web}[args.cmd](args)
     except ConfigError as e:
         print(f"配置错误:{e}", file=sys.stderr)
         return 2

@@ -64,6 +64,17 @@ class ProjectCfg(BaseModel):
         return self
 
 
+class WebCfg(BaseModel):
+    """The live board and report pages (`reception-bot web`, or inside `run` when set)."""
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    base_url: str = ""          # how phones and TVs reach it, e.g. http://192.168.1.20:8080 (default: host:port)
+
+    def url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     timezone: str = "Asia/Shanghai"
@@ -72,6 +83,7 @@ class Config(BaseModel):
     projects: list[ProjectCfg] = Field(min_length=1)
     feishu: dict = {}
     wechat: dict = {}
+    web: WebCfg | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ class ProjectSettings:
     salespeople: tuple[str, ...]
     ids: tuple[tuple[str, str, str], ...] = ()      # (name, platform, user id)
     chats: tuple[tuple[str, str], ...] = ()          # (platform, chat id)
+    web_url: str = ""                                # base of the /看板 links ("" when web: is not set)
 
 
 def policy_from(base: dict, override: dict) -> Policy:
@@ -121,7 +134,8 @@ def project_settings(cfg: Config) -> list[ProjectSettings]:
         chats = tuple((plat, c) for plat, lst in p.chats.items() for c in lst)
         out.append(ProjectSettings(p.name, tz, p.shift.start, p.shift.end, pol,
                                    tuple(m.name for m in p.managers),
-                                   tuple(m.name for m in p.salespeople), ids, chats))
+                                   tuple(m.name for m in p.salespeople), ids, chats,
+                                   web_url=cfg.web.url() if cfg.web else ""))
     return out
 
 

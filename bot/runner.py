@@ -50,7 +50,7 @@ def run(args) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
     app = bootstrap(cfg, db_url=args.db)
-    adapters, stoppers = [], []
+    adapters, stoppers = [], start_web(app, cfg)
     if os.environ.get("FEISHU_APP_ID") and os.environ.get("FEISHU_APP_SECRET"):
         from bot.feishu import FeishuAdapter, FeishuSettings
         feishu = FeishuAdapter(app, FeishuSettings.from_env(cfg.feishu))
@@ -69,7 +69,11 @@ def run(args) -> int:
         adapters.append(("wechat", wechat.send))
         stoppers.append(lambda: (wechat.stop_from_thread(), thread.join(10)))
     if not adapters:
-        return console(app, args.project or app.default)
+        try:
+            return console(app, args.project or app.default)
+        finally:
+            for stopper in stoppers:
+                stopper()
 
     def deliver(msgs: list[Outgoing]) -> None:
         # one platform's outage must not hold back the others; a failed batch is retried by key
@@ -96,6 +100,20 @@ def run(args) -> int:
         for stopper in stoppers:
             stopper()
     return 0
+
+
+def start_web(app, cfg) -> list:
+    """The board and report pages in this process when config.yaml has `web:`; their stopper."""
+    if cfg.web is None:
+        return []
+    from bot.adapters.web import make_web, serve_in_thread
+    server = serve_in_thread(make_web(app.engine, app.projects), cfg.web.host, cfg.web.port)
+    log.info("board pages on http://%s:%s", cfg.web.host, cfg.web.port)
+
+    def stop():
+        server.should_exit = True
+        server.thread.join(5)
+    return [stop]
 
 
 def _start_wechat(app, cfg):

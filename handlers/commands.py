@@ -188,6 +188,16 @@ class Export(Command):
 
 
 @dataclass(frozen=True)
+class BoardLink(Command):
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class PeriodReport(Command):
+    period: str          # "week" (/周报) | "month" (/月报)
+
+
+@dataclass(frozen=True)
 class Roster(Command):
     action: str
     name: str

@@ -61,7 +61,9 @@ class Member(Base):
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (UniqueConstraint("project_id", "phone"), Index("ix_customers_name", "project_id", "name"),
-                      Index("ix_customers_due", "project_id", "due_at"))
+                      Index("ix_customers_due", "project_id", "due_at"),
+                      Index("ix_customers_registered", "project_id", "registered_at"),     # reports
+                      Index("ix_customers_valid_until", "project_id", "valid_until"))       # reports: lapses
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     name: Mapped[str] = mapped_column(String(40))
@@ -100,6 +102,7 @@ class Reception(Base):
 
 class Deal(Base):
     __tablename__ = "deals"
+    __table_args__ = (Index("ix_deals_day", "project_id", "day"),)      # reports
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -161,6 +164,15 @@ class Outbox(Base):
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(80))
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class BoardToken(Base):
+    """The secret in a project's board/report links (/看板); /看板 重置 replaces it."""
+
+    __tablename__ = "board_tokens"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
 
 
 class ChatBinding(Base):

@@ -1,0 +1,154 @@
+"""HTTP routes of the board and report pages.
+
+/board/{token}          the TV page (static shell; board.js renders the state)
+/board/{token}/events   Server-Sent Events: the board state whenever it changes (any process)
+/board/{token}/state    the same state as JSON, once
+/report/{token}         per-salesperson figures for ?from=YYYY-MM-DD&to=YYYY-MM-DD, charts as inline SVG
+Anything else, and any unknown token, is a bare 404 that names nothing.
+
+The state lives in the database, so changes made by another bot process show as well: one
+poller per project compares a cheap signature (last change-log id + hash of the day's state)
+every POLL seconds and rebuilds the board only when it moved.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.routing import Route
+
+from bot.adapters.web import pages
+from handlers.board_view import board_state
+from storage import boards
+from storage.uow import UnitOfWork
+
+POLL = 0.2            # seconds between signature checks (one query per project, shared by all screens)
+PING = 15.0           # keep-alive comment for proxies
+TOKEN_CHECK = 2.0     # a reset token ends open streams within this long
+STATIC = Path(__file__).parent / "static"
+ASSETS = {"board.js": "text/javascript", "board.css": "text/css", "report.css": "text/css"}
+
+
+class Hub:
+    """Per project: the latest (signature, board state), refreshed at most every POLL seconds."""
+
+    def __init__(self, engine: Engine, projects: dict, clock: Callable[[], datetime]):
+        self.engine, self.projects, self.clock = engine, projects, clock
+        self._cache: dict[int, tuple[float, str, dict]] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def project_id(self, token: str) -> tuple[int, str] | None:
+        with UnitOfWork(self.engine, readonly=True) as uow:
+            p = boards.project_by_token(uow.session, token)
+            return (p.id, p.name) if p is not None and p.name in self.projects else None
+
+    async def current(self, pid: int, name: str) -> tuple[str, dict]:
+        lock = self._locks.setdefault(pid, asyncio.Lock())
+        async with lock:
+            hit = self._cache.get(pid)
+            if hit and time.monotonic() - hit[0] < POLL:
+                return hit[1], hit[2]
+            sig, state = await asyncio.to_thread(self._refresh, pid, name, hit)
+            self._cache[pid] = (time.monotonic(), sig, state)
+            return sig, state
+
+    def _refresh(self, pid: int, name: str, hit) -> tuple[str, dict]:
+        now = self.clock()
+        with UnitOfWork(self.engine, readonly=True) as uow:
+            sig = boards.signature(uow.session, pid) + now.astimezone(self.projects[name].tz).strftime(":%Y%m%d")
+            if hit and hit[1] == sig:
+                return sig, hit[2]
+            project = uow.session.get(boards.m.Project, pid)
+            return sig, board_state(uow.session, project, self.projects[name], now)
+
+
+def _not_found() -> PlainTextResponse:
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime] | None = None) -> Starlette:
+    """The ASGI app. `projects`: name → ProjectSettings; `clock`: for tests (default: now)."""
+    hub = Hub(engine, projects, clock or (lambda: datetime.now(UTC)))
+
+    async def lookup(request: Request):
+        return await asyncio.to_thread(hub.project_id, request.path_params["token"])
+
+    async def board_page(request: Request):
+        found = await lookup(request)
+        return pages.board_html(found[1]) if found else _not_found()
+
+    async def board_json(request: Request):
+        found = await lookup(request)
+        if not found:
+            return _not_found()
+        return JSONResponse((await hub.current(*found))[1])
+
+    async def events(request: Request):
+        found = await lookup(request)
+        if not found:
+            return _not_found()
+        return StreamingResponse(_stream(request, hub, found), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def report(request: Request):
+        found = await lookup(request)
+        if not found:
+            return _not_found()
+        return await asyncio.to_thread(pages.report_response, engine, projects[found[1]], found, request, hub.clock)
+
+    async def asset(request: Request):
+        name = request.path_params["name"]
+        if name not in ASSETS:
+            return _not_found()
+        return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "max-age=300"})
+
+    routes = [Route("/board/{token}", board_page), Route("/board/{token}/state", board_json),
+              Route("/board/{token}/events", events), Route("/report/{token}", report),
+              Route("/assets/{name}", asset)]
+    app = Starlette(routes=routes, exception_handlers={404: lambda r, e: _not_found(),
+                                                       405: lambda r, e: _not_found()})
+    return app
+
+
+async def _stream(request: Request, hub: Hub, found: tuple[int, str]):
+    """The board state now and after every change; ends when the client goes or the token is reset."""
+    yield "retry: 1000\n\n"
+    last_sig, last_sent, checked = None, time.monotonic(), time.monotonic()
+    while not await request.is_disconnected():
+        sig, state = await hub.current(*found)
+        if sig != last_sig:
+            yield f"event: state\ndata: {json.dumps(state, ensure_ascii=False)}\n\n"
+            last_sig, last_sent = sig, time.monotonic()
+        elif time.monotonic() - last_sent > PING:
+            yield ": ping\n\n"
+            last_sent = time.monotonic()
+        if time.monotonic() - checked > TOKEN_CHECK:
+            if await asyncio.to_thread(hub.project_id, request.path_params["token"]) is None:
+                return
+            checked = time.monotonic()
+        await asyncio.sleep(POLL)
+
+
+def serve_in_thread(app: Starlette, host: str, port: int):
+    """Run uvicorn in a daemon thread (inside `reception-bot run`, or in tests). Returns the server:
+    set `server.should_exit = True` to stop it."""
+    import uvicorn
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    t = threading.Thread(target=server.run, name="web", daemon=True)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not server.started and t.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        raise RuntimeError(f"the web server did not start on {host}:{port}")
+    server.thread = t
+    return server

@@ -1,0 +1,99 @@
+"""The report chart as a PNG (matplotlib, offline), for /周报 and /月报 in chat.
+
+Chinese labels need a CJK font: Debian's fonts-noto-cjk (installed by .ci/run) or any font
+named in RECEPTION_CJK_FONT. The numbers drawn are also written into the PNG's metadata
+("Description", JSON of `series`), so a test can read back what the picture shows.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+from handlers.reports import Report, num
+
+FONT_PATTERNS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/**/NotoSansCJK*.ttc",
+                 "/usr/share/fonts/**/NotoSansSC*.[ot]tf", "/usr/share/fonts/**/SourceHanSans*.tt[cf]",
+                 "/usr/share/fonts/**/wqy-*.ttc", "/System/Library/Fonts/PingFang.ttc",
+                 "C:/Windows/Fonts/msyh.ttc")
+
+
+class NoCJKFont(RuntimeError):
+    """No font with Chinese glyphs was found: the chart would show boxes."""
+
+
+@cache
+def cjk_font() -> str:
+    """Path of a font with Chinese glyphs (RECEPTION_CJK_FONT first, then well-known places)."""
+    env = os.environ.get("RECEPTION_CJK_FONT")
+    if env and Path(env).is_file():
+        return env
+    for pattern in FONT_PATTERNS:
+        found = sorted(glob.glob(pattern, recursive=True))
+        if found:
+            return found[0]
+    raise NoCJKFont("找不到中文字体(请安装 fonts-noto-cjk,或设置 RECEPTION_CJK_FONT)")
+
+
+def series(rep: Report) -> dict:
+    """What the charts draw: per salesperson bars and the daily walk-ins line."""
+    return {"names": [r.name for r in rep.rows],
+            "counted": [r.counted for r in rep.rows],
+            "registrations": [r.registrations for r in rep.rows],
+            "deals": [num(r.deals) for r in rep.rows],
+            "days": [d.isoformat() for d, _ in rep.daily],
+            "walk_ins": [n for _, n in rep.daily]}
+
+
+def report_png(rep: Report, path: Path) -> Path:
+    """Draw the bars (接待/登记/成交 per salesperson) and the daily line into `path`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+    from matplotlib import pyplot as plt
+
+    font = cjk_font()
+    font_manager.fontManager.addfont(font)
+    family = font_manager.FontProperties(fname=font).get_name()
+    data = series(rep)
+    with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
+        fig, (bars, line) = plt.subplots(2, 1, figsize=(10, 8), dpi=100, height_ratios=(3, 2))
+        _bars(bars, data)
+        _line(line, data)
+        fig.suptitle(f"{rep.project} {rep.start:%Y-%m-%d} 至 {rep.end:%Y-%m-%d}", fontsize=15)
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, metadata={"Description": json.dumps(data, ensure_ascii=False)})
+        plt.close(fig)
+    return path
+
+
+def _bars(ax, data: dict) -> None:
+    from matplotlib.ticker import MaxNLocator
+    n, w = len(data["names"]), 0.27
+    xs = list(range(n))
+    for i, (key, label, color) in enumerate((("counted", "接待(计名次)", "#4e79a7"),
+                                             ("registrations", "登记", "#59a14f"), ("deals", "成交", "#e15759"))):
+        rects = ax.bar([x + (i - 1) * w for x in xs], data[key], w, label=label, color=color)
+        ax.bar_label(rects, fontsize=8, padding=1)
+    ax.set_xticks(xs, data["names"], rotation=30 if n > 8 else 0, ha="right" if n > 8 else "center")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("每位销售")
+    ax.legend(loc="upper right")
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _line(ax, data: dict) -> None:
+    from matplotlib.ticker import MaxNLocator
+    days = [d[5:] for d in data["days"]]
+    ax.plot(days, data["walk_ins"], marker="o", color="#f28e2b")
+    for x, y in zip(days, data["walk_ins"], strict=True):
+        ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=8)
+    step = max(1, len(days) // 12)
+    ax.set_xticks(range(0, len(days), step), days[::step])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("每日来访")
+    ax.set_ylim(bottom=0)
+    ax.spines[["top", "right"]].set_visible(False)

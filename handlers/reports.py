@@ -1,0 +1,110 @@
+"""Reports: per-salesperson figures for a date range (one query module: storage/reports.py),
+the chat text of /周报 and /月报, and the view shared by the report page, the PNG and the 汇总 sheet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from storage import reports as q
+
+HEADERS = ["销售", "接待(计名次)", "接待(不计)", "登记", "成交(按份额)", "套数(按份额)", "转化率", "流失公客",
+           "补接获得", "补接已用"]
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    counted: int = 0
+    uncounted: int = 0
+    registrations: int = 0
+    deals: float = 0.0
+    units: float = 0.0
+    lapsed: int = 0
+    makeups_earned: int = 0
+    makeups_used: int = 0
+
+    @property
+    def conversion(self) -> float | None:
+        """成交 ÷ 计名次接待 (None when there was no counted reception)."""
+        return self.deals / self.counted if self.counted else None
+
+    def cells(self) -> list:
+        """The row as the table/sheet shows it (numbers stay numbers)."""
+        conv = None if self.conversion is None else round(self.conversion, 4)
+        return [self.name, self.counted, self.uncounted, self.registrations, num(self.deals), num(self.units),
+                conv, self.lapsed, self.makeups_earned, self.makeups_used]
+
+
+@dataclass(frozen=True)
+class Report:
+    project: str
+    start: date
+    end: date
+    rows: tuple[Row, ...]
+    daily: tuple[tuple[date, int], ...]     # walk-ins per day, every day of the range
+
+    def total(self) -> Row:
+        def add(f):
+            return sum(getattr(r, f) for r in self.rows)
+        return Row("合计", *(add(f) for f in ("counted", "uncounted", "registrations", "deals", "units", "lapsed",
+                                              "makeups_earned", "makeups_used")))
+
+
+def num(x: float) -> float | int:
+    """1.0 → 1, 0.5 stays 0.5 (shares), two decimals at most."""
+    x = round(float(x), 2)
+    return int(x) if x == int(x) else x
+
+
+def build(s: Session, project_id: int, project: str, tz: ZoneInfo, span: tuple[date, date], now: datetime) -> Report:
+    """All figures of `project` for the days span[0]..span[1] (local dates, both included)."""
+    start, end = span
+    lo = datetime.combine(start, time(0), tzinfo=tz)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
+    rec = q.receptions(s, project_id, start, end)
+    reg = q.registrations(s, project_id, lo, hi)
+    lap = q.lapsed(s, project_id, lo, min(hi, now))
+    dl = q.deals(s, project_id, start, end)
+    mk = q.makeups(s, project_id, start, end)
+    names = q.roster(s, project_id)
+    seen = set(names)
+    names += sorted({n for d in (rec, reg, lap, dl, mk) for n in d if n and n not in seen})
+    rows = tuple(Row(n, *rec.get(n, (0, 0)), reg.get(n, 0), *dl.get(n, (0.0, 0.0)), lap.get(n, 0),
+                     *mk.get(n, (0, 0))) for n in names)
+    walk = q.daily_walk_ins(s, project_id, start, end)
+    days = tuple((start + timedelta(days=i), walk.get(start + timedelta(days=i), 0))
+                 for i in range((end - start).days + 1))
+    return Report(project, start, end, rows, days)
+
+
+def week_span(today: date) -> tuple[date, date]:
+    """/周报: the last 7 days, today included."""
+    return today - timedelta(days=6), today
+
+
+def month_span(today: date) -> tuple[date, date]:
+    """/月报: this month up to today."""
+    return today.replace(day=1), today
+
+
+def percent(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0%}"
+
+
+def summary_text(rep: Report, title: str) -> str:
+    """The short chat text that goes with the chart."""
+    t = rep.total()
+    lines = [f"【{title}】{rep.project} {rep.start:%m-%d} 至 {rep.end:%m-%d}",
+             f"合计:接待 {t.counted + t.uncounted}(计名次 {t.counted}),登记 {t.registrations},"
+             f"成交 {num(t.deals)}({num(t.units)} 套),转化率 {percent(t.conversion)},流失公客 {t.lapsed}。"]
+    active = [r for r in rep.rows if r.counted or r.uncounted or r.registrations or r.deals]
+    for r in sorted(active, key=lambda r: (-r.deals, -r.counted))[:10]:
+        lines.append(f"{r.name}:接待 {r.counted}/{r.uncounted},登记 {r.registrations},成交 {num(r.deals)},"
+                     f"转化 {percent(r.conversion)}")
+    if not active:
+        lines.append("这段时间还没有接待记录。")
+    return "\n".join(lines)
