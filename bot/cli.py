@@ -18,7 +18,8 @@ def fmt(o: Outgoing, at: datetime) -> str:
     t = (o.at or at).astimezone(at.tzinfo)
     stamp = t.strftime("%Y-%m-%d %H:%M" + (":%S" if t.second else ""))
     target = "群" if o.to is None else f"{o.to}(私聊)"
-    return f"[{stamp}] → {target}: {o.text}"
+    chart = f"\n图表:{o.file}" if o.file and o.file.lower().endswith(".png") else ""   # /周报 /月报
+    return f"[{stamp}] → {target}: {o.text}{chart}"
 
 
 def _time(s: str, tz) -> datetime:

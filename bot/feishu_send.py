@@ -9,7 +9,8 @@ a few times; a permanent API error is logged and the message skipped.
 
 A file (`Outgoing.file`, the /导出 workbook) is uploaded once (`im/v1/files`, multipart, with
 the same throttling and retries) and then sent as a "file" message to each receiver; if the
-upload fails for good, each receiver gets `FILE_FAILED` instead.
+upload fails for good, each receiver gets `FILE_FAILED` instead. A picture (.png/.jpg, the
+/周报 /月报 chart) goes through `im/v1/images` as an "image" message; `IMAGE_FAILED` when it cannot.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import lark_oapi as lark
 from lark_oapi.api.im.v1 import (
     CreateFileRequest,
     CreateFileRequestBody,
+    CreateImageRequest,
+    CreateImageRequestBody,
     CreateMessageRequest,
     CreateMessageRequestBody,
 )
@@ -40,6 +43,8 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_CODE = 99991400
 MAX_TRANSIENT_RETRIES = 5
+IMAGE_TYPES = (".png", ".jpg", ".jpeg")   # sent as "image" messages (im/v1/images, ≤ 10 MB)
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_FILE_BYTES = 30 * 1024 * 1024  # Feishu's limit for im/v1/files; empty files are refused too
 UPLOAD_BUCKET = "im/v1/files"  # throttle key for uploads (they have no receiver)
 # im/v1/files file_type by extension: opus, mp4, pdf, doc, xls, ppt, else stream
@@ -213,16 +218,18 @@ class FeishuSender:
     def _deliver_file(self, f: FileSend) -> None:
         """Upload `f.path`, then a "file" message to each receiver; `FILE_FAILED` to a receiver
         when the upload or its file message fails for good."""
-        file_key = self._upload(f.path)
+        image = os.path.splitext(f.path)[1].lower() in IMAGE_TYPES
+        file_key = self._upload_image(f.path) if image else self._upload(f.path)
+        kind, field, failed = ("image", "image_key", T.IMAGE_FAILED) if image else ("file", "file_key", T.FILE_FAILED)
         many = len(f.receivers) > 1
         for id_type, rid in f.receivers:
             per = rid if many else ""
             try:
                 if file_key:
-                    content = json.dumps({"file_key": file_key})
-                    if self._deliver(Send(id_type, rid, "file", content, feishu_uuid(f"{f.key}:file", per))):
+                    content = json.dumps({field: file_key})
+                    if self._deliver(Send(id_type, rid, kind, content, feishu_uuid(f"{f.key}:file", per))):
                         continue
-                text = json.dumps({"text": T.FILE_FAILED}, ensure_ascii=False)
+                text = json.dumps({"text": failed}, ensure_ascii=False)
                 self._deliver(Send(id_type, rid, "text", text, feishu_uuid(f"{f.key}:file-failed", per)))
             except Exception:
                 log.exception("feishu: giving up on a message to %s", rid)
@@ -256,6 +263,32 @@ class FeishuSender:
         if resp is not None and not file_key:
             log.error("feishu: upload of %s answered without a file_key", path)
         return file_key
+
+    def _upload_image(self, path: str) -> str | None:
+        """The image_key of the picture at `path` uploaded to im/v1/images, or None (logged)."""
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            log.error("feishu: cannot read the image to send %s: %s", path, e)
+            return None
+        if not data or len(data) > MAX_IMAGE_BYTES:
+            log.error("feishu: cannot send %s: %d bytes (Feishu takes images up to 10 MB)", path, len(data))
+            return None
+
+        def upload():  # a fresh stream per attempt (multipart fields image_type, image)
+            body = CreateImageRequestBody.builder().image_type("message").image(io.BytesIO(data)).build()
+            return self._client.im.v1.image.create(CreateImageRequest.builder().request_body(body).build())
+
+        try:
+            resp = self._call(upload, UPLOAD_BUCKET, f"image upload of {os.path.basename(path)}")
+        except Exception:
+            log.exception("feishu: image upload of %s failed", path)
+            return None
+        key = resp.data.image_key if resp is not None and resp.data else None
+        if resp is not None and not key:
+            log.error("feishu: image upload of %s answered without an image_key", path)
+        return key
 
     def _call(self, call, bucket: str, what: str):
         """`call()` with throttling on `bucket` and retries: the response on success, None after a

@@ -244,7 +244,7 @@ class WechatAdapter:
         except Exception:
             where = getattr(target, "room_id", None) or getattr(target, "contact_id", "?")
             log.exception("WeChat: cannot send the file %s to %s", os.path.basename(path), where)
-            await target.say(T.FILE_FAILED)
+            await target.say(T.IMAGE_FAILED if path.lower().endswith((".png", ".jpg", ".jpeg")) else T.FILE_FAILED)
 
 
 def _free_port() -> int:

@@ -61,6 +61,7 @@ class FakeFeishu:
         # per message attempt: (http status, code, reset header), or None to accept that one
         self.fail_plan: deque[tuple[int, int, str] | None] = deque()
         self.uploads: list[dict] = []  # successful POST /im/v1/files: file_key, file_type, file_name, data…
+        self.images: list[dict] = []  # successful POST /im/v1/images: image_key, data
         self.upload_attempts = 0
         self.upload_fail_plan: deque[tuple[int, int]] = deque()  # (http status, code) per upload
         self.upload_fail_always: tuple[int, int] | None = None  # (http status, code) for every upload
@@ -239,6 +240,9 @@ def _http_handler(fake: FakeFeishu):
             if path == "/open-apis/im/v1/files":
                 self._upload()
                 return
+            if path == "/open-apis/im/v1/images":
+                self._upload_image()
+                return
             body = self._body()
             if path == "/open-apis/auth/v3/tenant_access_token/internal":
                 ok = body.get("app_id") == APP_ID and body.get("app_secret") == APP_SECRET
@@ -336,6 +340,28 @@ def _http_handler(fake: FakeFeishu):
             with fake.lock:
                 fake.uploads.append(rec)
             self._reply({"code": 0, "msg": "success", "data": {"file_key": rec["file_key"]}})
+
+        def _upload_image(self):
+            """POST /im/v1/images: multipart image_type=message + image; the same failure plan as files."""
+            raw = self._raw()
+            if not self._authorized():
+                return
+            ctype = self.headers.get("Content-Type") or ""
+            form = parse_multipart(raw, ctype) if ctype.startswith("multipart/form-data") else {}
+            with fake.lock:
+                fake.upload_attempts += 1
+                fail = fake.upload_fail_plan.popleft() if fake.upload_fail_plan else fake.upload_fail_always
+            if fail is not None:
+                self._reply({"code": fail[1], "msg": "upload refused by the fake"}, fail[0])
+                return
+            if form.get("image_type", {}).get("data") != b"message" or not form.get("image", {}).get("data"):
+                self._reply({"code": 234001, "msg": "Invalid request param: image_type/image"}, 400)
+                return
+            rec = {"image_key": f"img_v3_{uuid.uuid4().hex[:20]}", "data": form["image"]["data"],
+                   "fields": sorted(form), "at": time.monotonic()}
+            with fake.lock:
+                fake.images.append(rec)
+            self._reply({"code": 0, "msg": "success", "data": {"image_key": rec["image_key"]}})
 
         def do_PATCH(self):  # noqa: N802
             path = urlparse(self.path).path

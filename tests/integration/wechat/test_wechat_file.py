@@ -91,3 +91,28 @@ def test_a_missing_file_from_the_scheduler_thread_says_so_in_the_room(run, tmp_p
         assert h.service.calls["MessageSendFile"] == 0
 
     run(scenario)
+
+
+def test_a_chart_png_goes_to_the_room_as_an_image_file(run, tmp_path: Path) -> None:
+    png = tmp_path / "阳光花园_week.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+
+    async def scenario(h: Harness) -> None:
+        await asyncio.to_thread(h.adapter.send, [Outgoing(text="【周报】", project=PROJECT, file=str(png))])
+        await wait_until(lambda: h.service.files, what="the chart")
+        [sent] = h.service.files
+        assert sent.name == png.name and sent.data == png.read_bytes()
+        assert [s.text for s in h.replies(ROOM)] == ["【周报】"]
+
+    run(scenario)
+
+
+def test_a_chart_that_cannot_be_sent_keeps_the_text_and_says_so(run, tmp_path: Path) -> None:
+    from bot.wechat import IMAGE_FAILED
+
+    async def scenario(h: Harness) -> None:
+        gone = tmp_path / "gone.png"
+        await asyncio.to_thread(h.adapter.send, [Outgoing(text="【月报】", project=PROJECT, file=str(gone))])
+        assert [s.text for s in h.replies(ROOM)] == ["【月报】", IMAGE_FAILED]
+
+    run(scenario)
