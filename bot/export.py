@@ -1,4 +1,8 @@
-"""/导出: the manager's 来访客户登记表, 接待记录 and 成交记录 as one Excel workbook (openpyxl)."""
+"""/导出: the manager's 来访客户登记表, 接待记录, 成交记录 and 汇总 as one Excel workbook (openpyxl).
+
+Every sheet has a frozen, filterable header row; 汇总 holds the report figures (handlers/reports.py,
+the same as the /report page and the /周报 /月报 chart) with a native Excel bar chart.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -36,6 +40,29 @@ def _sheet(wb: Workbook, title: str, headers: list[str], rows: list[list], first
                 elif isinstance(c.value, date):
                     c.number_format = "yyyy-mm-dd"
     ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    return ws
+
+
+def _summary(wb: Workbook, rep) -> None:
+    """汇总: one row per salesperson, the total, and a clustered bar chart of the first figures."""
+    from openpyxl.chart import BarChart, Reference
+
+    from handlers.reports import HEADERS
+    rows = [r.cells() for r in rep.rows]
+    ws = _sheet(wb, "汇总", HEADERS, rows + [rep.total().cells()])
+    for row in ws.iter_rows(min_row=2, min_col=7, max_col=7):
+        row[0].number_format = "0%"
+    if not rows:
+        return
+    chart = BarChart()
+    chart.type, chart.grouping = "col", "clustered"
+    chart.title = f"{rep.start} 至 {rep.end} 每位销售"
+    chart.add_data(Reference(ws, min_col=2, max_col=4, min_row=1, max_row=len(rows) + 1), titles_from_data=True)
+    chart.add_data(Reference(ws, min_col=5, min_row=1, max_row=len(rows) + 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(rows) + 1))
+    chart.width, chart.height = 24, 12
+    ws.add_chart(chart, f"A{len(rows) + 4}")
 
 
 def _remark(c) -> str:
@@ -77,6 +104,8 @@ def write_workbook(ctx, start: date, end: date, directory: Path | None = None) -
     _sheet(wb, "成交记录", ["成交日期", "客户", "手机", "购房人", "关系", "套数", "业绩分配", "报单人"],
            [[d.day, dn[d.customer_id].name, dn[d.customer_id].phone, d.buyer_name, d.relation, d.units,
              "、".join(f"{k} {round(v * 100)}%" for k, v in d.shares.items()), d.reported_by] for d in deals])
+    from handlers.reports import build
+    _summary(wb, build(ctx.s, pid, ctx.project.name, tz, (start, end), ctx.now))
     out = (directory or EXPORT_DIR)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{ctx.project.name}_{start}_{end}.xlsx"

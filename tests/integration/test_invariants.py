@@ -104,7 +104,12 @@ def test_the_export_has_chinese_headers_one_sheet_per_book_and_real_dates(tmp_pa
     path = tmp_path / out[0].text.rsplit("：", 1)[1].strip()
     assert path.resolve() == Path(out[0].file)
     wb = load_workbook(path)
-    assert wb.sheetnames == ["来访客户登记表", "接待记录", "成交记录"]
+    assert wb.sheetnames == ["来访客户登记表", "接待记录", "成交记录", "汇总"]
+    for ws in wb.worksheets:                          # every sheet: frozen, filterable header row
+        assert ws.freeze_panes == "A2" and ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+    summary = wb["汇总"]
+    assert [c.value for c in summary[2]][:6] == ["李四", 1, 0, 1, 1, 2]   # counted, uncounted, registered, deal, units
+    assert len(summary._charts) == 1
     reg = wb["来访客户登记表"]
     assert [c.value for c in reg[1]][:4] == ["登记时间", "客户姓名", "手机", "归属人"]
     assert reg["A2"].is_date and reg["A2"].value.strftime("%Y-%m-%d %H:%M") == "2026-11-27 09:05"
