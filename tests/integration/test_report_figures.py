@@ -1,0 +1,108 @@
+"""The report figures (storage/reports.py grouped in SQL, handlers/reports.py) on a generated month,
+checked against a slow, obvious recomputation over every row in Python — on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from handlers import reports
+from storage import models as m
+from storage.db import make_engine, migrate
+from storage.uow import UnitOfWork
+from tests.report_data import TZ, generate
+
+SALES = ["李四", "王五", "赵六", "钱七", "孙八"]
+FIRST = date(2026, 10, 1)
+NOW = datetime(2026, 10, 25, 12, 0, tzinfo=TZ)
+
+
+def slow(s, pid: int, start: date, end: date, now: datetime) -> dict[str, list]:
+    """The definitions in storage/reports.py's docstring, row by row."""
+    lo = datetime.combine(start, time(0), tzinfo=TZ)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=TZ)
+    out = defaultdict(lambda: [0, 0, 0, 0.0, 0.0, 0, 0, 0])
+    for r in s.scalars(select(m.Reception).where(m.Reception.project_id == pid)):
+        if start <= r.day <= end and r.category != "errand":
+            if r.counted_for:
+                out[r.counted_for][0] += 1
+            if r.counted_for != r.member:
+                out[r.member][1] += 1
+    for c in s.scalars(select(m.Customer).where(m.Customer.project_id == pid)):
+        if lo <= c.registered_at < hi:
+            out[c.registered_by][2] += 1
+        if c.status == "active" and c.owner and lo <= c.valid_until < min(hi, now):
+            out[c.owner][5] += 1
+    for d in s.scalars(select(m.Deal).where(m.Deal.project_id == pid)):
+        if start <= d.day <= end:
+            for name, share in d.shares.items():
+                out[name][3] += share
+                out[name][4] += share * d.units
+    for a in s.scalars(select(m.Audit).where(m.Audit.project_id == pid)):
+        if start <= a.day <= end and a.kind != "undo" and a.undone_by is None:
+            for reason in a.reasons:
+                who = reason.split(" ")[0]
+                out[who][6] += " 获得补接" in reason
+                out[who][7] += "补接已用" in reason
+    return out
+
+
+@pytest.fixture
+def month(db_url):
+    engine = make_engine(db_url)
+    migrate(engine)
+    pid = generate(engine, "阳光花园", FIRST, 31, SALES, per_day=40)
+    generate(engine, "别的项目", FIRST, 31, SALES, per_day=10, seed=9)       # must not leak in
+    return engine, pid
+
+
+@pytest.mark.parametrize("span", [(date(2026, 10, 1), date(2026, 10, 31)), (date(2026, 10, 8), date(2026, 10, 14)),
+                                  (date(2026, 10, 31), date(2026, 10, 31))])
+def test_figures_match_a_row_by_row_recount(month, span):
+    engine, pid = month
+    with UnitOfWork(engine, readonly=True) as uow:
+        rep = reports.build(uow.session, pid, "阳光花园", TZ, span, NOW)
+        expect = slow(uow.session, pid, *span, NOW)
+    got = {r.name: r for r in rep.rows}
+    assert list(got)[:len(SALES)] == SALES                      # the roster first, in its order
+    for name, (cnt, unc, reg, deals, units, lapsed, earned, used) in expect.items():
+        r = got[name]
+        assert (r.counted, r.uncounted, r.registrations, r.lapsed, r.makeups_earned, r.makeups_used) == (
+            cnt, unc, reg, lapsed, earned, used), name
+        assert r.deals == pytest.approx(deals) and r.units == pytest.approx(units), name
+        assert r.conversion == (pytest.approx(deals / cnt) if cnt else None)
+    assert all(n in expect or not any(r.cells()[1:6]) for n, r in got.items())
+    assert len(rep.daily) == (span[1] - span[0]).days + 1
+
+
+def test_walk_ins_per_day_are_all_receptions_but_errands(month):
+    engine, pid = month
+    with UnitOfWork(engine, readonly=True) as uow:
+        rep = reports.build(uow.session, pid, "阳光花园", TZ, (date(2026, 10, 1), date(2026, 10, 31)), NOW)
+        recs = [(r.day, r.category) for r in uow.session.scalars(select(m.Reception).where(m.Reception.project_id == pid))]
+    for day, n in rep.daily:
+        assert n == sum(1 for d, cat in recs if d == day and cat != "errand")
+
+
+def test_a_split_deal_counts_half_a_deal_and_half_its_units(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/r.db")
+    migrate(engine)
+    with UnitOfWork(engine) as uow:
+        p = m.Project(name="p", state={})
+        uow.session.add(p)
+        uow.session.flush()
+        c = m.Customer(project_id=p.id, name="张三", phone="13812345678", owner="甲", status="closed",
+                       registered_by="甲", registered_at=datetime(2026, 10, 1, tzinfo=UTC), note="", other_names=[],
+                       due_stage=0)
+        uow.session.add(c)
+        uow.session.flush()
+        uow.session.add(m.Deal(project_id=p.id, customer_id=c.id, day=date(2026, 10, 2), units=3,
+                               shares={"甲": 0.5, "乙": 0.5}, buyer_name="张三", reported_by="甲",
+                               created_at=datetime(2026, 10, 2, tzinfo=UTC)))
+        uow.commit()
+        rep = reports.build(uow.session, p.id, "p", TZ, (date(2026, 10, 1), date(2026, 10, 31)), NOW)
+    by = {r.name: r for r in rep.rows}
+    assert (by["甲"].deals, by["甲"].units, by["乙"].deals, by["乙"].units) == (0.5, 1.5, 0.5, 1.5)
+    assert by["甲"].conversion is None              # no counted reception: no conversion, not 0 or ∞
