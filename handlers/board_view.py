@@ -12,10 +12,13 @@ from storage import models as m
 
 WEEKDAYS = "一二三四五六日"
 _PHONEISH = re.compile(r"\+?\d[\d*\- ]{5,}[\d*]")
+_QUOTED = re.compile(r"「\s*(/?\S*)[^」]*」")
 
 
 def scrub(text: str, names: list[str]) -> str:
-    """A log reason fit for a screen: customer names → 客户, phone numbers (full or masked) → ***."""
+    """A log reason fit for a screen: a quoted command (/撤销's) keeps only its verb, customer names
+    → 客户, phone numbers (full or masked) → ***."""
+    text = _QUOTED.sub(lambda mt: f"「{mt.group(1)}」", text)
     for n in sorted(names, key=len, reverse=True):
         text = text.replace(n, "客户")
     return _PHONEISH.sub("***", text)

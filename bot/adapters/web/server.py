@@ -142,7 +142,8 @@ def serve_in_thread(app: Starlette, host: str, port: int):
     """Run uvicorn in a daemon thread (inside `reception-bot run`, or in tests). Returns the server:
     set `server.should_exit = True` to stop it."""
     import uvicorn
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                                          timeout_graceful_shutdown=1))    # open SSE streams end
     t = threading.Thread(target=server.run, name="web", daemon=True)
     t.start()
     deadline = time.monotonic() + 10
