@@ -1,0 +1,41 @@
+"""The /周报 /月报 PNG: Chinese renders (a CJK font is found and no glyph is missing) and the
+picture carries the numbers it draws."""
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import date, timedelta
+
+from PIL import Image
+
+from handlers.charts import cjk_font, report_png, series
+from handlers.reports import Report, Row
+
+NAMES = ["李四", "王五", "欧阳娜娜", "赵六"]
+
+
+def sample() -> Report:
+    rows = tuple(Row(n, counted=i + 2, uncounted=1, registrations=i, deals=0.5 * i, units=i) for i, n in enumerate(NAMES))
+    start = date(2026, 11, 1)
+    return Report("阳光花园", start, start + timedelta(days=29), rows,
+                  tuple((start + timedelta(days=i), i % 5) for i in range(30)))
+
+
+def test_a_cjk_font_is_found_with_every_glyph_the_chart_uses():
+    from matplotlib.ft2font import FT2Font
+    font = FT2Font(cjk_font())
+    chars = set("".join(NAMES) + "阳光花园至每位销售接待计名次登记成交每日来访")
+    missing = [ch for ch in chars if font.get_char_index(ord(ch)) == 0]
+    assert missing == []
+
+
+def test_the_chart_renders_without_a_missing_glyph_and_carries_its_numbers(tmp_path):
+    rep = sample()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # matplotlib warns "Glyph … missing from font(s)" for a box
+        path = report_png(rep, tmp_path / "chart.png")
+    img = Image.open(path)
+    assert img.size == (1000, 800)
+    drawn = json.loads(img.text["Description"])
+    assert drawn == series(rep)
+    assert drawn["names"] == NAMES and drawn["deals"] == [0, 0.5, 1, 1.5] and sum(drawn["walk_ins"]) == 60
