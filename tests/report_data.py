@@ -60,7 +60,7 @@ def _day(s, rnd, pid, day, sales, per_day):
                       "created_at": at(15, 0)})
     if deals:
         s.execute(insert(m.Deal), deals)
-    s.execute(insert(m.Audit), [_audit(rnd, pid, day, at(10 + i % 7, i), sales) for i in range(per_day // 4 + 1)])
+    s.execute(insert(m.Audit), [_audit(rnd, pid, day, at(10 + i % 7, i % 60), sales) for i in range(per_day // 4 + 1)])
 
 
 def _audit(rnd, pid, day, when, sales) -> dict:
