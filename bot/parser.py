@@ -98,7 +98,7 @@ VERBS: list[Verb] = [
     Verb(("记录",), a.log, "/记录 [甲] —— 今天的变更记录和原因", True),
     Verb(("日报",), a.none(c.DailySummary), "/日报 —— 现在发送今日汇总", True),
     Verb(("导出",), a.export, "/导出 [起始日期] [结束日期] —— 导出 Excel(登记、接待、成交)", True),
-    Verb(("看板",), a.board_link, "/看板 [重置] —— 私聊发我看板和报表链接(重置:换新链接,旧链接失效)", True),
+    Verb(("看板",), a.board_link, "/看板 [重置] —— 私聊发你看板和报表链接（重置：换新链接，旧链接失效）", True),
     Verb(("周报",), a.none(lambda: c.PeriodReport("week")), "/周报 —— 近 7 天的接待、登记、成交和图表", True),
     Verb(("月报",), a.none(lambda: c.PeriodReport("month")), "/月报 —— 本月的接待、登记、成交和图表", True),
     Verb(("成员",), a.roster, "/成员 添加|移除|经理 甲 —— 调整名单", True),

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from rules import texts as T
 from rules.queue import PRESENCE_WORDS, Day
 from storage import boards
 from storage import models as m
 
-WEEKDAYS = "一二三四五六日"
 _PHONEISH = re.compile(r"\+?\d[\d*\- ]{5,}[\d*]")
 _QUOTED = re.compile(r"「\s*(/?\S*)[^」]*」")
 
@@ -41,7 +41,7 @@ def board_state(s: Session, project: m.Project, settings, now: datetime) -> dict
              for e in (day.queue if is_open else [])]
     return {
         "project": project.name,
-        "date": f"{local:%Y年%m月%d日} 星期{WEEKDAYS[local.weekday()]}",
+        "date": T.BOARD_DATE.format(at=local, day=T.WEEKDAYS[local.weekday()]),
         "open": is_open,
         "shift": f"{settings.shift_start:%H:%M}–{settings.shift_end:%H:%M}",
         "next": nxt,

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from handlers.reports import Report, num
+from rules import texts as T
 
 FONT_PATTERNS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/**/NotoSansCJK*.ttc",
                  "/usr/share/fonts/**/NotoSansSC*.[ot]tf", "/usr/share/fonts/**/SourceHanSans*.tt[cf]",
@@ -34,7 +35,7 @@ def cjk_font() -> str:
         found = sorted(glob.glob(pattern, recursive=True))
         if found:
             return found[0]
-    raise NoCJKFont("找不到中文字体(请安装 fonts-noto-cjk,或设置 RECEPTION_CJK_FONT)")
+    raise NoCJKFont(T.CHART_NO_FONT)
 
 
 def series(rep: Report) -> dict:
@@ -62,7 +63,7 @@ def report_png(rep: Report, path: Path) -> Path:
         fig, (bars, line) = plt.subplots(2, 1, figsize=(10, 8), dpi=100, height_ratios=(3, 2))
         _bars(bars, data)
         _line(line, data)
-        fig.suptitle(f"{rep.project} {rep.start:%Y-%m-%d} 至 {rep.end:%Y-%m-%d}", fontsize=15)
+        fig.suptitle(T.CHART_TITLE.format(project=rep.project, start=rep.start, end=rep.end), fontsize=15)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, metadata={"Description": json.dumps(data, ensure_ascii=False)})
@@ -74,13 +75,13 @@ def _bars(ax, data: dict) -> None:
     from matplotlib.ticker import MaxNLocator
     n, w = len(data["names"]), 0.27
     xs = list(range(n))
-    for i, (key, label, color) in enumerate((("counted", "接待(计名次)", "#4e79a7"),
-                                             ("registrations", "登记", "#59a14f"), ("deals", "成交", "#e15759"))):
-        rects = ax.bar([x + (i - 1) * w for x in xs], data[key], w, label=label, color=color)
+    colors = {"counted": "#4e79a7", "registrations": "#59a14f", "deals": "#e15759"}
+    for i, (key, color) in enumerate(colors.items()):
+        rects = ax.bar([x + (i - 1) * w for x in xs], data[key], w, label=T.CHART_SERIES[key], color=color)
         ax.bar_label(rects, fontsize=8, padding=1)
     ax.set_xticks(xs, data["names"], rotation=30 if n > 8 else 0, ha="right" if n > 8 else "center")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("每位销售")
+    ax.set_title(T.CHART_BARS)
     ax.legend(loc="upper right")
     ax.spines[["top", "right"]].set_visible(False)
 
@@ -94,6 +95,6 @@ def _line(ax, data: dict) -> None:
     step = max(1, len(days) // 12)
     ax.set_xticks(range(0, len(days), step), days[::step])
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("每日来访")
+    ax.set_title(T.CHART_LINE)
     ax.set_ylim(bottom=0)
     ax.spines[["top", "right"]].set_visible(False)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from rules import texts as T
 from storage import reports as q
 
-HEADERS = ["销售", "接待(计名次)", "接待(不计)", "登记", "成交(按份额)", "套数(按份额)", "转化率", "流失公客",
-           "补接获得", "补接已用"]
+HEADERS = T.REPORT_HEADERS
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class Report:
     def total(self) -> Row:
         def add(f):
             return sum(getattr(r, f) for r in self.rows)
-        return Row("合计", *(add(f) for f in ("counted", "uncounted", "registrations", "deals", "units", "lapsed",
-                                              "makeups_earned", "makeups_used")))
+        fields = ("counted", "uncounted", "registrations", "deals", "units", "lapsed", "makeups_earned", "makeups_used")
+        return Row(T.REPORT_TOTAL_ROW, *(add(f) for f in fields))
 
 
 def num(x: float) -> float | int:
@@ -98,13 +98,15 @@ def percent(x: float | None) -> str:
 def summary_text(rep: Report, title: str) -> str:
     """The short chat text that goes with the chart."""
     t = rep.total()
-    lines = [f"【{title}】{rep.project} {rep.start:%m-%d} 至 {rep.end:%m-%d}",
-             f"合计:接待 {t.counted + t.uncounted}(计名次 {t.counted}),登记 {t.registrations},"
-             f"成交 {num(t.deals)}({num(t.units)} 套),转化率 {percent(t.conversion)},流失公客 {t.lapsed}。"]
+    lines = [T.REPORT_HEAD.format(title=title, project=rep.project, start=rep.start, end=rep.end),
+             T.REPORT_TOTAL.format(all=t.counted + t.uncounted, counted=t.counted, registrations=t.registrations,
+                                   deals=num(t.deals), units=num(t.units), conversion=percent(t.conversion),
+                                   lapsed=t.lapsed)]
     active = [r for r in rep.rows if r.counted or r.uncounted or r.registrations or r.deals]
     for r in sorted(active, key=lambda r: (-r.deals, -r.counted))[:10]:
-        lines.append(f"{r.name}:接待 {r.counted}/{r.uncounted},登记 {r.registrations},成交 {num(r.deals)},"
-                     f"转化 {percent(r.conversion)}")
+        lines.append(T.REPORT_LINE.format(name=r.name, counted=r.counted, uncounted=r.uncounted,
+                                          registrations=r.registrations, deals=num(r.deals),
+                                          conversion=percent(r.conversion)))
     if not active:
-        lines.append("这段时间还没有接待记录。")
+        lines.append(T.REPORT_EMPTY)
     return "\n".join(lines)

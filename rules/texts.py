@@ -312,6 +312,29 @@ EXPORT_END_BEFORE_START = "结束日期早于起始日期。"
 EXPORT_RANGE = "导出的日期应在 2000-01-01 至 2099-12-31 之间。"
 EXPORTED = "导出完成（{start} 至 {end}）：{path}"
 
+# ---- the live board and the reports (/看板 /周报 /月报, the web pages) -------------------
+WEB_OFF = "看板未启用：请在 config.yaml 里设置 web（host、port、base_url），再运行 reception-bot web 或 run。"
+BOARD_LINKS = ("{head}「{project}」看板（在电视上用浏览器全屏打开）：\n{base}/board/{token}\n"
+               "报表：{base}/report/{token}\n请勿转发；需要换链接时发 /看板 重置。")
+BOARD_RESET = "已换新链接，旧链接已失效。\n"
+REPORT_TITLE = {"week": "周报", "month": "月报"}
+REPORT_HEAD = "【{title}】{project} {start:%m-%d} 至 {end:%m-%d}"
+REPORT_TOTAL = ("合计：接待 {all}（计名次 {counted}），登记 {registrations}，成交 {deals}（{units} 套），"
+                "转化率 {conversion}，流失公客 {lapsed}。")
+REPORT_LINE = "{name}：接待 {counted}/{uncounted}，登记 {registrations}，成交 {deals}，转化 {conversion}"
+REPORT_EMPTY = "这段时间还没有接待记录。"
+REPORT_NO_CHART = "（图表未能生成：{why}）"
+REPORT_HEADERS = ["销售", "接待（计名次）", "接待（不计）", "登记", "成交（按份额）", "套数（按份额）", "转化率",
+                  "流失公客", "补接获得", "补接已用"]
+REPORT_TOTAL_ROW = "合计"
+CHART_SERIES = {"counted": "接待（计名次）", "registrations": "登记", "deals": "成交"}
+CHART_TITLE = "{project} {start:%Y-%m-%d} 至 {end:%Y-%m-%d}"
+CHART_BARS = "每位销售"
+CHART_LINE = "每日来访"
+CHART_NO_FONT = "找不到中文字体（请安装 fonts-noto-cjk，或设置 RECEPTION_CJK_FONT）"
+WEEKDAYS = "一二三四五六日"
+BOARD_DATE = "{at:%Y}年{at:%m}月{at:%d}日 星期{day}"
+
 # ---- scheduled messages ------------------------------------------------------------------
 REMIND_WHEN_EVE = "明天"
 REMIND_WHEN_LAST = "今天"
@@ -361,6 +384,8 @@ HELP_MANAGER = """【经理命令】（以 / 开头，只有经理可用）
 /记录 李四 —— 今天的变更和原因（不带名字看全部）
 /日报 —— 现在发今日汇总
 /导出 2026-11-01 2026-11-30 —— 导出 Excel，私聊发给你
+/周报 ／ /月报 —— 近 7 天或本月的接待、登记、成交，附图表
+/看板 —— 私聊发你看板和报表链接；/看板 重置 换新链接
 /成员 添加 李四 —— 名单调整（也可 移除、经理）
 /绑定 阳光花园 —— 把本群绑定到项目"""
 

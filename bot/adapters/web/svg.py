@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from html import escape
 
+from rules import texts as T
+
 COLORS = {"counted": "#4e79a7", "registrations": "#59a14f", "deals": "#e15759"}
-LABELS = {"counted": "接待(计名次)", "registrations": "登记", "deals": "成交"}
+LABELS = T.CHART_SERIES
 
 
 def bars(data: dict, width: int = 960, height: int = 360) -> str:

@@ -11,8 +11,9 @@ import zlib
 
 from feishu_fake import PROJECT, RecordingBot, wait_for
 
-from bot.feishu_send import IMAGE_FAILED, feishu_uuid
+from bot.feishu_send import feishu_uuid
 from bot.messages import Outgoing
+from rules.texts import IMAGE_FAILED
 
 
 def tiny_png(path):

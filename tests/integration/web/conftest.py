@@ -47,8 +47,10 @@ def _unavailable(msg: str):
     pytest.skip(msg)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Per module: Playwright's sync API keeps an event loop running in this thread until it stops,
+    and later tests (the WeChat adapter's asyncio.run) need none."""
     path = _chromium()
     if path is None:
         _unavailable("Chromium not found (apt-get install chromium): browser tests skipped")

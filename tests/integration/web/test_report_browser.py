@@ -63,4 +63,4 @@ def test_page_png_and_workbook_show_the_same_numbers(site, page):
     li, wang = cells["李四"], cells["王五"]
     assert (li[4], li[5], wang[4], wang[5]) == (0.5, 1, 0.5, 1)          # the split deal: shares
     assert cells["赵六"][2] == 1 and cells["赵六"][8] == 2     # 非客: uncounted + a make-up; /补接: another
-    assert "成交 1(2 套)" in monthly.text
+    assert "成交 1（2 套）" in monthly.text

@@ -108,7 +108,7 @@ def test_a_chart_png_goes_to_the_room_as_an_image_file(run, tmp_path: Path) -> N
 
 
 def test_a_chart_that_cannot_be_sent_keeps_the_text_and_says_so(run, tmp_path: Path) -> None:
-    from bot.wechat import IMAGE_FAILED
+    from rules.texts import IMAGE_FAILED
 
     async def scenario(h: Harness) -> None:
         gone = tmp_path / "gone.png"
