@@ -38,7 +38,7 @@ def _day(s, rnd, pid, day, sales, per_day):
     def at(h, mi):
         return datetime.combine(day, time(h, mi), tzinfo=TZ).astimezone(UTC)
     base = s.execute(insert(m.Customer).returning(m.Customer.id), [
-        {"project_id": pid, "name": f"客{day:%m%d}{i}", "phone": f"13{rnd.randrange(10**9):09d}",
+        {"project_id": pid, "name": f"客{day:%m%d}{i}", "phone": f"13{(day.toordinal() * 1000 + i) % 10**9:09d}",
          "owner": rnd.choice(sales + [None]), "status": rnd.choice(["active"] * 4 + ["closed", "lapsed"]),
          "registered_by": rnd.choice(sales), "registered_at": at(9 + i % 9, i % 60),
          "valid_until": at(23, 59) + timedelta(days=rnd.randrange(-3, 10)), "note": "", "other_names": [],
