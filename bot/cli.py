@@ -109,22 +109,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_web(args) -> int:
-    """The board and report pages alone (config.yaml's web: gives host and port; flags override)."""
-    import logging
-
-    import uvicorn
-
-    from bot.adapters.web import make_web
-    from bot.bootstrap import bootstrap
-    from bot.config import WebCfg
-    cfg = load_config(args.config)
-    web = cfg.web or WebCfg()
-    app = bootstrap(cfg, db_url=args.db)
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    host, port = args.host or web.host, args.port or web.port
-    print(f"看板与报表:http://{host}:{port}(经理私聊发 /看板 获取带密钥的链接)", flush=True)
-    uvicorn.run(make_web(app.engine, app.projects), host=host, port=port, log_level="warning")
-    return 0
+    from bot.runner import web
+    return web(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,6 +116,23 @@ def start_web(app, cfg) -> list:
     return [stop]
 
 
+def web(args) -> int:
+    """`reception-bot web`: the board and report pages alone (config.yaml's web: host and port; flags override)."""
+    import uvicorn
+
+    from bot.adapters.web import make_web
+    from bot.config import WebCfg
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = load_config(args.config)
+    conf = cfg.web or WebCfg()
+    app = bootstrap(cfg, db_url=args.db)
+    host, port = args.host or conf.host, args.port or conf.port
+    print(f"看板与报表：http://{host}:{port}（经理私聊发 /看板 获取带密钥的链接）", flush=True)
+    uvicorn.run(make_web(app.engine, app.projects), host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=1)
+    return 0
+
+
 def _start_wechat(app, cfg):
     from bot.wechat import WechatAdapter, WechatSettings
     adapter = WechatAdapter(app, WechatSettings.from_env(cfg.wechat))
