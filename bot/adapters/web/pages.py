@@ -39,9 +39,9 @@ def _span(request: Request, today: date) -> tuple[date, date, str]:
         start = date.fromisoformat(f) if f else default[0]
         end = date.fromisoformat(t) if t else today
     except ValueError:
-        return *default, "日期格式应为 YYYY-MM-DD,已显示本月。"
+        return *default, "日期格式应为 YYYY-MM-DD，已显示本月。"
     if end < start or (end - start).days >= MAX_DAYS:
-        return *default, f"日期范围应为 1–{MAX_DAYS} 天,已显示本月。"
+        return *default, f"日期范围应为 1–{MAX_DAYS} 天，已显示本月。"
     return start, end, ""
 
 
@@ -68,7 +68,7 @@ def report_html(rep: reports.Report, note: str = "") -> str:
 <form method="get">从 <input type="date" name="from" value="{rep.start}"> 到 <input type="date" name="to" value="{rep.end}">
 <button>查看</button> {links}</form>{f'<p class="note">{escape(note)}</p>' if note else ''}
 <table id="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<p class="how">转化率 = 成交 ÷ 计名次接待;两人分单各计份额;流失公客 = 这段时间跟踪期到期、未跟进的客户。</p>
+<p class="how">转化率 = 成交 ÷ 计名次接待；两人分单各计份额；流失公客 = 这段时间跟踪期到期、未跟进的客户。</p>
 <figure>{svg.bars(data)}</figure><figure>{svg.line(data)}</figure></body></html>"""
 
 

@@ -20,7 +20,7 @@
     var next = document.getElementById("next");
     next.textContent = s.open ? (s.next || "暂无在岗") : "今天还没开班";
     next.className = "big" + (s.next ? "" : " none");
-    document.getElementById("assigned").textContent = s.assigned ? "经理指派:" + s.assigned : "";
+    document.getElementById("assigned").textContent = s.assigned ? "经理指派：" + s.assigned : "";
     var rec = document.getElementById("receiving");
     rec.replaceChildren(el("div", "title", "正在接待"));
     if (!s.receiving.length) rec.appendChild(el("div", "", "无"));
@@ -43,13 +43,13 @@
       q.appendChild(li);
     });
     var last = document.getElementById("last");
-    last.textContent = s.last ? "最近变更 " + s.last.at + " " + s.last.actor + ":" + s.last.reason +
-      (s.last.undone ? "(已撤销)" : "") : "今天还没有变更";
+    last.textContent = s.last ? "最近变更 " + s.last.at + " " + s.last.actor + "：" + s.last.reason +
+      (s.last.undone ? "（已撤销）" : "") : "今天还没有变更";
     document.body.dataset.next = s.next || "";
   }
 
   function status(ok) {
-    conn.textContent = ok ? "实时" : "连接中断,正在重连…";
+    conn.textContent = ok ? "实时" : "连接中断，正在重连…";
     conn.className = "conn" + (ok ? "" : " down");
   }
 
