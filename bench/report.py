@@ -101,8 +101,7 @@ projects:
         while len(seen) == before:
             time.sleep(0.001)
         lat.append((seen[before][0] - t) * 1000)
-    server.should_exit = True
-    server.thread.join(10)
+    server.stop()
     app.engine.dispose()
     return {"p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95), "max_ms": max(lat), "n": samples}
 

@@ -110,17 +110,12 @@ def start_web(app, cfg) -> list:
     server = serve_in_thread(make_web(app.engine, app.projects), cfg.web.host, cfg.web.port)
     log.info("board pages on http://%s:%s", cfg.web.host, cfg.web.port)
 
-    def stop():
-        server.should_exit = True
-        server.thread.join(5)
-    return [stop]
+    return [server.stop]
 
 
 def web(args) -> int:
     """`reception-bot web`: the board and report pages alone (config.yaml's web: host and port; flags override)."""
-    import uvicorn
-
-    from bot.adapters.web import make_web
+    from bot.adapters.web import WebServer, make_web
     from bot.config import WebCfg
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
@@ -128,8 +123,7 @@ def web(args) -> int:
     app = bootstrap(cfg, db_url=args.db)
     host, port = args.host or conf.host, args.port or conf.port
     print(f"看板与报表：http://{host}:{port}（经理私聊发 /看板 获取带密钥的链接）", flush=True)
-    uvicorn.run(make_web(app.engine, app.projects), host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=1)
+    WebServer(make_web(app.engine, app.projects), host, port).run()
     return 0
 
 

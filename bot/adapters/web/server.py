@@ -44,6 +44,7 @@ class Hub:
     def __init__(self, engine: Engine, projects: dict, clock: Callable[[], datetime]):
         self.engine, self.projects, self.clock = engine, projects, clock
         self._cache: dict[int, tuple[float, str, dict]] = {}
+        self.stopping = threading.Event()          # set on shutdown: open event streams end cleanly
         self._locks: dict[int, asyncio.Lock] = {}
 
     def project_id(self, token: str) -> tuple[int, str] | None:
@@ -116,6 +117,7 @@ def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime] | Non
               Route("/assets/{name}", asset)]
     app = Starlette(routes=routes, exception_handlers={404: lambda r, e: _not_found(),
                                                        405: lambda r, e: _not_found()})
+    app.state.stopping = hub.stopping
     return app
 
 
@@ -123,7 +125,7 @@ async def _stream(request: Request, hub: Hub, found: tuple[int, str]):
     """The board state now and after every change; ends when the client goes or the token is reset."""
     yield "retry: 1000\n\n"
     last_sig, last_sent, checked = None, time.monotonic(), time.monotonic()
-    while not await request.is_disconnected():
+    while not hub.stopping.is_set() and not await request.is_disconnected():
         sig, state = await hub.current(*found)
         if sig != last_sig:
             yield f"event: state\ndata: {json.dumps(state, ensure_ascii=False)}\n\n"
@@ -138,18 +140,45 @@ async def _stream(request: Request, hub: Hub, found: tuple[int, str]):
         await asyncio.sleep(POLL)
 
 
-def serve_in_thread(app: Starlette, host: str, port: int):
-    """Run uvicorn in a daemon thread (inside `reception-bot run`, or in tests). Returns the server:
-    set `server.should_exit = True` to stop it."""
-    import uvicorn
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
-                                          timeout_graceful_shutdown=1))    # open SSE streams end
-    t = threading.Thread(target=server.run, name="web", daemon=True)
-    t.start()
-    deadline = time.monotonic() + 10
-    while not server.started and t.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if not server.started:
-        raise RuntimeError(f"the web server did not start on {host}:{port}")
-    server.thread = t
-    return server
+class WebServer:
+    """uvicorn for the pages: `run()` in this thread (reception-bot web) or `start()` in a daemon
+    thread (inside reception-bot run, tests); `stop()` ends open event streams, then the server."""
+
+    def __init__(self, app: Starlette, host: str, port: int):
+        import uvicorn
+
+        stopping = app.state.stopping
+
+        class _Server(uvicorn.Server):
+            def handle_exit(self, sig, frame):          # SIGINT/SIGTERM when run in the main thread
+                stopping.set()
+                super().handle_exit(sig, frame)
+
+        self.host, self.port, self._stopping = host, port, stopping
+        self.server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                                             timeout_graceful_shutdown=3))
+        self.thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        self.server.run()
+
+    def start(self) -> WebServer:
+        self._stopping.clear()
+        self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self.server.started:
+            raise RuntimeError(f"the web server did not start on {self.host}:{self.port}")
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stopping.set()
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+
+def serve_in_thread(app: Starlette, host: str, port: int) -> WebServer:
+    return WebServer(app, host, port).start()

@@ -91,8 +91,7 @@ class Site:
         self.server = serve_in_thread(make_web(self.app.engine, self.app.projects), "127.0.0.1", self.port)
 
     def stop(self):
-        self.server.should_exit = True
-        self.server.thread.join(10)
+        self.server.stop()
 
     def say(self, who: str, text: str, private: bool = False) -> list:
         return self.app.handle(Incoming("console", who, text, datetime.now(TZ), private=private, project="阳光花园"))

@@ -100,8 +100,9 @@ def test_run_serves_the_board_and_another_process_change_shows_within_1_second(t
         assert events.wait(lambda s: s["next"] == "王五", 1.0) - done < 1.0
         assert get(board.rsplit("/", 1)[0] + "/wrong")[0] == 404
     finally:
-        bot.communicate("exit\n", timeout=30)
-    assert bot.returncode == 0, bot.stderr
+        _, err = bot.communicate("exit\n", timeout=30)      # with the event stream still open
+    assert bot.returncode == 0, err
+    assert "Traceback" not in err and "ERROR" not in err, err
 
 
 def test_web_alone_serves_the_pages_and_404s_the_rest(tmp_path):
