@@ -62,8 +62,9 @@ class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (UniqueConstraint("project_id", "phone"), Index("ix_customers_name", "project_id", "name"),
                       Index("ix_customers_due", "project_id", "due_at"),
-                      Index("ix_customers_registered", "project_id", "registered_at"),     # reports
-                      Index("ix_customers_valid_until", "project_id", "valid_until"))       # reports: lapses
+                      # reports (covering: the figures are read from the index alone)
+                      Index("ix_customers_registered", "project_id", "registered_at", "registered_by"),
+                      Index("ix_customers_lapse", "project_id", "status", "valid_until", "owner"))
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     name: Mapped[str] = mapped_column(String(40))
@@ -85,7 +86,9 @@ class Reception(Base):
     __tablename__ = "receptions"
     __table_args__ = (Index("ix_receptions_day", "project_id", "day"),
                       Index("ix_receptions_nudge", "project_id", "nudge_at"),
-                      Index("ix_receptions_customer", "customer_id"))
+                      Index("ix_receptions_customer", "customer_id"),
+                      # reports (covering: per-salesperson and per-day counts without reading the rows)
+                      Index("ix_receptions_report", "project_id", "day", "category", "member", "counted_for"))
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     day: Mapped[date] = mapped_column(Date)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, and_, bindparam, func, or_, select, text
+from sqlalchemy import Date, Integer, and_, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -25,15 +25,15 @@ R = m.Reception
 
 
 def receptions(s: Session, pid: int, start: date, end: date) -> dict[str, list[int]]:
-    """{name: [counted, uncounted]}."""
-    where = (R.project_id == pid, R.day >= start, R.day <= end, R.category != "errand")
+    """{name: [counted, uncounted]}: one pass grouped by (member, counted_for), at most members² rows."""
+    q = (select(R.member, R.counted_for, func.count()).where(
+        R.project_id == pid, R.day >= start, R.day <= end, R.category != "errand").group_by(R.member, R.counted_for))
     out: dict[str, list[int]] = {}
-    for name, n in s.execute(select(R.counted_for, func.count()).where(*where, R.counted_for.is_not(None))
-                             .group_by(R.counted_for)):
-        out.setdefault(name, [0, 0])[0] = n
-    not_counted = or_(R.counted_for.is_(None), R.counted_for != R.member)
-    for name, n in s.execute(select(R.member, func.count()).where(*where, not_counted).group_by(R.member)):
-        out.setdefault(name, [0, 0])[1] = n
+    for member, counted_for, n in s.execute(q):
+        if counted_for:
+            out.setdefault(counted_for, [0, 0])[0] += n
+        if counted_for != member:
+            out.setdefault(member, [0, 0])[1] += n
     return out
 
 
@@ -53,7 +53,7 @@ def registrations(s: Session, pid: int, lo: datetime, hi: datetime) -> dict[str,
 def lapsed(s: Session, pid: int, lo: datetime, hi: datetime) -> dict[str, int]:
     C = m.Customer
     q = (select(C.owner, func.count()).where(and_(
-        C.project_id == pid, C.valid_until >= lo, C.valid_until < hi, C.status == "active", C.owner.is_not(None)))
+        C.project_id == pid, C.status == "active", C.valid_until >= lo, C.valid_until < hi, C.owner.is_not(None)))
         .group_by(C.owner))
     return dict(s.execute(q).all())
 

@@ -25,8 +25,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('token')
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.create_index('ix_customers_registered', ['project_id', 'registered_at'], unique=False)
-        batch_op.create_index('ix_customers_valid_until', ['project_id', 'valid_until'], unique=False)
+        batch_op.create_index('ix_customers_registered', ['project_id', 'registered_at', 'registered_by'], unique=False)
+        batch_op.create_index('ix_customers_lapse', ['project_id', 'status', 'valid_until', 'owner'], unique=False)
+    with op.batch_alter_table('receptions', schema=None) as batch_op:
+        batch_op.create_index('ix_receptions_report', ['project_id', 'day', 'category', 'member', 'counted_for'],
+                              unique=False)
     with op.batch_alter_table('deals', schema=None) as batch_op:
         batch_op.create_index('ix_deals_day', ['project_id', 'day'], unique=False)
 
@@ -34,7 +37,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('deals', schema=None) as batch_op:
         batch_op.drop_index('ix_deals_day')
+    with op.batch_alter_table('receptions', schema=None) as batch_op:
+        batch_op.drop_index('ix_receptions_report')
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index('ix_customers_valid_until')
+        batch_op.drop_index('ix_customers_lapse')
         batch_op.drop_index('ix_customers_registered')
     op.drop_table('board_tokens')
