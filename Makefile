@@ -25,6 +25,7 @@ test: install
 bench: install
 	$(BIN)/python bench/busy_day.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/report.py
 
 check-scenarios: install
 	$(PY) ../shared/scenarios/check.py --cmd $(BIN)/reception-bot
