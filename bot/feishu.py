@@ -21,18 +21,13 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import lark_oapi as lark
 import lark_oapi.ws.client as lark_ws_client
-from lark_oapi.core.const import (
-    LARK_REQUEST_NONCE,
-    LARK_REQUEST_SIGNATURE,
-    LARK_REQUEST_TIMESTAMP,
-    X_REQUEST_ID,
-)
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
+from bot import feishu_webhook
+from bot.config import ConfigError
 from bot.feishu_send import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
 from bot.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
@@ -40,7 +35,6 @@ from rules import texts as T
 log = logging.getLogger(__name__)
 PLATFORM = "feishu"
 DOMAINS = {"feishu": lark.FEISHU_DOMAIN, "lark": lark.LARK_DOMAIN}
-SIGNED_HEADERS = (LARK_REQUEST_TIMESTAMP, LARK_REQUEST_NONCE, LARK_REQUEST_SIGNATURE, X_REQUEST_ID)
 
 
 @dataclass(frozen=True)
@@ -55,6 +49,15 @@ class FeishuSettings:
     webhook_port: int = 8000
     webhook_path: str = "/feishu/events"
     bot_name: str = "接待助手"  # its @mention is stripped when the bot's open_id cannot be read
+    webhook_timeout: float = 10.0  # seconds a webhook request may stall (each read, and the whole body)
+
+    def __post_init__(self):
+        """Webhook mode without both secrets would accept unsigned events from anyone: refuse to start."""
+        missing = [env for env, value in (("FEISHU_ENCRYPT_KEY", self.encrypt_key),
+                                          ("FEISHU_VERIFICATION_TOKEN", self.verification_token)) if not value]
+        if self.mode == "webhook" and missing:
+            raise ConfigError("飞书 webhook 模式必须同时设置环境变量 FEISHU_ENCRYPT_KEY 和 "
+                              f"FEISHU_VERIFICATION_TOKEN（缺少 {'、'.join(missing)}）")
 
     @classmethod
     def from_env(cls, cfg: dict | None = None, env: Mapping[str, str] | None = None) -> FeishuSettings:
@@ -67,10 +70,10 @@ class FeishuSettings:
 
         app_id, secret = env.get("FEISHU_APP_ID", ""), env.get("FEISHU_APP_SECRET", "")
         if not app_id or not secret:
-            raise ValueError("Feishu: set FEISHU_APP_ID and FEISHU_APP_SECRET in the environment")
+            raise ConfigError("飞书：请在环境变量中设置 FEISHU_APP_ID 和 FEISHU_APP_SECRET")
         mode = str(get("mode", "ws")).lower()
         if mode not in ("ws", "webhook"):
-            raise ValueError(f"Feishu: mode must be ws or webhook, not {mode!r}")
+            raise ConfigError(f"飞书：FEISHU_MODE（feishu.mode）只能是 ws 或 webhook，不是 {mode!r}")
         domain = str(get("domain", "feishu"))
         return cls(
             app_id,
@@ -80,10 +83,21 @@ class FeishuSettings:
             env.get("FEISHU_ENCRYPT_KEY", ""),
             env.get("FEISHU_VERIFICATION_TOKEN", ""),
             str(get("webhook_host", "0.0.0.0")),
-            int(get("webhook_port", 8000)),
+            int(_number(get("webhook_port", 8000), "webhook_port", 0, 65535)),
             str(get("webhook_path", "/feishu/events")),
             str(get("bot_name", "接待助手")),
+            _number(get("webhook_timeout", 10.0), "webhook_timeout", 0.1, 300),
         )
+
+
+def _number(value, key: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high:
+        raise ConfigError(f"飞书：{key} 应是 {low}–{high} 之间的数，不是 {value!r}")
+    return number
 
 
 class FeishuAdapter:
@@ -109,7 +123,7 @@ class FeishuAdapter:
         self._p2p_chats: set[str] = set()
         self._bot_open_id: str | None = None
         self._threads: list[threading.Thread] = []
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: feishu_webhook.WebhookServer | None = None
         self._ws: lark.ws.Client | None = None
         self._ws_loop: asyncio.AbstractEventLoop | None = None
         self._ws_ready = threading.Event()
@@ -120,9 +134,7 @@ class FeishuAdapter:
         self.sender.start()
         self._spawn(self._work, "feishu-worker")
         if self.settings.mode == "webhook":
-            self._httpd = ThreadingHTTPServer(
-                (self.settings.webhook_host, self.settings.webhook_port), _webhook_handler(self)
-            )
+            self._httpd = feishu_webhook.serve(self)
             self.webhook_address = self._httpd.server_address[:2]
             self._spawn(lambda: self._httpd.serve_forever(poll_interval=0.1), "feishu-webhook")
             log.info(
@@ -315,28 +327,3 @@ class FeishuAdapter:
         if not chats:
             log.warning("feishu: no chat bound to project %s; message dropped: %.40s", o.project, o.text)
         return [("chat_id", c) for c in chats]
-
-
-def _webhook_handler(adapter: FeishuAdapter) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            if self.path.split("?")[0] != adapter.settings.webhook_path:
-                self.send_error(404)
-                return
-            req = lark.RawRequest()
-            req.uri, req.body = self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            req.headers = dict(self.headers.items())
-            req.headers.update(
-                {h: self.headers[h] for h in SIGNED_HEADERS if self.headers.get(h) is not None}
-            )
-            resp = adapter.dispatcher.do(req)  # the SDK reads these headers with exact casing
-            self.send_response(resp.status_code or 200)
-            for k, v in (resp.headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(resp.content or b"")
-
-        def log_message(self, fmt, *args):
-            log.debug("feishu webhook: " + fmt, *args)
-
-    return Handler

@@ -49,11 +49,15 @@ def run(args) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO" if platform else "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
+    feishu_settings = None
+    if os.environ.get("FEISHU_APP_ID") and os.environ.get("FEISHU_APP_SECRET"):
+        from bot.feishu import FeishuSettings
+        feishu_settings = FeishuSettings.from_env(cfg.feishu)   # a missing secret stops us before the database
     app = bootstrap(cfg, db_url=args.db)
     adapters, stoppers = [], start_web(app, cfg)
-    if os.environ.get("FEISHU_APP_ID") and os.environ.get("FEISHU_APP_SECRET"):
-        from bot.feishu import FeishuAdapter, FeishuSettings
-        feishu = FeishuAdapter(app, FeishuSettings.from_env(cfg.feishu))
+    if feishu_settings is not None:
+        from bot.feishu import FeishuAdapter
+        feishu = FeishuAdapter(app, feishu_settings)
         feishu.start()
 
         def feishu_send(msgs: list[Outgoing]) -> None:

@@ -20,10 +20,11 @@ from feishu_fake import (
     wait_for,
 )
 
+from bot.config import ConfigError
 from bot.feishu import FeishuSettings
-from rules.texts import APOLOGY
 from bot.feishu_send import feishu_uuid
 from bot.messages import Outgoing
+from rules.texts import APOLOGY
 
 BOT_MENTION = ("@_user_1", BOT_OPEN_ID, BOT_NAME)
 
@@ -302,7 +303,7 @@ def test_settings_from_env():
     assert "app_secret" not in repr(s) and "ek" not in repr(s) and "vt" not in repr(s)
     d = FeishuSettings.from_env(None, env={"FEISHU_APP_ID": "a", "FEISHU_APP_SECRET": "b"})
     assert (d.mode, d.domain) == ("ws", "https://open.feishu.cn")
-    with pytest.raises(ValueError, match="FEISHU_APP_SECRET"):
+    with pytest.raises(ConfigError, match="FEISHU_APP_SECRET"):
         FeishuSettings.from_env({}, env={"FEISHU_APP_ID": "a"})
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(ConfigError, match="FEISHU_MODE"):
         FeishuSettings.from_env({"mode": "poll"}, env={"FEISHU_APP_ID": "a", "FEISHU_APP_SECRET": "b"})

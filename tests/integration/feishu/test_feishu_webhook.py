@@ -1,0 +1,217 @@
+"""The Feishu webhook refuses what Feishu did not send: unsigned, forged, stale, huge or stalled requests.
+
+Every case goes through the real lark-oapi dispatcher and the fake Feishu server; the good case is
+applied by the real core. A refusal is one log line with the reason, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+from feishu_fake import CountingPort, encrypt, message_event, signed_headers, wait_for
+
+from bot import feishu_webhook
+from bot.config import ConfigError
+from bot.feishu import FeishuSettings
+
+KEY, TOKEN = "webhook-encrypt-key", "webhook-verification-token"
+CONFIG = """\
+timezone: Asia/Shanghai
+projects:
+  - name: 阳光花园
+    managers: [{name: 张经理, feishu: ou_manager}]
+    salespeople: [{name: 李四, feishu: ou_lisi}, {name: 王五, feishu: ou_wangwu}]
+    chats: {feishu: [oc_group]}
+"""
+
+
+def webhook(start_adapter, bot, **overrides):
+    adapter = start_adapter(bot, mode="webhook", webhook_host="127.0.0.1", webhook_port=0,
+                            encrypt_key=KEY, verification_token=TOKEN, **overrides)
+    return adapter, f"http://127.0.0.1:{adapter.webhook_address[1]}/feishu/events"
+
+
+def opening(message_id: str) -> bytes:
+    return encrypt(message_event("/开班 李四 王五", sender="ou_manager", message_id=message_id, token=TOKEN), KEY)
+
+
+def refusals(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if "refused" in r.getMessage() or r.name == "Lark"]
+
+
+def assert_one_line(caplog, reason: str) -> None:
+    (rec,) = refusals(caplog)
+    assert reason in rec.getMessage() and rec.exc_info is None and "\n" not in rec.getMessage()
+    caplog.clear()
+
+
+@pytest.fixture
+def real_core(tmp_path):
+    from bot.bootstrap import bootstrap
+
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return CountingPort(bootstrap(path, db_url="sqlite://"))
+
+
+def test_webhook_mode_refuses_to_start_without_both_secrets_naming_them():
+    for key, token, missing in (("", "", "FEISHU_ENCRYPT_KEY、FEISHU_VERIFICATION_TOKEN"),
+                                ("k", "", "FEISHU_VERIFICATION_TOKEN"), ("", "t", "FEISHU_ENCRYPT_KEY")):
+        with pytest.raises(ConfigError, match=missing):
+            FeishuSettings("cli_x", "s", mode="webhook", encrypt_key=key, verification_token=token)
+    assert FeishuSettings("cli_x", "s", mode="ws").mode == "ws"  # the long connection needs neither
+
+
+def test_run_in_webhook_mode_without_the_secrets_exits_2_with_one_line(tmp_path):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(CONFIG.replace("timezone: Asia/Shanghai", f"database: sqlite:///{tmp_path}/r.db"),
+                   encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FEISHU_", "WECHATY_"))}
+    env.update(FEISHU_APP_ID="cli_x", FEISHU_APP_SECRET="s", FEISHU_MODE="webhook", FEISHU_ENCRYPT_KEY="k")
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--config", str(cfg)], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "FEISHU_ENCRYPT_KEY" in r.stderr and "FEISHU_VERIFICATION_TOKEN" in r.stderr
+    assert not (tmp_path / "r.db").exists()  # refused before touching the database
+
+
+def test_an_unsigned_plaintext_post_as_a_manager_is_refused_and_changes_nothing(
+        start_adapter, real_core, caplog):
+    caplog.set_level(logging.INFO)
+    _, url = webhook(start_adapter, real_core)
+    plain = message_event("/开班 李四 王五", sender="ou_manager", message_id="om_plain", token=TOKEN)
+    r = requests.post(url, json=plain, timeout=5)
+    assert r.status_code == 400 and "not encrypted" in r.text
+    assert_one_line(caplog, "not encrypted")
+    unsigned = opening("om_unsigned")  # encrypted with the right key, but without a signature
+    assert requests.post(url, data=unsigned, timeout=5).status_code == 401
+    assert_one_line(caplog, "no signature")
+    time.sleep(0.3)
+    assert real_core.results == []
+    assert real_core.app.user_id("feishu", "阳光花园", "张经理") == "ou_manager"
+
+
+def test_a_bad_signature_is_refused_with_one_line(start_adapter, recording_bot, caplog):
+    caplog.set_level(logging.INFO)
+    _, url = webhook(start_adapter, recording_bot)
+    body = opening("om_forged")
+    headers = signed_headers(body, "a-guessed-key")
+    assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 401
+    assert_one_line(caplog, "bad signature")
+    tampered = signed_headers(body, KEY)
+    assert requests.post(url, data=body + b" ", headers=tampered, timeout=5).status_code == 401
+    assert_one_line(caplog, "bad signature")
+    time.sleep(0.3)
+    assert recording_bot.calls == []
+
+
+def test_a_signature_more_than_five_minutes_off_is_refused(start_adapter, recording_bot, caplog):
+    caplog.set_level(logging.INFO)
+    _, url = webhook(start_adapter, recording_bot)
+    now = int(time.time())
+    for i, ts in enumerate((now - 301, now + 301, now - 86_400 * 365)):
+        body = opening(f"om_stale_{i}")
+        r = requests.post(url, data=body, headers=signed_headers(body, KEY, timestamp=str(ts)), timeout=5)
+        assert r.status_code == 401
+        assert_one_line(caplog, "more than 300 s off")
+    body = opening("om_fresh")  # 4 minutes off is still inside the window
+    r = requests.post(url, data=body, headers=signed_headers(body, KEY, timestamp=str(now - 240)), timeout=5)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: [m.event_id for m in recording_bot.calls] == ["feishu:om_fresh"], what="the fresh one")
+
+
+def raw_request(port: int, head: str, body: bytes = b"") -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(head.encode() + body)
+    return s
+
+
+def read_all(s: socket.socket) -> bytes:
+    chunks = []
+    while chunk := s.recv(65536):
+        chunks.append(chunk)
+    s.close()
+    return b"".join(chunks)
+
+
+def test_a_body_over_one_megabyte_is_refused_from_its_length_without_reading_it(
+        start_adapter, recording_bot, caplog):
+    caplog.set_level(logging.INFO)
+    adapter, _ = webhook(start_adapter, recording_bot)
+    port = adapter.webhook_address[1]
+    head = f"POST /feishu/events HTTP/1.1\r\nHost: x\r\nContent-Length: {100 * 2**20}\r\n\r\n"
+    started = time.monotonic()
+    s = raw_request(port, head, b"{" * 1000)  # the rest of the 100 MB is never sent
+    answer = read_all(s)
+    assert answer.startswith(b"HTTP/1.0 413") and time.monotonic() - started < 2
+    assert_one_line(caplog, "over 1048576")
+    s = raw_request(port, "POST /feishu/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert read_all(s).startswith(b"HTTP/1.0 411")
+    assert_one_line(caplog, "chunked")
+    just = encrypt(message_event("x" * (2**20 - 1500), message_id="om_big", token=TOKEN), KEY)
+    assert len(just) > 2**20
+    r = requests.post(adapter_url(adapter), data=just, headers=signed_headers(just, KEY), timeout=5)
+    assert r.status_code == 413
+    assert recording_bot.calls == []
+
+
+def adapter_url(adapter) -> str:
+    return f"http://127.0.0.1:{adapter.webhook_address[1]}/feishu/events"
+
+
+def test_stalled_connections_are_closed_after_the_read_timeout_and_do_not_pile_up(
+        start_adapter, recording_bot, caplog, monkeypatch):
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(feishu_webhook, "MAX_CONNECTIONS", 8)
+    adapter, url = webhook(start_adapter, recording_bot, webhook_timeout=0.5)
+    port = adapter.webhook_address[1]
+    baseline = threading.active_count()
+    body_stall = raw_request(port, "POST /feishu/events HTTP/1.1\r\nContent-Length: 500\r\n\r\n", b'{"encr')
+    head_stall = raw_request(port, "POST /feishu/events HTTP/1.1\r\nContent-Le")
+    crowd = [raw_request(port, "POST /feishu/events HTTP/1.1\r\n") for _ in range(30)]
+    time.sleep(0.2)
+    assert threading.active_count() <= baseline + 8  # the connections beyond the cap are closed at once
+    started = time.monotonic()
+    assert read_all(body_stall).startswith(b"HTTP/1.0 408")
+    read_all(head_stall)  # closed by the server
+    for s in crowd:
+        read_all(s)
+    assert time.monotonic() - started < 3
+    wait_for(lambda: threading.active_count() <= baseline, timeout=3, what="the handler threads to end")
+    assert any("stalled after 6 of 500 bytes" in r.getMessage() for r in refusals(caplog))
+    assert all(r.exc_info is None for r in refusals(caplog))
+    body = opening("om_after")  # the server still answers
+    assert requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=5).status_code == 200
+
+
+def test_a_good_signed_event_is_applied_by_the_core_once(start_adapter, real_core, fake, caplog):
+    caplog.set_level(logging.INFO)
+    _, url = webhook(start_adapter, real_core)
+    body = opening("om_good")
+    lower = {k.lower(): v for k, v in signed_headers(body, KEY).items()}  # proxies may lowercase headers
+    assert requests.post(url, data=body, headers=lower, timeout=5).status_code == 200
+    assert requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=5).status_code == 200
+    wait_for(lambda: len(real_core.results) == 2, what="two deliveries")
+    (first, outs), (_, again) = real_core.results
+    assert first.event_id == "feishu:om_good" and again == []
+    assert outs[0].text.endswith("下一位:李四")
+    wait_for(lambda: fake.texts_to("oc_group"), what="the reply in the group")
+    assert refusals(caplog) == []
+
+
+def test_a_challenge_comes_unsigned_but_only_with_the_token(start_adapter, recording_bot, caplog):
+    caplog.set_level(logging.INFO)
+    _, url = webhook(start_adapter, recording_bot)
+    ok = {"challenge": "ch-1", "token": TOKEN, "type": "url_verification"}
+    assert requests.post(url, data=encrypt(ok, KEY), timeout=5).json() == {"challenge": "ch-1"}
+    bad = {**ok, "token": "guess"}
+    assert requests.post(url, data=encrypt(bad, KEY), timeout=5).status_code == 500
+    assert_one_line(caplog, "invalid verification_token")
