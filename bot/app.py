@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from bot import identity
 from bot.config import ProjectSettings
 from bot.messages import Incoming, Outgoing
 from bot.parser import Hint, Unknown, Usage, command_verb, parse
@@ -39,6 +40,7 @@ class App:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.scheduled = Scheduled(engine, self.projects, self.worker)
         self._who: dict[tuple, tuple[tuple[str, str], float]] = {}
+        self._trusted = {(p.name, name, plat): uid for p in projects for name, plat, uid in p.ids}
 
     # ---- start-up ------------------------------------------------------------------
     def sync(self, now: datetime) -> None:
@@ -175,22 +177,13 @@ class App:
         return self._reply(msg, cmd.project, f"本群已绑定到项目「{cmd.project}」。", "bind")
 
     def _learn(self, uow, msg, cmd: c.WhoAmI, project: str | None) -> list[Outgoing]:
-        """我是 姓名: a platform account is linked to a roster name once; a taken name is refused."""
-        col = f"{msg.platform}_id"
-        q = select(m.Member).join(m.Project, m.Project.id == m.Member.project_id).where(
-            m.Member.name == cmd.name, m.Member.active.is_(True))
-        if project:
-            q = q.where(m.Project.name == project)
-        rows = list(uow.session.scalars(q))
-        if not rows:
-            return self._reply(msg, project, f"名单里没有「{cmd.name}」,请经理先 /成员 添加 {cmd.name}。", "who")
-        taken = [r for r in rows if getattr(r, col) not in (None, msg.sender_id)]
-        if taken:
-            return self._reply(msg, project, f"「{cmd.name}」已绑定了别的账号;如有误请经理处理。", "who")
-        for r in rows:
-            setattr(r, col, msg.sender_id)
+        """我是 姓名 [验证码] (bot/identity.py): linked now, or waiting for a manager, or refused."""
+        who = identity.Claimant(msg.platform, msg.sender_id, msg.sender_name or "", msg.private)
+        answer = identity.claim(uow.session, who, cmd.name, cmd.code, project, msg.at, self._trusted)
         uow.commit()
-        return self._reply(msg, project, f"好的,{cmd.name},已记住你的账号。", "who")
+        out = self._reply(msg, project, answer.text, "who")
+        return out + [Outgoing(text, to=mgr, project=p, key=_key(msg, f"who{i}"))
+                      for i, (p, mgr, text) in enumerate(answer.notices)]
 
     def _run(self, msg: Incoming, project: str, sender: str, verb, cmd) -> list[Outgoing]:
         """One command in one transaction: the project locked, due work first, then the command."""
@@ -231,7 +224,7 @@ class App:
             if command is not None:
                 command.commit()
             uow.commit()
-        if isinstance(cmd, c.Roster):
+        if isinstance(cmd, c.Roster | c.Confirm):
             self._who.clear()
         if type(cmd) not in READ_ONLY and ctx.day_open() and (
                 after["queue"] != before["queue"] or after["assigned"] != before["assigned"]):

@@ -240,9 +240,12 @@ def board_link(args):
 
 
 def whoami(args):
-    if len(args) != 1 or not member_name(args[0]):
+    """我是 姓名, or 我是 姓名 123456 with the one-time code of `reception-bot link`."""
+    code = args[1] if len(args) == 2 and re.fullmatch(r"\d{6}", args[1]) else ""
+    names = args[:1] if code else args
+    if len(names) != 1 or not member_name(names[0]):
         raise ValueError
-    return c.WhoAmI(member_name(args[0]))
+    return c.WhoAmI(member_name(names[0]), code)
 
 
 def log(args):

@@ -5,7 +5,7 @@ import argparse
 import json
 import re
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
@@ -103,6 +103,21 @@ def cmd_state(args) -> int:
     return 0
 
 
+def cmd_link(args) -> int:
+    """A one-time code that links `args.name`'s chat account (RULES §9): 6 digits, 10 minutes, one use."""
+    from bot.identity import CODE_TTL, issue_code
+    cfg, _ = _config(args)
+    app, project = _app(args, cfg)
+    code = issue_code(app.engine, project, args.name, datetime.now(UTC))
+    if code is None:
+        print(f"项目「{project}」的名单里没有「{args.name}」。", file=sys.stderr)
+        return 2
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    print(f"验证码：{code}（{minutes} 分钟内有效，只能用一次）")
+    print(f"请 {args.name} 私聊机器人发送：我是 {args.name} {code}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from bot.runner import run
     return run(args)
@@ -143,10 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
+    p = sub.add_parser("link", help="生成一次性验证码：名单上的人（经理必须用它）私聊发「我是 姓名 验证码」绑定账号")
+    common(p)
+    p.add_argument("name")
     args = ap.parse_args(argv)
     try:
         return {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state,
-                "web": cmd_web}[args.cmd](args)
+                "web": cmd_web, "link": cmd_link}[args.cmd](args)
     except ConfigError as e:
         print(f"配置错误:{e}", file=sys.stderr)
         return 2

@@ -53,6 +53,7 @@ class Verb:
     parse: Callable[[list[str]], c.Command]
     usage: str
     manager: bool = False
+    slash: bool = False         # a common chat word: a command only with the leading /
 
 
 def _help(args):
@@ -84,7 +85,8 @@ VERBS: list[Verb] = [
     Verb(("我的客户",), a.none(c.MyCustomers), "我的客户 —— 私聊回复我的客户和到期时间"),
     Verb(("轮排", "排队", "下一位"), a.none(c.Board), "轮排 —— 查看今日轮排"),
     Verb(("帮助", "help"), _help, "帮助 [经理|命令] —— 命令列表,或一个命令的说明"),
-    Verb(("我是",), a.whoami, "我是 姓名 —— 把我的账号绑定到名单上的名字"),
+    Verb(("我是",), a.whoami, "我是 姓名 [验证码] —— 把我的账号绑定到名单上的名字（经理 /确认 后生效；"
+                             "经理本人用 reception-bot link 生成的验证码，私聊发送）"),
     Verb(("开班",), a.names(c.OpenDay, 0), "/开班 [甲 乙 丙…] —— 现在开班;带名字则今日按此顺序排队", True),
     Verb(("顺序",), a.names(c.SetOrder, 1), "/顺序 甲 乙 丙… —— 设置今日轮排顺序(须列出全部在队成员)", True),
     Verb(("补接",), a.one_name(c.GiveMakeup), "/补接 甲 —— 给甲一次补接", True),
@@ -104,6 +106,8 @@ VERBS: list[Verb] = [
     Verb(("成员",), a.roster, "/成员 添加|移除|经理 甲 —— 调整名单", True),
     Verb(("绑定",), a.bind,
          "/绑定 项目名 —— 把本群绑定到项目", True),
+    Verb(("确认",), a.one_name(c.Confirm), "/确认 甲 —— 确认说「我是 甲」的账号是甲本人，绑定生效", True,
+         slash=True),
 ]
 
 
@@ -168,7 +172,7 @@ def _command_word(body: str, slash: bool) -> str | None:
     """The command word `body` starts with: followed by nothing, a space, a separator, or punctuation
     and emoji only up to the next space (`签到。` `签到~` `接待!`); `签到表放哪了` is chat."""
     for w in _BY_LENGTH:
-        if not body.startswith(w):
+        if not body.startswith(w) or (TABLE[w].slash and not slash):
             continue
         rest = body[len(w):]
         if not rest or rest[0] in _SEP:

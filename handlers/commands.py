@@ -115,6 +115,7 @@ class HelpText(Command):
 @dataclass(frozen=True)
 class WhoAmI(Command):
     name: str
+    code: str = ""          # the one-time code from `reception-bot link 姓名` (a manager's name needs it)
 
 
 # ---- managers ----------------------------------------------------------
@@ -206,3 +207,9 @@ class Roster(Command):
 @dataclass(frozen=True)
 class Bind(Command):
     project: str
+
+
+@dataclass(frozen=True)
+class Confirm(Command):
+    """/确认 姓名: the account that said 「我是 姓名」 is linked to that name."""
+    name: str

@@ -1,7 +1,7 @@
 """The handler table: one function per command type (a command without a handler fails at import)."""
 from __future__ import annotations
 
-from handlers import admin, customer_cmds, queue_cmds, report_cmds, visits
+from handlers import admin, customer_cmds, identity, queue_cmds, report_cmds, visits
 from handlers import commands as c
 
 HANDLERS = {
@@ -39,11 +39,15 @@ HANDLERS = {
     c.Roster: admin.roster,
     c.BoardLink: report_cmds.board_link,
     c.PeriodReport: report_cmds.period_report,
+    c.Confirm: identity.confirm,
+    c.WhoAmI: identity.on_console_whoami,      # other platforms: bot/identity.py, before any handler
+    c.Bind: identity.on_console_bind,
 }
 
 # Commands answered without touching the state (no audit row, no 下一位 line).
 READ_ONLY = {c.Board, c.HelpText, c.Lookup, c.MyCustomers, c.ShowLog, c.DailySummary, c.Export}
 READ_ONLY |= {c.BoardLink, c.PeriodReport}     # a new board token is no change to undo
+READ_ONLY |= {c.WhoAmI, c.Bind}                # on the console: nothing to link
 
 # Replies that are catalogue text with no customer data: not masked, so the help's example phones
 # can be typed exactly as shown (a usage line is not masked either).

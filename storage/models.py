@@ -183,3 +183,32 @@ class ChatBinding(Base):
     platform: Mapped[str] = mapped_column(String(20), primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(120), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+
+
+class LinkCode(Base):
+    """A one-time code from `reception-bot link 姓名` (RULES §9): only its salted hash is kept;
+    valid until `expires_at`, used once, burnt after a few wrong tries."""
+
+    __tablename__ = "link_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    code_hash: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(default=0)
+
+
+class LinkClaim(Base):
+    """「我是 姓名」 from an account that waits for a manager's /确认 (one claim per name and platform)."""
+
+    __tablename__ = "link_claims"
+    __table_args__ = (UniqueConstraint("project_id", "name", "platform"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    platform: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(80))
+    display: Mapped[str] = mapped_column(String(80), default="")    # the platform's display name, if any
+    at: Mapped[datetime]

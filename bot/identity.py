@@ -1,0 +1,134 @@
+"""Who may speak for whom (RULES §9): 「我是 姓名」, one-time codes and claims waiting for /确认.
+
+- An account id written in config.yaml is trusted and never replaced from the chat.
+- A manager's name is linked only with a one-time code (`reception-bot link 姓名`: 6 digits,
+  CODE_TTL, one use, burnt after MAX_TRIES wrong tries), sent in a private chat.
+- Any other name waits for a manager's `/确认 姓名`; the project's managers are told privately.
+  A name already linked to another account is re-linked the same way, never directly.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from handlers.identity import PLATFORMS, link
+from storage import models as m
+from storage.uow import UnitOfWork
+
+CODE_TTL = timedelta(minutes=10)
+MAX_TRIES = 5
+
+
+@dataclass
+class Answer:
+    """The reply to 「我是」 and the private notices (project, manager, text) it causes."""
+
+    text: str
+    notices: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """Who says 「我是」: a platform account."""
+
+    platform: str
+    account: str
+    display: str = ""          # the platform's display name, when known
+    private: bool = False      # said in a private chat with the bot
+
+
+def issue_code(engine: Engine, project: str, name: str, now: datetime) -> str | None:
+    """A new one-time code for `name` of `project` (None if no such active member); only its hash is kept."""
+    with UnitOfWork(engine) as uow:
+        member = uow.session.execute(_members(name, project)).first()
+        if member is None:
+            return None
+        code, salt = f"{secrets.randbelow(10**6):06d}", secrets.token_hex(8)
+        uow.session.add(m.LinkCode(project_id=member[0].project_id, name=name, code_hash=_hash(salt, code),
+                                   created_at=now, expires_at=now + CODE_TTL))
+        uow.commit()
+    return code
+
+
+def _hash(salt: str, code: str) -> str:
+    return salt + "$" + hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+
+
+def _matches(stored: str, code: str) -> bool:
+    return hmac.compare_digest(stored, _hash(stored.split("$", 1)[0], code))
+
+
+def _members(name: str, project: str | None):
+    q = select(m.Member, m.Project.name).join(m.Project, m.Project.id == m.Member.project_id).where(
+        m.Member.name == name, m.Member.active.is_(True))
+    return q if project is None else q.where(m.Project.name == project)
+
+
+def claim(s, who: Claimant, name: str, code: str, project: str | None, now: datetime,
+          trusted: dict[tuple[str, str, str], str]) -> Answer:
+    """「我是 name [code]」 from `who`, in `project` (None: every project with that name). Caller commits."""
+    rows = list(s.execute(_members(name, project)))
+    if not rows:
+        return Answer(f"名单里没有「{name}」，请经理先 /成员 添加 {name}。")
+    col = f"{who.platform}_id"
+    if all(getattr(r, col) == who.account for r, _ in rows):
+        return Answer(f"你已经绑定为「{name}」了，无需再发。")
+    if code:
+        return _with_code(s, who, name, code, rows, now)
+    if any(r.role in ("manager", "both") for r, _ in rows):
+        return Answer(f"「{name}」是经理，经理的账号要用一次性验证码绑定：请在服务器上运行 "
+                      f"reception-bot link {name}，再私聊我发「我是 {name} 验证码」。")
+    if any(trusted.get((p, name, who.platform)) not in (None, who.account) for _, p in rows):
+        return Answer(f"「{name}」的账号已在 config.yaml 里指定；如有误，请经理修改配置。")
+    return _wait_for_manager(s, who, name, rows, now)
+
+
+def _with_code(s, who: Claimant, name: str, code: str, rows, now: datetime) -> Answer:
+    projects = {r.project_id: p for r, p in rows}
+    live = list(s.scalars(select(m.LinkCode).where(
+        m.LinkCode.name == name, m.LinkCode.project_id.in_(projects), m.LinkCode.used_at.is_(None),
+        m.LinkCode.expires_at > now)))
+    if not who.private:
+        for c in live:
+            c.used_at = now            # a code seen in a group is burnt
+        return Answer(f"验证码只能私聊发给我；这个验证码已作废，请重新运行 reception-bot link {name}。")
+    hit = next((c for c in live if _matches(c.code_hash, code)), None)
+    if hit is None:
+        for c in live:
+            c.tries += 1
+            if c.tries >= MAX_TRIES:
+                c.used_at = now
+        return Answer(f"验证码不对或已过期（10 分钟内有效，只能用一次）。请重新运行 reception-bot link {name}。")
+    hit.used_at = now
+    link(s, who.platform, who.account, hit.project_id, name)
+    return Answer(f"好的，{name}，已用验证码绑定你的账号（项目「{projects[hit.project_id]}」）。")
+
+
+def _wait_for_manager(s, who: Claimant, name: str, rows, now: datetime) -> Answer:
+    answer = Answer(f"已收到，请等经理确认（经理发 /确认 {name}）后生效。")
+    label = f"「{who.display}」" if who.display else "一个"
+    for r, project in rows:
+        old = s.scalars(select(m.LinkClaim).where(m.LinkClaim.project_id == r.project_id,
+                                                  m.LinkClaim.name == name,
+                                                  m.LinkClaim.platform == who.platform)).first()
+        if old is not None and old.account == who.account:
+            continue                   # asked before: the managers were told then
+        if old is not None:
+            s.delete(old)
+            s.flush()
+        s.add(m.LinkClaim(project_id=r.project_id, name=name, platform=who.platform, account=who.account,
+                          display=who.display[:80], at=now))
+        linked = "（注意：这个名字现在绑定的是另一个账号）" if getattr(r, f"{who.platform}_id") else ""
+        rival = "（它替换了另一个账号的申请）" if old is not None else ""
+        text = (f"{label}{PLATFORMS.get(who.platform, who.platform)}账号说自己是「{name}」{linked}{rival}。"
+                f"确认是本人请发 /确认 {name}；不是请忽略。")
+        managers = s.scalars(select(m.Member.name).where(
+            m.Member.project_id == r.project_id, m.Member.active.is_(True),
+            m.Member.role.in_(("manager", "both"))))
+        answer.notices += [(project, mgr, text) for mgr in managers]
+    return answer
