@@ -273,3 +273,19 @@ def test_visit_accepts_a_mobile_written_with_spaces_dashes_or_86(data, phone):
     v = cmd(f"到访 张三 {text}")
     assert v.name == "张三"
     assert normalize_phone(v.phone) == phone
+
+
+def test_confirm_is_a_command_only_with_the_slash_because_it_is_a_common_chat_word():
+    assert parse("确认") is None and parse("确认 王五") is None
+    assert parse("/确认 王五")[1] == c.Confirm("王五")
+    assert parse("／确认 @王五")[1] == c.Confirm("王五")
+    with pytest.raises(Usage):
+        parse("/确认")
+
+
+def test_iam_takes_an_optional_six_digit_code():
+    assert parse("我是 刘经理")[1] == c.WhoAmI("刘经理")
+    assert parse("我是 刘经理 012345")[1] == c.WhoAmI("刘经理", "012345")
+    for bad in ("我是 刘经理 12345", "我是 刘经理 1234567", "我是 刘经理 abc"):
+        with pytest.raises(Usage):
+            parse(bad)
