@@ -26,6 +26,7 @@ from rules import texts as T
 from rules.errors import Refused
 from rules.queue import Day
 from storage import models as m
+from storage.db import OUTAGE, DatabaseProblem, explain
 from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
@@ -83,6 +84,8 @@ class App:
     def handle(self, msg: Incoming) -> list[Outgoing]:
         try:
             return self._handle(msg)
+        except OUTAGE as e:             # the database is down, not a bug in this message: the caller decides
+            raise DatabaseProblem(explain(e, self.engine.url)) from e
         except Exception:
             log.exception("failed to handle message %s (%s)", _key(msg, "in"), command_verb(msg.text))
             return [Outgoing(T.APOLOGY, to=msg.sender_id if msg.private else None, key=_key(msg, "err"),

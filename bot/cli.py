@@ -5,11 +5,13 @@ import argparse
 import json
 import re
 import sys
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
 from bot.messages import Incoming, Outgoing
+from storage.db import DatabaseProblem, explain
 
 LINE = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?)\]\s*(.+?)(\s*[(（]私聊[)）])?\s*[:：]\s?(.*)$")
 
@@ -31,7 +33,8 @@ def _app(args, cfg, default_db: str | None = None, now: datetime | None = None):
     from bot.bootstrap import bootstrap
     from bot.clock import FakeClock, SystemClock
     clock = FakeClock(now) if now else SystemClock()
-    app = bootstrap(cfg, db_url=args.db or default_db, clock=clock)
+    args.db_url = args.db or default_db or cfg.database       # named by a database error, if one comes
+    app = bootstrap(cfg, db_url=args.db_url, clock=clock)
     project = args.project or app.default
     if project not in app.projects:
         raise ConfigError(f"没有叫「{project}」的项目:" + "、".join(app.projects))
@@ -132,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="reception-bot", description="接待助手:接待轮排与客户归属")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
+    ap.add_argument("--debug", action="store_true", help="出错时显示完整的 traceback")
+
     def common(p):
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="出错时显示完整的 traceback")
         p.add_argument("--config", default="config.yaml")
         p.add_argument("--db", default=None, help="数据库 URL(默认取 config.yaml 的 database)")
         p.add_argument("--project", default=None)
@@ -165,9 +171,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state,
                 "web": cmd_web, "link": cmd_link}[args.cmd](args)
-    except ConfigError as e:
-        print(f"配置错误:{e}", file=sys.stderr)
+    except Exception as e:
+        line = _one_line(e, getattr(args, "db_url", None))
+        if line is None:
+            raise                                   # a bug: the whole traceback
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(line, file=sys.stderr)
         return 2
+
+
+def _one_line(e: Exception, db_url) -> str | None:
+    """A config or database fault in one line (the operator's mistake or outage), or None for a bug."""
+    if isinstance(e, ConfigError):
+        return f"配置错误：{e}"
+    problem = explain(e, db_url) if db_url is not None or isinstance(e, DatabaseProblem) else None
+    return f"数据库错误：{problem}" if problem else None
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from rules.normalize import fold_name
-from rules.policy import Policy, preset
+from rules.policy import PRESETS, Policy
 
 
 class ConfigError(Exception):
@@ -34,13 +34,25 @@ class MemberCfg(BaseModel):
     _fold = field_validator("name")(lambda cls, v: fold_name(v))   # 阿依•古丽 is 阿依·古丽, as typed in the chat
 
 
-def _members(v):
-    return [{"name": m} if isinstance(m, str) else m for m in (v or [])]
+def _members(v, info):
+    """`managers: [张经理]` or a list of {name, feishu, wechat}; a bare string is refused, not split."""
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise ValueError(f"应写成列表，例如 {info.field_name}: [{v if isinstance(v, str) else '甲, 乙'}]")
+    return [{"name": m} if isinstance(m, str) else m for m in v]
 
 
 class ShiftCfg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     start: time = time(9, 0)
     end: time = time(18, 0)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.start >= self.end:
+            raise ValueError(f"start（{self.start:%H:%M}）应早于 end（{self.end:%H:%M}）")
+        return self
 
 
 class ProjectCfg(BaseModel):
@@ -53,7 +65,8 @@ class ProjectCfg(BaseModel):
     policy: dict = {}
     chats: dict[str, list[str]] = {}
 
-    _m = field_validator("managers", "salespeople", mode="before")(lambda cls, v: _members(v))
+    _m = field_validator("managers", "salespeople", mode="before")(lambda cls, v, info: _members(v, info))
+    _p = field_validator("policy", "chats", mode="before")(lambda cls, v: {} if v is None else v)
 
     @model_validator(mode="after")
     def _unique(self):
@@ -85,6 +98,16 @@ class Config(BaseModel):
     wechat: dict = {}
     web: WebCfg | None = None
 
+    _p = field_validator("policy", "feishu", "wechat", mode="before")(lambda cls, v: {} if v is None else v)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [p.name for p in self.projects]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"项目重名：{'、'.join(dup)}")
+        return self
+
 
 @dataclass(frozen=True)
 class ProjectSettings:
@@ -102,33 +125,59 @@ class ProjectSettings:
     web_url: str = ""                                # base of the /看板 links ("" when web: is not set)
 
 
-def policy_from(base: dict, override: dict) -> Policy:
+# Numbers a sales office may set, and the range that makes sense (RULES: policy settings).
+RANGES = {
+    "tracking_days": (1, 365),
+    "deal_appeal_days": (0, 365),
+    "deal_split": (0.0, 1.0),
+    "non_buyer_window_minutes": (0, 120),
+    "max_reception_minutes": (1, 1440),
+    "big_order_units": (1, 99),
+}
+CHOICES = {"daily_order": ("carry_over", "fixed"), "brought_closed_counted": ("never", "if_registered", "always")}
+
+
+def policy_from(base: dict, override: dict, where: str = "policy") -> Policy:
+    """The preset named in `base`/`override`, with their settings; `where` names the block in errors."""
     merged = {**(base or {}), **(override or {})}
-    p = preset(merged.pop("preset", "real_estate"))
+    name = merged.pop("preset", "real_estate")
+    if name not in PRESETS:
+        raise ConfigError(f"{where}.preset: 未知的预设 {name!r}（可选 {'、'.join(PRESETS)}）")
+    p = PRESETS[name]
     if "quiet_hours" in merged:
         q = merged.pop("quiet_hours")
+        if not isinstance(q, list) or len(q) != 2:
+            raise ConfigError(f'{where}.quiet_hours: 应写成 ["21:00", "08:30"]（开始、结束两个时间）')
         merged["quiet_start"], merged["quiet_end"] = q
     data = {**asdict(p), **merged}
     unknown = sorted(set(data) - set(asdict(p)))
     if unknown:
-        raise ConfigError(f"policy 中有未知的设置: {', '.join(unknown)}")
+        raise ConfigError(f"{where} 中有未知的设置：{'、'.join(unknown)}")
     try:
-        return TypeAdapter(Policy).validate_python(data)
+        pol = TypeAdapter(Policy).validate_python(data)
     except ValidationError as e:
-        raise ConfigError(_explain(e, "policy")) from None
+        raise ConfigError(_explain(e, where).replace("quiet_start", "quiet_hours[0]")
+                          .replace("quiet_end", "quiet_hours[1]")) from None
+    for key, (low, high) in RANGES.items():
+        if not low <= getattr(pol, key) <= high:
+            raise ConfigError(f"{where}.{key}: 应在 {low}–{high} 之间，现在是 {getattr(pol, key)}")
+    for key, allowed in CHOICES.items():
+        if getattr(pol, key) not in allowed:
+            raise ConfigError(f"{where}.{key}: 只能是 {' 或 '.join(allowed)}，现在是 {getattr(pol, key)!r}")
+    return pol
 
 
 def project_settings(cfg: Config) -> list[ProjectSettings]:
     out = []
-    for p in cfg.projects:
+    policy_from(cfg.policy, {})              # a mistake in the top-level block is named there
+    for i, p in enumerate(cfg.projects):
         tzname = p.timezone or cfg.timezone
         try:
             tz = ZoneInfo(tzname)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"未知的时区 {tzname!r}(例如 Asia/Shanghai)") from None
-        pol = policy_from(cfg.policy, p.policy)
-        if pol.daily_order not in ("carry_over", "fixed"):
-            raise ConfigError("policy.daily_order 只能是 carry_over 或 fixed")
+            key = f"projects.{i}.timezone" if p.timezone else "timezone"
+            raise ConfigError(f"{key}: 未知的时区 {tzname!r}（例如 Asia/Shanghai）") from None
+        pol = policy_from(cfg.policy, p.policy, f"projects.{i}.policy")
         ids = tuple((m.name, plat, uid) for m in p.salespeople + p.managers
                     for plat, uid in (("feishu", m.feishu), ("wechat", m.wechat)) if uid)
         chats = tuple((plat, c) for plat, lst in p.chats.items() for c in lst)
@@ -140,23 +189,58 @@ def project_settings(cfg: Config) -> list[ProjectSettings]:
 
 
 def load_config(path: str | Path) -> Config:
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"找不到配置文件 {path}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} 不是有效的 YAML: {e}") from None
+    """config.yaml → Config; every mistake is a ConfigError whose one line names the key or the file."""
+    raw = _read_yaml(Path(path))
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(f"{path}: " + _explain(e, "")) from None
-    project_settings(cfg)      # validate policies and time zones now, not at the first message
+    try:
+        project_settings(cfg)      # validate policies and time zones now, not at the first message
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
     return cfg
+
+
+def _read_yaml(path: Path):
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"找不到配置文件 {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} 是一个目录，不是配置文件（用 --config 指向 config.yaml）") from None
+    except OSError as e:
+        raise ConfigError(f"读不了配置文件 {path}：{e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ConfigError(f"{path} 不是 UTF-8 编码（第 {line} 行）：请用 UTF-8 保存") from None
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+        raise ConfigError(f"{path} {at}不是有效的 YAML：{getattr(e, 'problem', None) or e}") from None
+
+
+MESSAGES = {
+    "missing": "缺少这一项",
+    "extra_forbidden": "未知的设置（拼写错误？）",
+    "int_type": "应是整数", "int_parsing": "应是整数", "int_from_float": "应是整数",
+    "float_type": "应是数字", "float_parsing": "应是数字",
+    "bool_type": "应是 true 或 false", "bool_parsing": "应是 true 或 false",
+    "string_type": "应是文字",
+    "list_type": "应是列表，例如 [甲, 乙]",
+    "dict_type": "应是映射（键: 值）", "model_type": "应是映射（键: 值）", "dataclass_type": "应是映射（键: 值）",
+    "time_type": '应是时间，例如 "09:00"', "time_parsing": '应是时间，例如 "09:00"',
+}
 
 
 def _explain(e: ValidationError, prefix: str) -> str:
     parts = []
     for err in e.errors():
-        loc = ".".join(str(x) for x in (prefix, *err["loc"]) if x != "")
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
+        loc = ".".join(str(x) for x in (prefix, *err["loc"]) if x != "") or "整个文件"
+        msg = MESSAGES.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "；".join(parts)

@@ -31,6 +31,7 @@ from bot.config import ConfigError
 from bot.feishu_send import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
 from bot.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
+from storage.db import DatabaseProblem
 
 log = logging.getLogger(__name__)
 PLATFORM = "feishu"
@@ -220,6 +221,9 @@ class FeishuAdapter:
                 continue
             try:
                 outs = self.bot.handle(msg)
+            except DatabaseProblem as e:  # an outage, not a bug: one line, no traceback
+                log.error("feishu: %s not handled: %s", msg.event_id, e)
+                outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]
             except Exception:
                 log.exception("feishu: handling %s failed", msg.event_id)
                 outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]

@@ -53,7 +53,8 @@ def run(args) -> int:
     if os.environ.get("FEISHU_APP_ID") and os.environ.get("FEISHU_APP_SECRET"):
         from bot.feishu import FeishuSettings
         feishu_settings = FeishuSettings.from_env(cfg.feishu)   # a missing secret stops us before the database
-    app = bootstrap(cfg, db_url=args.db)
+    args.db_url = args.db or cfg.database                      # named by a database error, if one comes
+    app = bootstrap(cfg, db_url=args.db_url)
     adapters, stoppers = [], start_web(app, cfg)
     if feishu_settings is not None:
         from bot.feishu import FeishuAdapter
@@ -124,7 +125,8 @@ def web(args) -> int:
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
     conf = cfg.web or WebCfg()
-    app = bootstrap(cfg, db_url=args.db)
+    args.db_url = args.db or cfg.database                      # named by a database error, if one comes
+    app = bootstrap(cfg, db_url=args.db_url)
     host, port = args.host or conf.host, args.port or conf.port
     print(f"看板与报表：http://{host}:{port}（经理私聊发 /看板 获取带密钥的链接）", flush=True)
     WebServer(make_web(app.engine, app.projects), host, port).run()

@@ -1,30 +1,74 @@
 """Engines: SQLite (embedded default) and PostgreSQL (production), migrated by Alembic."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+OUTAGE = (OperationalError, InterfaceError)     # the database, not the message: unreachable, locked, read-only
+EXAMPLE = "例如 sqlite:///data/reception.db 或 postgresql://用户:密码@主机/库名"
+
+
+class DatabaseProblem(Exception):
+    """The database cannot be used (bad URL, unreachable, corrupt, read-only); the message says why, in one line."""
 
 
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(url, parsed)
+        args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=args)
+    except (ArgumentError, NoSuchModuleError, ValueError) as e:
+        raise DatabaseProblem(f"数据库地址无法识别：{_shown(url)}（{EXAMPLE}）") from e
 
 
-def _sqlite_engine(url: str) -> Engine:
-    memory = url in ("sqlite://", "sqlite:///:memory:")
+def _shown(url: str | URL) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:                       # unparsable: show its scheme only (it may hold a password)
+        return str(url).split("://", 1)[0] + "://…" if "://" in str(url) else "（不是 URL）"
+
+
+def explain(exc: BaseException, url: str | URL) -> str | None:
+    """One line saying what is wrong with the database, or None when `exc` is not a database fault."""
+    if isinstance(exc, DatabaseProblem):
+        return str(exc)
+    if not isinstance(exc, DBAPIError) or not (isinstance(exc, OUTAGE) or type(exc.orig) is sqlite3.DatabaseError):
+        return None                          # a constraint or data error is a bug or bad input, not the database
+    first = (str(exc.orig).strip().splitlines() or [""])[0][:200]
+    where = _shown(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        for words, text in SQLITE_FAULTS:
+            if any(w in first for w in words):
+                return f"{text}（{where}）"
+    return f"连不上数据库或数据库出错（{where}）：{first}"
+
+
+SQLITE_FAULTS = (
+    (("file is not a database", "malformed"), "SQLite 文件已损坏或不是数据库：请从备份恢复，或换一个文件"),
+    (("readonly",), "SQLite 数据库只读：请检查数据库文件和所在目录的写权限"),
+    (("unable to open",), "打不开 SQLite 数据库文件：请检查路径和权限"),
+    (("locked", "busy"), "SQLite 数据库被其他进程占用，等待超时"),
+    (("disk is full", "disk I/O"), "SQLite 数据库读写失败：请检查磁盘"),
+)
+
+
+def _sqlite_engine(url: str, parsed: URL) -> Engine:
+    memory = parsed.database in (None, "", ":memory:")
     if memory:
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not parsed.query.get("uri"):             # a file: URI names an existing file
+            _make_parent(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 60})
 
     @event.listens_for(engine, "connect")
@@ -48,6 +92,15 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DatabaseProblem(f"无法创建 SQLite 数据库所在的目录 {path.parent}：{e.strerror}") from e
+    if path.is_dir():
+        raise DatabaseProblem(f"SQLite 数据库路径 {path} 是一个目录，请写文件路径")
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (idempotent)."""
     from alembic import command
@@ -61,3 +114,6 @@ def migrate(engine: Engine) -> None:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7204211)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        if conn.dialect.name == "sqlite":      # a read-only file fails now, not after the first answer
+            version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+            conn.exec_driver_sql(f"PRAGMA user_version = {version}")
