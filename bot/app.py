@@ -157,9 +157,11 @@ class App:
             if isinstance(cmd, c.WhoAmI):
                 return self._learn(uow, msg, cmd, project)
             if project is None and not found:
-                return self._reply(msg, None, "本群还没有绑定项目:请经理先发「我是 姓名」,再发 /绑定 项目名。", "unbound")
+                return self._reply(msg, None, "本群还没有绑定项目：请经理先私聊我「我是 姓名 验证码」"
+                                   "（验证码由 reception-bot link 姓名 生成），再在群里发 /绑定 项目名。", "unbound")
             if not found:
-                return self._reply(msg, project, "我还不认识你:请发「我是 姓名」(名单上的名字)绑定账号。", "who")
+                return self._reply(msg, project, "我还不认识你：请发「我是 姓名」（名单上的名字），"
+                                   "经理确认后生效。", "who")
             mem, pname = found[0]
             return pname, mem.name
 
@@ -168,9 +170,10 @@ class App:
             return self._reply(msg, None, "/绑定 要在项目的群里发送。", "bind")
         p = uow.session.scalars(select(m.Project).where(m.Project.name == cmd.project)).first()
         if p is None:
-            return self._reply(msg, None, f"没有叫「{cmd.project}」的项目:" + "、".join(self.projects), "bind")
+            return self._reply(msg, None, f"没有叫「{cmd.project}」的项目：" + "、".join(self.projects), "bind")
         if not any(pname == cmd.project and mem.role in ("manager", "both") for mem, pname in found):
-            return self._reply(msg, None, f"只有「{cmd.project}」的经理可以绑定群(先发「我是 姓名」)。", "bind")
+            return self._reply(msg, None, f"只有「{cmd.project}」的经理可以绑定群"
+                                          "（经理先私聊我「我是 姓名 验证码」）。", "bind")
         b = uow.session.get(m.ChatBinding, (msg.platform, msg.chat_id))
         if b is None:
             uow.session.add(m.ChatBinding(platform=msg.platform, chat_id=msg.chat_id, project_id=p.id))

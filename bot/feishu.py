@@ -1,7 +1,8 @@
 """Feishu (Lark) adapter: translates Feishu events into `Incoming` and `Outgoing` into sends.
 
 Transport is the official lark-oapi SDK only: the long connection (`lark.ws.Client`, default)
-or an HTTP webhook checked by `EventDispatcherHandler` (token, AES encrypt key, signature).
+or an HTTP webhook (bot/feishu_webhook.py refuses unsigned, stale, huge and stalled requests;
+`EventDispatcherHandler` then decrypts and checks the token).
 SDK handlers only enqueue and return (Feishu re-sends what is not acknowledged within 3 s);
 one worker thread calls `bot.handle` in arrival order; `FeishuSender` sends, rate-limited
 (an `Outgoing.file` is uploaded and sent as a "file" message after the text).

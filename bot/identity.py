@@ -78,13 +78,13 @@ def claim(s, who: Claimant, name: str, code: str, project: str | None, now: date
     col = f"{who.platform}_id"
     if all(getattr(r, col) == who.account for r, _ in rows):
         return Answer(f"你已经绑定为「{name}」了，无需再发。")
+    if any(trusted.get((p, name, who.platform)) not in (None, who.account) for _, p in rows):
+        return Answer(f"「{name}」的账号已在 config.yaml 里指定；如有误，请经理修改配置。")
     if code:
         return _with_code(s, who, name, code, rows, now)
     if any(r.role in ("manager", "both") for r, _ in rows):
         return Answer(f"「{name}」是经理，经理的账号要用一次性验证码绑定：请在服务器上运行 "
                       f"reception-bot link {name}，再私聊我发「我是 {name} 验证码」。")
-    if any(trusted.get((p, name, who.platform)) not in (None, who.account) for _, p in rows):
-        return Answer(f"「{name}」的账号已在 config.yaml 里指定；如有误，请经理修改配置。")
     return _wait_for_manager(s, who, name, rows, now)
 
 

@@ -118,6 +118,9 @@ def test_wrong_codes_burn_the_live_one_after_five_tries(chat):
 def test_a_manager_name_cannot_be_taken_not_even_with_a_managers_confirmation(chat):
     chat.say("ou_stranger", "我是 张经理", private=True)
     assert linked(chat, "张经理") == "ou_manager"                 # config.yaml ids are trusted
+    code = issue_code(chat.port.app.engine, P, "张经理", datetime.now(UTC))
+    assert "config.yaml" in chat.say("ou_stranger", f"我是 张经理 {code}", private=True)[0].text
+    assert linked(chat, "张经理") == "ou_manager"                 # … even against a code
     chat.say("ou_stranger", "我是 刘经理", private=True)
     (out,) = chat.say("ou_manager", "/确认 刘经理")
     assert "没有等待确认" in out.text and linked(chat, "刘经理") is None

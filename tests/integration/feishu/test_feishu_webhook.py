@@ -149,7 +149,7 @@ def test_a_body_over_one_megabyte_is_refused_from_its_length_without_reading_it(
     port = adapter.webhook_address[1]
     head = f"POST /feishu/events HTTP/1.1\r\nHost: x\r\nContent-Length: {100 * 2**20}\r\n\r\n"
     started = time.monotonic()
-    s = raw_request(port, head, b"{" * 1000)  # the rest of the 100 MB is never sent
+    s = raw_request(port, head)  # none of the 100 MB is sent: the answer must not wait for it
     answer = read_all(s)
     assert answer.startswith(b"HTTP/1.0 413") and time.monotonic() - started < 2
     assert_one_line(caplog, "over 1048576")
@@ -158,8 +158,13 @@ def test_a_body_over_one_megabyte_is_refused_from_its_length_without_reading_it(
     assert_one_line(caplog, "chunked")
     just = encrypt(message_event("x" * (2**20 - 1500), message_id="om_big", token=TOKEN), KEY)
     assert len(just) > 2**20
-    r = requests.post(adapter_url(adapter), data=just, headers=signed_headers(just, KEY), timeout=5)
-    assert r.status_code == 413
+    try:  # the server answers 413 and closes; the client may still be sending and see a reset instead
+        r = requests.post(adapter_url(adapter), data=just, headers=signed_headers(just, KEY), timeout=5)
+        assert r.status_code == 413
+    except requests.ConnectionError:
+        pass
+    wait_for(lambda: refusals(caplog), what="the refusal's log line")
+    assert_one_line(caplog, "over 1048576")
     assert recording_bot.calls == []
 
 
