@@ -157,30 +157,28 @@ class App:
             if isinstance(cmd, c.WhoAmI):
                 return self._learn(uow, msg, cmd, project)
             if project is None and not found:
-                return self._reply(msg, None, "本群还没有绑定项目：请经理先私聊我「我是 姓名 验证码」"
-                                   "（验证码由 reception-bot link 姓名 生成），再在群里发 /绑定 项目名。", "unbound")
+                return self._reply(msg, None, T.UNBOUND_CHAT, "unbound")
             if not found:
-                return self._reply(msg, project, "我还不认识你：请发「我是 姓名」（名单上的名字），"
-                                   "经理确认后生效。", "who")
+                return self._reply(msg, project, T.UNKNOWN_SENDER, "who")
             mem, pname = found[0]
             return pname, mem.name
 
     def _bind(self, uow, msg, cmd: c.Bind, found) -> list[Outgoing]:
         if not msg.chat_id:
-            return self._reply(msg, None, "/绑定 要在项目的群里发送。", "bind")
+            return self._reply(msg, None, T.BIND_IN_GROUP, "bind")
         p = uow.session.scalars(select(m.Project).where(m.Project.name == cmd.project)).first()
         if p is None:
-            return self._reply(msg, None, f"没有叫「{cmd.project}」的项目：" + "、".join(self.projects), "bind")
+            return self._reply(msg, None, T.NO_SUCH_PROJECT.format(name=cmd.project, names="、".join(self.projects)),
+                               "bind")
         if not any(pname == cmd.project and mem.role in ("manager", "both") for mem, pname in found):
-            return self._reply(msg, None, f"只有「{cmd.project}」的经理可以绑定群"
-                                          "（经理先私聊我「我是 姓名 验证码」）。", "bind")
+            return self._reply(msg, None, T.BIND_MANAGERS_ONLY.format(project=cmd.project), "bind")
         b = uow.session.get(m.ChatBinding, (msg.platform, msg.chat_id))
         if b is None:
             uow.session.add(m.ChatBinding(platform=msg.platform, chat_id=msg.chat_id, project_id=p.id))
         else:
             b.project_id = p.id
         uow.commit()
-        return self._reply(msg, cmd.project, f"本群已绑定到项目「{cmd.project}」。", "bind")
+        return self._reply(msg, cmd.project, T.BOUND.format(project=cmd.project), "bind")
 
     def _learn(self, uow, msg, cmd: c.WhoAmI, project: str | None) -> list[Outgoing]:
         """我是 姓名 [验证码] (bot/identity.py): linked now, or waiting for a manager, or refused."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, load_config
 from bot.messages import Incoming, Outgoing
+from rules import texts as T
 from storage.db import DatabaseProblem, explain
 
 LINE = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?)\]\s*(.+?)(\s*[(（]私聊[)）])?\s*[:：]\s?(.*)$")
@@ -108,16 +109,14 @@ def cmd_state(args) -> int:
 
 def cmd_link(args) -> int:
     """A one-time code that links `args.name`'s chat account (RULES §9): 6 digits, 10 minutes, one use."""
-    from bot.identity import CODE_TTL, issue_code
+    from bot.identity import CODE_MINUTES, issue_code
     cfg, _ = _config(args)
     app, project = _app(args, cfg)
     code = issue_code(app.engine, project, args.name, datetime.now(UTC))
     if code is None:
-        print(f"项目「{project}」的名单里没有「{args.name}」。", file=sys.stderr)
+        print(T.LINK_NO_MEMBER.format(project=project, name=args.name), file=sys.stderr)
         return 2
-    minutes = int(CODE_TTL.total_seconds() // 60)
-    print(f"验证码：{code}（{minutes} 分钟内有效，只能用一次）")
-    print(f"请 {args.name} 私聊机器人发送：我是 {args.name} {code}")
+    print(T.LINK_CODE.format(code=code, minutes=CODE_MINUTES, name=args.name))
     return 0
 
 

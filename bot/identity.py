@@ -16,11 +16,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from handlers.identity import PLATFORMS, link
+from handlers.identity import link
+from rules import texts as T
 from storage import models as m
 from storage.uow import UnitOfWork
 
-CODE_TTL = timedelta(minutes=10)
+CODE_MINUTES = 10
+CODE_TTL = timedelta(minutes=CODE_MINUTES)
 MAX_TRIES = 5
 
 
@@ -74,17 +76,16 @@ def claim(s, who: Claimant, name: str, code: str, project: str | None, now: date
     """「我是 name [code]」 from `who`, in `project` (None: every project with that name). Caller commits."""
     rows = list(s.execute(_members(name, project)))
     if not rows:
-        return Answer(f"名单里没有「{name}」，请经理先 /成员 添加 {name}。")
+        return Answer(T.WHOAMI_NOT_ON_ROSTER.format(name=name))
     col = f"{who.platform}_id"
     if all(getattr(r, col) == who.account for r, _ in rows):
-        return Answer(f"你已经绑定为「{name}」了，无需再发。")
+        return Answer(T.WHOAMI_ALREADY.format(name=name))
     if any(trusted.get((p, name, who.platform)) not in (None, who.account) for _, p in rows):
-        return Answer(f"「{name}」的账号已在 config.yaml 里指定；如有误，请经理修改配置。")
+        return Answer(T.WHOAMI_CONFIG.format(name=name))
     if code:
         return _with_code(s, who, name, code, rows, now)
     if any(r.role in ("manager", "both") for r, _ in rows):
-        return Answer(f"「{name}」是经理，经理的账号要用一次性验证码绑定：请在服务器上运行 "
-                      f"reception-bot link {name}，再私聊我发「我是 {name} 验证码」。")
+        return Answer(T.WHOAMI_NEEDS_CODE.format(name=name))
     return _wait_for_manager(s, who, name, rows, now)
 
 
@@ -96,22 +97,22 @@ def _with_code(s, who: Claimant, name: str, code: str, rows, now: datetime) -> A
     if not who.private:
         for c in live:
             c.used_at = now            # a code seen in a group is burnt
-        return Answer(f"验证码只能私聊发给我；这个验证码已作废，请重新运行 reception-bot link {name}。")
+        return Answer(T.WHOAMI_CODE_IN_GROUP.format(name=name))
     hit = next((c for c in live if _matches(c.code_hash, code)), None)
     if hit is None:
         for c in live:
             c.tries += 1
             if c.tries >= MAX_TRIES:
                 c.used_at = now
-        return Answer(f"验证码不对或已过期（10 分钟内有效，只能用一次）。请重新运行 reception-bot link {name}。")
+        return Answer(T.WHOAMI_CODE_WRONG.format(name=name, minutes=CODE_MINUTES))
     hit.used_at = now
     link(s, who.platform, who.account, hit.project_id, name)
-    return Answer(f"好的，{name}，已用验证码绑定你的账号（项目「{projects[hit.project_id]}」）。")
+    return Answer(T.WHOAMI_CODE_OK.format(name=name, project=projects[hit.project_id]))
 
 
 def _wait_for_manager(s, who: Claimant, name: str, rows, now: datetime) -> Answer:
-    answer = Answer(f"已收到，请等经理确认（经理发 /确认 {name}）后生效。")
-    label = f"「{who.display}」" if who.display else "一个"
+    answer = Answer(T.WHOAMI_WAITS.format(name=name))
+    label = T.CLAIM_WHO_NAMED.format(display=who.display) if who.display else T.CLAIM_WHO_UNNAMED
     for r, project in rows:
         old = s.scalars(select(m.LinkClaim).where(m.LinkClaim.project_id == r.project_id,
                                                   m.LinkClaim.name == name,
@@ -123,10 +124,10 @@ def _wait_for_manager(s, who: Claimant, name: str, rows, now: datetime) -> Answe
             s.flush()
         s.add(m.LinkClaim(project_id=r.project_id, name=name, platform=who.platform, account=who.account,
                           display=who.display[:80], at=now))
-        linked = "（注意：这个名字现在绑定的是另一个账号）" if getattr(r, f"{who.platform}_id") else ""
-        rival = "（它替换了另一个账号的申请）" if old is not None else ""
-        text = (f"{label}{PLATFORMS.get(who.platform, who.platform)}账号说自己是「{name}」{linked}{rival}。"
-                f"确认是本人请发 /确认 {name}；不是请忽略。")
+        text = T.CLAIM_NOTICE.format(
+            who=label, platform=T.PLATFORMS.get(who.platform, who.platform), name=name,
+            linked=T.CLAIM_LINKED if getattr(r, f"{who.platform}_id") else "",
+            rival=T.CLAIM_REPLACED if old is not None else "")
         managers = s.scalars(select(m.Member.name).where(
             m.Member.project_id == r.project_id, m.Member.active.is_(True),
             m.Member.role.in_(("manager", "both"))))

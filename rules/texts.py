@@ -59,18 +59,39 @@ MEMBER_NAME_LONG = "名字最多 {limit} 个字"
 MEMBER_NAME_DIGITS = "名字不能是数字或带 @"
 MANAGER_ONLY = "「/{word}」只有经理可以使用。{sender} 如有需要请联系经理。"
 
-# ---- identity and binding ----------------------------------------------------------------
-UNBOUND_CHAT = "本群还没有绑定项目：请经理先发「我是 姓名」，再发 /绑定 项目名。"
-UNKNOWN_SENDER = "我还不认识你：请发「我是 姓名」（名单上的名字）绑定账号。"
+# ---- identity and binding (RULES §9: who may speak for whom) ------------------------------
+UNBOUND_CHAT = ("本群还没有绑定项目：请经理先私聊我「我是 姓名 验证码」（验证码由 reception-bot link 姓名 生成），"
+                "再在群里发 /绑定 项目名。")
+UNKNOWN_SENDER = "我还不认识你：请发「我是 姓名」（名单上的名字），经理确认后生效。"
 BIND_IN_GROUP = "/绑定 要在项目的群里发送。"
 NO_SUCH_PROJECT = "没有叫「{name}」的项目，现有：{names}。"
-BIND_MANAGERS_ONLY = "只有「{project}」的经理可以绑定群（先发「我是 姓名」）。"
+BIND_MANAGERS_ONLY = "只有「{project}」的经理可以绑定群（经理先私聊我「我是 姓名 验证码」）。"
 BOUND = "本群已绑定到项目「{project}」。"
 WHOAMI_NOT_ON_ROSTER = "名单里没有「{name}」，请经理先 /成员 添加 {name}。"
-WHOAMI_TAKEN = "「{name}」已绑定了别的账号；如有误请经理处理。"
-WHOAMI_OK = "好的，{name}，已记住你的账号。"
+WHOAMI_ALREADY = "你已经绑定为「{name}」了，无需再发。"
+WHOAMI_CONFIG = "「{name}」的账号已在 config.yaml 里指定；如有误，请经理修改配置。"
+WHOAMI_NEEDS_CODE = ("「{name}」是经理，经理的账号要用一次性验证码绑定：请在服务器上运行 reception-bot link {name}，"
+                     "再私聊我发「我是 {name} 验证码」。")
+WHOAMI_CODE_IN_GROUP = "验证码只能私聊发给我；这个验证码已作废，请重新运行 reception-bot link {name}。"
+WHOAMI_CODE_WRONG = "验证码不对或已过期（{minutes} 分钟内有效，只能用一次）。请重新运行 reception-bot link {name}。"
+WHOAMI_CODE_OK = "好的，{name}，已用验证码绑定你的账号（项目「{project}」）。"
+WHOAMI_WAITS = "已收到，请等经理确认（经理发 /确认 {name}）后生效。"
+CLAIM_NOTICE = "{who}{platform}账号说自己是「{name}」{linked}{rival}。确认是本人请发 /确认 {name}；不是请忽略。"
+CLAIM_WHO_NAMED = "「{display}」的"
+CLAIM_WHO_UNNAMED = "一个"
+CLAIM_LINKED = "（注意：这个名字现在绑定的是另一个账号）"
+CLAIM_REPLACED = "（它替换了另一个账号的申请）"
+PLATFORMS = {"feishu": "飞书", "wechat": "微信"}
+CONFIRM_NOT_ON_ROSTER = "名单里没有「{name}」。"
+CONFIRM_NOTHING = "没有等待确认的「我是 {name}」。请让本人先发「我是 {name}」。"
+CONFIRM_MANAGER = "「{name}」是经理，只能用一次性验证码绑定（reception-bot link {name}）。"
+CONFIRM_NOTE = "{manager} 确认了 {name} 的{platforms}账号"
+CONFIRM_TOLD = "经理已确认：你的账号已绑定为「{name}」。"
+CONFIRMED = "已确认：「{name}」的{platforms}账号已绑定。"
 CONSOLE_KNOWN = "这里已按发送人「{name}」识别，无需「我是」。"
 CONSOLE_NO_BIND = "这里的消息直接属于项目「{project}」，无需 /绑定。"
+LINK_CODE = "验证码：{code}（{minutes} 分钟内有效，只能用一次）\n请 {name} 私聊机器人发送：我是 {name} {code}"
+LINK_NO_MEMBER = "项目「{project}」的名单里没有「{name}」。"
 
 # ---- the day and the queue ---------------------------------------------------------------
 NOT_OPEN = "今天还没开班（班次 {start} 开始）。经理可发 /开班。"
@@ -367,7 +388,7 @@ HELP_SALES = """【接待助手】在群里直接发：
 申诉 13812345678 理由 —— 对成交归属申诉
 查客 13812345678 —— 查归属（也可用姓名或尾号）
 我的客户 —— 私聊告诉你名下客户和到期时间
-我是 李四 —— 把账号绑定到名单上的名字
+我是 李四 —— 把账号绑定到名单上的名字（经理确认后生效）
 帮助 到访 —— 看一个命令的说明；帮助 经理 —— 经理命令"""
 
 HELP_MANAGER = """【经理命令】（以 / 开头，只有经理可用）
@@ -387,7 +408,8 @@ HELP_MANAGER = """【经理命令】（以 / 开头，只有经理可用）
 /周报 ／ /月报 —— 近 7 天或本月的接待、登记、成交，附图表
 /看板 —— 私聊发你看板和报表链接；/看板 重置 换新链接
 /成员 添加 李四 —— 名单调整（也可 移除、经理）
-/绑定 阳光花园 —— 把本群绑定到项目"""
+/绑定 阳光花园 —— 把本群绑定到项目
+/确认 李四 —— 确认说「我是 李四」的账号是李四本人"""
 
 HELP_MORE = "帮助 —— 销售命令；帮助 经理 —— 经理命令"
 HELP_UNKNOWN_TOPIC = "没有「{topic}」这个命令。" + HELP_MORE

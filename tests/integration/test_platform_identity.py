@@ -85,9 +85,9 @@ def console(app, sender, text):
 
 def test_on_the_console_iam_and_bind_say_the_sender_is_already_known(app):
     (out,) = console(app, "李四", "我是 李四")
-    assert out.text == "控制台里已按发送人「李四」识别，无需绑定。"
-    assert "无需绑定" in console(app, "李四", "我是 马丽 123456")[0].text
-    assert "无需绑定群" in console(app, "张经理", "/绑定 阳光花园")[0].text
+    assert out.text == "这里已按发送人「李四」识别，无需「我是」。"
+    assert "无需「我是」" in console(app, "李四", "我是 马丽 123456")[0].text
+    assert "无需 /绑定" in console(app, "张经理", "/绑定 阳光花园")[0].text
     assert "只有经理" in console(app, "李四", "/绑定 阳光花园")[0].text
     assert app.user_id("feishu", "阳光花园", "李四") is None
 
@@ -96,13 +96,13 @@ def test_say_and_replay_answer_iam_and_bind_without_an_error(tmp_path, config_fi
     from bot.cli import main
     cfg, db = str(config_file()), f"sqlite:///{tmp_path}/r.db"
     assert main(["say", "--config", cfg, "--db", db, "--at", "2026-11-27 09:30", "马丽", "我是 马丽"]) == 0
-    assert "控制台里已按发送人「马丽」识别，无需绑定。" in capsys.readouterr().out
+    assert "这里已按发送人「马丽」识别，无需「我是」。" in capsys.readouterr().out
     script = tmp_path / "t.txt"
     script.write_text("[2026-11-27 09:00] 张经理: /绑定 阳光花园\n[2026-11-27 09:01] 李四 (私聊): 我是 李四\n",
                       encoding="utf-8")
     assert main(["replay", "--config", cfg, str(script)]) == 0
     out = capsys.readouterr().out
-    assert "无需绑定群" in out and "→ 李四(私聊): 控制台里已按发送人「李四」识别" in out and "抱歉" not in out
+    assert "无需 /绑定" in out and "→ 李四(私聊): 这里已按发送人「李四」识别" in out and "抱歉" not in out
 
 
 def test_link_prints_a_six_digit_code_that_links_a_manager_once(tmp_path, config_file, capsys):
