@@ -183,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
 def _one_line(e: Exception, db_url) -> str | None:
     """A config or database fault in one line (the operator's mistake or outage), or None for a bug."""
     if isinstance(e, ConfigError):
-        return f"配置错误：{e}"
+        return T.CONFIG_ERROR.format(error=e)
     problem = explain(e, db_url) if db_url is not None or isinstance(e, DatabaseProblem) else None
-    return f"数据库错误：{problem}" if problem else None
+    return T.DATABASE_ERROR.format(problem=problem) if problem else None
 
 
 if __name__ == "__main__":

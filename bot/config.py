@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from rules import texts as T
 from rules.normalize import fold_name
 from rules.policy import PRESETS, Policy
 
@@ -39,7 +40,8 @@ def _members(v, info):
     if v is None:
         return []
     if not isinstance(v, list):
-        raise ValueError(f"应写成列表，例如 {info.field_name}: [{v if isinstance(v, str) else '甲, 乙'}]")
+        raise ValueError(T.CFG_NOT_A_LIST.format(key=info.field_name,
+                                                 example=v if isinstance(v, str) else T.CFG_LIST_EXAMPLE))
     return [{"name": m} if isinstance(m, str) else m for m in v]
 
 
@@ -51,7 +53,7 @@ class ShiftCfg(BaseModel):
     @model_validator(mode="after")
     def _order(self):
         if self.start >= self.end:
-            raise ValueError(f"start（{self.start:%H:%M}）应早于 end（{self.end:%H:%M}）")
+            raise ValueError(T.CFG_SHIFT_ORDER.format(start=f"{self.start:%H:%M}", end=f"{self.end:%H:%M}"))
         return self
 
 
@@ -73,7 +75,7 @@ class ProjectCfg(BaseModel):
         names = [m.name for m in self.salespeople + self.managers]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"成员重名: {', '.join(dup)}")
+            raise ValueError(T.CFG_DUPLICATE_MEMBERS.format(names="、".join(dup)))
         return self
 
 
@@ -105,7 +107,7 @@ class Config(BaseModel):
         names = [p.name for p in self.projects]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"项目重名：{'、'.join(dup)}")
+            raise ValueError(T.CFG_DUPLICATE_PROJECTS.format(names="、".join(dup)))
         return self
 
 
@@ -142,17 +144,17 @@ def policy_from(base: dict, override: dict, where: str = "policy") -> Policy:
     merged = {**(base or {}), **(override or {})}
     name = merged.pop("preset", "real_estate")
     if name not in PRESETS:
-        raise ConfigError(f"{where}.preset: 未知的预设 {name!r}（可选 {'、'.join(PRESETS)}）")
+        raise ConfigError(T.CFG_PRESET.format(where=where, name=name, names="、".join(PRESETS)))
     p = PRESETS[name]
     if "quiet_hours" in merged:
         q = merged.pop("quiet_hours")
         if not isinstance(q, list) or len(q) != 2:
-            raise ConfigError(f'{where}.quiet_hours: 应写成 ["21:00", "08:30"]（开始、结束两个时间）')
+            raise ConfigError(T.CFG_QUIET_HOURS.format(where=where))
         merged["quiet_start"], merged["quiet_end"] = q
     data = {**asdict(p), **merged}
     unknown = sorted(set(data) - set(asdict(p)))
     if unknown:
-        raise ConfigError(f"{where} 中有未知的设置：{'、'.join(unknown)}")
+        raise ConfigError(T.CFG_UNKNOWN_SETTINGS.format(where=where, names="、".join(unknown)))
     try:
         pol = TypeAdapter(Policy).validate_python(data)
     except ValidationError as e:
@@ -160,10 +162,11 @@ def policy_from(base: dict, override: dict, where: str = "policy") -> Policy:
                           .replace("quiet_end", "quiet_hours[1]")) from None
     for key, (low, high) in RANGES.items():
         if not low <= getattr(pol, key) <= high:
-            raise ConfigError(f"{where}.{key}: 应在 {low}–{high} 之间，现在是 {getattr(pol, key)}")
+            raise ConfigError(T.CFG_RANGE.format(key=f"{where}.{key}", low=low, high=high, value=getattr(pol, key)))
     for key, allowed in CHOICES.items():
         if getattr(pol, key) not in allowed:
-            raise ConfigError(f"{where}.{key}: 只能是 {' 或 '.join(allowed)}，现在是 {getattr(pol, key)!r}")
+            raise ConfigError(T.CFG_CHOICE.format(key=f"{where}.{key}", allowed=" 或 ".join(allowed),
+                                                  value=getattr(pol, key)))
     return pol
 
 
@@ -176,7 +179,7 @@ def project_settings(cfg: Config) -> list[ProjectSettings]:
             tz = ZoneInfo(tzname)
         except (ZoneInfoNotFoundError, ValueError):
             key = f"projects.{i}.timezone" if p.timezone else "timezone"
-            raise ConfigError(f"{key}: 未知的时区 {tzname!r}（例如 Asia/Shanghai）") from None
+            raise ConfigError(T.CFG_TIMEZONE.format(key=key, name=tzname)) from None
         pol = policy_from(cfg.policy, p.policy, f"projects.{i}.policy")
         ids = tuple((m.name, plat, uid) for m in p.salespeople + p.managers
                     for plat, uid in (("feishu", m.feishu), ("wechat", m.wechat)) if uid)
@@ -194,11 +197,11 @@ def load_config(path: str | Path) -> Config:
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(f"{path}: " + _explain(e, "")) from None
+        raise ConfigError(T.CFG_AT.format(path=path, error=_explain(e, ""))) from None
     try:
         project_settings(cfg)      # validate policies and time zones now, not at the first message
     except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
+        raise ConfigError(T.CFG_AT.format(path=path, error=e)) from None
     return cfg
 
 
@@ -206,41 +209,28 @@ def _read_yaml(path: Path):
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"找不到配置文件 {path}") from None
+        raise ConfigError(T.CFG_NOT_FOUND.format(path=path)) from None
     except IsADirectoryError:
-        raise ConfigError(f"{path} 是一个目录，不是配置文件（用 --config 指向 config.yaml）") from None
+        raise ConfigError(T.CFG_IS_DIR.format(path=path)) from None
     except OSError as e:
-        raise ConfigError(f"读不了配置文件 {path}：{e.strerror}") from None
+        raise ConfigError(T.CFG_UNREADABLE.format(path=path, why=e.strerror)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise ConfigError(f"{path} 不是 UTF-8 编码（第 {line} 行）：请用 UTF-8 保存") from None
+        raise ConfigError(T.CFG_NOT_UTF8.format(path=path, line=line)) from None
     try:
         return yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        at = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise ConfigError(f"{path} {at}不是有效的 YAML：{getattr(e, 'problem', None) or e}") from None
-
-
-MESSAGES = {
-    "missing": "缺少这一项",
-    "extra_forbidden": "未知的设置（拼写错误？）",
-    "int_type": "应是整数", "int_parsing": "应是整数", "int_from_float": "应是整数",
-    "float_type": "应是数字", "float_parsing": "应是数字",
-    "bool_type": "应是 true 或 false", "bool_parsing": "应是 true 或 false",
-    "string_type": "应是文字",
-    "list_type": "应是列表，例如 [甲, 乙]",
-    "dict_type": "应是映射（键: 值）", "model_type": "应是映射（键: 值）", "dataclass_type": "应是映射（键: 值）",
-    "time_type": '应是时间，例如 "09:00"', "time_parsing": '应是时间，例如 "09:00"',
-}
+        at = T.CFG_YAML_AT.format(line=mark.line + 1, column=mark.column + 1) if mark else ""
+        raise ConfigError(T.CFG_BAD_YAML.format(path=path, at=at, why=getattr(e, "problem", None) or e)) from None
 
 
 def _explain(e: ValidationError, prefix: str) -> str:
     parts = []
     for err in e.errors():
-        loc = ".".join(str(x) for x in (prefix, *err["loc"]) if x != "") or "整个文件"
-        msg = MESSAGES.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
+        loc = ".".join(str(x) for x in (prefix, *err["loc"]) if x != "") or T.CFG_WHOLE_FILE
+        msg = T.CFG_MESSAGES.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}")
     return "；".join(parts)

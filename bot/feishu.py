@@ -58,8 +58,7 @@ class FeishuSettings:
         missing = [env for env, value in (("FEISHU_ENCRYPT_KEY", self.encrypt_key),
                                           ("FEISHU_VERIFICATION_TOKEN", self.verification_token)) if not value]
         if self.mode == "webhook" and missing:
-            raise ConfigError("飞书 webhook 模式必须同时设置环境变量 FEISHU_ENCRYPT_KEY 和 "
-                              f"FEISHU_VERIFICATION_TOKEN（缺少 {'、'.join(missing)}）")
+            raise ConfigError(T.FEISHU_WEBHOOK_SECRETS.format(missing="、".join(missing)))
 
     @classmethod
     def from_env(cls, cfg: dict | None = None, env: Mapping[str, str] | None = None) -> FeishuSettings:
@@ -72,10 +71,10 @@ class FeishuSettings:
 
         app_id, secret = env.get("FEISHU_APP_ID", ""), env.get("FEISHU_APP_SECRET", "")
         if not app_id or not secret:
-            raise ConfigError("飞书：请在环境变量中设置 FEISHU_APP_ID 和 FEISHU_APP_SECRET")
+            raise ConfigError(T.FEISHU_APP_SECRETS)
         mode = str(get("mode", "ws")).lower()
         if mode not in ("ws", "webhook"):
-            raise ConfigError(f"飞书：FEISHU_MODE（feishu.mode）只能是 ws 或 webhook，不是 {mode!r}")
+            raise ConfigError(T.FEISHU_MODE.format(mode=mode))
         domain = str(get("domain", "feishu"))
         return cls(
             app_id,
@@ -98,7 +97,7 @@ def _number(value, key: str, low: float, high: float) -> float:
     except (TypeError, ValueError):
         number = float("nan")
     if not low <= number <= high:
-        raise ConfigError(f"飞书：{key} 应是 {low}–{high} 之间的数，不是 {value!r}")
+        raise ConfigError(T.FEISHU_NUMBER.format(key=key, low=low, high=high, value=value))
     return number
 
 

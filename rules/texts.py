@@ -40,9 +40,60 @@ NOBODY_ALL_BUSY = "大家都在接待中：谁先送客谁接待下一位新客�
 NOBODY_NOT_HERE = "在队的同事都还没签到或不在岗：谁先签到或回来，谁接待下一位新客户"
 NOBODY_AWAY = "在队的同事都不在岗或在接待中：谁先签到、回来或送客，谁接待下一位新客户"
 
-# ---- config (shown to the operator) ----------------------------------------------------
+# ---- config (shown to the operator: one line naming the key, exit code 2) --------------------
 UNKNOWN_SETTINGS = "未知的策略设置：{names}"
 UNKNOWN_PRESET = "未知的策略预设「{name}」，可选：{names}"
+CONFIG_ERROR = "配置错误：{error}"
+CFG_NOT_FOUND = "找不到配置文件 {path}"
+CFG_IS_DIR = "{path} 是一个目录，不是配置文件（用 --config 指向 config.yaml）"
+CFG_UNREADABLE = "读不了配置文件 {path}：{why}"
+CFG_NOT_UTF8 = "{path} 不是 UTF-8 编码（第 {line} 行）：请用 UTF-8 保存"
+CFG_BAD_YAML = "{path} {at}不是有效的 YAML：{why}"
+CFG_YAML_AT = "第 {line} 行第 {column} 列"
+CFG_AT = "{path}: {error}"
+CFG_NOT_A_LIST = "应写成列表，例如 {key}: [{example}]"
+CFG_LIST_EXAMPLE = '"甲", "乙"'
+CFG_SHIFT_ORDER = "start（{start}）应早于 end（{end}）"
+CFG_DUPLICATE_MEMBERS = "成员重名：{names}"
+CFG_DUPLICATE_PROJECTS = "项目重名：{names}"
+CFG_PRESET = "{where}.preset: 未知的预设 {name!r}（可选 {names}）"
+CFG_QUIET_HOURS = '{where}.quiet_hours: 应写成 ["21:00", "08:30"]（开始、结束两个时间）'
+CFG_UNKNOWN_SETTINGS = "{where} 中有未知的设置：{names}"
+CFG_RANGE = "{key}: 应在 {low}–{high} 之间，现在是 {value}"
+CFG_CHOICE = "{key}: 只能是 {allowed}，现在是 {value!r}"
+CFG_TIMEZONE = "{key}: 未知的时区 {name!r}（例如 Asia/Shanghai）"
+CFG_WHOLE_FILE = "整个文件"
+CFG_MESSAGES = {                    # pydantic's error types, in words
+    "missing": "缺少这一项",
+    "extra_forbidden": "未知的设置（拼写错误？）",
+    "int_type": "应是整数", "int_parsing": "应是整数", "int_from_float": "应是整数",
+    "float_type": "应是数字", "float_parsing": "应是数字",
+    "bool_type": "应是 true 或 false", "bool_parsing": "应是 true 或 false",
+    "string_type": "应是文字",
+    "list_type": '应是列表，例如 ["甲", "乙"]',
+    "dict_type": "应是映射（key: value）", "model_type": "应是映射（key: value）",
+    "dataclass_type": "应是映射（key: value）",
+    "time_type": '应是时间，例如 "09:00"', "time_parsing": '应是时间，例如 "09:00"',
+}
+FEISHU_WEBHOOK_SECRETS = ("飞书 webhook 模式必须同时设置环境变量 FEISHU_ENCRYPT_KEY 和 FEISHU_VERIFICATION_TOKEN"
+                          "（缺少 {missing}）")
+FEISHU_APP_SECRETS = "飞书：请在环境变量中设置 FEISHU_APP_ID 和 FEISHU_APP_SECRET"
+FEISHU_MODE = "飞书：FEISHU_MODE（feishu.mode）只能是 ws 或 webhook，不是 {mode!r}"
+FEISHU_NUMBER = "飞书：{key} 应是 {low}–{high} 之间的数，不是 {value!r}"
+
+# ---- database faults (shown to the operator: one line, exit code 2) --------------------------
+DATABASE_ERROR = "数据库错误：{problem}"
+DB_BAD_URL = "数据库地址无法识别：{url}（例如 sqlite:///data/reception.db 或 postgresql://user:password@host/dbname）"
+DB_NOT_A_URL = "（不是 URL）"
+DB_DOWN = "连不上数据库或数据库出错（{url}）：{why}"
+DB_SQLITE_FAULT = "{what}（{url}）"
+DB_SQLITE_CORRUPT = "SQLite 文件已损坏或不是数据库：请从备份恢复，或换一个文件"
+DB_SQLITE_READ_ONLY = "SQLite 数据库只读：请检查数据库文件和所在目录的写权限"
+DB_SQLITE_CANNOT_OPEN = "打不开 SQLite 数据库文件：请检查路径和权限"
+DB_SQLITE_LOCKED = "SQLite 数据库被其他进程占用，等待超时"
+DB_SQLITE_DISK = "SQLite 数据库读写失败：请检查磁盘"
+DB_NO_DIRECTORY = "无法创建 SQLite 数据库所在的目录 {path}：{why}"
+DB_PATH_IS_DIR = "SQLite 数据库路径 {path} 是一个目录，请写文件路径"
 
 # ---- errors ------------------------------------------------------------------------------
 APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试；如一直出错请联系经理。"

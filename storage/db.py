@@ -9,9 +9,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
+from rules import texts as T
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 OUTAGE = (OperationalError, InterfaceError)     # the database, not the message: unreachable, locked, read-only
-EXAMPLE = "例如 sqlite:///data/reception.db 或 postgresql://用户:密码@主机/库名"
 
 
 class DatabaseProblem(Exception):
@@ -28,14 +29,14 @@ def make_engine(url: str) -> Engine:
         args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
         return create_engine(parsed, pool_pre_ping=True, connect_args=args)
     except (ArgumentError, NoSuchModuleError, ValueError) as e:
-        raise DatabaseProblem(f"数据库地址无法识别：{_shown(url)}（{EXAMPLE}）") from e
+        raise DatabaseProblem(T.DB_BAD_URL.format(url=_shown(url))) from e
 
 
 def _shown(url: str | URL) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:                       # unparsable: show its scheme only (it may hold a password)
-        return str(url).split("://", 1)[0] + "://…" if "://" in str(url) else "（不是 URL）"
+        return str(url).split("://", 1)[0] + "://…" if "://" in str(url) else T.DB_NOT_A_URL
 
 
 def explain(exc: BaseException, url: str | URL) -> str | None:
@@ -49,16 +50,16 @@ def explain(exc: BaseException, url: str | URL) -> str | None:
     if make_url(url).get_backend_name() == "sqlite":
         for words, text in SQLITE_FAULTS:
             if any(w in first for w in words):
-                return f"{text}（{where}）"
-    return f"连不上数据库或数据库出错（{where}）：{first}"
+                return T.DB_SQLITE_FAULT.format(what=text, url=where)
+    return T.DB_DOWN.format(url=where, why=first)
 
 
 SQLITE_FAULTS = (
-    (("file is not a database", "malformed"), "SQLite 文件已损坏或不是数据库：请从备份恢复，或换一个文件"),
-    (("readonly",), "SQLite 数据库只读：请检查数据库文件和所在目录的写权限"),
-    (("unable to open",), "打不开 SQLite 数据库文件：请检查路径和权限"),
-    (("locked", "busy"), "SQLite 数据库被其他进程占用，等待超时"),
-    (("disk is full", "disk I/O"), "SQLite 数据库读写失败：请检查磁盘"),
+    (("file is not a database", "malformed"), T.DB_SQLITE_CORRUPT),
+    (("readonly",), T.DB_SQLITE_READ_ONLY),
+    (("unable to open",), T.DB_SQLITE_CANNOT_OPEN),
+    (("locked", "busy"), T.DB_SQLITE_LOCKED),
+    (("disk is full", "disk I/O"), T.DB_SQLITE_DISK),
 )
 
 
@@ -96,9 +97,9 @@ def _make_parent(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DatabaseProblem(f"无法创建 SQLite 数据库所在的目录 {path.parent}：{e.strerror}") from e
+        raise DatabaseProblem(T.DB_NO_DIRECTORY.format(path=path.parent, why=e.strerror)) from e
     if path.is_dir():
-        raise DatabaseProblem(f"SQLite 数据库路径 {path} 是一个目录，请写文件路径")
+        raise DatabaseProblem(T.DB_PATH_IS_DIR.format(path=path))
 
 
 def migrate(engine: Engine) -> None:
