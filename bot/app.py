@@ -249,9 +249,10 @@ class App:
                     undo=None if ctx.audit_kind == "undo" else {"day": before, "rows": changes},
                     kind=ctx.audit_kind)
         uow.session.add(a)
-        if ctx.undo_target is not None:
+        if ctx.undo_targets:
             uow.session.flush()
-            ctx.undo_target.undone_by = a.id
+            for target in ctx.undo_targets:
+                target.undone_by = a.id
 
     def _remember(self, msg: Incoming, now: datetime) -> None:
         if msg.event_id:

@@ -54,25 +54,42 @@ def show_help(cmd: c.HelpText, ctx: Ctx) -> str:
 
 
 def undo(cmd: c.Undo, ctx: Ctx) -> str:
-    """/撤销: restore the latest of today's changes not yet undone; an undo is never undone."""
+    """/撤销: restore the latest of today's changes not yet undone; an undo is never undone.
+
+    The scheduler's own changes since then (a reception over time) are restored with it: their due
+    times come back, so the scheduler does them again where they still apply. The scheduler's
+    opening of the day is where /撤销 stops."""
     rows = ctx.s.scalars(select(m.Audit).where(
         m.Audit.project_id == ctx.project.id, m.Audit.day == ctx.today).order_by(m.Audit.id.desc()))
-    target = None
+    passed, target = [], None
     for a in rows:
         if a.kind == "undo" or a.undone_by is not None or a.undo is None:
             continue
         if a.kind == "system":
-            break
+            if a.undo["day"].get("date") != ctx.today.isoformat():      # it opened the day
+                break
+            passed.append(a)
+            continue
         target = a
         break
     if target is None:
         raise Refused(T.NOTHING_TO_UNDO)
-    ctx.uow.restore(target.undo["rows"])
+    for a in passed + [target]:                  # newest first: each restores what the one after it saw
+        ctx.uow.restore(a.undo["rows"])
     ctx.day = Day.from_dict(target.undo["day"])
     ctx.audit_kind = "undo"
-    ctx.undo_target = target
+    ctx.undo_targets = passed + [target]
+    _opening_due_again(ctx)
     ctx.note(T.UNDO_NOTE.format(actor=target.actor, command=target.command))
     return T.UNDONE.format(actor=target.actor, command=target.command, time=f"{ctx.local(target.at):%H:%M}")
+
+
+def _opening_due_again(ctx: Ctx) -> None:
+    """An undone /开班 that stood in for today's scheduled opening: the scheduler opens the day now."""
+    p = ctx.project
+    if (not ctx.day_open() and p.next_open_at is not None and ctx.local(p.next_open_at).date() > ctx.today
+            and ctx.now.time() < ctx.settings.shift_end):
+        p.next_open_at = ctx.now
 
 
 def show_log(cmd: c.ShowLog, ctx: Ctx) -> str:

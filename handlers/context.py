@@ -35,7 +35,7 @@ class Ctx:
     full_phones: bool = False            # the private answer may show full phones (the owner's own)
     reply_file: str | None = None        # a file sent with the answer (/导出)
     audit_kind: str = "cmd"              # cmd | system | undo
-    undo_target: m.Audit | None = None
+    undo_targets: list[m.Audit] = field(default_factory=list)   # the changes an /撤销 restored
     _members: list | None = None
 
     # ---- basics ----------------------------------------------------------

@@ -12,9 +12,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Audit, Base, Customer, Deal, Member, ProcessedEvent, Project, Reception
+from storage.models import Appeal, Audit, Base, Customer, Deal, Member, ProcessedEvent, Project, Reception
 
-TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Member)}
+TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Appeal, Member)}
+# parents before children (foreign keys): customers before receptions and deals, deals before appeals
+RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
 
 class Duplicate(Exception):
@@ -86,22 +88,25 @@ class UnitOfWork:
         self.session.commit()
 
     def restore(self, images: list[list]) -> None:
-        """Put rows back as they were (delete those that did not exist)."""
-        for table, row_id, before in reversed(images):
+        """Put rows back as they were, respecting foreign keys in both directions: first the rows
+        that existed (parents before children, so a re-inserted child finds its parent and a child
+        stops pointing at a new row), then delete the rows the change created (children first)."""
+        old = sorted((x for x in images if x[2] is not None), key=lambda x: RANK[x[0]])
+        new = sorted((x for x in images if x[2] is None), key=lambda x: -RANK[x[0]])
+        for table, row_id, before in old:
             model = TRACKED[table]
             obj = self.session.get(model, row_id)
-            if before is None:
-                if obj is not None:
-                    self.session.delete(obj)
-                    self.session.flush()      # in reverse creation order: children before parents
-                continue
             if obj is None:
                 obj = model(id=row_id)
                 self.session.add(obj)
             for key, value in before.items():
                 setattr(obj, key, _from_json(model, key, value))
-        self.session.flush()
-
+            self.session.flush()
+        for table, row_id, _ in new:
+            obj = self.session.get(TRACKED[table], row_id)
+            if obj is not None:
+                self.session.delete(obj)
+                self.session.flush()
 
 def _before(obj: Base) -> dict:
     state = inspect(obj)

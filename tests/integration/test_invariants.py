@@ -73,18 +73,28 @@ def test_invariants_hold_after_every_command(cmds):
         check_invariants(app, t)
 
 
-def drive(app, cmds):
-    """Open the day, then send `cmds` a few minutes apart (NEXT_DAY: a day passes, the scheduler runs);
-    yields (time, the bot's messages) after each step."""
+WAIT = ("", "(过半小时)")          # half an hour passes within the day: the scheduler runs (nudges)
+UP, SAME = "(当值)", "(同上)"      # senders: whoever's turn it is now; the previous step's sender
+
+
+def drive(app, cmds, project=P):
+    """The scheduler opens the day at 09:00 and the manager re-opens it with all four, then `cmds` are
+    sent a few minutes apart (NEXT_DAY: a day passes; WAIT: half an hour; the scheduler runs);
+    yields (time, the bot's messages) after the opening and after each step."""
     t = at("2026-11-27 09:00")
-    app.handle(Incoming("console", "张经理", "/开班 李四 王五 赵六 钱七", t, project=P))
+    yield t, app.run_due(t, project)
+    app.handle(Incoming("console", "张经理", "/开班 李四 王五 赵六 钱七", t, project=project))
+    last = MEMBERS[0]
     for i, (who, text) in enumerate(cmds):
-        if (who, text) == NEXT_DAY:
-            t += timedelta(days=1)
-            yield t, app.run_due(t, P)
-        else:
-            t += timedelta(minutes=1 + i % 5)
-            yield t, app.handle(Incoming("console", who, text, t, project=P))
+        if (who, text) in (NEXT_DAY, WAIT):
+            t += timedelta(days=1) if (who, text) == NEXT_DAY else timedelta(minutes=30)
+            yield t, app.run_due(t, project)
+            continue
+        t += timedelta(minutes=1 + i % 5)
+        if who == UP:
+            who = dump(app, project, t)["next"] or last
+        last = last if who == SAME else who
+        yield t, app.handle(Incoming("console", last, text, t, project=project))
 
 
 def bootstrap_app():
