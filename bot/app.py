@@ -19,7 +19,7 @@ from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.context import Ctx
-from handlers.jobs import initial_times
+from handlers.jobs import EVENT_RETENTION, initial_times
 from handlers.queue_cmds import next_line
 from handlers.registry import HANDLERS, READ_ONLY, STATIC
 from rules import texts as T
@@ -82,6 +82,11 @@ class App:
 
     # ---- BotPort -------------------------------------------------------------------
     def handle(self, msg: Incoming) -> list[Outgoing]:
+        if msg.sent_at is not None and msg.at - msg.sent_at > EVENT_RETENTION:
+            # its id may already be forgotten: handling it could run a command a second time
+            log.warning("event %s sent %s is older than the %d-day retention: dropped",
+                        msg.event_id, f"{msg.sent_at:%Y-%m-%d}", EVENT_RETENTION.days)
+            return []
         try:
             return self._handle(msg)
         except OUTAGE as e:             # the database is down, not a bug in this message: the caller decides
@@ -193,18 +198,19 @@ class App:
         """One command in one transaction: the project locked, due work first, then the command."""
         ps = self.projects[project]
         now = msg.at.astimezone(ps.tz)
-        with UnitOfWork(self.engine) as uow:
+        late = self.scheduled.run_due(now, project)         # like a bot that was asleep: catch up first,
+        with UnitOfWork(self.engine) as uow:                 # in batches of their own transactions
             row = uow.lock_project(project)
             if msg.event_id:
                 try:
                     uow.claim_event(msg.event_id, now)
                 except Duplicate:
                     log.info("duplicate delivery %s ignored", msg.event_id)
-                    return []
-            due = self.scheduled.due_in(uow, row, now)       # like a bot that was asleep: catch up first
+                    return late
+            due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text)
             before = ctx.day.to_dict()
-            command = uow.session.begin_nested() if due else None
+            command = uow.session.begin_nested() if len(due) > len(late) else None
             try:
                 if verb.manager and not ctx.is_manager():
                     raise Refused(T.MANAGER_ONLY.format(word=verb.words[0], sender=sender))

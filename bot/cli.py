@@ -42,6 +42,27 @@ def _app(args, cfg, default_db: str | None = None, now: datetime | None = None):
     return app, project
 
 
+class Refusal(Exception):
+    """A time the command line will not process: one line on stderr, exit code 2."""
+
+
+def check_time(app, project: str, at: datetime, catch_up: bool) -> None:
+    """`say`/`replay`: never earlier than the project's last recorded change (time does not run back)."""
+    last = app.scheduled.last_change(project)
+    if last is not None and at < last:
+        raise Refusal(T.CLI_BEFORE_LAST_CHANGE.format(at=f"{at:%Y-%m-%d %H:%M}", project=project,
+                                                      last=f"{last.astimezone(at.tzinfo):%Y-%m-%d %H:%M}"))
+    check_catch_up(app, project, at, catch_up)
+
+
+def check_catch_up(app, project: str, at: datetime, catch_up: bool) -> None:
+    """Scheduled work more than 31 days behind `at` is done only when asked (--catch-up)."""
+    from bot.scheduled import CATCH_UP_LIMIT
+    behind = app.scheduled.behind(project, at)
+    if behind > CATCH_UP_LIMIT and not catch_up:
+        raise Refusal(T.CLI_CATCH_UP_TOO_LONG.format(project=project, days=behind.days, limit=CATCH_UP_LIMIT.days))
+
+
 def _config(args):
     """config.yaml, loaded once, and the chosen project's time zone (transcript times are in it)."""
     from bot.config import project_settings
@@ -67,8 +88,10 @@ def cmd_replay(args) -> int:
             return 2
     start = lines[0][0] if lines else datetime.now(tz)
     app, project = _app(args, cfg, "sqlite://", start)
+    app.scheduled.continuous = True     # a transcript is a bot that never stopped: its gaps are not downtime
     last = start
     for at, sender, private, text in lines:
+        check_time(app, project, at, args.catch_up)
         for o in app.run_due(at, project):
             print(fmt(o, at))
         for o in app.handle(Incoming("console", sender, text, at, private=private, project=project)):
@@ -76,6 +99,7 @@ def cmd_replay(args) -> int:
         last = at
     if args.until:
         last = _time(args.until, tz)
+        check_time(app, project, last, args.catch_up)
         for o in app.run_due(last, project):
             print(fmt(o, last))
     app.mark_sent_until(last)
@@ -90,6 +114,7 @@ def cmd_say(args) -> int:
     cfg, tz = _config(args)
     at = _time(args.at, tz) if args.at else datetime.now(tz)
     app, project = _app(args, cfg, None, at)
+    check_time(app, project, at, args.catch_up)
     outs = app.run_due(at, project)
     outs += app.handle(Incoming("console", args.sender, args.text, at, private=args.private, project=project))
     for o in outs:
@@ -142,15 +167,21 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--db", default=None, help="数据库 URL(默认取 config.yaml 的 database)")
         p.add_argument("--project", default=None)
 
+    def catch_up(p):
+        p.add_argument("--catch-up", action="store_true", help="允许补做超过 31 天的定时任务")
+
     p = sub.add_parser("run", help="启动机器人(无平台凭据时打开本地控制台聊天)")
     common(p)
+    catch_up(p)
     p = sub.add_parser("replay", help="回放对话记录")
     common(p)
+    catch_up(p)
     p.add_argument("file")
     p.add_argument("--until", default=None)
     p.add_argument("--state", action="store_true")
     p = sub.add_parser("say", help="处理一条消息")
     common(p)
+    catch_up(p)
     p.add_argument("--at", default=None)
     p.add_argument("--private", action="store_true")
     p.add_argument("sender")
@@ -170,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state,
                 "web": cmd_web, "link": cmd_link}[args.cmd](args)
+    except Refusal as e:
+        print(e, file=sys.stderr)
+        return 2
     except Exception as e:
         line = _one_line(e, getattr(args, "db_url", None))
         if line is None:

@@ -28,6 +28,7 @@ import lark_oapi.ws.client as lark_ws_client
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
 from bot import feishu_webhook
+from bot.clock import SystemClock
 from bot.config import ConfigError
 from bot.feishu_send import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
 from bot.messages import BotPort, Incoming, Outgoing
@@ -104,6 +105,7 @@ def _number(value, key: str, low: float, high: float) -> float:
 class FeishuAdapter:
     def __init__(self, bot: BotPort, settings: FeishuSettings):
         self.bot, self.settings = bot, settings
+        self.clock = SystemClock()      # events are handled at the time they arrive (tests set a FakeClock)
         self.client = (
             lark.Client.builder()
             .app_id(settings.app_id)
@@ -261,10 +263,11 @@ class FeishuAdapter:
             PLATFORM,
             sender.sender_id.open_id,
             re.sub(r"[ \t]+", " ", text).strip(),
-            datetime.fromtimestamp(int(m.create_time) / 1000, tz=UTC),
+            self.clock.now(),
             chat_id=None if private else m.chat_id,
             private=private,
             event_id=f"feishu:{m.message_id}",
+            sent_at=datetime.fromtimestamp(int(m.create_time) / 1000, tz=UTC) if m.create_time else None,
         )
 
     def _from_card(self, data) -> Incoming | None:
@@ -278,7 +281,7 @@ class FeishuAdapter:
             PLATFORM,
             ev.operator.open_id,
             str(cmd),
-            datetime.now(UTC),
+            self.clock.now(),
             chat_id=None if private else chat,
             private=private,
             event_id=f"feishu:{data.header.event_id}",

@@ -19,12 +19,14 @@ class Incoming:
     platform  "console" | "feishu" | "wechat"
     sender_id the platform's user id (Feishu open_id, WeChat contact id; the name on the console)
     text      the message text with @mentions written as "@显示名" (adapters resolve placeholders)
-    at        aware datetime when the message was sent
+    at        aware datetime when the bot received it (the server's clock: the time it is handled at)
     chat_id   the group chat id (Feishu chat_id, WeChat room id); None for a private chat
     private   True for a private (p2p) chat with the bot
     sender_name the platform's display name when known (used only to suggest a name)
     event_id  platform-unique id of this delivery, for exactly-once handling ("feishu:<event_id>")
     project   project name when the adapter already knows it (console, replay); else bound by chat_id
+    sent_at   the platform's own time for the event, when it gives one: used only to drop events
+              older than the redelivery retention (never trusted as the time of the command)
     """
 
     platform: str
@@ -36,6 +38,7 @@ class Incoming:
     sender_name: str | None = None
     event_id: str | None = None
     project: str | None = None
+    sent_at: datetime | None = None
 
     def __post_init__(self) -> None:
         """The input boundary (issue 11 item 6), once for every adapter: no NUL, control characters

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.bootstrap import bootstrap
-from bot.cli import LINE, fmt
+from bot.cli import LINE, check_catch_up, fmt
 from bot.config import load_config
 from bot.messages import Incoming, Outgoing
 
@@ -55,6 +55,8 @@ def run(args) -> int:
         feishu_settings = FeishuSettings.from_env(cfg.feishu)   # a missing secret stops us before the database
     args.db_url = args.db or cfg.database                      # named by a database error, if one comes
     app = bootstrap(cfg, db_url=args.db_url)
+    for name in app.projects:                       # a catch-up over 31 days only when asked
+        check_catch_up(app, name, datetime.now(UTC), getattr(args, "catch_up", False))
     adapters, stoppers = [], start_web(app, cfg)
     if feishu_settings is not None:
         from bot.feishu import FeishuAdapter

@@ -1,7 +1,13 @@
 """Scheduled work for the bus: run what is due inside the project's lock, write each message to the
-outbox under its work-item key (a second process finds it taken), re-send what was never marked sent."""
+outbox under its work-item key (a second process finds it taken), re-send what was never marked sent.
+
+Late work runs in batches of BATCH steps, one transaction each: a long catch-up never holds the lock
+long, and what it did is committed as it goes. After downtime, a day's greeting, 日报 and nudges
+are not sent once that day is over; one catch-up line tells the group instead."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -12,13 +18,15 @@ from bot.config import ProjectSettings
 from bot.messages import Outgoing
 from bot.privacy import mask_phones
 from handlers.context import Ctx
-from handlers.jobs import due_jobs
+from handlers.jobs import due_jobs, stale
 from rules import texts as T
 from rules.queue import Day
 from storage import models as m
 from storage.uow import UnitOfWork
 
 MAX_STEPS = 10_000      # a job that never moves its due time on must not hang the bot
+BATCH = 20              # scheduled steps per transaction
+CATCH_UP_LIMIT = timedelta(days=31)     # `say`/`replay`/`run` further behind than this need --catch-up
 
 
 def first_due(s, project_id: int, next_open_at, next_summary_at) -> datetime | None:
@@ -31,38 +39,71 @@ def first_due(s, project_id: int, next_open_at, next_summary_at) -> datetime | N
     return min(cands) if cands else None
 
 
+@dataclass
+class Skipped:
+    """Stale announcements left out during one catch-up."""
+    count: int = 0
+
+
 class Scheduled:
     def __init__(self, engine, projects: dict[str, ProjectSettings], worker: str):
         self.engine, self.projects, self.worker = engine, projects, worker
+        self.continuous = False     # True: late work is a bot that never stopped (`replay`), not downtime
 
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
-        """Run every job due by `now`, in time order, each at the time it fell due."""
+        """Run every job due by `now`, in time order, each at the time it fell due, BATCH steps per
+        transaction; a catch-up that skipped stale announcements ends with one line to the group."""
         out: list[Outgoing] = []
         for name in ([only] if only else list(self.projects)):
-            with UnitOfWork(self.engine, readonly=True) as probe:     # idle sweeps take no write lock
-                p = probe.session.execute(select(m.Project.id, m.Project.next_open_at, m.Project.next_summary_at)
-                                          .where(m.Project.name == name)).first()
-                t = first_due(probe.session, *p) if p else None
+            out += self._catch_up(name, now)
+        return out
+
+    def _catch_up(self, name: str, now: datetime) -> list[Outgoing]:
+        out, skipped, first = [], Skipped(), None
+        for _ in range(MAX_STEPS // BATCH):
+            t = self.first_due(name)
             if t is None or t > now:
-                continue
+                break
+            first = first or t
             with UnitOfWork(self.engine) as uow:
                 row = uow.lock_project(name)
-                out += self.due_in(uow, row, now)
+                out += self.due_in(uow, row, now, skipped)
+                more = self.first_due(name, uow)
+                if skipped.count and (more is None or more > now):
+                    out += self._catch_up_line(uow, row, first, now, out)
                 uow.commit()
         return out
 
-    def due_in(self, uow: UnitOfWork, row: m.Project, now: datetime) -> list[Outgoing]:
-        """Inside the caller's transaction (project locked): run what is due by `now`, step by step."""
-        ps, out = self.projects[row.name], []
-        for _ in range(MAX_STEPS):
+    def first_due(self, name: str, uow: UnitOfWork | None = None) -> datetime | None:
+        """When the project's next scheduled work falls due (idle sweeps take no write lock)."""
+        with (UnitOfWork(self.engine, readonly=True) if uow is None else nullcontext(uow)) as u:
+            p = u.session.execute(select(m.Project.id, m.Project.next_open_at, m.Project.next_summary_at)
+                                  .where(m.Project.name == name)).first()
+            return first_due(u.session, *p) if p else None
+
+    def behind(self, name: str, now: datetime) -> timedelta:
+        """How far the project's scheduled work lags `now` (zero when nothing is late)."""
+        t = self.first_due(name)
+        return max(now - t, timedelta(0)) if t is not None else timedelta(0)
+
+    def last_change(self, name: str) -> datetime | None:
+        """The time of the project's latest recorded change (a command or scheduled work)."""
+        with UnitOfWork(self.engine, readonly=True) as uow:
+            return uow.session.scalar(select(func.max(m.Audit.at)).join(m.Project).where(m.Project.name == name))
+
+    def due_in(self, uow: UnitOfWork, row: m.Project, now: datetime, skipped: Skipped | None = None,
+               limit: int = BATCH) -> list[Outgoing]:
+        """Inside the caller's transaction (project locked): run what is due by `now`, at most `limit` steps."""
+        ps, out, skipped = self.projects[row.name], [], skipped or Skipped()
+        for _ in range(limit):
             t = first_due(uow.session, row.id, row.next_open_at, row.next_summary_at)
             if t is None or t > now:
                 break
-            out += self._jobs_at(uow, row, ps, t.astimezone(ps.tz), now)
+            out += self._jobs_at(uow, row, ps, t.astimezone(ps.tz), now, skipped)
             uow.forget_changes()
         return out
 
-    def _jobs_at(self, uow, row, ps: ProjectSettings, at: datetime, now: datetime) -> list[Outgoing]:
+    def _jobs_at(self, uow, row, ps: ProjectSettings, at: datetime, now: datetime, skipped: Skipped) -> list[Outgoing]:
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, T.SYSTEM_ACTOR)
         before = ctx.day.to_dict()
         msgs = due_jobs(ctx)
@@ -74,10 +115,23 @@ class Scheduled:
         row.state = ctx.day.to_dict()
         out = []
         for key, to, text, mentions in msgs:
+            if not self.continuous and stale(key, at, now.astimezone(ps.tz)):
+                skipped.count += 1
+                continue
             if self._claim(uow, row.id, key, to, text, mentions, at, now):
                 out.append(Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key,
                                     ps.name, at=at))
         return out
+
+    def _catch_up_line(self, uow, row, first: datetime, now: datetime, sent: list[Outgoing]) -> list[Outgoing]:
+        """One line to the group after downtime: how long the bot was away, how many reminders went out."""
+        tz = self.projects[row.name].tz
+        days = (now.astimezone(tz).date() - first.astimezone(tz).date()).days
+        text = T.CATCH_UP.format(days=days, n=sum(1 for o in sent if o.to is not None))
+        key = f"catchup:{row.id}:{first:%Y%m%d%H%M}"
+        if not self._claim(uow, row.id, key, None, text, (), now, now):
+            return []
+        return [Outgoing(text, None, (), key, row.name, at=now)]
 
     def _claim(self, uow, pid, key, to, text, mentions, at, now) -> bool:
         """Write the message to the outbox under its key; False if some process wrote it already."""

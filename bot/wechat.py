@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.clock import SystemClock
 from bot.messages import BotPort, Incoming, Outgoing
 from bot.wechaty_compat import fresh_pools, import_wechaty
 from rules import texts as T
@@ -58,6 +59,7 @@ class WechatSettings:
 class WechatAdapter:
     def __init__(self, bot: BotPort, settings: WechatSettings) -> None:
         self.bot, self.settings = bot, settings
+        self.clock = SystemClock()      # messages are handled at the time they arrive (tests set a FakeClock)
         self._wechaty: Any = None  # the current session's Wechaty, None while disconnected
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None  # the thread running run()
@@ -169,11 +171,11 @@ class WechatAdapter:
             if msg.type() != msg.Type.MESSAGE_TYPE_TEXT or talker.contact_id == msg.puppet.login_user_id:
                 return log.debug("WeChat: ignored message %s (type %s)", msg.message_id, msg.type())
             ts = msg.payload.timestamp  # seconds or milliseconds, as the SDK's timestamp_to_date guesses
-            at = datetime.fromtimestamp(ts / 1000 if ts > 2145888000 else ts, UTC) if ts else None
+            sent = datetime.fromtimestamp(ts / 1000 if ts > 2145888000 else ts, UTC) if ts else None
             incoming = Incoming(
                 platform="wechat", sender_id=talker.contact_id, text=await self._text(msg, room),
-                at=at or datetime.now(UTC), chat_id=room.room_id if room else None, private=room is None,
-                sender_name=talker.name or None, event_id=f"wechat:{msg.message_id}")
+                at=self.clock.now(), chat_id=room.room_id if room else None, private=room is None,
+                sender_name=talker.name or None, event_id=f"wechat:{msg.message_id}", sent_at=sent)
         except Exception:
             return log.exception("WeChat: cannot read message %s", getattr(msg, "message_id", "?"))
         try:

@@ -59,6 +59,14 @@ def due_jobs(ctx: Ctx) -> list[Msg]:
 
 
 EVENT_RETENTION = timedelta(days=30)     # redelivered platform events are refused for 30 days (≥ 7)
+STALE_AFTER_ITS_DAY = ("open:", "summary:", "nudge:")   # a day's greeting, 日报 and over-time nudges
+
+
+def stale(key: str, due: datetime, now: datetime) -> bool:
+    """After downtime: a day's 开班 greeting, 日报, nudge or "expires tomorrow/today" reminder reached
+    only once that day is over is not sent; lapse notices still are (RULES §7). `due`, `now`: local."""
+    reminder = key.startswith("cust:") and key.count(":") == 3      # lapse notices: cust:…:stage:to
+    return (reminder or key.startswith(STALE_AFTER_ITS_DAY)) and now.date() > due.date()
 
 
 def _forget_old_deliveries(ctx: Ctx) -> None:

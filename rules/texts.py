@@ -418,6 +418,11 @@ CUSTOMER_WHO = "{name}（{phone}）"
 NUDGE_NOTE = "{member} 接待超过 {minutes} 分钟，视为可接待"
 NUDGE = "你的接待已超过 {minutes} 分钟（自 {since} 起）。结束了请发 送客。"
 
+CATCH_UP = "机器人离线 {days} 天，已补发提醒 {n} 条。"
+# the command line (say / replay / run), one line on stderr
+CLI_BEFORE_LAST_CHANGE = "时间 {at} 早于项目「{project}」最后一次变更（{last}），不能倒回去处理。"
+CLI_CATCH_UP_TOO_LONG = "项目「{project}」的定时任务要补 {days} 天（超过 {limit} 天）；确认要补上，请加 --catch-up。"
+
 # ---- 帮助 ---------------------------------------------------------------------------------
 # Examples are typed exactly as shown (the help reply is catalogue text and is not masked).
 HELP_SALES = """【接待助手】在群里直接发：

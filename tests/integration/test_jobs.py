@@ -66,7 +66,7 @@ def test_reminders_come_the_day_before_and_on_the_last_day_and_move_with_a_follo
     out = app.run_due(at("2026-11-26 09:00"), P)
     assert [w for w, t in texts(out, "李四")] == ["11-26 09:00"]
     say(app, "李四", "跟进 13812345678 约了周末", "2026-11-26 10:00")   # now valid through 12-03
-    out = app.run_due(at("2026-12-03 12:00"), P)
+    out = app.run_due(at("2026-12-02 12:00"), P) + app.run_due(at("2026-12-03 12:00"), P)
     assert [w for w, t in texts(out, "李四")] == ["12-02 09:00", "12-03 09:00"]
 
 
@@ -103,11 +103,12 @@ def test_a_reception_left_open_gets_one_nudge_and_frees_the_turn(app):
 def test_nothing_is_pushed_inside_quiet_hours(app):
     say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
     say(app, "李四", "到访 张三 13812345678", "2026-11-20 17:30")
-    out = app.run_due(at("2026-11-30 12:00"), P)
+    nudged = app.run_due(at("2026-11-20 20:00"), P)
+    out = nudged + app.run_due(at("2026-11-30 12:00"), P)
     for o in out:
         t = o.at.astimezone(at("2026-11-27 00:00").tzinfo).time()
         assert not (t.hour >= 21 or (t.hour, t.minute) < (8, 30)), (o.at, o.text)
-    assert any("送客" in o.text and o.to == "李四" for o in out)        # the nudge came, in the daytime
+    assert any("送客" in o.text and o.to == "李四" for o in nudged)     # the nudge came, in the daytime
 
 
 def test_receptions_left_open_overnight_are_closed_at_the_next_opening(app):

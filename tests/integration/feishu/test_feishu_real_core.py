@@ -40,7 +40,7 @@ def test_real_core_group_command_and_duplicate(fake, start_adapter, tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG, encoding="utf-8")
     port = CountingPort(bootstrap(load_config(path), db_url="sqlite://", clock=FakeClock(NOW)))
-    start_adapter(port)
+    start_adapter(port).clock = FakeClock(NOW)      # handled at the bot's time, whatever the event says
     fake.wait_connected()
     ms = int(NOW.timestamp() * 1000)
 
@@ -61,3 +61,39 @@ def test_real_core_group_command_and_duplicate(fake, start_adapter, tmp_path):
     replies = [m for m in fake.sent if "138****5678" in m["content"].get("text", "")]
     assert len(replies) == 1 and replies[0]["receive_id"] == "oc_group"
     assert '<at user_id="ou_wangwu"></at>' in replies[0]["content"]["text"]  # 下一位:王五, mentioned
+
+
+def test_event_time_is_not_trusted_future_events_run_at_arrival_old_ones_are_dropped(fake, start_adapter, tmp_path,
+                                                                                      caplog):
+    """Issue 11 §3: a signed event dated 10 years ahead is handled at the time it arrives (no decade of
+    scheduled work, no opening moved to 2036); one older than the 30-day id retention is dropped."""
+    from sqlalchemy import func, select
+
+    from bot.bootstrap import bootstrap
+    from bot.clock import FakeClock
+    from bot.config import load_config
+    from storage import models as m
+    from storage.uow import UnitOfWork
+
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    app = bootstrap(load_config(path), db_url="sqlite://", clock=FakeClock(NOW))
+    port = CountingPort(app)
+    start_adapter(port).clock = FakeClock(NOW)
+    fake.wait_connected()
+    ten_years = int(NOW.replace(year=2036).timestamp() * 1000)
+    fake.push(message_event("/开班 李四 王五", sender="ou_manager", message_id="om_future", create_ms=ten_years))
+    month_ago = int(NOW.timestamp() * 1000) - 31 * 86_400_000
+    fake.push(message_event("/开班 赵六", sender="ou_manager", message_id="om_old", create_ms=month_ago))
+    wait_for(lambda: len(port.results) == 2, what="two handle() calls")
+
+    (future, future_outs), (old, old_outs) = port.results
+    assert future.at == NOW and future.sent_at.year == 2036
+    assert any("开班了" in o.text for o in future_outs)
+    assert old_outs == []
+    assert [r.message for r in caplog.records if "om_old" in r.message] == [
+        "event feishu:om_old sent 2026-10-27 is older than the 30-day retention: dropped"]
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        opens = uow.session.scalar(select(m.Project.next_open_at))
+        outbox = uow.session.scalar(select(func.count()).select_from(m.Outbox))
+    assert opens.year == 2026 and outbox <= 1

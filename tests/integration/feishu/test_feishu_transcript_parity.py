@@ -126,10 +126,12 @@ def run_feishu(fake, start_adapter, tmp_path) -> tuple[list[tuple[str, str]], li
     cfg.write_text(CONFIG, encoding="utf-8")
     app = bootstrap(load_config(cfg), db_url=f"sqlite:///{tmp_path / 'feishu.db'}", clock=FakeClock(lines[0][0]))
     port = CountingPort(app)
-    start_adapter(port)
+    adapter = start_adapter(port)
+    adapter.clock = FakeClock(lines[0][0])      # each line arrives at its transcript time
     fake.wait_connected()
 
     for i, (at, sender, text) in enumerate(lines, 1):
+        adapter.clock.set(at)
         fake.push(
             message_event(
                 text,

@@ -59,6 +59,9 @@ def test_room_visit_from_the_next_up_end_to_end_handled_once(run, app) -> None: 
     async def scenario(h: Harness) -> None:
         from wechaty.utils.async_helper import SingleIdContainer
 
+        from bot.clock import FakeClock
+
+        h.adapter.clock = FakeClock(NOW)          # the bot's clock: messages are handled when they arrive
         h.service.contacts.update({WANGWU: "王五", ZHANG: "张经理"})
         h.service.rooms[ROOM].members.append(WANGWU)
         ts = NOW.timestamp()

@@ -1,0 +1,133 @@
+"""Issue 11 §3 and §5: the bot's own clock, bounded catch-ups, and what is said after downtime."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import event
+
+from bot import scheduled
+from bot.bootstrap import bootstrap
+from bot.cli import main
+from bot.clock import FakeClock
+from bot.messages import Incoming
+from bot.state import dump
+from tests.conftest import at
+
+P = "阳光花园"
+
+
+def say(app, who, text, when):
+    return app.handle(Incoming("console", who, text, at(when), project=P))
+
+
+@pytest.fixture
+def app(config_file):
+    return bootstrap(config_file(), db_url="sqlite://", clock=FakeClock(at("2026-11-20 08:00")))
+
+
+def cli(config_file, db, *argv):
+    return main([argv[0], "--config", str(config_file()), "--db", db, *argv[1:]])
+
+
+# ---- time: say / replay / run --------------------------------------------------------------
+def test_say_refuses_a_time_before_the_projects_last_change_in_one_line(config_file, tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/r.db"
+    assert cli(config_file, db, "say", "--at", "2026-11-27 09:10", "张经理", "/开班 李四 王五") == 0
+    before = capsys.readouterr()
+    assert cli(config_file, db, "say", "--at", "2026-11-26 09:10", "李四", "签到") == 2
+    out = capsys.readouterr()
+    assert out.out == "" and len(out.err.strip().splitlines()) == 1 and "Traceback" not in out.err
+    assert "早于" in out.err and "2026-11-27 09:10" in out.err
+    assert cli(config_file, db, "say", "--at", "2026-11-27 09:11", "李四", "轮排") == 0      # today still works
+    assert "下一位:李四" in capsys.readouterr().out and before.out
+
+
+def test_replay_refuses_a_transcript_earlier_than_the_database(config_file, tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/r.db"
+    assert cli(config_file, db, "say", "--at", "2026-11-27 09:10", "张经理", "/开班 李四 王五") == 0
+    script = tmp_path / "old.txt"
+    script.write_text("[2026-11-20 09:00] 张经理: /开班 赵六\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli(config_file, db, "replay", str(script)) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "早于" in err
+
+
+def test_a_catch_up_over_31_days_needs_the_flag_on_say_and_replay(config_file, tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/r.db"
+    assert cli(config_file, db, "say", "--at", "2026-11-27 09:10", "张经理", "/开班 李四 王五") == 0
+    capsys.readouterr()
+    assert cli(config_file, db, "say", "--at", "2062-01-01 09:10", "李四", "签到") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--catch-up" in err and "Traceback" not in err
+    script = tmp_path / "later.txt"
+    script.write_text("[2027-02-01 09:30] 李四: 签到\n", encoding="utf-8")
+    assert cli(config_file, db, "replay", str(script)) == 2 and "--catch-up" in capsys.readouterr().err
+    assert cli(config_file, db, "say", "--at", "2026-12-20 09:30", "李四", "签到") == 0      # 23 days: fine
+    assert cli(config_file, db, "say", "--at", "2027-02-01 09:30", "--catch-up", "李四", "签到") == 0
+    assert "签到" in capsys.readouterr().out
+
+
+def test_run_refuses_to_start_over_31_days_behind_without_the_flag(config_file, tmp_path, capsys, monkeypatch):
+    db = f"sqlite:///{tmp_path}/r.db"
+    bootstrap(config_file(), db_url=db, clock=FakeClock(at("2020-01-01 08:00")))     # last ran in 2020
+    for var in ("FEISHU_APP_ID", "WECHATY_PUPPET_SERVICE_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    assert cli(config_file, db, "run") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--catch-up" in err
+
+
+def test_no_transaction_runs_more_than_a_batch_of_scheduled_steps(app, monkeypatch):
+    """100 days of late work: every transaction does at most BATCH steps, and commits between them."""
+    steps_in: Counter = Counter()
+    real = scheduled.Scheduled._jobs_at
+
+    def counting(self, uow, *a, **kw):
+        steps_in[uow] += 1                  # (keyed by the object: it stays alive, its id is not reused)
+        return real(self, uow, *a, **kw)
+
+    monkeypatch.setattr(scheduled.Scheduled, "_jobs_at", counting)
+    commits = []
+    event.listen(app.engine, "commit", lambda conn: commits.append(1))
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    out = app.run_due(at("2027-02-28 10:00"), P)
+    assert sum(steps_in.values()) >= 200                      # an opening and a 日报 a day
+    assert max(steps_in.values()) <= scheduled.BATCH and len(commits) >= len(steps_in)
+    assert len([o for o in out if o.to is None]) == 2        # today's greeting and the catch-up line
+
+
+# ---- downtime ------------------------------------------------------------------------------
+def test_after_downtime_past_greetings_and_summaries_are_not_posted_one_catch_up_line_is(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    say(app, "李四", "到访 张三 13812345678", "2026-11-20 09:05")
+    say(app, "李四", "送客", "2026-11-20 09:30")                   # valid until 11-27 24:00
+    # the bot is down from 11-20 10:00 until 11-28 10:00
+    out = app.run_due(at("2026-11-28 10:00"), P)
+    group = [(f"{o.at.astimezone(at('2026-11-20 00:00').tzinfo):%m-%d %H:%M}", o.text) for o in out if o.to is None]
+    assert [t for _, t in group if "日报" in t] == []                    # no 日报 of a past day
+    assert [w for w, t in group if "开班" in t] == ["11-28 09:00"]        # only today's greeting
+    catch_up = [t for _, t in group if "离线" in t]
+    private = [o for o in out if o.to is not None]
+    # reminders still follow RULES §7: the last-day one (11-27) is stale after the deadline and
+    # dropped, the day-before one (11-26) too; the lapse notice to the owner and the manager goes out
+    assert sorted(o.to for o in private) == ["张经理", "李四"] and all("公客" in o.text for o in private)
+    assert catch_up == [f"机器人离线 8 天，已补发提醒 {len(private)} 条。"]
+    assert app.run_due(at("2026-11-28 10:05"), P) == []                     # said once
+
+
+def test_a_command_after_downtime_brings_the_catch_up_line_with_its_reply(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    out = say(app, "李四", "签到", "2026-11-22 10:00")
+    texts = [o.text for o in out if o.to is None]
+    assert [t for t in texts if "日报" in t] == []
+    assert [t for t in texts if "开班" in t and "11-22" in t] and not [t for t in texts if "11-21 开班" in t]
+    assert "机器人离线 2 天，已补发提醒 0 条。" in texts
+    assert dump(app, P, at("2026-11-22 10:00"))["date"] == "2026-11-22"
+
+
+def test_a_short_gap_inside_the_day_is_not_downtime(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    out = app.run_due(at("2026-11-20 18:30"), P)                   # the 日报 is late by 30 minutes
+    assert [o.text for o in out if "日报" in o.text] and not [o for o in out if "离线" in o.text]
