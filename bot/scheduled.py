@@ -6,6 +6,7 @@ long, and what it did is committed as it goes. After downtime, a day's greeting,
 are not sent once that day is over; one catch-up line tells the group instead."""
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,9 +22,11 @@ from handlers.context import Ctx
 from handlers.jobs import due_jobs, stale
 from rules import texts as T
 from rules.queue import Day
+from rules.schedule import in_quiet_hours
 from storage import models as m
 from storage.uow import UnitOfWork
 
+log = logging.getLogger("reception")
 MAX_STEPS = 10_000      # a job that never moves its due time on must not hang the bot
 BATCH = 20              # scheduled steps per transaction
 CATCH_UP_LIMIT = timedelta(days=31)     # `say`/`replay`/`run` further behind than this need --catch-up
@@ -125,9 +128,12 @@ class Scheduled:
 
     def _catch_up_line(self, uow, row, first: datetime, now: datetime, sent: list[Outgoing]) -> list[Outgoing]:
         """One line to the group after downtime: how long the bot was away, how many reminders went out."""
-        tz = self.projects[row.name].tz
-        days = (now.astimezone(tz).date() - first.astimezone(tz).date()).days
+        ps = self.projects[row.name]
+        days = (now.astimezone(ps.tz).date() - first.astimezone(ps.tz).date()).days
         text = T.CATCH_UP.format(days=days, n=sum(1 for o in sent if o.to is not None))
+        if in_quiet_hours(now.astimezone(ps.tz), ps.policy):       # nothing is pushed at night
+            log.info("%s: back after %d days inside the quiet hours; no catch-up line", row.name, days)
+            return []
         key = f"catchup:{row.id}:{first:%Y%m%d%H%M}"
         if not self._claim(uow, row.id, key, None, text, (), now, now):
             return []

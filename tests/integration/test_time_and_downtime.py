@@ -131,3 +131,9 @@ def test_a_short_gap_inside_the_day_is_not_downtime(app):
     say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
     out = app.run_due(at("2026-11-20 18:30"), P)                   # the 日报 is late by 30 minutes
     assert [o.text for o in out if "日报" in o.text] and not [o for o in out if "离线" in o.text]
+
+
+def test_back_inside_the_quiet_hours_no_catch_up_line_is_pushed(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    out = app.run_due(at("2026-11-22 07:00"), P)             # back at 07:00: quiet until 08:30
+    assert [o for o in out if o.to is None] == []
