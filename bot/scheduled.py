@@ -134,7 +134,7 @@ class Scheduled:
         if in_quiet_hours(now.astimezone(ps.tz), ps.policy):       # nothing is pushed at night
             log.info("%s: back after %d days inside the quiet hours; no catch-up line", row.name, days)
             return []
-        key = f"catchup:{row.id}:{first:%Y%m%d%H%M}"
+        key = f"catchup:{row.id}:{now.astimezone(ps.tz):%Y%m%d}"        # one a day, however many processes
         if not self._claim(uow, row.id, key, None, text, (), now, now):
             return []
         return [Outgoing(text, None, (), key, row.name, at=now)]
