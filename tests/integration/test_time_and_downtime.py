@@ -137,3 +137,13 @@ def test_back_inside_the_quiet_hours_no_catch_up_line_is_pushed(app):
     say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
     out = app.run_due(at("2026-11-22 07:00"), P)             # back at 07:00: quiet until 08:30
     assert [o for o in out if o.to is None] == []
+
+
+def test_an_event_is_refused_only_when_older_than_the_id_retention(app):
+    from datetime import timedelta
+    now = at("2026-11-20 09:10")
+    ok = Incoming("console", "李四", "签到", now, project=P, event_id="feishu:om_29", sent_at=now - timedelta(days=29))
+    old = Incoming("console", "王五", "签到", now, project=P, event_id="feishu:om_31", sent_at=now - timedelta(days=31))
+    assert app.handle(ok) and app.handle(old) == []
+    presence = {q["name"]: q["presence"] for q in dump(app, P, now)["queue"]}
+    assert presence["李四"] == "available" and presence["王五"] != "available"

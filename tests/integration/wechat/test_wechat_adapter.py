@@ -148,3 +148,23 @@ def test_unresolvable_mention_keeps_the_message(run, caplog: pytest.LogCaptureFi
         assert any("left as written" in r.getMessage() for r in caplog.records)
 
     run(scenario)
+
+
+def test_a_message_is_handled_at_its_arrival_its_own_timestamp_kept_apart(run) -> None:
+    """Issue 11 §3: the time the puppet service stamps on a message is not trusted as the time of
+    the command (a message dated 2036 runs now); it is kept in `sent_at` for the age check only."""
+    from datetime import datetime
+
+    from bot.clock import FakeClock
+
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+    async def scenario(h: Harness) -> None:
+        h.adapter.clock = FakeClock(now)
+        future = datetime(2036, 11, 27, tzinfo=UTC).timestamp()
+        h.service.push_message("m-future", ZHANG, "轮排", room=ROOM, timestamp=future)
+        await wait_until(lambda: h.bot.received, what="the message")
+        [msg] = h.bot.received
+        assert msg.at == now and msg.sent_at == datetime(2036, 11, 27, tzinfo=UTC)
+
+    run(scenario)
