@@ -26,7 +26,14 @@ def mask_phones(text: str) -> str:
     for mt in PHONE.finditer(folded):
         out[mt.start():mt.end()] = [""] * (mt.end() - mt.start())
         out[mt.start()] = mask(re.sub(r"[ -]", "", mt.group(1)))
-        folded = folded[:mt.start()] + "x" * (mt.end() - mt.start()) + folded[mt.end():]
+    return _mask_runs("".join(out))
+
+
+def _mask_runs(text: str) -> str:
+    """Pass 2 on the result of pass 1: any mobile-looking 11 digits left in a digit run (glued to other
+    digits, or what a mask's last four make with the digits after it) lose their middle four."""
+    folded = fold_aligned(text)
+    out = list(text)
     for run in _RUN.finditer(folded):
         where = [run.start() + i for i, ch in enumerate(run.group()) if ch.isdigit()]
         digits = "".join(folded[i] for i in where)

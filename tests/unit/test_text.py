@@ -135,6 +135,7 @@ def test_lookup_keys_that_are_part_of_a_phone(key, parts):
     ("13812345678138123456781381234567813812345678", None),
     ("下一位：李四（2026-11-27 15:00）", "下一位：李四（2026-11-27 15:00）"),
     ("1381234567", "1381234567"),
+    ("13000086130 00000000", "130****6130 ****0000"),   # a mask's last four + the next digits (hypothesis found it)
 ])
 def test_every_typed_form_of_a_phone_is_masked_and_the_rest_is_kept(text, masked):
     got = mask_phones(text)
