@@ -188,10 +188,11 @@ class Ctx:
         return bool(n)
 
     def start_reception(self, member: str, category: str, customer_id: int | None = None,
-                        counted_for: str | None = None, for_owner: str | None = None) -> m.Reception:
+                        counted_for: str | None = None, for_owner: str | None = None,
+                        turn: bool = False) -> m.Reception:
         r = m.Reception(project_id=self.project.id, day=self.today, member=member,
                         customer_id=customer_id, category=category, counted_for=counted_for,
-                        for_owner=for_owner, kind="", started_at=self.now,
+                        for_owner=for_owner, kind="", turn=turn, benefit="", started_at=self.now,
                         nudge_at=self.now + timedelta(minutes=self.policy.max_reception_minutes))
         self.s.add(r)
         self.s.flush()

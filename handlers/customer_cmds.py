@@ -7,6 +7,7 @@ from handlers import commands as c
 from handlers.context import Ctx
 from rules import customers as cr
 from rules import deals as dr
+from rules import fairness as fair
 from rules import texts as T
 from rules.errors import Refused
 from storage import models as m
@@ -159,6 +160,7 @@ def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> str:
     owner = cust.owner
     helper = _same_day_helper(ctx, row.id if row else None, owner)
     shares = dr.shares(owner, helper, ctx.policy.deal_split)
+    lines += _withdraw_split_makeups(ctx, row.id if row else None, shares, owner)
     cust.close()
     row = ctx.save(cust, row)
     ctx.s.add(m.Deal(project_id=ctx.project.id, customer_id=row.id, day=ctx.today, units=cmd.units,
@@ -172,6 +174,24 @@ def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> str:
     return T.DEAL_RECORDED.format(name=row.name, phone=cr.mask(row.phone), units=cmd.units,
                                   shares=share_words(shares)) + (
         "\n" + "\n".join(lines) if lines else "")
+
+
+def _withdraw_split_makeups(ctx: Ctx, customer_id: int | None, shares: dict, owner: str) -> list[str]:
+    """A same-day split replaces the obligation make-up its receiver still holds (RULES §4)."""
+    lines = []
+    for name in shares:
+        e = ctx.day.entry(name) if name != owner and customer_id is not None else None
+        if e is None:
+            continue
+        recs = ctx.s.scalars(select(m.Reception).where(
+            m.Reception.customer_id == customer_id, m.Reception.day == ctx.today,
+            m.Reception.member == name, m.Reception.category == "obligation")).all()
+        if fair.withdraw_on_split(e.makeup_src, {r.id for r in recs}):
+            ctx.note(*ctx.day.withdraw_makeup(name, T.WITHDRAW_WHY_SPLIT))
+            for r in recs:
+                r.benefit = ""
+            lines.append(T.SPLIT_MAKEUP_WITHDRAWN.format(name=name))
+    return lines
 
 
 def _same_day_helper(ctx: Ctx, customer_id: int | None, owner: str) -> str | None:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from handlers import commands as c
 from handlers.context import Ctx
+from rules import fairness as fair
 from rules import texts as T
 from rules.errors import Refused
 from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, PRESENCE_WORDS
@@ -180,7 +181,7 @@ def take_walk_in(ctx: Ctx, name: str, category: str, customer_id: int | None = N
         e.approved -= 1
         ctx.note(T.APPROVED_EXTRA_NOTE.format(name=name))
     ctx.note(*ctx.day.take_walk_in(name))
-    return ctx.start_reception(name, category, customer_id, counted_for=name)
+    return ctx.start_reception(name, category, customer_id, counted_for=name, turn=True)
 
 
 def receive(cmd: c.Receive, ctx: Ctx) -> str:
@@ -189,11 +190,31 @@ def receive(cmd: c.Receive, ctx: Ctx) -> str:
     return T.RECEIVED.format(me=me)
 
 
-def refund(ctx: Ctx, r: m.Reception, why: str) -> None:
-    """A counted reception becomes uncounted: count −1 and a make-up (优先补接)."""
-    if r.counted_for and ctx.day.entry(r.counted_for) and r.day == ctx.today:
-        ctx.note(*ctx.day.refund(r.counted_for, why))
+def refund(ctx: Ctx, r: m.Reception, why: str) -> bool:
+    """A counted reception becomes uncounted: count −1, and a make-up (优先补接) for a counted
+    rotation turn only (RULES §4). True when the make-up was given."""
+    back, makeup = fair.refund_terms(r.counted_for is not None, r.turn)
+    if back and ctx.day.entry(r.counted_for) and r.day == ctx.today:
+        if makeup:
+            ctx.note(*ctx.day.refund(r.counted_for, why, src=r.id))
+            r.benefit = "refund"
+        else:
+            ctx.note(*ctx.day.uncount(r.counted_for), T.NO_MAKEUP_OUT_OF_TURN.format(name=r.counted_for))
     r.counted_for = None
+    return makeup and r.benefit == "refund"
+
+
+def makeup_for(ctx: Ctx, r: m.Reception, why: str) -> bool:
+    """义务接待 ended or handed over: a make-up only for a counted rotation turn (logged either way)."""
+    if not ctx.day.entry(r.member) or r.day != ctx.today:
+        return False
+    if not fair.earns_makeup(r.turn, ctx.deal_today(r.customer_id)):
+        if not r.turn:
+            ctx.note(T.NO_MAKEUP_OUT_OF_TURN.format(name=r.member))
+        return False
+    ctx.note(*ctx.day.give_makeup(r.member, why, src=r.id))
+    r.benefit = "makeup"
+    return True
 
 
 def see_off(cmd: c.SeeOff, ctx: Ctx) -> str:
@@ -227,10 +248,14 @@ def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
             ctx.note(*ctx.day.count_out_of_rotation(r.for_owner))
         r.counted_for = r.for_owner
         lines.append(T.HELPER_NO_DEAL_COUNTED.format(owner=r.for_owner))
-    if r.category == "obligation" or ctx.policy.helper_no_deal_owner_counted:
-        if ctx.day.entry(r.member):
-            ctx.note(*ctx.day.give_makeup(r.member, T.MAKEUP_WHY_OBLIGATION))
+    if r.category == "obligation":
+        if makeup_for(ctx, r, T.MAKEUP_WHY_OBLIGATION):
             lines.append(T.GOT_MAKEUP.format(name=r.member))
+    elif ctx.policy.helper_no_deal_owner_counted and ctx.day.entry(r.member):
+        # auto_dealer: the helper's make-up is the policy table's own (RULES §4 `helper`)
+        ctx.note(*ctx.day.give_makeup(r.member, T.MAKEUP_WHY_OBLIGATION, src=r.id))
+        r.benefit = "makeup"
+        lines.append(T.GOT_MAKEUP.format(name=r.member))
     return lines
 
 
@@ -255,12 +280,15 @@ def apply_non_buyer(ctx: Ctx, me: str, r: m.Reception, kind: str) -> str:
     errand = kind in ERRAND_KINDS
     r.category, r.kind = ("errand" if errand else "non_buyer"), kind
     was_counted = r.counted_for is not None
-    refund(ctx, r, T.REFUND_WHY_NON_BUYER.format(kind=kind))
+    made_up = refund(ctx, r, T.REFUND_WHY_NON_BUYER.format(kind=kind))
     ctx.note(T.NON_BUYER_NOTE.format(me=me, kind=kind))
     if errand:
-        ctx.end_reception(r)
-        return (T.ERRAND_REFUNDED if was_counted else T.ERRAND_UNCOUNTED).format(kind=kind, me=me)
-    return (T.NON_BUYER_REFUNDED if was_counted else T.NON_BUYER_UNCOUNTED).format(kind=kind, me=me)
+        if r.ended_at is None:
+            ctx.end_reception(r)
+        text = T.ERRAND_REFUNDED if made_up else T.ERRAND_UNCOUNTED
+    else:
+        text = T.NON_BUYER_REFUNDED if made_up else T.NON_BUYER_UNCOUNTED
+    return text.format(kind=kind, me=me) + (T.COUNT_BACK_NO_MAKEUP.format(me=me) if was_counted and not made_up else "")
 
 
 # ---- manager overrides ------------------------------------------------------------------

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from handlers import commands as c
 from handlers.context import Ctx
-from handlers.queue_cmds import check_walk_in, refund, take_walk_in
+from handlers.queue_cmds import check_walk_in, makeup_for, refund, take_walk_in
 from rules import customers as cr
+from rules import fairness as fair
 from rules import texts as T
 from rules.errors import Refused
 from rules.queue import AVAILABLE, BUSY, PRESENCE_WORDS
@@ -37,12 +38,30 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
     fill = next((r for r in ctx.open_receptions(me) if r.customer_id is None), None)
     if fill is None and v.receiver == me:
         _check_may_receive(ctx, me, v)
+    withdrawn = _withdraw_non_buyer(ctx, me, fill)
     row, lines = _register(ctx, cust, row, name, phone, v)
     if cmd.note:                              # 到访 备注 (看三居): kept on the customer, in the export
         row.note = cr.add_note(row.note, f"{ctx.now:%m-%d} {cmd.note}")
-    lines += _receive(ctx, me, v, row, fill, owner)
+    lines = withdrawn + lines + _receive(ctx, me, v, row, fill, owner)
     head = T.VISIT_HEAD.format(me=me, name=name, phone=cr.mask(phone), category=CATEGORY_WORDS[v.category])
     return head + ("\n" + "\n".join(lines) if lines else "")
+
+
+def _withdraw_non_buyer(ctx: Ctx, me: str, fill) -> list[str]:
+    """非客, then a registration in the same reception: not a non-buyer after all (RULES §4, one benefit)."""
+    if fill is None:
+        return []
+    if ctx.day.pending_non_buyer.get(me, {}).get("reception") == fill.id:
+        ctx.day.pending_non_buyer.pop(me)
+    if not fair.withdraw_on_registration(fill.category, fill.benefit):
+        return []
+    e = ctx.day.entry(me) if fill.day == ctx.today else None
+    if e is not None and e.makeup_src == fill.id:
+        ctx.note(*ctx.day.withdraw_makeup(me, T.WITHDRAW_WHY_REGISTERED, recount=True))
+    elif e is not None:
+        ctx.note(*ctx.day.recount(me, T.WITHDRAW_WHY_REGISTERED))
+    fill.counted_for, fill.benefit, fill.kind = me, "", ""
+    return [T.NON_BUYER_WITHDRAWN.format(me=me)]
 
 
 def _referrer(ctx: Ctx, raw: str | None) -> cr.Customer | None:
@@ -106,11 +125,13 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
         if fill is not None:
             fill.customer_id = row.id
             had = fill.counted_for is not None
-            refund(ctx, fill, T.IS_CUSTOMER_OF.format(name=row.name, owner=v.receiver))
+            made_up = refund(ctx, fill, T.IS_CUSTOMER_OF.format(name=row.name, owner=v.receiver))
             fill.category = "handover"
             ctx.end_reception(fill)
-            if had:
+            if made_up:
                 lines.append(T.HANDOVER_REFUNDED.format(me=me))
+            elif had:
+                lines.append(T.COUNT_BACK_NO_MAKEUP.format(me=me).strip())
         lines += _owner_takes_over(ctx, v, row)
         return lines
     if v.category == "obligation":
@@ -127,8 +148,8 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
     if fill is not None:                      # filling in my open 接待
         fill.customer_id, fill.category = row.id, v.category
         if not v.counted and fill.counted_for:
-            refund(ctx, fill, CATEGORY_WORDS[v.category])
-            lines.append(T.UNCOUNTED_REFUNDED.format(category=CATEGORY_WORDS[v.category], me=me))
+            if refund(ctx, fill, CATEGORY_WORDS[v.category]):
+                lines.append(T.UNCOUNTED_REFUNDED.format(category=CATEGORY_WORDS[v.category], me=me))
         return lines
     if v.category in ROTATION:
         take_walk_in(ctx, me, v.category, row.id)
@@ -182,8 +203,7 @@ def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> str:
         if current.member == me:
             raise Refused(T.HELP_ALREADY.format(name=row.name))
         ctx.end_reception(current)
-        if current.category == "obligation" and ctx.day.entry(current.member):
-            ctx.note(*ctx.day.give_makeup(current.member, T.MAKEUP_WHY_HANDED))
+        if current.category == "obligation" and makeup_for(ctx, current, T.MAKEUP_WHY_HANDED):
             lines.append(T.HELP_HANDED_OVER.format(member=current.member))
     ctx.start_reception(me, "helper", row.id, for_owner=owner)
     where = PRESENCE_WORDS.get(ctx.presence(owner) or "", T.ABSENT_WORD)

@@ -14,6 +14,7 @@ AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT = (
     "available", "busy", "away_business", "away_personal", "absent")
 PRESENCES = (AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT)
 SKIPPED_WHEN_PASSED = T.SKIPPED_AS
+KEEPS_PLACE = (BUSY, AWAY_BUSINESS)      # their turn passing earns them the front (§3 table)
 PRESENCE_WORDS = T.PRESENCE
 
 
@@ -23,8 +24,17 @@ class Entry:
     presence: str = ABSENT
     counted: int = 0
     makeup: int | None = None        # when the make-up was earned (first earned, first served)
+    held: int | None = None          # when the turn passed while busy/away on business (place kept)
+    used: int | None = None          # the make-up (or kept place) the latest counted reception used
+    makeup_src: int | None = None    # the reception that earned the make-up (0: the manager)
     approved: int = 0                # /批准: new customers allowed while busy
     receptions: list[int] = field(default_factory=list)   # open reception ids
+
+
+def _place(e: Entry) -> int | None:
+    """When e earned a place at the front (a make-up or a kept place), or None."""
+    kept = [k for k in (e.makeup, e.held) if k is not None]
+    return min(kept) if kept else None
 
 
 @dataclass
@@ -133,8 +143,12 @@ class Day:
             return notes
         idx = self.names().index(name)
         skipped = [e for e in self.queue[:idx] if e.presence in SKIPPED_WHEN_PASSED]
+        for e in self.queue[:idx]:
+            if e.presence in KEEPS_PLACE and e.held is None and e.makeup is None:
+                self.makeup_seq += 1
+                e.held = self.makeup_seq      # their turn passed now: first earned, first served
         for e in skipped:
-            e.makeup = None
+            e.makeup = e.held = e.makeup_src = None
             notes.append(T.Q_SKIPPED_PASSED.format(name=e.name, why=SKIPPED_WHEN_PASSED[e.presence]))
         self.queue = [e for e in self.queue if e not in skipped] + skipped
         if counted:
@@ -148,7 +162,9 @@ class Day:
         self.queue.append(e)
         e.counted += 1
         used = e.makeup is not None
-        e.makeup = None
+        kept = [k for k in (e.makeup, e.held) if k is not None]
+        e.used = min(kept) if kept else None
+        e.makeup = e.held = e.makeup_src = None
         return [T.Q_COUNTED.format(name=name, n=e.counted, used=T.Q_MAKEUP_USED if used else "")]
 
     def uncount(self, name: str) -> list[str]:
@@ -157,28 +173,52 @@ class Day:
         e.counted = max(0, e.counted - 1)
         return [T.Q_REFUNDED.format(name=name)]
 
-    def give_makeup(self, name: str, why: str = "") -> list[str]:
-        """补接: to the front, behind those who already hold a make-up."""
+    def give_makeup(self, name: str, why: str = "", seq: int | None = None, src: int | None = None) -> list[str]:
+        """补接: to the front, behind those who earned a make-up (or kept their place) earlier.
+
+        `seq`: a re-issued make-up keeps the place it was first earned at; `src`: the reception that earned it.
+        """
         e = self._get(name)
         self.queue.remove(e)
-        self.makeup_seq += 1
-        e.makeup = self.makeup_seq
+        if seq is None:
+            self.makeup_seq += 1
+            seq = self.makeup_seq
+        e.makeup, e.makeup_src = seq, src
         i = 0
-        while i < len(self.queue) and self.queue[i].makeup is not None:
+        while i < len(self.queue) and _place(self.queue[i]) is not None and _place(self.queue[i]) < seq:
             i += 1
         self.queue.insert(i, e)
         return [T.Q_MAKEUP.format(name=name, pos=i + 1, why=T.REASON.format(reason=why) if why else "")]
 
-    def refund(self, name: str, why: str) -> list[str]:
-        """退名次并补接 (优先补接): count −1 and a make-up."""
-        return self.uncount(name) + self.give_makeup(name, why)
+    def refund(self, name: str, why: str, src: int | None = None) -> list[str]:
+        """退名次并补接 (优先补接): count −1 and a make-up; the make-up the turn used comes back at its place."""
+        e = self._get(name)
+        seq, e.used = e.used, None
+        return self.uncount(name) + self.give_makeup(name, why, seq, src)
+
+    def recount(self, name: str, why: str) -> list[str]:
+        """The refunded count comes back (the make-up it gave was used already)."""
+        self._get(name).counted += 1
+        return [T.Q_RECOUNTED.format(name=name, why=why)]
+
+    def withdraw_makeup(self, name: str, why: str, recount: bool = False) -> list[str]:
+        """一次接待只得一种补偿: an unused make-up is withdrawn (the member goes back to the tail);
+        `recount`: the refunded count is restored too (a 非客 that registered a customer after all)."""
+        e = self._get(name)
+        if recount:
+            e.counted += 1
+            e.used = e.makeup
+        e.makeup = e.makeup_src = None
+        self.queue.remove(e)
+        self.queue.append(e)
+        return [(T.Q_REFUND_WITHDRAWN if recount else T.Q_MAKEUP_WITHDRAWN).format(name=name, why=why)]
 
     def skip(self, name: str, reason: str) -> list[str]:
         """/跳过: absent without notice — to the tail, no make-up."""
         e = self._get(name)
         self.queue.remove(e)
         self.queue.append(e)
-        e.makeup = None
+        e.makeup = e.held = e.makeup_src = None
         if e.presence != BUSY:
             e.presence = ABSENT
         if self.assigned == name:
@@ -215,6 +255,7 @@ class Day:
         return {
             "date": self.date.isoformat() if self.date else None,
             "queue": [{"name": e.name, "presence": e.presence, "counted": e.counted, "makeup": e.makeup,
+                       "held": e.held, "used": e.used, "makeup_src": e.makeup_src,
                        "approved": e.approved, "receptions": list(e.receptions)} for e in self.queue],
             "off": list(self.off),
             "early_date": self.early_date.isoformat() if self.early_date else None,

@@ -241,6 +241,9 @@ Q_PRESENCE = "{name} {word}"
 Q_OUT_OF_ROTATION = "{name} 计接待名次（第{n}次，轮排外），排到队尾"
 Q_UNCOUNTED = "{name} 不计名次（{why}）"
 Q_LEFT_QUEUE = "{name} 移出今日轮排"
+Q_REFUND_WITHDRAWN = "{name} 的退名次和补接收回（{why}），名次恢复，排到队尾"
+Q_RECOUNTED = "{name} 的退名次收回（{why}），名次恢复"
+Q_MAKEUP_WITHDRAWN = "{name} 未用的补接收回（{why}），排到队尾"
 
 # ---- rules/visits.py and rules/customers.py -----------------------------------------------
 V_REPEAT = "当天重复到访，不计名次"
@@ -486,3 +489,23 @@ HELP_DETAILS = {
     "我的客户": "私聊回复你名下的客户、完整电话和到期时间。",
     "轮排": "今天的顺序、谁在岗、各人接待次数、谁有补接、下一位是谁。",
 }
+
+# ---- fairness (RULES §4, §6.1, §9) ---------------------------------------------------------
+NO_MAKEUP_OUT_OF_TURN = "{name} 这次接待不是轮到的名次（非当值、非指派），不补接"
+MAKEUP_WHY_REFUND = "退回名次"
+WITHDRAW_WHY_REGISTERED = "报了非客后又登记了客户，不是非客"
+NON_BUYER_WITHDRAWN = "{me} 报过非客，现在登记了客户：退回的名次和补接已收回（一次接待只得一种补偿）。"
+WITHDRAW_WHY_SPLIT = "当天成交已分半，代替义务接待的补接"
+SPLIT_MAKEUP_WITHDRAWN = "{name} 当天成交分半，义务接待的补接收回（一次接待只得一种补偿）。"
+COUNT_BACK_NO_MAKEUP = " {me} 的名次已退回；这次不是轮到的接待，不补接。"
+SKIP_OFF = "{name} 今天请假或已签退，不在轮排里，不能跳过。"
+SKIP_BUSY = "{name} 正在接待客户，不能跳过；送客后自动在岗。"
+SKIP_AWAY = "{name} 因公外出，保留位置，不能跳过；回来后优先接待。"
+HELP_NOT_HERE = "{me} 现在不在岗（请先 签到 或 回来），不能代接。"
+HELP_NOT_NAMED = "{owner} 已指定 {named} 代接，请交给 {named}。"
+HELP_NOT_DEFAULT = "{owner} 在接待中，未指定代接人时由排位最后的在岗同事 {helper} 代接；{owner} 可发：让 甲 代接。"
+DEAL_NOT_YOURS = "这位客户今天已报过成交，业绩归 {owner}；只有业绩人或经理可以更正。有异议请 申诉。"
+CONFIG_MANAGER_STAYS = "{name} 是配置文件（config.yaml）里的经理，始终是经理；要变更请修改配置文件。"
+LAST_MANAGER_STAYS = "{name} 是本项目唯一的经理，不能{word}；请先 /成员 经理 另一人。"
+DEMOTE_WORD = "取消经理"
+REMOVE_WORD = "移除"

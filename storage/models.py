@@ -98,6 +98,8 @@ class Reception(Base):
     counted_for: Mapped[str | None] = mapped_column(String(40))   # whose turn this reception used
     for_owner: Mapped[str | None] = mapped_column(String(40))     # helper / obligation: the owner
     kind: Mapped[str] = mapped_column(String(20), default="")     # 非客 type
+    turn: Mapped[bool] = mapped_column(Boolean, default=False)     # a counted rotation turn (next-up or /指派)
+    benefit: Mapped[str] = mapped_column(String(10), default="")  # refund | makeup: what it earned (RULES §4)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     nudge_at: Mapped[datetime | None]

@@ -453,3 +453,55 @@ def test_to_dict_writes_every_field_of_the_day_and_its_entries():
     out = d.to_dict()
     assert set(out) == {f.name for f in dc_fields(D)}
     assert set(out["queue"][0]) == {f.name for f in dc_fields(E)}
+
+
+# ---- make-up order: first earned, first served (RULES §3.4) -----------------------------
+def test_a_member_away_on_business_keeps_the_place_he_held_when_his_turn_passed():
+    d = day_with(["甲", "乙", "丙"], 甲=AWAY_BUSINESS)
+    d.take_walk_in("乙")                    # 甲's turn passes now
+    d.give_makeup("丙", "非客")             # earned later
+    assert order(d) == "甲 丙 乙"
+    d.set_presence("甲", AVAILABLE, "回来")
+    assert d.next_up() == "甲"
+
+
+def test_a_reissued_makeup_keeps_its_original_place():
+    d = day_with(["甲", "乙", "丙", "丁"])
+    d.give_makeup("丙", "经理")             # 丙 first
+    d.give_makeup("丁", "经理")             # 丁 second
+    d.take_walk_in("丙")                    # 丙 uses it
+    d.refund("丙", "问路")                  # the turn comes back: at its first place, ahead of 丁
+    assert order(d)[:3] == "丙 丁"
+    assert d.entry("丙").counted == 0 and d.entry("丙").makeup is not None
+
+
+def test_a_fresh_makeup_goes_behind_every_earlier_one():
+    d = day_with(["甲", "乙", "丙"])
+    d.give_makeup("丙")
+    d.give_makeup("乙")
+    assert order(d) == "丙 乙 甲"
+
+
+def test_withdrawing_a_refund_restores_the_count_and_sends_the_member_to_the_tail():
+    d = day_with(["甲", "乙", "丙"])
+    d.take_walk_in("甲")
+    d.refund("甲", "非客")
+    assert order(d) == "甲 乙 丙" and d.entry("甲").counted == 0
+    d.withdraw_makeup("甲", "登记了客户", recount=True)
+    assert order(d) == "乙 丙 甲" and d.entry("甲").counted == 1 and d.entry("甲").makeup is None
+
+
+def test_a_skipped_member_loses_a_kept_place_too():
+    d = day_with(["甲", "乙", "丙"], 甲=AWAY_BUSINESS)
+    d.take_walk_in("乙")
+    d.set_presence("甲", ABSENT, "测试")
+    d.skip("甲", "")
+    d.give_makeup("丙")
+    assert order(d) == "丙 乙 甲"
+
+
+def test_the_kept_place_survives_the_round_trip_through_storage():
+    d = day_with(["甲", "乙"], 甲=AWAY_BUSINESS)
+    d.take_walk_in("乙")
+    again = Day.from_dict(d.to_dict())
+    assert again.entry("甲").held == d.entry("甲").held is not None

@@ -1,0 +1,25 @@
+"""receptions remember whether they were a counted rotation turn and what they earned (RULES §4)
+
+Revision ID: 0003
+Revises: 0002_board
+Create Date: 2026-11-27
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0003'
+down_revision = '0002_board'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('receptions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('turn', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('benefit', sa.String(length=10), nullable=False, server_default=''))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('receptions', schema=None) as batch_op:
+        batch_op.drop_column('benefit')
+        batch_op.drop_column('turn')

@@ -1,0 +1,134 @@
+"""Issue 10, end to end on the bus (SQLite): nobody jumps the queue, nobody collects two benefits."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.bootstrap import bootstrap
+from bot.messages import Incoming
+from bot.state import dump
+from storage import models as m
+from storage.uow import UnitOfWork
+from tests.conftest import at
+
+P = "阳光花园"
+D = "2026-11-27"
+
+
+@pytest.fixture
+def make(config_file):
+    def build(preset="real_estate", text=None):
+        return bootstrap(config_file(preset, text), db_url="sqlite://")
+    return build
+
+
+@pytest.fixture
+def app(make):
+    return make()
+
+
+def say(app, sender, text, hhmm, day=D):
+    return app.handle(Incoming("console", sender, text, at(f"{day} {hhmm}"), project=P))
+
+
+def text(out) -> str:
+    return "\n".join(o.text for o in out)
+
+
+def queue(app, hhmm="17:00", day=D):
+    return {q["name"]: q for q in dump(app, P, at(f"{day} {hhmm}"))["queue"]}
+
+
+def order(app, hhmm="17:00", day=D):
+    return [q["name"] for q in dump(app, P, at(f"{day} {hhmm}"))["queue"]]
+
+
+def log_text(app) -> str:
+    with UnitOfWork(app.engine) as uow:
+        return "\n".join("；".join(a.reasons) for a in uow.session.scalars(select(m.Audit)))
+
+
+def yesterday_customer(app, who="李四", name="王建国", phone="13812345678"):
+    """`who` registers a customer the day before (so it is an old customer today)."""
+    say(app, "张经理", "/开班 李四 王五 赵六 钱七", "09:00", "2026-11-26")
+    for n in ["李四", "王五", "赵六", "钱七"]:
+        if n == who:
+            break
+        say(app, n, "接待", "09:01", "2026-11-26")
+    say(app, who, f"到访 {name} {phone}", "09:05", "2026-11-26")
+    say(app, who, "送客", "09:30", "2026-11-26")
+
+
+# ---- 1. make-ups and refunds only for a counted rotation turn ---------------------------
+def test_an_out_of_turn_visit_of_a_colleagues_customer_earns_no_makeup(app):
+    yesterday_customer(app, "李四")
+    say(app, "张经理", "/开班 王五 赵六 钱七", "09:00")                 # 李四 is off today
+    out = say(app, "钱七", "到访 王建国 13812345678", "09:10")            # third in line, out of turn
+    assert "义务接待" in text(out)
+    out = say(app, "钱七", "送客", "10:00")
+    assert "补接" not in text(out)
+    assert order(app) == ["王五", "赵六", "钱七"] and queue(app)["钱七"]["makeup"] is False
+    assert "不是轮到的名次" in log_text(app)
+
+
+def test_the_next_up_who_continues_an_obligation_reception_gets_the_makeup(app):
+    yesterday_customer(app, "李四")
+    say(app, "张经理", "/开班 王五 赵六 钱七", "09:00")
+    say(app, "王五", "接待", "09:05")
+    say(app, "王五", "到访 王建国 13812345678", "09:06")
+    out = say(app, "王五", "送客", "10:00")
+    assert "王五 获得一次补接" in text(out)
+    assert order(app)[0] == "王五" and queue(app)["王五"]["counted"] == 0
+
+
+def test_a_non_buyer_after_an_out_of_turn_visit_gives_the_count_back_but_no_makeup(make):
+    app = make("count_all")
+    yesterday_customer(app, "钱七", "刘一", "13900001111")
+    say(app, "张经理", "/开班 李四 王五 赵六 钱七", "09:00")
+    say(app, "钱七", "到访 刘一 13900001111", "09:10")                     # own return: counted (count_all)
+    out = say(app, "钱七", "非客 装修", "09:11")
+    assert "不补接" in text(out)
+    assert queue(app)["钱七"] == {**queue(app)["钱七"], "counted": 0, "makeup": False}
+
+
+# ---- 2. one benefit per reception ------------------------------------------------------
+def test_registering_a_customer_after_a_non_buyer_withdraws_the_refund(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "非客 同行", "09:06")
+    assert queue(app)["李四"]["makeup"] is True
+    out = say(app, "李四", "到访 钱多多 13600000001", "09:20")
+    assert "收回" in text(out)
+    q = queue(app)
+    assert q["李四"]["counted"] == 1 and q["李四"]["makeup"] is False
+    assert order(app) == ["王五", "赵六", "李四"]
+    assert dump(app, P, at(f"{D} 17:00"))["customers"][0]["owner"] == "李四"
+    assert "退名次和补接收回" in log_text(app)
+
+
+def test_a_same_day_split_withdraws_the_unused_obligation_makeup(app):
+    yesterday_customer(app, "李四")
+    say(app, "张经理", "/开班 王五 赵六 钱七", "09:00")
+    say(app, "王五", "接待", "09:05")
+    say(app, "王五", "到访 王建国 13812345678", "09:06")
+    say(app, "王五", "送客", "11:00")
+    assert queue(app)["王五"]["makeup"] is True
+    say(app, "李四", "签到", "15:59")
+    out = say(app, "王五", "成交 王建国 13812345678 1套", "16:00")
+    assert "李四 50%" in text(out) and "王五 50%" in text(out)
+    assert queue(app)["王五"]["makeup"] is False
+    assert "未用的补接收回" in log_text(app)
+
+
+def test_an_obligation_makeup_already_used_stands_after_the_split(app):
+    yesterday_customer(app, "李四")
+    say(app, "张经理", "/开班 王五 赵六 钱七", "09:00")
+    say(app, "王五", "接待", "09:05")
+    say(app, "王五", "到访 王建国 13812345678", "09:06")
+    say(app, "王五", "送客", "11:00")
+    say(app, "王五", "接待", "11:05")                                  # uses the make-up
+    say(app, "王五", "到访 钱多多 13600000001", "11:06")
+    say(app, "王五", "送客", "11:30")
+    before = order(app)
+    say(app, "王五", "成交 王建国 13812345678 1套", "16:00")
+    assert order(app) == before and queue(app)["王五"]["counted"] == 1
