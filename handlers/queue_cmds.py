@@ -307,13 +307,21 @@ def set_order(cmd: c.SetOrder, ctx: Ctx) -> str:
 
 def give_makeup(cmd: c.GiveMakeup, ctx: Ctx) -> str:
     _in_queue(ctx, cmd.name)
-    ctx.note(*ctx.day.give_makeup(cmd.name, T.MAKEUP_BY_MANAGER))
+    if ctx.day.entry(cmd.name).makeup is not None:
+        raise Refused(T.ALREADY_HOLDS_MAKEUP.format(name=cmd.name))
+    ctx.note(*ctx.day.give_makeup(cmd.name, T.MAKEUP_BY_MANAGER, src=0))
     return T.MAKEUP_GIVEN.format(name=cmd.name)
 
 
 def skip(cmd: c.Skip, ctx: Ctx) -> str:
-    _in_queue(ctx, cmd.name)
+    ctx.salesperson(cmd.name)
+    ctx.require_open()
+    why = fair.skip_refusal(cmd.name, ctx.presence(cmd.name), cmd.name in ctx.day.off)
+    if why:
+        raise Refused(why)
+    ctx.require_in_queue(cmd.name)
     ctx.note(*ctx.day.skip(cmd.name, cmd.reason))
+    ctx.tell(cmd.name, T.SKIPPED_TELL.format(name=cmd.name))
     return T.SKIPPED.format(name=cmd.name)
 
 

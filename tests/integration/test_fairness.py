@@ -132,3 +132,46 @@ def test_an_obligation_makeup_already_used_stands_after_the_split(app):
     before = order(app)
     say(app, "王五", "成交 王建国 13812345678 1套", "16:00")
     assert order(app) == before and queue(app)["王五"]["counted"] == 1
+
+
+# ---- 3. make-up order ---------------------------------------------------------------------
+def test_a_member_back_from_business_is_ahead_of_a_makeup_earned_after_his_turn_passed(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "外出 送合同", "09:01")
+    say(app, "王五", "接待", "09:05")                                   # 李四's turn passes
+    say(app, "赵六", "接待", "09:06")
+    say(app, "赵六", "非客 同行", "09:07")                              # 赵六's make-up: earned later
+    say(app, "李四", "回来", "09:30")
+    say(app, "王五", "送客", "09:31")
+    say(app, "赵六", "送客", "09:32")
+    assert order(app)[:2] == ["李四", "赵六"]
+    assert "下一位:李四" in text(say(app, "张经理", "/补接 王五", "09:33"))
+
+
+# ---- 4. /跳过 and /补接 -----------------------------------------------------------------------
+@pytest.mark.parametrize("how", ["接待", "外出 送合同", "请假"])
+def test_skip_is_refused_for_busy_away_on_business_and_on_leave_members(app, how):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    if how == "接待":
+        say(app, "王五", "签到", "09:01")
+        say(app, "李四", "接待", "09:02")
+    else:
+        say(app, "李四", how, "09:02")
+    before = order(app)
+    out = say(app, "张经理", "/跳过 李四", "09:10")
+    assert "不能跳过" in text(out) and order(app) == before
+
+
+def test_the_skipped_member_is_told_privately_to_sign_in_when_back(app):
+    say(app, "张经理", "/开班", "09:00")
+    out = say(app, "张经理", "/跳过 李四 未到岗", "09:10")
+    private = [o for o in out if o.to == "李四"]
+    assert private and "签到" in private[0].text
+    assert order(app)[-1] == "李四"
+
+
+def test_a_second_makeup_for_a_member_who_holds_one_says_so(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "张经理", "/补接 赵六", "09:01")
+    out = say(app, "张经理", "/补接 赵六", "09:02")
+    assert "已经有一次补接" in text(out)
