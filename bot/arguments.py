@@ -118,8 +118,12 @@ def phone_only(cls):
 
 
 def visit(args):
-    named = "点名" in args
-    rest = [t for t in args if t != "点名"]
+    named, named_for, rest = "点名" in args, "", list(args)
+    if named:
+        i = rest.index("点名")
+        if i + 1 < len(rest) and rest[i + 1] not in OPTION_WORDS and not _PHONE_PIECE.match(rest[i + 1]):
+            named_for = member_name(rest.pop(i + 1))    # 点名 甲 (the handler decides if 甲 is a colleague)
+    rest = [t for t in rest if t != "点名"]
     referrer = None
     if "带访" in rest:
         i = rest.index("带访")
@@ -131,7 +135,7 @@ def visit(args):
     if not phone:
         raise ValueError
     name, note = take_name(rest)
-    return c.Visit(name, phone, named, referrer, " ".join(note))
+    return c.Visit(name, phone, named, referrer, " ".join(note), named_for)
 
 
 def deal(args):

@@ -53,6 +53,7 @@ class Visit(Command):
     named: bool = False
     referrer: str | None = None
     note: str = ""
+    named_for: str = ""      # 点名 甲: the colleague the customer asked for ("" = the reporter)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
             who = T.YOU if busy_with.member == me else busy_with.member
             raise Refused(T.BEING_RECEIVED.format(name=name, phone=cr.mask(phone), who=who))
     referrer = _referrer(ctx, cmd.referrer)
+    named_for = _colleague(ctx, cmd.named_for)
     owner = cust.owner_at(ctx.now) if cust else None
     ref_owner = referrer.owner_at(ctx.now) if referrer else None
     v = classify(reporter=me, owner=owner, owner_closed=bool(cust and cust.status == cr.CLOSED),
@@ -34,7 +35,7 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
                  referrer_closed=bool(referrer and referrer.status == cr.CLOSED),
                  referrer_owner_presence=ctx.presence(ref_owner),
                  repeat_today=bool(row and ctx.received_today(row.id)), in_shift=ctx.in_shift(),
-                 policy=ctx.policy)
+                 policy=ctx.policy, named_for=named_for, named_presence=ctx.presence(named_for))
     fill = next((r for r in ctx.open_receptions(me) if r.customer_id is None), None)
     if fill is None and v.receiver == me:
         _check_may_receive(ctx, me, v)
@@ -45,6 +46,11 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
     lines = withdrawn + lines + _receive(ctx, me, v, row, fill, owner)
     head = T.VISIT_HEAD.format(me=me, name=name, phone=cr.mask(phone), category=CATEGORY_WORDS[v.category])
     return head + ("\n" + "\n".join(lines) if lines else "")
+
+
+def _colleague(ctx: Ctx, name: str) -> str | None:
+    """点名 甲: 甲 when 甲 is on the roster (anything else after 点名 is a note)."""
+    return name if name and name in ctx.roster() else None
 
 
 def _withdraw_non_buyer(ctx: Ctx, me: str, fill) -> list[str]:
@@ -125,7 +131,9 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
         if fill is not None:
             fill.customer_id = row.id
             had = fill.counted_for is not None
-            made_up = refund(ctx, fill, T.IS_CUSTOMER_OF.format(name=row.name, owner=v.receiver))
+            why = (T.NAMED_REFUND_WHY if v.category == "named" else T.IS_CUSTOMER_OF).format(
+                name=row.name, owner=v.receiver)
+            made_up = refund(ctx, fill, why)
             fill.category = "handover"
             ctx.end_reception(fill)
             if made_up:
@@ -171,8 +179,9 @@ def _owner_takes_over(ctx: Ctx, v: Visit, row: m.Customer) -> list[str]:
     ctx.start_reception(o, v.category, row.id, counted_for=o if counted else None)
     ctx.mentions.append(o)
     tag = T.COUNTED_TAG if counted else T.UNCOUNTED_TAG
-    ctx.note(T.HANDED_TO_NOTE.format(name=row.name, owner=o, counted=tag))
-    line = T.PLEASE_OWNER.format(name=row.name, owner=o, counted=tag)
+    named = v.category == "named"
+    ctx.note((T.NAMED_TO_NOTE if named else T.HANDED_TO_NOTE).format(name=row.name, owner=o, counted=tag))
+    line = (T.PLEASE_NAMED if named else T.PLEASE_OWNER).format(name=row.name, owner=o, counted=tag)
     if busy:
         helper = default_helper(ctx, o)
         line += T.OWNER_BUSY.format(owner=o, phone=cr.mask(row.phone),

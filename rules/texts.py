@@ -261,6 +261,11 @@ NAME_DIGITS = "不能有数字"
 NAME_PLACEHOLDER = "是代称，不是姓名"
 NAME_ADDRESS = "是称呼，不是姓名"
 NAME_CHARS = "只能是汉字、英文字母（可带空格）和 ·"
+V_NAMED_OTHER = "客户点名找 {name}，交由 {name} 接待"
+V_NAMED_ABSENT = "客户点名找的 {name} 不在，按轮排接待新客户"
+NAMED_TO_NOTE = "{name} 点名找 {owner}，交由 {owner} 接待{counted}"
+PLEASE_NAMED = "客户点名找 {owner}：{name} 请 {owner} 接待{counted}。"
+NAMED_REFUND_WHY = "客户点名找 {owner}"
 C_BAD_PHONE = "登记无效：「{raw}」不是有效的手机号（11 位，以 13–19 开头）。"
 
 # ---- 到访 and 代接 ------------------------------------------------------------------------

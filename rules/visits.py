@@ -38,10 +38,15 @@ def brought_counted(policy: Policy, closed: bool) -> bool:
 def classify(*, reporter: str, owner: str | None, owner_closed: bool, owner_presence: str | None,
              named: bool, referrer_owner: str | None, referrer_closed: bool,
              referrer_owner_presence: str | None, repeat_today: bool, in_shift: bool,
-             policy: Policy) -> Visit:
-    """Route and count one reported visit (the policy table of RULES §4)."""
+             policy: Policy, named_for: str | None = None, named_presence: str | None = None) -> Visit:
+    """Route and count one reported visit (the policy table of RULES §4).
+
+    `named_for`: the colleague the customer asked for (点名 甲), `named_presence` their presence.
+    """
     visit = _route(reporter, owner, owner_closed, owner_presence, named, referrer_owner,
                    referrer_closed, referrer_owner_presence, policy)
+    if visit.category == "named" and named_for and named_for != reporter:
+        visit = route_named(reporter, named_for, named_presence)
     if repeat_today and visit.counted:
         visit = Visit("repeat_today", visit.receiver, False, visit.owner, visit.owner_present,
                       T.V_REPEAT)
@@ -49,6 +54,14 @@ def classify(*, reporter: str, owner: str | None, owner_closed: bool, owner_pres
         visit = Visit("off_shift", visit.receiver, False, visit.owner, visit.owner_present,
                       T.V_OFF_SHIFT)
     return visit
+
+
+def route_named(reporter: str, named_for: str, presence: str | None) -> Visit:
+    """点名 甲: the customer asked for colleague 甲. If 甲 is here, 甲 receives, counted (`named`);
+    the reporter gets neither the customer nor the count. If 甲 is not here, it is a walk-in."""
+    if _present(presence):
+        return Visit("named", named_for, True, named_for, True, T.V_NAMED_OTHER.format(name=named_for))
+    return Visit("new", reporter, True, why=T.V_NAMED_ABSENT.format(name=named_for))
 
 
 def _present(presence: str | None) -> bool:

@@ -175,3 +175,32 @@ def test_a_second_makeup_for_a_member_who_holds_one_says_so(app):
     say(app, "张经理", "/补接 赵六", "09:01")
     out = say(app, "张经理", "/补接 赵六", "09:02")
     assert "已经有一次补接" in text(out)
+
+
+# ---- 5. 点名 甲 -------------------------------------------------------------------------------
+def test_named_colleague_receives_the_customer_and_the_count_not_the_reporter(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    out = say(app, "王五", "到访 张三 13812345678 点名 赵六", "09:05")
+    assert "请 赵六 接待" in text(out)
+    q = queue(app)
+    assert q["赵六"]["counted"] == 1 and q["赵六"]["presence"] == "busy" and q["王五"]["counted"] == 0
+    assert dump(app, P, at(f"{D} 17:00"))["customers"][0]["owner"] == "赵六"
+
+
+def test_the_next_up_who_reports_a_named_customer_gets_the_turn_back(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "到访 张三 13812345678 点名 赵六", "09:06")
+    q = queue(app)
+    assert q["李四"]["counted"] == 0 and q["李四"]["makeup"] is True and q["赵六"]["counted"] == 1
+    assert order(app)[0] == "李四"
+
+
+def test_a_named_colleague_who_is_not_here_leaves_the_walk_in_to_the_rotation(app):
+    say(app, "张经理", "/开班", "09:00")
+    say(app, "李四", "签到", "09:01")
+    say(app, "王五", "签到", "09:01")
+    out = say(app, "王五", "到访 张三 13812345678 点名 赵六", "09:05")       # 赵六 not signed in
+    assert "现在轮到 李四" in text(out)
+    out = say(app, "李四", "到访 张三 13812345678 点名 赵六", "09:06")
+    assert queue(app)["李四"]["counted"] == 1

@@ -289,3 +289,14 @@ def test_iam_takes_an_optional_six_digit_code():
     for bad in ("我是 刘经理 12345", "我是 刘经理 1234567", "我是 刘经理 abc"):
         with pytest.raises(Usage):
             parse(bad)
+
+
+@pytest.mark.parametrize("text, named_for, note", [
+    ("到访 张三 13812345678 点名 刘洋", "刘洋", ""),
+    ("到访 张三 13812345678 点名 @刘洋 看三居", "刘洋", "看三居"),
+    ("到访 张三 13812345678 点名 带访 13900001111", "", ""),
+    ("到访 张三 13812345678 点名", "", ""),
+])
+def test_named_may_name_the_colleague_the_customer_asked_for(text, named_for, note):
+    v = cmd(text)
+    assert v.named is True and v.named_for == named_for and v.note == note

@@ -135,3 +135,26 @@ def test_preset_settings_match_the_rules_table():
 def test_unknown_policy_override_is_refused():
     with pytest.raises(ValueError, match="未知"):
         preset("real_estate").with_overrides(no_such_setting=1)
+
+
+@pytest.mark.parametrize("policy", ["real_estate", "auto_dealer", "count_all"])
+def test_named_colleague_who_is_here_receives_counted_not_the_reporter(policy):
+    for presence in (AVAILABLE, BUSY):
+        v = visit(policy, named=True, named_for=O, named_presence=presence)
+        assert (v.category, v.receiver, v.counted) == ("named", O, True)
+
+
+def test_named_colleague_who_is_not_here_leaves_a_walk_in_for_the_rotation():
+    for presence in (ABSENT, AWAY_BUSINESS, AWAY_PERSONAL, None):
+        v = visit(named=True, named_for=O, named_presence=presence)
+        assert (v.category, v.receiver, v.counted) == ("new", ME, True)
+
+
+def test_naming_oneself_is_the_plain_named_visit():
+    v = visit(named=True, named_for=ME, named_presence=AVAILABLE)
+    assert (v.category, v.receiver) == ("named", ME)
+
+
+def test_an_owned_customer_goes_to_the_owner_even_when_named_for_someone_else():
+    v = visit(owner=O, owner_presence=AVAILABLE, named=True, named_for="赵六", named_presence=AVAILABLE)
+    assert (v.category, v.receiver) == ("handover", O)
