@@ -157,6 +157,13 @@ def deal(args):
     return c.RecordDeal(name, phone, units or 1, relation, " ".join(note))
 
 
+def name_helper(args):
+    """让 甲 代接: the owner names who receives their old customer."""
+    if len(args) != 2 or args[1] != "代接" or not member_name(args[0]):
+        raise ValueError
+    return c.NameHelper(member_name(args[0]))
+
+
 def follow_up(args):
     """跟进 手机|姓名 内容: the customer is the first argument; a phone inside the note is note text."""
     if len(args) < 2:

@@ -67,6 +67,11 @@ class HelpReceive(Command):
 
 
 @dataclass(frozen=True)
+class NameHelper(Command):
+    name: str                # 让 甲 代接: the owner names 甲 to receive their old customer
+
+
+@dataclass(frozen=True)
 class SeeOff(Command):
     key: str = ""
 

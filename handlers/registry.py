@@ -15,6 +15,7 @@ HANDLERS = {
     c.Visit: visits.visit,
     c.NonBuyer: queue_cmds.non_buyer,
     c.HelpReceive: visits.help_receive,
+    c.NameHelper: visits.name_helper,
     c.SeeOff: queue_cmds.see_off,
     c.FollowUp: customer_cmds.follow_up,
     c.RecordDeal: customer_cmds.record_deal,

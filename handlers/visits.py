@@ -206,6 +206,11 @@ def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> str:
         raise Refused((T.HELP_NO_OWNER if owner is None else T.HELP_OWN).format(name=row.name))
     if ctx.presence(owner) == AVAILABLE:
         raise Refused(T.HELP_OWNER_HERE.format(owner=owner))
+    why = fair.help_refusal(me, owner, ctx.presence(owner), ctx.day.helpers.get(owner),
+                            default_helper(ctx, owner), ctx.presence(me))
+    if why:
+        raise Refused(why)
+    ctx.day.helpers.pop(owner, None)
     lines = []
     current = ctx.open_reception_of(row.id)
     if current is not None:
@@ -220,3 +225,19 @@ def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> str:
     ctx.mentions.append(owner)
     return (T.HELPING.format(me=me, owner=owner, name=row.name, phone=cr.mask(phone))
             + ("\n" + "\n".join(lines) if lines else ""))
+
+
+def name_helper(cmd: c.NameHelper, ctx: Ctx) -> str:
+    """让 甲 代接: the owner, busy or away, names who receives their old customer (RULES §4)."""
+    me = ctx.salesperson(ctx.sender)
+    helper = ctx.salesperson(cmd.name)
+    ctx.require_open()
+    if helper == me:
+        raise Refused(T.NAME_HELPER_SELF)
+    if ctx.presence(me) == AVAILABLE:
+        raise Refused(T.NAME_HELPER_HERE.format(me=me))
+    ctx.require_in_queue(helper)
+    ctx.day.helpers[me] = helper
+    ctx.note(T.NAME_HELPER_NOTE.format(owner=me, helper=helper))
+    ctx.mentions.append(helper)
+    return T.NAMED_HELPER.format(owner=me, helper=helper)

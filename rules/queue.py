@@ -49,6 +49,7 @@ class Day:
     opened_by: str = ""                                     # who opened today (the system or a manager)
     makeup_seq: int = 0
     pending_non_buyer: dict[str, dict] = field(default_factory=dict)
+    helpers: dict[str, str] = field(default_factory=dict)   # 让 甲 代接: owner → the helper they named
 
     # ---- reading -------------------------------------------------------
     def entry(self, name: str) -> Entry | None:
@@ -88,6 +89,7 @@ class Day:
         self.queue = [Entry(n, AVAILABLE if n in early else ABSENT) for n in order if n not in off]
         self.date, self.off, self.assigned = today, list(off), None
         self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
+        self.helpers = {}
         return [T.Q_OPENED.format(order=" ".join(order) or T.EMPTY)
                 + (T.Q_OPENED_EARLY.format(names=" ".join(sorted(early & set(order)))) if early else "")]
 
@@ -103,6 +105,7 @@ class Day:
         self.off = [n for n in self.off if n not in names] if self.date == today else []
         if self.date != today:
             self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
+            self.helpers = {}
         self.date, self.assigned = today, None
         return [T.Q_OPENED_WITH.format(names=" ".join(names))]
 
@@ -265,6 +268,7 @@ class Day:
             "opened_by": self.opened_by,
             "makeup_seq": self.makeup_seq,
             "pending_non_buyer": {k: dict(v) for k, v in self.pending_non_buyer.items()},
+            "helpers": dict(self.helpers),
         }
 
     @classmethod
@@ -275,6 +279,7 @@ class Day:
         d = {k: list(v) if isinstance(v, list) else v for k, v in d.items()}
         d["queue"] = [Entry(**{**e, "receptions": list(e.get("receptions", []))}) for e in d.get("queue", [])]
         d["pending_non_buyer"] = {k: dict(v) for k, v in d.get("pending_non_buyer", {}).items()}
+        d["helpers"] = dict(d.get("helpers", {}))
         for k in ("date", "early_date"):
             d[k] = date.fromisoformat(d[k]) if d.get(k) else None
         return cls(**d)

@@ -204,3 +204,45 @@ def test_a_named_colleague_who_is_not_here_leaves_the_walk_in_to_the_rotation(ap
     assert "现在轮到 李四" in text(out)
     out = say(app, "李四", "到访 张三 13812345678 点名 赵六", "09:06")
     assert queue(app)["李四"]["counted"] == 1
+
+
+# ---- 6. 代接 only by the named or the default helper ----------------------------------------
+def busy_owner_with_customer(app):
+    """李四 owns 张三 (yesterday) and is busy today when 王五 brings 张三 in."""
+    yesterday_customer(app, "李四", "张三", "13812345678")
+    say(app, "张经理", "/开班 李四 王五 赵六 钱七", "09:00")
+    say(app, "李四", "接待", "09:05")
+    return say(app, "王五", "到访 张三 13812345678", "09:10")
+
+
+def test_without_a_named_helper_only_the_last_available_member_may_help_a_busy_owner(app):
+    out = busy_owner_with_customer(app)
+    assert "钱七" in text(out)                                  # the default helper is named
+    out = say(app, "赵六", "代接 13812345678", "09:11")
+    assert "钱七" in text(out) and "让 甲 代接" in text(out)
+    out = say(app, "钱七", "代接 13812345678", "09:12")
+    assert "钱七 代 李四 接待" in text(out)
+
+
+def test_the_owner_names_the_helper_and_nobody_else_may_help(app):
+    busy_owner_with_customer(app)
+    out = say(app, "李四", "让 赵六 代接", "09:11")
+    assert "赵六" in text(out)
+    assert "指定 赵六" in text(say(app, "钱七", "代接 13812345678", "09:12"))
+    assert "赵六 代 李四 接待" in text(say(app, "赵六", "代接 13812345678", "09:13"))
+
+
+def test_a_colleague_not_at_their_post_may_not_help(app):
+    yesterday_customer(app, "李四", "张三", "13812345678")
+    say(app, "张经理", "/开班", "09:00")
+    say(app, "李四", "签到", "09:01")
+    say(app, "李四", "外出 送合同", "09:02")
+    out = say(app, "王五", "代接 13812345678", "09:10")            # 王五 never signed in
+    assert "不在岗" in text(out)
+    say(app, "王五", "签到", "09:11")
+    assert "王五 代 李四 接待" in text(say(app, "王五", "代接 13812345678", "09:12"))
+
+
+def test_an_available_owner_cannot_name_a_helper(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    assert "请自己接待" in text(say(app, "李四", "让 王五 代接", "09:01"))
