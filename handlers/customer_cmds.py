@@ -5,11 +5,15 @@ from sqlalchemy import select
 
 from handlers import commands as c
 from handlers.context import Ctx
+from handlers.queue_cmds import refund
+from handlers.visits import owner_takes_over
 from rules import customers as cr
 from rules import deals as dr
 from rules import fairness as fair
 from rules import texts as T
 from rules.errors import Refused
+from rules.queue import AVAILABLE, BUSY
+from rules.visits import Visit, own_return_counted
 from storage import models as m
 
 STATUS_WORDS = T.STATUS
@@ -91,11 +95,34 @@ def verify(cmd: c.Verify, ctx: Ctx) -> str:
         cust.last_activity_at, cust.note = other.last_activity_at, T.TWIN_NOTE_FIELD.format(phone=cr.mask(twin.phone))
         ctx.save(cust, row)
         ctx.note(T.VERIFIED_SAME_NOTE.format(name=row.name, owner=other.owner))
-        return T.VERIFIED_SAME.format(name=row.name, owner=other.owner)
+        lines = _hand_over_after_verify(ctx, row, other.owner, other.status == cr.CLOSED)
+        return "\n".join([T.VERIFIED_SAME.format(name=row.name, owner=other.owner), *lines])
     cust.register_to(cust.registered_by, cust.name, ctx.now, ctx.policy.tracking_days)
     ctx.save(cust, row)
     ctx.note(T.VERIFIED_OTHER_NOTE.format(name=row.name, owner=cust.owner))
     return T.VERIFIED_OTHER.format(name=row.name, phone=cr.mask(row.phone), owner=cust.owner)
+
+
+def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool) -> list[str]:
+    """/核实 同一人: today's receiver of that customer handed a colleague's customer over (RULES §4
+    `handover`): the count back, a make-up for a counted rotation turn; the owner takes over if here."""
+    lines = []
+    recs = ctx.s.scalars(select(m.Reception).where(
+        m.Reception.customer_id == row.id, m.Reception.day == ctx.today, m.Reception.member != owner)).all()
+    for r in recs:
+        if refund(ctx, r, T.IS_CUSTOMER_OF.format(name=row.name, owner=owner)):
+            lines.append(T.HANDOVER_REFUNDED.format(me=r.member))
+        if r.ended_at is not None:
+            continue
+        if ctx.presence(owner) in (AVAILABLE, BUSY):
+            r.category = "handover"
+            ctx.end_reception(r)
+            counted = ctx.policy.handover_owner_counted or own_return_counted(ctx.policy, closed)
+            lines += owner_takes_over(ctx, Visit("handover", owner, counted, owner, True), row)
+        else:
+            r.category, r.for_owner = "obligation", owner
+            lines.append(T.VERIFIED_OBLIGATION.format(me=r.member, owner=owner))
+    return lines
 
 
 def decide(cmd: c.Decide, ctx: Ctx) -> str:

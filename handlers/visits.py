@@ -140,7 +140,7 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
                 lines.append(T.HANDOVER_REFUNDED.format(me=me))
             elif had:
                 lines.append(T.COUNT_BACK_NO_MAKEUP.format(me=me).strip())
-        lines += _owner_takes_over(ctx, v, row)
+        lines += owner_takes_over(ctx, v, row)
         return lines
     if v.category == "obligation":
         lines.append(T.OBLIGATION_TERMS.format(why=v.why, owner=owner, me=me))
@@ -170,7 +170,7 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
     return lines
 
 
-def _owner_takes_over(ctx: Ctx, v: Visit, row: m.Customer) -> list[str]:
+def owner_takes_over(ctx: Ctx, v: Visit, row: m.Customer) -> list[str]:
     o = v.receiver
     counted = v.counted and ctx.day.entry(o) is not None
     if counted:

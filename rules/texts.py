@@ -327,6 +327,7 @@ NO_TWIN = "找不到同名的有效客户，请改用 /核实 手机 不同人�
 TWIN_NOTE_FIELD = "经理核实：与 {phone} 为同一人"
 VERIFIED_SAME_NOTE = "经理核实 {name} 为同一人，归 {owner}"
 VERIFIED_SAME = "已核实为同一人：{name} 仍归 {owner}。"
+VERIFIED_OBLIGATION = "{owner} 不在场：{me} 继续义务接待；当天成交与 {owner} 分半，未成交送客后按轮排补接。"
 VERIFIED_OTHER_NOTE = "经理核实 {name} 为不同人，登记有效，归 {owner}"
 VERIFIED_OTHER = "已核实为不同人：{name}（{phone}）登记有效，归属 {owner}。"
 DECIDED_DEAL_NOTE = "经理裁定 {name} 的成交业绩：{shares}"

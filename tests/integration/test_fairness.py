@@ -246,3 +246,32 @@ def test_a_colleague_not_at_their_post_may_not_help(app):
 def test_an_available_owner_cannot_name_a_helper(app):
     say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
     assert "请自己接待" in text(say(app, "李四", "让 王五 代接", "09:01"))
+
+
+# ---- 7. /核实 同一人 is a handover for the receiver -------------------------------------------
+def pending_twin(app):
+    """李四 owns 王建国 (138…); today 王五, the next-up, registers a 王建国 with another phone."""
+    yesterday_customer(app, "李四", "王建国", "13812345678")
+    say(app, "张经理", "/开班 王五 赵六 李四", "09:00")
+    say(app, "王五", "接待", "09:05")
+    out = say(app, "王五", "到访 王建国 13911112222", "09:06")
+    assert "核实" in text(out) and queue(app)["王五"]["counted"] == 1
+
+
+def test_verify_same_person_hands_the_customer_over_and_refunds_the_receiver(app):
+    pending_twin(app)
+    out = say(app, "张经理", "/核实 13911112222 同一人", "09:10")
+    assert "王五 名次退回" in text(out) and "请 李四 接待" in text(out)
+    q = queue(app)
+    assert q["王五"]["counted"] == 0 and q["王五"]["makeup"] is True and q["王五"]["presence"] == "available"
+    assert q["李四"]["presence"] == "busy"
+    owners = {c["phone"]: c["owner"] for c in dump(app, P, at(f"{D} 17:00"))["customers"]}
+    assert owners["13911112222"] == "李四"
+
+
+@pytest.mark.parametrize("preset, owner_counted", [("real_estate", 0), ("auto_dealer", 1), ("count_all", 1)])
+def test_verify_same_person_counts_the_owner_as_a_handover_does(make, preset, owner_counted):
+    app = make(preset)
+    pending_twin(app)
+    say(app, "张经理", "/核实 13911112222 同一人", "09:10")
+    assert queue(app)["李四"]["counted"] == owner_counted
