@@ -143,8 +143,10 @@ def deal(args):
     if not phone:
         raise ValueError
     name, rest = take_name(rest)
-    units, relation, note = None, "", []
-    for tok in _join_units(rest):
+    units, relation, linked, note = None, "", "", []
+    rest = _join_units(rest)
+    while rest:
+        tok = rest.pop(0)
         n = units_of(tok)
         if n is not None and units is None:
             units = n
@@ -152,9 +154,20 @@ def deal(args):
             raise ValueError            # two units words: which one?
         elif tok in RELATIONS and not relation:
             relation = RELATIONS[tok]
+            linked, rest = _linked(rest)
         else:
             note.append(tok)
-    return c.RecordDeal(name, phone, units or 1, relation, " ".join(note))
+    return c.RecordDeal(name, phone, units or 1, relation, " ".join(note), linked)
+
+
+def _linked(rest: list[str]) -> tuple[str, list[str]]:
+    """配偶 王建国 / 配偶 138…: the registered customer after a relation word (RULES §6.2), if any."""
+    if not rest or units_of(rest[0]) is not None:
+        return "", rest
+    if _PHONE_PIECE.match(rest[0]):
+        phone, after = take_phone(rest)
+        return phone or "", after
+    return member_name(rest[0]), rest[1:]
 
 
 def name_helper(args):

@@ -89,6 +89,7 @@ class RecordDeal(Command):
     units: int = 1
     relation: str = ""
     note: str = ""
+    linked: str = ""         # 配偶 王建国: the registered customer (name or phone) the buyer is related to
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from handlers.queue_cmds import refund
 from handlers.visits import owner_takes_over
 from rules import customers as cr
 from rules import deals as dr
-from rules import fairness as fair
 from rules import texts as T
 from rules.errors import Refused
 from rules.queue import AVAILABLE, BUSY
@@ -158,91 +157,3 @@ def release(cmd: c.Release, ctx: Ctx) -> str:
     ctx.save(cust, row)
     ctx.note(T.RELEASED_NOTE.format(name=row.name, prev=prev or T.NONE))
     return T.RELEASED.format(name=row.name, phone=cr.mask(row.phone))
-
-
-def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> str:
-    me = ctx.salesperson(ctx.sender)
-    name, phone = cr.check_name(cmd.name), cr.check_phone(cmd.phone)
-    row = ctx.customer_row(phone)
-    cust = ctx.domain(row) if row else None
-    lines = []
-    if cust is not None and cust.status == cr.PENDING:
-        raise Refused(T.DEAL_PENDING.format(name=name))
-    if cust is None or cust.owner_at(ctx.now) is None:
-        # RULES §6.3: an unowned customer needs a valid registration first; the registrant owns it
-        rival = ctx.same_name_rival(name, me) if cust is None else None
-        if rival:
-            raise Refused(T.DEAL_SAME_NAME.format(rival=rival))
-        if cust is None:
-            cust = cr.new_customer(name, phone, me, ctx.now, ctx.policy.tracking_days)
-        else:
-            cust.register_to(me, name, ctx.now, ctx.policy.tracking_days)
-        lines.append(T.DEAL_REGISTERED.format(name=name, me=me))
-    elif name != cust.name:
-        link = T.REASON.format(reason=cmd.relation) if cmd.relation else ""
-        lines.append(T.DEAL_BUYER_LINKED.format(buyer=name, relation=link, registered=cust.name, owner=cust.owner)
-                     + ("" if cmd.relation else T.DEAL_ASK_DECIDE))
-        if name not in cust.other_names:
-            cust.other_names.append(name)
-    owner = cust.owner
-    helper = _same_day_helper(ctx, row.id if row else None, owner)
-    shares = dr.shares(owner, helper, ctx.policy.deal_split)
-    lines += _withdraw_split_makeups(ctx, row.id if row else None, shares, owner)
-    cust.close()
-    row = ctx.save(cust, row)
-    ctx.s.add(m.Deal(project_id=ctx.project.id, customer_id=row.id, day=ctx.today, units=cmd.units,
-                     shares=shares, buyer_name=name, relation=cmd.relation, reported_by=me,
-                     created_at=ctx.now))
-    ctx.note(T.DEAL_NOTE.format(me=me, name=row.name, units=cmd.units, shares=share_words(shares)))
-    if dr.is_big_order(cmd.units, ctx.policy.big_order_units):
-        for mgr in ctx.managers():
-            ctx.tell(mgr, T.BIG_ORDER.format(me=me, name=row.name, phone=row.phone, units=cmd.units,
-                                             shares=share_words(shares)))
-    return T.DEAL_RECORDED.format(name=row.name, phone=cr.mask(row.phone), units=cmd.units,
-                                  shares=share_words(shares)) + (
-        "\n" + "\n".join(lines) if lines else "")
-
-
-def _withdraw_split_makeups(ctx: Ctx, customer_id: int | None, shares: dict, owner: str) -> list[str]:
-    """A same-day split replaces the obligation make-up its receiver still holds (RULES §4)."""
-    lines = []
-    for name in shares:
-        e = ctx.day.entry(name) if name != owner and customer_id is not None else None
-        if e is None:
-            continue
-        recs = ctx.s.scalars(select(m.Reception).where(
-            m.Reception.customer_id == customer_id, m.Reception.day == ctx.today,
-            m.Reception.member == name, m.Reception.category == "obligation")).all()
-        if fair.withdraw_on_split(e.makeup_src, {r.id for r in recs}):
-            ctx.note(*ctx.day.withdraw_makeup(name, T.WITHDRAW_WHY_SPLIT))
-            for r in recs:
-                r.benefit = ""
-            lines.append(T.SPLIT_MAKEUP_WITHDRAWN.format(name=name))
-    return lines
-
-
-def _same_day_helper(ctx: Ctx, customer_id: int | None, owner: str) -> str | None:
-    """A helper or obligation receiver of this customer today (the latest one) shares the deal."""
-    if customer_id is None:
-        return None
-    r = ctx.s.scalars(select(m.Reception).where(
-        m.Reception.customer_id == customer_id, m.Reception.day == ctx.today,
-        m.Reception.category.in_(("helper", "obligation")), m.Reception.member != owner)
-        .order_by(m.Reception.id.desc())).first()
-    return r.member if r else None
-
-
-def appeal(cmd: c.Appeal, ctx: Ctx) -> str:
-    row = ctx.find_customer(cmd.phone)
-    deal = ctx.s.scalars(select(m.Deal).where(m.Deal.customer_id == row.id).order_by(m.Deal.id.desc())).first()
-    if deal is None:
-        raise Refused(T.APPEAL_NO_DEAL.format(name=row.name))
-    deadline = dr.appeal_deadline(deal.day, ctx.policy.deal_appeal_days)
-    if not dr.appeal_open(deal.day, ctx.today, ctx.policy.deal_appeal_days):
-        raise Refused(T.APPEAL_CLOSED.format(name=row.name, day=f"{deal.day:%m-%d}", deadline=f"{deadline:%m-%d}"))
-    ctx.s.add(m.Appeal(deal_id=deal.id, by=ctx.sender, reason=cmd.reason, at=ctx.now))
-    for mgr in ctx.managers():
-        ctx.tell(mgr, T.APPEAL_TO_MANAGER.format(by=ctx.sender, name=row.name, phone=row.phone,
-                                                 day=f"{deal.day:%m-%d}", shares=share_words(deal.shares),
-                                                 reason=cmd.reason, deadline=f"{deadline:%m-%d}"))
-    return T.APPEALED.format(deadline=f"{deadline:%m-%d}")

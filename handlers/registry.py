@@ -1,7 +1,7 @@
 """The handler table: one function per command type (a command without a handler fails at import)."""
 from __future__ import annotations
 
-from handlers import admin, customer_cmds, identity, queue_cmds, report_cmds, visits
+from handlers import admin, customer_cmds, deal_cmds, identity, queue_cmds, report_cmds, visits
 from handlers import commands as c
 
 HANDLERS = {
@@ -18,8 +18,8 @@ HANDLERS = {
     c.NameHelper: visits.name_helper,
     c.SeeOff: queue_cmds.see_off,
     c.FollowUp: customer_cmds.follow_up,
-    c.RecordDeal: customer_cmds.record_deal,
-    c.Appeal: customer_cmds.appeal,
+    c.RecordDeal: deal_cmds.record_deal,
+    c.Appeal: deal_cmds.appeal,
     c.Lookup: customer_cmds.lookup,
     c.MyCustomers: customer_cmds.my_customers,
     c.Board: admin.board,

@@ -117,6 +117,7 @@ class Deal(Base):
     buyer_name: Mapped[str] = mapped_column(String(40))
     relation: Mapped[str] = mapped_column(String(10), default="")
     reported_by: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
 
 

@@ -275,3 +275,52 @@ def test_verify_same_person_counts_the_owner_as_a_handover_does(make, preset, ow
     pending_twin(app)
     say(app, "张经理", "/核实 13911112222 同一人", "09:10")
     assert queue(app)["李四"]["counted"] == owner_counted
+
+
+# ---- 8. deals: one per customer per day, relatives ---------------------------------------
+def deals(app):
+    return dump(app, P, at(f"{D} 17:00"))["deals"]
+
+
+def test_a_second_deal_the_same_day_corrects_the_first_not_adds_to_it(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "到访 王小明 13812345678", "09:05")
+    say(app, "李四", "成交 王小明 13812345678 1套", "10:00")
+    out = say(app, "李四", "成交 王小明 13812345678 2套", "10:05")
+    assert "已更正" in text(out)
+    assert [(d["units"], d["shares"]) for d in deals(app)] == [(2, {"李四": 1.0})]
+    assert "1套 → 2套" in log_text(app)
+
+
+def test_a_colleagues_second_deal_is_refused_naming_the_owner(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "到访 王小明 13812345678", "09:05")
+    say(app, "李四", "成交 王小明 13812345678 1套", "10:00")
+    out = say(app, "王五", "成交 王小明 13812345678 1套", "10:05")
+    assert "业绩归 李四" in text(out) and "申诉" in text(out)
+    assert [d["units"] for d in deals(app)] == [1]
+
+
+def test_a_manager_may_correct_the_days_deal(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "到访 王小明 13812345678", "09:05")
+    say(app, "李四", "成交 王小明 13812345678 1套", "10:00")
+    say(app, "张经理", "成交 王小明 13812345678 3套", "10:05")
+    assert [d["units"] for d in deals(app)] == [3]
+
+
+def test_a_relative_with_her_own_phone_is_credited_to_the_registered_customers_owner(app):
+    yesterday_customer(app, "李四", "王建国", "13812345678")
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    out = say(app, "王五", "成交 李秀英 13900000000 配偶 王建国", "10:00")
+    assert "业绩归 李四" in text(out)
+    assert [(d["customer"], d["shares"]) for d in deals(app)] == [("王建国", {"李四": 1.0})]
+    customers = dump(app, P, at(f"{D} 17:00"))["customers"]
+    assert [c["phone"] for c in customers] == ["13812345678"]           # 李秀英 is no new customer
+    assert "13900000000" not in text(out)                               # the group never sees it
+
+
+def test_a_relation_naming_nobody_registered_is_refused(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    out = say(app, "王五", "成交 李秀英 13900000000 配偶 王建国", "10:00")
+    assert "登记表里没有「王建国」" in text(out) and deals(app) == []

@@ -129,7 +129,7 @@ def test_visit_note_without_options():
     ("成交 张三 138 1234 5678 ３套", 3, "", ""),
     ("成交 张三 13812345678 2台", 2, "", ""),
     ("成交 李梅 13812345678 1套 配偶", 1, "配偶", ""),
-    ("成交 李梅 13812345678 妻子 首付三成", 1, "配偶", "首付三成"),
+    ("成交 李梅 13812345678 首付三成 妻子", 1, "配偶", "首付三成"),   # after 妻子: the registered customer
     ("成交 张大山 13812345678 2套 父亲", 2, "父母", ""),
 ])
 def test_deal(text, units, relation, note):
@@ -300,3 +300,20 @@ def test_iam_takes_an_optional_six_digit_code():
 def test_named_may_name_the_colleague_the_customer_asked_for(text, named_for, note):
     v = cmd(text)
     assert v.named is True and v.named_for == named_for and v.note == note
+
+
+@pytest.mark.parametrize("text, relation, linked, note", [
+    ("成交 李秀英 13900000000 配偶 王建国", "配偶", "王建国", ""),
+    ("成交 李秀英 13900000000 2套 妻子 138 1234 5678 首付", "配偶", "13812345678", "首付"),
+    ("成交 李秀英 13900000000 配偶", "配偶", "", ""),
+    ("成交 李秀英 13900000000 母亲 @王建国 全款", "父母", "王建国", "全款"),
+])
+def test_a_deal_relation_names_the_registered_customer(text, relation, linked, note):
+    v = cmd(text)
+    assert (v.relation, v.linked.replace(" ", ""), v.note) == (relation, linked, note)
+
+
+@pytest.mark.parametrize("text", ["成交 张三 13812345678 0套", "成交 张三 13812345678 100套"])
+def test_deal_units_outside_1_to_99_get_the_usage_line(text):
+    with pytest.raises(Usage):
+        cmd(text)

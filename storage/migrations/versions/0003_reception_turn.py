@@ -1,4 +1,5 @@
-"""receptions remember whether they were a counted rotation turn and what they earned (RULES §4)
+"""receptions remember whether they were a counted rotation turn and what they earned (RULES §4);
+deals keep a note (a second 成交 the same day corrects units and note, RULES §6.1)
 
 Revision ID: 0003
 Revises: 0002_board
@@ -17,9 +18,13 @@ def upgrade() -> None:
     with op.batch_alter_table('receptions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('turn', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('benefit', sa.String(length=10), nullable=False, server_default=''))
+    with op.batch_alter_table('deals', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('note', sa.Text(), nullable=False, server_default=''))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('deals', schema=None) as batch_op:
+        batch_op.drop_column('note')
     with op.batch_alter_table('receptions', schema=None) as batch_op:
         batch_op.drop_column('benefit')
         batch_op.drop_column('turn')

@@ -1,0 +1,173 @@
+"""成交 and 申诉 (RULES §6): one deal per customer per day, relatives, splits, appeals, big orders."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers import commands as c
+from handlers.context import Ctx
+from rules import customers as cr
+from rules import deals as dr
+from rules import fairness as fair
+from rules import texts as T
+from rules.errors import Refused
+from storage import models as m
+
+share_words = T.share_words
+
+
+def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> str:
+    name, phone = cr.check_name(cmd.name), cr.check_phone(cmd.phone)
+    row = ctx.customer_row(phone)
+    linked = _linked(ctx, cmd, row)
+    target = linked if linked is not None else row
+    deal = _deal_today(ctx, target)
+    if deal is not None:
+        return _correct(ctx, deal, target, cmd)
+    me = ctx.salesperson(ctx.sender)
+    note = cmd.note if linked is not None else " ".join(x for x in (cmd.linked, cmd.note) if x)
+    if linked is not None:
+        cust, lines = ctx.domain(linked), _record_relative(ctx, linked, name, phone, cmd.relation)
+    else:
+        cust, lines = _buyer(ctx, row, name, phone, me, cmd.relation)
+    owner = cust.owner
+    if owner not in ctx.roster():
+        raise Refused(T.DEAL_OWNER_GONE.format(owner=owner, name=cust.name))
+    helper = _same_day_helper(ctx, target.id if target else None, owner)
+    shares = dr.shares(owner, helper, ctx.policy.deal_split)
+    lines += _withdraw_split_makeups(ctx, target.id if target else None, shares, owner)
+    cust.close()
+    target = ctx.save(cust, target)
+    ctx.s.add(m.Deal(project_id=ctx.project.id, customer_id=target.id, day=ctx.today, units=cmd.units,
+                     shares=shares, buyer_name=name, relation=cmd.relation, reported_by=me,
+                     note=note, created_at=ctx.now))
+    ctx.note(T.DEAL_NOTE.format(me=me, name=target.name, units=cmd.units, shares=share_words(shares)))
+    _alert_big(ctx, me, target, cmd.units, shares)
+    return T.DEAL_RECORDED.format(name=target.name, phone=cr.mask(target.phone), units=cmd.units,
+                                  shares=share_words(shares)) + ("\n" + "\n".join(lines) if lines else "")
+
+
+def _buyer(ctx: Ctx, row, name: str, phone: str, me: str, relation: str) -> tuple[cr.Customer, list[str]]:
+    """The customer this phone belongs to; an unowned one is registered to the poster first (§6.3)."""
+    cust = ctx.domain(row) if row else None
+    if cust is not None and cust.status == cr.PENDING:
+        raise Refused(T.DEAL_PENDING.format(name=name))
+    if cust is None or cust.owner_at(ctx.now) is None:
+        rival = ctx.same_name_rival(name, me) if cust is None else None
+        if rival:
+            raise Refused(T.DEAL_SAME_NAME.format(rival=rival))
+        if cust is None:
+            cust = cr.new_customer(name, phone, me, ctx.now, ctx.policy.tracking_days)
+        else:
+            cust.register_to(me, name, ctx.now, ctx.policy.tracking_days)
+        return cust, [T.DEAL_REGISTERED.format(name=name, me=me)]
+    lines = []
+    if name != cust.name:
+        link = T.REASON.format(reason=relation) if relation else ""
+        lines.append(T.DEAL_BUYER_LINKED.format(buyer=name, relation=link, registered=cust.name, owner=cust.owner)
+                     + ("" if relation else T.DEAL_ASK_DECIDE))
+        if name not in cust.other_names:
+            cust.other_names.append(name)
+    return cust, lines
+
+
+def _linked(ctx: Ctx, cmd: c.RecordDeal, row) -> m.Customer | None:
+    """成交 李秀英 139… 配偶 王建国: the registered customer the relation names (RULES §6.2), or None."""
+    if not (cmd.relation and cmd.linked):
+        return None
+    phone = cr.normalize_phone(cmd.linked)
+    rows = [ctx.customer_row(phone)] if phone else ctx.customers_named(cmd.linked)
+    rows = [r for r in rows if r is not None]
+    if not rows and not phone and row is not None:
+        return None       # the buyer's own phone is registered: the word after the relation was a note
+    if len(rows) != 1:
+        raise Refused((T.DEAL_LINK_SEVERAL if rows else T.DEAL_LINK_UNKNOWN).format(key=cmd.linked))
+    linked = rows[0]
+    owner = ctx.domain(linked).owner_at(ctx.now)
+    if owner is None:
+        raise Refused(T.DEAL_LINK_NO_OWNER.format(name=linked.name))
+    if row is not None and row.id != linked.id and ctx.domain(row).owner_at(ctx.now) not in (None, owner):
+        raise Refused(T.DEAL_LINK_CONFLICT.format(buyer=cmd.name, other=ctx.domain(row).owner, owner=owner))
+    return linked
+
+
+def _record_relative(ctx: Ctx, linked: m.Customer, buyer: str, phone: str, relation: str) -> list[str]:
+    """The buyer is recorded as the registered customer's relative, never as a new customer."""
+    rel = T.RELATIVE.format(relation=relation, buyer=buyer, phone=phone)
+    if rel not in (linked.note or ""):
+        linked.note = "；".join(x for x in (linked.note, rel) if x)
+    ctx.note(T.RELATIVE_NOTE.format(relation=relation, buyer=buyer, name=linked.name))
+    return [T.DEAL_RELATIVE.format(buyer=buyer, relation=relation, name=linked.name, owner=linked.owner)]
+
+
+def _deal_today(ctx: Ctx, row: m.Customer | None) -> m.Deal | None:
+    if row is None:
+        return None
+    return ctx.s.scalars(select(m.Deal).where(m.Deal.customer_id == row.id, m.Deal.day == ctx.today)).first()
+
+
+def _correct(ctx: Ctx, deal: m.Deal, row: m.Customer, cmd: c.RecordDeal) -> str:
+    """One deal per customer per day: a second 成交 corrects units and note (RULES §6.1)."""
+    owner = next(iter(deal.shares))
+    why = fair.deal_correction_refusal(ctx.sender, deal.shares, ctx.is_manager(), owner)
+    if why:
+        raise Refused(why)
+    before = deal.units
+    deal.units, deal.note = cmd.units, cmd.note or deal.note
+    ctx.note(T.DEAL_CORRECTED_NOTE.format(me=ctx.sender, name=row.name, before=before, units=cmd.units))
+    if not dr.is_big_order(before, ctx.policy.big_order_units):
+        _alert_big(ctx, ctx.sender, row, cmd.units, deal.shares)
+    return T.DEAL_CORRECTED.format(name=row.name, phone=cr.mask(row.phone), before=before, units=cmd.units,
+                                   shares=share_words(deal.shares))
+
+
+def _alert_big(ctx: Ctx, me: str, row: m.Customer, units: int, shares: dict) -> None:
+    if dr.is_big_order(units, ctx.policy.big_order_units):
+        for mgr in ctx.managers():
+            ctx.tell(mgr, T.BIG_ORDER.format(me=me, name=row.name, phone=row.phone, units=units,
+                                             shares=share_words(shares)))
+
+
+def _withdraw_split_makeups(ctx: Ctx, customer_id: int | None, shares: dict, owner: str) -> list[str]:
+    """A same-day split replaces the obligation make-up its receiver still holds (RULES §4)."""
+    lines = []
+    for name in shares:
+        e = ctx.day.entry(name) if name != owner and customer_id is not None else None
+        if e is None:
+            continue
+        recs = ctx.s.scalars(select(m.Reception).where(
+            m.Reception.customer_id == customer_id, m.Reception.day == ctx.today,
+            m.Reception.member == name, m.Reception.category == "obligation")).all()
+        if fair.withdraw_on_split(e.makeup_src, {r.id for r in recs}):
+            ctx.note(*ctx.day.withdraw_makeup(name, T.WITHDRAW_WHY_SPLIT))
+            for r in recs:
+                r.benefit = ""
+            lines.append(T.SPLIT_MAKEUP_WITHDRAWN.format(name=name))
+    return lines
+
+
+def _same_day_helper(ctx: Ctx, customer_id: int | None, owner: str) -> str | None:
+    """A helper or obligation receiver of this customer today (the latest one) shares the deal."""
+    if customer_id is None:
+        return None
+    r = ctx.s.scalars(select(m.Reception).where(
+        m.Reception.customer_id == customer_id, m.Reception.day == ctx.today,
+        m.Reception.category.in_(("helper", "obligation")), m.Reception.member != owner,
+        m.Reception.member.in_(ctx.roster()))          # a member removed from the roster is not split in
+        .order_by(m.Reception.id.desc())).first()
+    return r.member if r else None
+
+
+def appeal(cmd: c.Appeal, ctx: Ctx) -> str:
+    row = ctx.find_customer(cmd.phone)
+    deal = ctx.s.scalars(select(m.Deal).where(m.Deal.customer_id == row.id).order_by(m.Deal.id.desc())).first()
+    if deal is None:
+        raise Refused(T.APPEAL_NO_DEAL.format(name=row.name))
+    deadline = dr.appeal_deadline(deal.day, ctx.policy.deal_appeal_days)
+    if not dr.appeal_open(deal.day, ctx.today, ctx.policy.deal_appeal_days):
+        raise Refused(T.APPEAL_CLOSED.format(name=row.name, day=f"{deal.day:%m-%d}", deadline=f"{deadline:%m-%d}"))
+    ctx.s.add(m.Appeal(deal_id=deal.id, by=ctx.sender, reason=cmd.reason, at=ctx.now))
+    for mgr in ctx.managers():
+        ctx.tell(mgr, T.APPEAL_TO_MANAGER.format(by=ctx.sender, name=row.name, phone=row.phone,
+                                                 day=f"{deal.day:%m-%d}", shares=share_words(deal.shares),
+                                                 reason=cmd.reason, deadline=f"{deadline:%m-%d}"))
+    return T.APPEALED.format(deadline=f"{deadline:%m-%d}")
