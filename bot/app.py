@@ -77,6 +77,10 @@ class App:
                 pos += 1
                 rows[name] = m.Member(project_id=p.id, name=name, role=role, position=pos)
                 uow.session.add(rows[name])
+        for name in ps.managers:         # config managers are always managers (RULES §9), whatever /成员 did
+            r = rows[name]
+            r.role = "both" if r.active and r.role in ("sales", "both") else "manager"
+            r.active = True
         for name, plat, uid in ps.ids:
             setattr(rows[name], f"{plat}_id", uid)
 

@@ -252,9 +252,27 @@ def export(args):
 
 
 def roster(args):
-    if len(args) != 2 or args[0] not in ("添加", "移除", "经理") or not member_name(args[1]):
+    if len(args) != 2 or args[0] not in ("添加", "移除", "经理", "取消经理") or not member_name(args[1]):
         raise ValueError
     return c.Roster(args[0], member_name(args[1]))
+
+
+def transfer(args):
+    """/转移 甲 乙: all of 甲's active customers to 乙."""
+    if len(args) != 2 or not all(member_name(x) for x in args) or member_name(args[0]) == member_name(args[1]):
+        raise ValueError
+    return c.Transfer(member_name(args[0]), member_name(args[1]))
+
+
+def correct_name(args):
+    """更正 手机 新姓名 (a name typed with a space after the surname is one name)."""
+    phone, rest = take_phone(args)
+    if not phone or not rest:
+        raise ValueError
+    name, rest = take_name(rest)
+    if rest:
+        raise ValueError
+    return c.CorrectName(phone, name)
 
 
 def board_link(args):

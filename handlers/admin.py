@@ -11,7 +11,6 @@ from handlers.queue_cmds import next_line
 from rules import texts as T
 from rules.customers import mask
 from rules.errors import Refused
-from rules.normalize import member_name_problem
 from rules.queue import PRESENCE_WORDS, Day
 from storage import models as m
 
@@ -106,48 +105,6 @@ def show_log(cmd: c.ShowLog, ctx: Ctx) -> str:
     if not lines:
         return T.LOG_EMPTY.format(about=T.LOG_ABOUT.format(name=cmd.name) if cmd.name else "")
     return T.LOG_HEAD.format(date=f"{ctx.today:%m-%d}") + "\n" + "\n".join(lines[-40:])
-
-
-def roster(cmd: c.Roster, ctx: Ctx) -> str:
-    ctx._members = None
-    try:
-        return _roster(cmd, ctx)
-    finally:
-        ctx._members = None
-
-
-def _roster(cmd: c.Roster, ctx: Ctx) -> str:
-    row = ctx.s.scalars(select(m.Member).where(
-        m.Member.project_id == ctx.project.id, m.Member.name == cmd.name)).first()
-    if cmd.action == "添加":
-        problem = member_name_problem(cmd.name)
-        if problem:
-            raise Refused(T.ROSTER_BAD_NAME.format(name=cmd.name[:20], problem=problem))
-        if row is not None and row.active and row.role in ("sales", "both"):
-            raise Refused(T.ROSTER_ALREADY.format(name=cmd.name))
-        pos = max((x.position for x in ctx.members()), default=0) + 1
-        if row is None:
-            ctx.s.add(m.Member(project_id=ctx.project.id, name=cmd.name, role="sales", position=pos))
-        else:
-            row.active, row.position = True, pos
-            row.role = "both" if row.role in ("manager", "both") else "sales"
-        ctx.note(T.ROSTER_ADDED_NOTE.format(name=cmd.name))
-        return T.ROSTER_ADDED.format(name=cmd.name)
-    if row is None or not row.active:
-        raise Refused(T.ROSTER_NO_SUCH.format(name=cmd.name))
-    if cmd.action == "移除":
-        if row.role in ("manager", "both") and len(ctx.managers()) == 1 and row.role == "manager":
-            raise Refused(T.ROSTER_LAST_MANAGER)
-        if ctx.open_receptions(cmd.name):
-            raise Refused(T.ROSTER_BUSY.format(name=cmd.name))
-        row.active = False
-        if ctx.day.entry(cmd.name):
-            ctx.day.queue = [e for e in ctx.day.queue if e.name != cmd.name]
-        ctx.note(T.ROSTER_REMOVED_NOTE.format(name=cmd.name))
-        return T.ROSTER_REMOVED.format(name=cmd.name)
-    row.role = "both" if row.role in ("sales", "both") else "manager"
-    ctx.note(T.ROSTER_MANAGER_NOTE.format(name=cmd.name))
-    return T.ROSTER_MANAGER.format(name=cmd.name)
 
 
 def daily_summary(cmd: c.DailySummary, ctx: Ctx) -> str:

@@ -220,3 +220,15 @@ class Bind(Command):
 class Confirm(Command):
     """/确认 姓名: the account that said 「我是 姓名」 is linked to that name."""
     name: str
+
+
+@dataclass(frozen=True)
+class Transfer(Command):
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class CorrectName(Command):
+    phone: str
+    name: str

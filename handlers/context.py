@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from bot.config import ProjectSettings
 from bot.messages import Outgoing
 from rules import customers as cr
+from rules import fairness as fair
 from rules import texts as T
 from rules.errors import Refused
 from rules.queue import Day
@@ -80,7 +81,9 @@ class Ctx:
         return [x.name for x in self.members() if x.role in ("sales", "both")]
 
     def managers(self) -> list[str]:
-        return [x.name for x in self.members() if x.role in ("manager", "both")]
+        """The project's managers: config.yaml's always, and those /成员 经理 made (RULES §9)."""
+        return fair.managers_of([x.name for x in self.members() if x.role in ("manager", "both")],
+                                self.settings.managers)
 
     def is_manager(self, name: str | None = None) -> bool:
         return (name or self.sender) in self.managers()

@@ -20,7 +20,7 @@ share_words = T.share_words
 
 
 def follow_up(cmd: c.FollowUp, ctx: Ctx) -> str:
-    me = ctx.sender
+    me = ctx.salesperson(ctx.sender)          # a member removed from the roster no longer follows up
     phone = cr.normalize_phone(cmd.key)
     if phone:
         row = ctx.find_customer(phone)

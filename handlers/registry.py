@@ -1,7 +1,7 @@
 """The handler table: one function per command type (a command without a handler fails at import)."""
 from __future__ import annotations
 
-from handlers import admin, customer_cmds, deal_cmds, identity, queue_cmds, report_cmds, visits
+from handlers import admin, customer_cmds, deal_cmds, identity, queue_cmds, report_cmds, roster_cmds, visits
 from handlers import commands as c
 
 HANDLERS = {
@@ -37,7 +37,9 @@ HANDLERS = {
     c.ShowLog: admin.show_log,
     c.DailySummary: admin.daily_summary,
     c.Export: admin.export,
-    c.Roster: admin.roster,
+    c.Roster: roster_cmds.roster,
+    c.Transfer: roster_cmds.transfer,
+    c.CorrectName: roster_cmds.correct_name,
     c.BoardLink: report_cmds.board_link,
     c.PeriodReport: report_cmds.period_report,
     c.Confirm: identity.confirm,

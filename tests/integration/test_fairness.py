@@ -324,3 +324,82 @@ def test_a_relation_naming_nobody_registered_is_refused(app):
     say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
     out = say(app, "王五", "成交 李秀英 13900000000 配偶 王建国", "10:00")
     assert "登记表里没有「王建国」" in text(out) and deals(app) == []
+
+
+# ---- 9. managers, the roster, /转移, 更正 ---------------------------------------------------
+def test_a_config_manager_cannot_remove_or_demote_himself_and_stays_a_manager(app):
+    assert "配置文件" in text(say(app, "张经理", "/成员 移除 张经理", "09:00"))
+    assert "配置文件" in text(say(app, "张经理", "/成员 取消经理 张经理", "09:01"))
+    assert "开班了" in text(say(app, "张经理", "/开班", "09:02"))
+
+
+def test_a_config_manager_removed_in_the_database_is_a_manager_again_after_a_restart(config_file):
+    url = f"sqlite:///{config_file().parent}/r.db"
+    app = bootstrap(config_file(), db_url=url)
+    with UnitOfWork(app.engine) as uow:                      # an old database: 张经理 deactivated
+        row = uow.session.scalars(select(m.Member).where(m.Member.name == "张经理")).one()
+        row.active = False
+        uow.commit()
+    again = bootstrap(config_file(), db_url=url)
+    assert "开班了" in text(say(again, "张经理", "/开班", "09:00"))
+
+
+def test_the_last_database_manager_stays_and_a_promoted_one_can_be_demoted(make):
+    app = make(text="""
+projects:
+  - name: 阳光花园
+    managers: []
+    salespeople: [李四, 王五]
+""")
+    with UnitOfWork(app.engine) as uow:
+        row = uow.session.scalars(select(m.Member).where(m.Member.name == "李四")).one()
+        row.role = "both"
+        uow.commit()
+    assert "唯一的经理" in text(say(app, "李四", "/成员 取消经理 李四", "09:00"))
+    assert "唯一的经理" in text(say(app, "李四", "/成员 移除 李四", "09:01"))
+    say(app, "李四", "/成员 经理 王五", "09:02")
+    assert "不再是本项目的经理" in text(say(app, "李四", "/成员 取消经理 王五", "09:03"))
+    assert "只有经理" in text(say(app, "王五", "/开班", "09:04"))
+
+
+def test_removing_a_member_says_how_many_customers_he_owns_and_transfer_moves_them(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "到访 张三 13812345678", "09:05")
+    say(app, "李四", "送客", "09:10")
+    say(app, "王五", "到访 刘一 13900001111", "09:15")
+    say(app, "王五", "送客", "09:20")
+    out = say(app, "张经理", "/成员 移除 李四", "09:30")
+    assert "1 位跟踪中的客户" in text(out) and "/转移 李四 乙" in text(out)
+    assert "名单里没有" in text(say(app, "李四", "跟进 13812345678 电话", "09:31"))
+    out = say(app, "张经理", "/转移 李四 赵六", "09:40")
+    assert "1 位" in text(out)
+    told = {o.to: o.text for o in out if o.to}
+    assert "赵六" in told["李四"] and "13812345678" in told["赵六"] and "138****5678" in told["李四"]
+    owners = {c["phone"]: c["owner"] for c in dump(app, P, at(f"{D} 17:00"))["customers"]}
+    assert owners == {"13812345678": "赵六", "13900001111": "王五"}
+    assert "由 李四 转给 赵六" in log_text(app)
+
+
+def test_a_removed_member_is_not_split_into_a_deal(app):
+    yesterday_customer(app, "李四")
+    say(app, "张经理", "/开班 王五 赵六 钱七", "09:00")
+    say(app, "王五", "接待", "09:05")
+    say(app, "王五", "到访 王建国 13812345678", "09:06")                 # obligation for 李四
+    say(app, "王五", "送客", "09:30")
+    say(app, "张经理", "/成员 移除 王五", "09:40")
+    say(app, "李四", "签到", "09:50")
+    say(app, "李四", "成交 王建国 13812345678 1套", "10:00")
+    assert [d["shares"] for d in deals(app)] == [{"李四": 1.0}]
+
+
+def test_the_owner_or_a_manager_corrects_a_name_and_ownership_stays(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "到访 王建过 13812345678", "09:05")
+    assert "只有归属人或经理" in text(say(app, "王五", "更正 13812345678 王建国", "09:06"))
+    out = say(app, "李四", "更正 13812345678 王建国", "09:07")
+    assert "王建过 → 王建国" in text(out)
+    c = dump(app, P, at(f"{D} 17:00"))["customers"][0]
+    assert (c["name"], c["owner"]) == ("王建国", "李四")
+    say(app, "张经理", "更正 13812345678 王建华", "09:08")
+    assert dump(app, P, at(f"{D} 17:00"))["customers"][0]["name"] == "王建华"
+    assert "王建过 → 王建国" in log_text(app)

@@ -1,0 +1,137 @@
+"""名单与经理 (RULES §9, §5.1): /成员, /转移 and 更正. Config managers stay managers; the last manager stays."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers import commands as c
+from handlers.context import Ctx
+from rules import customers as cr
+from rules import fairness as fair
+from rules import texts as T
+from rules.errors import Refused
+from rules.normalize import member_name_problem
+from storage import models as m
+
+
+def roster(cmd: c.Roster, ctx: Ctx) -> str:
+    ctx._members = None
+    try:
+        return _ACTIONS[cmd.action](cmd.name, ctx)
+    finally:
+        ctx._members = None
+
+
+def _row(ctx: Ctx, name: str) -> m.Member | None:
+    return ctx.s.scalars(select(m.Member).where(m.Member.project_id == ctx.project.id, m.Member.name == name)).first()
+
+
+def _active_row(ctx: Ctx, name: str) -> m.Member:
+    row = _row(ctx, name)
+    if row is None or not row.active:
+        raise Refused(T.ROSTER_NO_SUCH.format(name=name))
+    return row
+
+
+def _add(name: str, ctx: Ctx) -> str:
+    problem = member_name_problem(name)
+    if problem:
+        raise Refused(T.ROSTER_BAD_NAME.format(name=name[:20], problem=problem))
+    row = _row(ctx, name)
+    if row is not None and row.active and row.role in ("sales", "both"):
+        raise Refused(T.ROSTER_ALREADY.format(name=name))
+    pos = max((x.position for x in ctx.members()), default=0) + 1
+    if row is None:
+        ctx.s.add(m.Member(project_id=ctx.project.id, name=name, role="sales", position=pos))
+    else:
+        was_manager = row.active and row.role in ("manager", "both")
+        row.active, row.position = True, pos
+        row.role = "both" if was_manager or name in ctx.settings.managers else "sales"
+    ctx.note(T.ROSTER_ADDED_NOTE.format(name=name))
+    return T.ROSTER_ADDED.format(name=name)
+
+
+def _remove(name: str, ctx: Ctx) -> str:
+    row = _active_row(ctx, name)
+    config = ctx.settings.managers
+    if ctx.open_receptions(name):
+        raise Refused(T.ROSTER_BUSY.format(name=name))
+    if name in config and row.role == "both":
+        row.role = "manager"                 # off the roster, still a manager (config.yaml says so)
+    else:
+        why = fair.manager_change_refusal(name, ctx.managers(), config, demote=False) if name in ctx.managers() else None
+        if why:
+            raise Refused(why)
+        row.active = False
+    if ctx.day.entry(name):
+        ctx.day.queue = [e for e in ctx.day.queue if e.name != name]
+    ctx.note(T.ROSTER_REMOVED_NOTE.format(name=name))
+    owned = len(active_customers(ctx, name))
+    return T.ROSTER_REMOVED.format(name=name) + (T.ROSTER_STILL_OWNS.format(name=name, n=owned) if owned else "")
+
+
+def _promote(name: str, ctx: Ctx) -> str:
+    row = _active_row(ctx, name)
+    row.role = "both" if row.role in ("sales", "both") else "manager"
+    ctx.note(T.ROSTER_MANAGER_NOTE.format(name=name))
+    return T.ROSTER_MANAGER.format(name=name)
+
+
+def _demote(name: str, ctx: Ctx) -> str:
+    row = _active_row(ctx, name)
+    if name not in ctx.managers():
+        raise Refused(T.NOT_A_MANAGER.format(name=name))
+    why = fair.manager_change_refusal(name, ctx.managers(), ctx.settings.managers, demote=True)
+    if why:
+        raise Refused(why)
+    if row.role == "both":
+        row.role = "sales"
+    else:
+        row.active = False                   # a manager only: no role left
+    ctx.note(T.DEMOTED_NOTE.format(name=name))
+    return T.DEMOTED.format(name=name)
+
+
+_ACTIONS = {"添加": _add, "移除": _remove, "经理": _promote, "取消经理": _demote}
+
+
+def active_customers(ctx: Ctx, owner: str) -> list[m.Customer]:
+    rows = ctx.s.scalars(select(m.Customer).where(
+        m.Customer.project_id == ctx.project.id, m.Customer.owner == owner,
+        m.Customer.status == cr.ACTIVE).order_by(m.Customer.id)).all()
+    return [r for r in rows if ctx.domain(r).owner_at(ctx.now) == owner]
+
+
+def transfer(cmd: c.Transfer, ctx: Ctx) -> str:
+    """/转移 甲 乙: all of 甲's active customers now belong to 乙 (a member leaving); each owner told privately."""
+    if cmd.source == cmd.target:
+        raise Refused(T.TRANSFER_SAME)
+    ctx.salesperson(cmd.target)
+    rows = active_customers(ctx, cmd.source)
+    if not rows:
+        raise Refused(T.TRANSFER_NONE.format(name=cmd.source))
+    for row in rows:
+        cust = ctx.domain(row)
+        cust.owner = cmd.target
+        cust.renew(ctx.now, ctx.policy.tracking_days)
+        ctx.save(cust, row)
+        ctx.note(T.TRANSFER_NOTE.format(name=row.name, phone=cr.mask(row.phone), source=cmd.source,
+                                        target=cmd.target))
+    ctx.tell(cmd.source, T.TRANSFER_TO_SOURCE.format(n=len(rows), target=cmd.target, names="、".join(
+        T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)) for r in rows)))
+    ctx.tell(cmd.target, T.TRANSFER_TO_TARGET.format(n=len(rows), source=cmd.source, names="、".join(
+        T.CUSTOMER_WHO.format(name=r.name, phone=r.phone) for r in rows)))
+    return T.TRANSFERRED.format(n=len(rows), source=cmd.source, target=cmd.target)
+
+
+def correct_name(cmd: c.CorrectName, ctx: Ctx) -> str:
+    """更正 手机 新姓名: the owner or a manager corrects a customer's name; ownership is unchanged."""
+    row = ctx.find_customer(cr.check_phone(cmd.phone))
+    owner = ctx.domain(row).owner_at(ctx.now)
+    if ctx.sender != owner and not ctx.is_manager():
+        raise Refused(T.CORRECT_NOT_OWNER.format(name=row.name, owner=owner or T.NONE))
+    name = cr.check_name(cmd.name)
+    if name == row.name:
+        raise Refused(T.CORRECT_SAME.format(name=name))
+    old, row.name = row.name, name
+    ctx.note(T.CORRECTED_NOTE.format(me=ctx.sender, old=old, name=name, phone=cr.mask(row.phone)))
+    return T.CORRECTED.format(old=old, name=name, phone=cr.mask(row.phone), owner=owner or T.NONE)
