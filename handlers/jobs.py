@@ -22,7 +22,10 @@ from rules.schedule import (
     customer_due,
     in_quiet_hours,
     next_shift_time,
+    nudge_wanted,
     out_of_quiet,
+    summary_day,
+    summary_due,
 )
 from storage import models as m
 
@@ -48,14 +51,21 @@ def due_jobs(ctx: Ctx) -> list[Msg]:
     out += _reminders(ctx)
     out += _nudges(ctx)
     if p.next_summary_at is not None and p.next_summary_at <= ctx.now:
-        # the shift end this summary belongs to (a summary postponed by quiet hours reports that day)
-        end = datetime.combine(ctx.now.date(), ctx.settings.shift_end, tzinfo=ctx.settings.tz)
-        if end > ctx.now:
-            end -= timedelta(days=1)
-        if ctx.day.date == end.date():
-            out.append((f"summary:{p.id}:{end.date()}", None, summary_text(ctx, end.date()), ()))
-        p.next_summary_at = out_of_quiet(end + timedelta(days=1), ctx.policy)
+        out += _summary(ctx)
     return out
+
+
+def _summary(ctx: Ctx) -> list[Msg]:
+    """The daily summary (§7): never inside the quiet hours, titled with the day it reports, one a day."""
+    p, s = ctx.project, ctx.settings
+    if in_quiet_hours(ctx.now, ctx.policy):
+        p.next_summary_at = out_of_quiet(ctx.now, ctx.policy)
+        return []
+    day = summary_day(ctx.now, s.shift_end)
+    p.next_summary_at = summary_due(day + timedelta(days=1), s.shift_end, s.tz, ctx.policy)
+    if ctx.day.date is None or ctx.day.date < day:       # that day never opened
+        return []
+    return [(f"summary:{p.id}:{day}", None, summary_text(ctx, day), ())]
 
 
 EVENT_RETENTION = timedelta(days=30)     # redelivered platform events are refused for 30 days (≥ 7)
@@ -128,6 +138,9 @@ def _nudges(ctx: Ctx) -> list[Msg]:
         m.Reception.ended_at.is_(None))).all()
     quiet = in_quiet_hours(ctx.now, ctx.policy)
     for r in rows:
+        if not nudge_wanted(r.day, ctx.now):     # about an earlier day: the next opening closes it
+            r.nudge_at = None
+            continue
         # the busy presence ends at once; the nudge itself waits for the end of the quiet hours
         r.nudge_at = out_of_quiet(ctx.now, ctx.policy) if quiet else None
         e = ctx.day.entry(r.member) if ctx.day_open() else None
@@ -146,6 +159,8 @@ def initial_times(now: datetime, settings) -> tuple[datetime, datetime]:
     """A new project opens at today's shift start (at once if the shift is on), else tomorrow's."""
     start = datetime.combine(now.date(), settings.shift_start, tzinfo=settings.tz)
     end = datetime.combine(now.date(), settings.shift_end, tzinfo=settings.tz)
+    day = now.date() + timedelta(days=1) if now >= end else now.date()
+    summary = summary_due(day, settings.shift_end, settings.tz, settings.policy)
     if now >= end:
-        return start + timedelta(days=1), end + timedelta(days=1)
-    return max(start, now), end
+        return start + timedelta(days=1), summary
+    return max(start, now), summary

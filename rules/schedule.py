@@ -48,3 +48,20 @@ def next_shift_time(after: datetime, at: time) -> datetime:
     """The first time-of-day `at` strictly after `after` (same tz)."""
     t = datetime.combine(after.date(), at, tzinfo=after.tzinfo)
     return t if t > after else t + timedelta(days=1)
+
+
+def summary_day(due: datetime, shift_end: time) -> date:
+    """The day a summary due at `due` reports: the day of the latest shift end at or before it
+    (a summary postponed by the quiet hours reports the day before)."""
+    end = datetime.combine(due.date(), shift_end, tzinfo=due.tzinfo)
+    return due.date() if end <= due else due.date() - timedelta(days=1)
+
+
+def summary_due(day: date, shift_end: time, tz, policy: Policy) -> datetime:
+    """When the summary of `day` is posted: at shift end, or at the end of the quiet hours (§7)."""
+    return out_of_quiet(datetime.combine(day, shift_end, tzinfo=tz), policy)
+
+
+def nudge_wanted(reception_day: date, now: datetime) -> bool:
+    """A nudge that falls due on a later day than its reception is dropped: the next opening closes it."""
+    return reception_day == now.date()

@@ -146,3 +146,39 @@ def test_a_shift_starting_inside_quiet_hours_opens_on_time_and_is_announced_when
 def test_a_day_the_manager_opened_is_not_announced_again(app):
     say(app, "张经理", "/开班", "2026-11-20 08:50")
     assert not [t for _, t in texts(app.run_due(at("2026-11-20 09:30"), P)) if "开班" in t]
+
+
+SHIFT = """
+timezone: Asia/Shanghai
+projects:
+  - name: 阳光花园
+    shift: {start: "%s", end: "%s"}
+    managers: [张经理]
+    salespeople: [李四, 王五]
+"""
+
+
+def summaries(out):
+    return [(when, t.splitlines()[0]) for when, t in texts(out) if "日报" in t]
+
+
+@pytest.mark.parametrize("start, end", [("09:00", "21:00"), ("08:00", "21:30")])
+def test_a_summary_due_inside_the_quiet_hours_comes_at_their_end_once_a_day_titled_with_its_day(
+        config_file, start, end):
+    app = bootstrap(config_file(text=SHIFT % (start, end)), db_url="sqlite://",
+                    clock=FakeClock(at("2026-11-20 07:00")))
+    out = []
+    for d in range(20, 24):                          # step through four days, an hour at a time
+        for h in range(24):
+            out += app.run_due(at(f"2026-11-{d} {h:02d}:45"), P)
+    got = summaries(out)
+    assert got == [(f"11-{d + 1} 08:30", f"【11-{d} 日报】阳光花园") for d in range(20, 23)]
+
+
+def test_a_nudge_for_a_reception_the_next_opening_closes_is_dropped(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    say(app, "李四", "到访 张三 13812345678", "2026-11-20 17:55")     # 120 minutes later: 19:55
+    say(app, "王五", "到访 刘一 13900001111", "2026-11-20 19:30")     # nudge due 21:30: quiet
+    out = app.run_due(at("2026-11-21 12:00"), P)
+    nudges = [(when, t[:6]) for who in ("李四", "王五") for when, t in texts(out, to=who)]
+    assert nudges == [("11-20 19:55", "你的接待已超")]

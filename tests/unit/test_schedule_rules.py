@@ -82,3 +82,26 @@ def test_next_shift_time_is_strictly_after():
     assert next_shift_time(at("2026-11-27 08:00"), time(9, 0)) == at("2026-11-27 09:00")
     assert next_shift_time(at("2026-11-27 09:00"), time(9, 0)) == at("2026-11-28 09:00")
     assert next_shift_time(at("2026-11-27 18:30"), time(9, 0)) == at("2026-11-28 09:00")
+
+
+# ---- daily summaries and nudges around the quiet hours (issue 10) ----------------------------
+def test_a_summary_due_at_a_shift_end_inside_the_quiet_hours_is_posted_at_their_end():
+    from rules.schedule import summary_due
+    assert summary_due(at("2026-11-27 00:00").date(), time(21, 0), TZ, P) == at("2026-11-28 08:30")
+    assert summary_due(at("2026-11-27 00:00").date(), time(18, 0), TZ, P) == at("2026-11-27 18:00")
+
+
+@pytest.mark.parametrize("due, end, day", [
+    ("2026-11-28 08:30", time(21, 0), "2026-11-27"),      # postponed: reports yesterday
+    ("2026-11-28 08:30", time(21, 30), "2026-11-27"),
+    ("2026-11-27 18:00", time(18, 0), "2026-11-27"),      # on time: reports today
+])
+def test_a_summary_reports_the_day_of_the_latest_shift_end(due, end, day):
+    from rules.schedule import summary_day
+    assert str(summary_day(at(due), end)) == day
+
+
+def test_a_nudge_falling_due_on_a_later_day_is_dropped():
+    from rules.schedule import nudge_wanted
+    assert nudge_wanted(at("2026-11-27 10:00").date(), at("2026-11-27 21:59"))
+    assert not nudge_wanted(at("2026-11-27 10:00").date(), at("2026-11-28 08:30"))
