@@ -1,8 +1,6 @@
 """轮排 commands (RULES §2, §3): presence, walk-ins, 送客, 非客 and the manager's overrides."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from handlers import commands as c
@@ -261,19 +259,30 @@ def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
 
 # ---- 非客 -----------------------------------------------------------------------------
 def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> str:
+    """非客 (seed 十三): at once while the visitor is still here or within the window; after 送客, /批准."""
     if cmd.kind not in NON_BUYER_KINDS + ERRAND_KINDS:
         raise Refused(T.NON_BUYER_KINDS_HINT.format(kinds="/".join(NON_BUYER_KINDS + ERRAND_KINDS)))
     me = ctx.sender
     open_ = ctx.open_receptions(me)
-    if not open_:
+    r = open_[-1] if open_ else _last_ended(ctx, me)
+    if r is None:
         raise Refused(T.NO_RECEPTION_FOR_NON_BUYER.format(me=me))
-    r = open_[-1]
-    window = timedelta(minutes=ctx.policy.non_buyer_window_minutes)
-    if ctx.local(r.started_at) + window < ctx.now:
+    if r.category in ("non_buyer", "errand"):
+        raise Refused(T.NON_BUYER_ALREADY.format(me=me))
+    timing = fair.non_buyer_timing(ctx.local(r.started_at), ctx.now, ctx.policy.non_buyer_window_minutes,
+                                   still_open=r.ended_at is None)
+    if timing == "approve":
         ctx.day.pending_non_buyer[me] = {"reception": r.id, "kind": cmd.kind}
         ctx.note(T.NON_BUYER_LATE_NOTE.format(me=me, kind=cmd.kind))
         return T.NON_BUYER_LATE.format(minutes=ctx.policy.non_buyer_window_minutes, me=me, kind=cmd.kind)
     return apply_non_buyer(ctx, me, r, cmd.kind)
+
+
+def _last_ended(ctx: Ctx, me: str) -> m.Reception | None:
+    """My latest reception today that already ended (送客)."""
+    return ctx.s.scalars(select(m.Reception).where(
+        m.Reception.project_id == ctx.project.id, m.Reception.member == me, m.Reception.day == ctx.today,
+        m.Reception.ended_at.is_not(None)).order_by(m.Reception.id.desc())).first()
 
 
 def apply_non_buyer(ctx: Ctx, me: str, r: m.Reception, kind: str) -> str:
@@ -326,12 +335,40 @@ def skip(cmd: c.Skip, ctx: Ctx) -> str:
 
 
 def assign(cmd: c.Assign, ctx: Ctx) -> str:
+    if cmd.name == LAST:
+        return hand_non_buyer_to_last(ctx)
     _in_queue(ctx, cmd.name)
     if ctx.presence(cmd.name) != AVAILABLE:
         raise Refused(T.CANNOT_ASSIGN.format(name=cmd.name, presence=PRESENCE_WORDS[ctx.presence(cmd.name)]))
     ctx.day.assigned = cmd.name
     ctx.note(T.ASSIGNED_NOTE.format(name=cmd.name))
     return T.ASSIGNED.format(name=cmd.name)
+
+
+LAST = "末位"
+
+
+def hand_non_buyer_to_last(ctx: Ctx) -> str:
+    """/指派 末位 (count_all, seed 十三): the last member of the queue receives the declared non-buyer,
+    uncounted, keeping their place; the receiver keeps the refund and is free again."""
+    ctx.require_open()
+    if not ctx.policy.non_buyer_to_last:
+        raise Refused(T.LAST_NOT_IN_POLICY)
+    r = ctx.s.scalars(select(m.Reception).where(
+        m.Reception.project_id == ctx.project.id, m.Reception.day == ctx.today,
+        m.Reception.category == "non_buyer", m.Reception.ended_at.is_(None))
+        .order_by(m.Reception.id.desc())).first()
+    if r is None:
+        raise Refused(T.LAST_NO_NON_BUYER)
+    last = next((e.name for e in reversed(ctx.day.queue) if e.presence == AVAILABLE and e.name != r.member), None)
+    if last is None:
+        raise Refused(T.LAST_NOBODY)
+    ctx.end_reception(r)
+    new = ctx.start_reception(last, "non_buyer", r.customer_id)
+    new.kind = r.kind
+    ctx.note(T.LAST_NOTE.format(last=last, member=r.member, kind=r.kind))
+    ctx.mentions.append(last)
+    return T.LAST_TAKES.format(last=last, member=r.member, kind=r.kind)
 
 
 def approve(cmd: c.Approve, ctx: Ctx) -> str:

@@ -30,6 +30,7 @@ class Policy:
     brought_closed_counted: str = "never"     # never | if_registered | always
     handover_owner_counted: bool = False      # O's count when a colleague hands O's customer back
     helper_no_deal_owner_counted: bool = False  # auto_dealer: O counted, helper make-up
+    non_buyer_to_last: bool = False          # count_all 十三: /指派 末位 hands a declared 非客 to the last member
     phone_duty: bool = False                 # auto_dealer 二.10
     door_duty: bool = False                  # auto_dealer 二.1
 
@@ -60,6 +61,7 @@ PRESETS: dict[str, Policy] = {
         brought_open_counted=True,
         brought_closed_counted="always",
         handover_owner_counted=True,
+        non_buyer_to_last=True,
     ),
 }
 

@@ -403,3 +403,50 @@ def test_the_owner_or_a_manager_corrects_a_name_and_ownership_stays(app):
     say(app, "张经理", "更正 13812345678 王建华", "09:08")
     assert dump(app, P, at(f"{D} 17:00"))["customers"][0]["name"] == "王建华"
     assert "王建过 → 王建国" in log_text(app)
+
+
+# ---- 11. the seed 十三 non-buyer window ---------------------------------------------------
+def test_a_non_buyer_found_out_late_while_the_visitor_is_still_here_is_accepted_at_once(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "接待", "09:05")
+    out = say(app, "李四", "非客 同行", "09:25")                      # 20 minutes, still open
+    assert "名次已退回" in text(out)
+    assert queue(app)["李四"]["counted"] == 0 and queue(app)["李四"]["makeup"] is True
+
+
+def test_a_non_buyer_after_the_visitor_left_needs_the_manager(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "送客", "09:20")
+    out = say(app, "李四", "非客 同行", "09:25")
+    assert "/批准 李四" in text(out) and queue(app)["李四"]["counted"] == 1
+    say(app, "张经理", "/批准 李四", "09:30")
+    assert queue(app)["李四"]["counted"] == 0 and queue(app)["李四"]["makeup"] is True
+
+
+def test_a_non_buyer_reported_after_see_off_but_in_the_window_needs_no_manager(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "送客", "09:06")
+    say(app, "李四", "非客 推销", "09:07")
+    assert queue(app)["李四"]["counted"] == 0
+
+
+def test_count_all_hands_a_declared_non_buyer_to_the_last_member_uncounted(make):
+    app = make("count_all")
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "非客 推销", "09:06")
+    before = order(app)
+    out = say(app, "张经理", "/指派 末位", "09:07")
+    assert "末位 赵六" in text(out)
+    q = queue(app)
+    assert order(app) == before and q["赵六"]["counted"] == 0 and q["赵六"]["presence"] == "busy"
+    assert q["李四"]["presence"] == "available" and q["李四"]["makeup"] is True
+
+
+def test_handing_a_non_buyer_to_the_last_member_is_only_in_count_all(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "非客 推销", "09:06")
+    assert "count_all" in text(say(app, "张经理", "/指派 末位", "09:07"))
