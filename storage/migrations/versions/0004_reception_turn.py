@@ -1,15 +1,15 @@
 """receptions remember whether they were a counted rotation turn and what they earned (RULES §4);
 deals keep a note (a second 成交 the same day corrects units and note, RULES §6.1)
 
-Revision ID: 0003
-Revises: 0002_board
+Revision ID: 0004_turn
+Revises: 0003_identity
 Create Date: 2026-11-27
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0002_board'
+revision = '0004_turn'
+down_revision = '0003_identity'
 branch_labels = None
 depends_on = None
 
