@@ -10,7 +10,7 @@ from PIL import Image
 DAY = [("张经理", "/开班 李四 王五 赵六"), ("李四", "接待"), ("李四", "到访 张三 13812345678"),
        ("王五", "接待"), ("王五", "到访 韩梅梅 13912345678"), ("李四", "成交 张三 13812345678 2套"),
        ("张经理", "/裁定 13812345678 归 李四 王五"), ("赵六", "接待"), ("赵六", "非客 同行"),
-       ("张经理", "/补接 赵六"), ("李四", "送客"), ("李四", "接待")]
+       ("张经理", "/补接 赵六"), ("张经理", "/补接 王五"), ("李四", "送客"), ("李四", "接待")]
 
 
 def table(page) -> list[list[str]]:
@@ -62,5 +62,6 @@ def test_page_png_and_workbook_show_the_same_numbers(site, page):
         assert page_row[6] == ("—" if conv is None else f"{conv:.0%}")
     li, wang = cells["李四"], cells["王五"]
     assert (li[4], li[5], wang[4], wang[5]) == (0.5, 1, 0.5, 1)          # the split deal: shares
-    assert cells["赵六"][2] == 1 and cells["赵六"][8] == 2     # 非客: uncounted + a make-up; /补接: another
+    assert cells["赵六"][2] == 1 and cells["赵六"][8] == 1     # 非客: uncounted + a make-up (a second /补接 is refused)
+    assert cells["王五"][8] == 1                               # /补接 王五
     assert "成交 1（2 套）" in monthly.text
