@@ -179,6 +179,7 @@ def test_a_nudge_for_a_reception_the_next_opening_closes_is_dropped(app):
     say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
     say(app, "李四", "到访 张三 13812345678", "2026-11-20 17:55")     # 120 minutes later: 19:55
     say(app, "王五", "到访 刘一 13900001111", "2026-11-20 19:30")     # nudge due 21:30: quiet
-    out = app.run_due(at("2026-11-21 12:00"), P)
+    out = app.run_due(at("2026-11-20 20:00"), P)             # the bot runs through the evening
+    out += app.run_due(at("2026-11-21 12:00"), P)
     nudges = [(when, t[:6]) for who in ("李四", "王五") for when, t in texts(out, to=who)]
     assert nudges == [("11-20 19:55", "你的接待已超")]
