@@ -255,7 +255,7 @@ class App:
 
     def _audit(self, uow, ctx: Ctx, msg: Incoming, before: dict, changes: list) -> None:
         a = m.Audit(project_id=ctx.project.id, day=ctx.today, at=ctx.now, actor=ctx.sender,
-                    command=msg.text.strip()[:500], reasons=ctx.reasons or ["(无变化)"],
+                    command=msg.text.strip()[:500], reasons=ctx.reasons or [T.NO_CHANGE],
                     undo=None if ctx.audit_kind == "undo" else {"day": before, "rows": changes},
                     kind=ctx.audit_kind)
         uow.session.add(a)

@@ -38,7 +38,7 @@ def _app(args, cfg, default_db: str | None = None, now: datetime | None = None):
     app = bootstrap(cfg, db_url=args.db_url, clock=clock)
     project = args.project or app.default
     if project not in app.projects:
-        raise ConfigError(f"没有叫「{project}」的项目:" + "、".join(app.projects))
+        raise ConfigError(T.NO_SUCH_PROJECT.format(name=project, names="、".join(app.projects)))
     return app, project
 
 
@@ -79,12 +79,12 @@ def cmd_replay(args) -> int:
             continue
         mt = LINE.match(raw.strip())
         if not mt:
-            print(f"{args.file}:{n}: 无法识别的行: {raw}", file=sys.stderr)
+            print(T.CLI_BAD_LINE.format(file=args.file, n=n, line=raw), file=sys.stderr)
             return 2
         lines.append((_time(mt.group(1), tz), mt.group(2).strip(), bool(mt.group(3)), mt.group(4)))
     for (a, *_), (b, *_) in zip(lines, lines[1:], strict=False):
         if b < a:
-            print(f"{args.file}: 行的时间必须按顺序 ({b} 在 {a} 之后)", file=sys.stderr)
+            print(T.CLI_LINES_OUT_OF_ORDER.format(file=args.file, later=b, earlier=a), file=sys.stderr)
             return 2
     start = lines[0][0] if lines else datetime.now(tz)
     app, project = _app(args, cfg, "sqlite://", start)

@@ -12,15 +12,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
 
+from rules import texts as T
 from storage import models as m
 
 EXPORT_DIR = Path("exports")
-STATUS = {"active": "跟踪中", "lapsed": "公客", "closed": "已成交", "pending": "待核实"}
-CATEGORY = {"new": "新客户", "named": "点名", "own_return_open": "老客户回访(未成交)",
-            "own_return_closed": "老客户回访(已成交)", "brought_open": "老客户带新(未成交)",
-            "brought_closed": "老客户带新(已成交)", "repeat_today": "当天重复", "handover": "同事老客户",
-            "helper": "代接", "obligation": "义务接待", "non_buyer": "非客", "errand": "找人/问路",
-            "off_shift": "早到/迟走"}
+STATUS = T.STATUS                    # the same words as the chat (one catalogue)
+CATEGORY = T.CATEGORY
 
 
 def _sheet(wb: Workbook, title: str, headers: list[str], rows: list[list], first: bool = False):

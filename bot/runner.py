@@ -19,6 +19,7 @@ from bot.bootstrap import bootstrap
 from bot.cli import LINE, check_catch_up, fmt
 from bot.config import load_config
 from bot.messages import Incoming, Outgoing
+from rules import texts as T
 
 log = logging.getLogger("reception")
 SWEEP_SECONDS = 30
@@ -130,7 +131,7 @@ def web(args) -> int:
     args.db_url = args.db or cfg.database                      # named by a database error, if one comes
     app = bootstrap(cfg, db_url=args.db_url)
     host, port = args.host or conf.host, args.port or conf.port
-    print(f"看板与报表：http://{host}:{port}（经理私聊发 /看板 获取带密钥的链接）", flush=True)
+    print(T.WEB_SERVING.format(host=host, port=port), flush=True)
     WebServer(make_web(app.engine, app.projects), host, port).run()
     return 0
 
@@ -148,12 +149,12 @@ def console(app, project: str) -> int:
     """The local console chat: type `李四: 到访 张三 13812345678` and see the replies."""
     tz = app.projects[project].tz
     names = "、".join(app.projects[project].salespeople)
-    print(f"接待助手 · 本地控制台(项目:{project},数据库:{app.engine.url.render_as_string()})")
-    print("输入「姓名: 命令」,例如「李四: 签到」「李四: 到访 张三 13812345678」;「李四 (私聊): 我的客户」。")
-    print(f"名单:{names};经理:{'、'.join(app.projects[project].managers)}。输入 帮助 看命令,exit 退出。")
+    print(T.CONSOLE_HEAD.format(project=project, db=app.engine.url.render_as_string()))
+    print(T.CONSOLE_HOW)
+    print(T.CONSOLE_WHO.format(names=names, managers="、".join(app.projects[project].managers)))
     ps, now = app.projects[project], datetime.now(tz).time()
     if not ps.shift_start <= now < ps.shift_end:
-        print(f"注意:现在是班次({ps.shift_start:%H:%M}–{ps.shift_end:%H:%M})之外,接待按「早到/迟走」不计名次。")
+        print(T.CONSOLE_OFF_SHIFT.format(start=f"{ps.shift_start:%H:%M}", end=f"{ps.shift_end:%H:%M}"))
     lock = threading.Lock()
 
     def show(msgs):
@@ -177,7 +178,7 @@ def console(app, project: str) -> int:
             elif last:
                 private, text = False, line
             else:
-                print("请用「姓名: 命令」的格式,例如「李四: 签到」。")
+                print(T.CONSOLE_FORMAT)
                 continue
             now = datetime.now(tz)
             show(app.handle(Incoming("console", last, text, now, private=private, project=project)))
