@@ -97,10 +97,10 @@ DB_PATH_IS_DIR = "SQLite 数据库路径 {path} 是一个目录，请写文件�
 
 # ---- the console, transcripts and the web server (operator-facing) -----------------------------
 CONSOLE_HEAD = "接待助手 · 本地控制台（项目：{project}，数据库：{db}）"
-CONSOLE_HOW = "输入「姓名: 命令」，例如「李四: 签到」「李四: 到访 张三 13812345678」；私聊：「李四 (私聊): 我的客户」。"
+CONSOLE_HOW = "输入「姓名：命令」，例如「李四：签到」「李四：到访 张三 13812345678」；私聊：「李四（私聊）：我的客户」。"
 CONSOLE_WHO = "名单：{names}；经理：{managers}。输入 帮助 看命令，exit 退出。"
 CONSOLE_OFF_SHIFT = "注意：现在是班次（{start}–{end}）之外，接待按「早到/迟走」不计名次。"
-CONSOLE_FORMAT = "请用「姓名: 命令」的格式，例如「李四: 签到」。"
+CONSOLE_FORMAT = "请用「姓名：命令」的格式，例如「李四：签到」。"
 CLI_BAD_LINE = "{file}:{n}: 无法识别的行：{line}"
 CLI_LINES_OUT_OF_ORDER = "{file}: 行的时间必须按顺序（{later} 在 {earlier} 之后）"
 WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板 获取带密钥的链接）"
