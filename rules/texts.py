@@ -254,9 +254,6 @@ Q_MAKEUP = "{name} 获得补接，排到第{pos}位{why}"
 Q_SKIPPED = "{name} 被经理跳过{reason}，排到队尾，无补接"
 Q_ORDER = "经理调整顺序：{names}"
 Q_PRESENCE = "{name} {word}"
-Q_OUT_OF_ROTATION = "{name} 计接待名次（第{n}次，轮排外），排到队尾"
-Q_UNCOUNTED = "{name} 不计名次（{why}）"
-Q_LEFT_QUEUE = "{name} 移出今日轮排"
 Q_REFUND_WITHDRAWN = "{name} 的退名次和补接收回（{why}），名次恢复，排到队尾"
 Q_RECOUNTED = "{name} 的退名次收回（{why}），名次恢复"
 Q_MAKEUP_WITHDRAWN = "{name} 未用的补接收回（{why}），排到队尾"
@@ -543,7 +540,6 @@ HELP_DETAILS = {
 
 # ---- fairness (RULES §4, §6.1, §9) ---------------------------------------------------------
 NO_MAKEUP_OUT_OF_TURN = "{name} 这次接待不是轮到的名次（非当值、非指派），不补接"
-MAKEUP_WHY_REFUND = "退回名次"
 WITHDRAW_WHY_REGISTERED = "报了非客后又登记了客户，不是非客"
 NON_BUYER_WITHDRAWN = "{me} 报过非客，现在登记了客户：退回的名次和补接已收回（一次接待只得一种补偿）。"
 WITHDRAW_WHY_SPLIT = "当天成交已分半，代替义务接待的补接"
