@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModu
 from sqlalchemy.pool import StaticPool
 
 from rules import texts as T
+from storage.retry import BUSY_TIMEOUT_MS, begin_immediate
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 OUTAGE = (OperationalError, InterfaceError)     # the database, not the message: unreachable, locked, read-only
@@ -79,8 +80,8 @@ def _sqlite_engine(url: str, parsed: URL) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA journal_mode=WAL")      # (under the 60 s connect timeout: a new file)
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")   # then short: see begin_immediate
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -88,7 +89,11 @@ def _sqlite_engine(url: str, parsed: URL) -> Engine:
     def _on_begin(conn):
         # Every write transaction takes the write lock up front: two commands never interleave.
         # Read-only units of work (lookups, the state dump) read a WAL snapshot without it.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+        # Waiting for the lock: a short busy timeout, then again after a random pause (storage/retry.py).
+        if conn.get_execution_options().get("readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            begin_immediate(conn.connection.dbapi_connection, lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"))
 
     return engine
 
