@@ -27,6 +27,7 @@ from rules.errors import Refused
 from rules.queue import Day
 from storage import models as m
 from storage.db import OUTAGE, DatabaseProblem, explain
+from storage.retry import retrying
 from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
@@ -200,10 +201,17 @@ class App:
 
     def _run(self, msg: Incoming, project: str, sender: str, verb, cmd) -> list[Outgoing]:
         """One command in one transaction: the project locked, due work first, then the command."""
+        now = msg.at.astimezone(self.projects[project].tz)
+        late = self.scheduled.run_due(now, project)         # like a bot that was asleep: catch up first,
+        # in batches of their own transactions; then the command, run again whole if SQLite was busy
+        return retrying(lambda: self._command(msg, project, sender, verb, cmd, late))
+
+    def _command(self, msg: Incoming, project: str, sender: str, verb, cmd, late: list) -> list[Outgoing]:
+        """The command's unit of work; nothing after its commit touches the database (a retry
+        after a busy error therefore never applies it twice)."""
         ps = self.projects[project]
         now = msg.at.astimezone(ps.tz)
-        late = self.scheduled.run_due(now, project)         # like a bot that was asleep: catch up first,
-        with UnitOfWork(self.engine) as uow:                 # in batches of their own transactions
+        with UnitOfWork(self.engine) as uow:
             row = uow.lock_project(project)
             if msg.event_id:
                 try:

@@ -65,10 +65,10 @@ def begin_immediate(dbapi_conn: sqlite3.Connection, fallback: Callable[[], objec
     fallback()
 
 
-def retrying(work: Callable[[], R], deadline: float = DEADLINE) -> R:
+def retrying(work: Callable[[], R], deadline: float | None = None) -> R:
     """Run `work` (one whole unit of work: it commits everything or nothing) until it gets through
-    without a busy error, or until `deadline` seconds have passed."""
-    start = time.monotonic()
+    without a busy error, or until `deadline` (default DEADLINE) seconds have passed."""
+    start, deadline = time.monotonic(), DEADLINE if deadline is None else deadline
     while True:
         try:
             return work()
