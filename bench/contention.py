@@ -102,6 +102,8 @@ def worker(url: str, w: int, args, barrier, results) -> None:
     from storage import retry
     from storage.db import make_engine
 
+    if args.busy_timeout_ms is not None:            # e.g. 60000: SQLite's own busy handler only (before the fix)
+        retry.BUSY_TIMEOUT_MS = args.busy_timeout_ms
     cfg = config(url, args.writers, args.sales)
     app = App(make_engine(url), project_settings(cfg))
     wr = Writer(app, w, cfg, args.seed)
@@ -164,6 +166,8 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=0, help="random pause up to this many ms between commands")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--busy-timeout-ms", type=int, default=None,
+                    help="SQLite busy timeout per try (default storage.retry.BUSY_TIMEOUT_MS; 60000 = the old setting)")
     args = ap.parse_args()
     print(machine(), "\n")
     print(f"{args.writers} writer processes × {args.commands} commands, one project each\n")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModu
 from sqlalchemy.pool import StaticPool
 
 from rules import texts as T
-from storage.retry import BUSY_TIMEOUT_MS, begin_immediate
+from storage import retry
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 OUTAGE = (OperationalError, InterfaceError)     # the database, not the message: unreachable, locked, read-only
@@ -81,7 +81,7 @@ def _sqlite_engine(url: str, parsed: URL) -> Engine:
         cur = dbapi_conn.cursor()
         if not memory:
             cur.execute("PRAGMA journal_mode=WAL")      # (under the 60 s connect timeout: a new file)
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")   # then short: see begin_immediate
+        cur.execute(f"PRAGMA busy_timeout={retry.BUSY_TIMEOUT_MS:d}")   # then short: see begin_immediate
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -93,7 +93,7 @@ def _sqlite_engine(url: str, parsed: URL) -> Engine:
         if conn.get_execution_options().get("readonly"):
             conn.exec_driver_sql("BEGIN")
         else:
-            begin_immediate(conn.connection.dbapi_connection, lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            retry.begin_immediate(conn.connection.dbapi_connection, lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"))
 
     return engine
 
