@@ -6,7 +6,7 @@ import os
 import socket
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import identity
 from bot.config import ProjectSettings
 from bot.messages import Incoming, Outgoing
+from bot.outbox import Stored
 from bot.parser import Hint, Unknown, Usage, command_verb, parse
 from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
@@ -41,6 +42,7 @@ class App:
         self.default = projects[0].name
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.scheduled = Scheduled(engine, self.projects, self.worker)
+        self.outbox = self.scheduled.outbox
         self._who: dict[tuple, tuple[tuple[str, str], float]] = {}
         self._trusted = {(p.name, name, plat): uid for p in projects for name, plat, uid in p.ids}
 
@@ -93,13 +95,25 @@ class App:
                         msg.event_id, f"{msg.sent_at:%Y-%m-%d}", EVENT_RETENTION.days)
             return []
         try:
-            return self._handle(msg)
+            return self._stored(msg, self._handle(msg))
         except OUTAGE as e:             # the database is down, not a bug in this message: the caller decides
             raise DatabaseProblem(explain(e, self.engine.url)) from e
         except Exception:
             log.exception("failed to handle message %s (%s)", _key(msg, "in"), command_verb(msg.text))
-            return [Outgoing(T.APOLOGY, to=msg.sender_id if msg.private else None, key=_key(msg, "err"),
-                             project=msg.project)]
+            sorry = [Outgoing(T.APOLOGY, to=msg.sender_id if msg.private else None, key=_key(msg, "err"),
+                              project=msg.project, chat_id=msg.chat_id, platform=msg.platform)]
+            try:
+                return self._stored(msg, sorry)
+            except Exception:           # the outbox is out of reach too: answer anyway (at most once)
+                log.exception("the apology for %s is not in the outbox", _key(msg, "in"))
+                return sorry
+
+    def _stored(self, msg: Incoming, outs: list[Outgoing]) -> list[Outgoing]:
+        """Every answer goes through the outbox: a command's own are written in its transaction (Stored),
+        the answers of messages that change nothing are written here."""
+        if isinstance(outs, Stored) or not outs:
+            return outs
+        return self.outbox.store(outs, msg.at, numbered=msg.event_id is None)
 
     def user_id(self, platform: str, project: str, name: str) -> str | None:
         with UnitOfWork(self.engine, readonly=True) as uow:
@@ -187,17 +201,21 @@ class App:
             uow.session.add(m.ChatBinding(platform=msg.platform, chat_id=msg.chat_id, project_id=p.id))
         else:
             b.project_id = p.id
+        out = self.outbox.write(uow, self._reply(msg, cmd.project, T.BOUND.format(project=cmd.project), "bind"),
+                                msg.at, numbered=msg.event_id is None)
         uow.commit()
-        return self._reply(msg, cmd.project, T.BOUND.format(project=cmd.project), "bind")
+        return out
 
     def _learn(self, uow, msg, cmd: c.WhoAmI, project: str | None) -> list[Outgoing]:
         """我是 姓名 [验证码] (bot/identity.py): linked now, or waiting for a manager, or refused."""
         who = identity.Claimant(msg.platform, msg.sender_id, msg.sender_name or "", msg.private)
         answer = identity.claim(uow.session, who, cmd.name, cmd.code, project, msg.at, self._trusted)
+        out = self._reply(msg, project, answer.text, "who") + [
+            Outgoing(text, to=mgr, project=p, key=_key(msg, f"who{i}"), platform=msg.platform)
+            for i, (p, mgr, text) in enumerate(answer.notices)]
+        out = self.outbox.write(uow, out, msg.at, numbered=msg.event_id is None)
         uow.commit()
-        out = self._reply(msg, project, answer.text, "who")
-        return out + [Outgoing(text, to=mgr, project=p, key=_key(msg, f"who{i}"))
-                      for i, (p, mgr, text) in enumerate(answer.notices)]
+        return out
 
     def _run(self, msg: Incoming, project: str, sender: str, verb, cmd) -> list[Outgoing]:
         """One command in one transaction: the project locked, due work first, then the command."""
@@ -218,7 +236,7 @@ class App:
                     uow.claim_event(msg.event_id, now)
                 except Duplicate:
                     log.info("duplicate delivery %s ignored", msg.event_id)
-                    return late
+                    return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text)
             before = ctx.day.to_dict()
@@ -228,13 +246,14 @@ class App:
                     raise Refused(T.MANAGER_ONLY.format(word=verb.words[0], sender=sender))
                 text = HANDLERS[type(cmd)](cmd, ctx)
             except Refused as r:
+                replies = self._reply(msg, project, r.reason, "refused", sender=sender)
                 if command is None:                          # the refusal changes nothing …
-                    uow.session.rollback()
-                    self._remember(msg, now)                 # … but its delivery is still handled once
-                else:
-                    command.rollback()                       # … and the due work done before it stays
-                    uow.commit()
-                return due + self._reply(msg, project, r.reason, "refused", sender=sender)
+                    uow.session.rollback()                   # … but its delivery is still handled once
+                    return Stored(due + self._remember(msg, now, replies))
+                command.rollback()                           # … and the due work done before it stays
+                replies = self.outbox.write(uow, replies, now, numbered=msg.event_id is None)
+                uow.commit()
+                return Stored(due + replies)
             after = ctx.day.to_dict()
             if type(cmd) not in READ_ONLY:
                 changes = uow.changes()
@@ -242,24 +261,30 @@ class App:
                     self._audit(uow, ctx, msg, before, changes)
                 row.state = after
                 row.version += 1
-            managers = ctx.managers()
-            if command is not None:
+            replies = self._answer(msg, ctx, cmd, text, before["queue"] != after["queue"]
+                                   or before["assigned"] != after["assigned"])
+            replies = self.outbox.write(uow, replies, now, numbered=msg.event_id is None)   # in the command's
+            if command is not None:                                                      # own transaction
                 command.commit()
             uow.commit()
         if isinstance(cmd, c.Roster | c.Confirm):
             self._who.clear()
-        if type(cmd) not in READ_ONLY and ctx.day_open() and (
-                after["queue"] != before["queue"] or after["assigned"] != before["assigned"]):
+        return Stored(due + replies)
+
+    def _answer(self, msg: Incoming, ctx: Ctx, cmd, text: str, moved: bool) -> list[Outgoing]:
+        """The command's reply (with 下一位 when the queue moved) and the messages it sends besides."""
+        if type(cmd) not in READ_ONLY and ctx.day_open() and moved:
             nxt = ctx.day.next_up()
             text += "\n" + next_line(ctx.day)
             if nxt:
                 ctx.mentions.append(nxt)
         tag = "static" if type(cmd) in STATIC else "ok"
+        project = ctx.settings.name
         out = self._reply(msg, project, text, tag, mentions=tuple(dict.fromkeys(ctx.mentions)),
-                          private=ctx.reply_private, card=ctx.reply_card, managers=managers,
-                          full_phones=ctx.full_phones, file=ctx.reply_file, sender=sender)
-        return due + out + [Outgoing(o.text, o.to, o.mentions, _key(msg, f"x{i}"), project)
-                            for i, o in enumerate(ctx.out)]
+                          private=ctx.reply_private, card=ctx.reply_card, managers=ctx.managers(),
+                          full_phones=ctx.full_phones, file=ctx.reply_file, sender=ctx.sender)
+        return out + [Outgoing(o.text, o.to, o.mentions, _key(msg, f"x{i}"), project, platform=msg.platform)
+                      for i, o in enumerate(ctx.out)]
 
     def _audit(self, uow, ctx: Ctx, msg: Incoming, before: dict, changes: list) -> None:
         a = m.Audit(project_id=ctx.project.id, day=ctx.today, at=ctx.now, actor=ctx.sender,
@@ -272,14 +297,17 @@ class App:
             for target in ctx.undo_targets:
                 target.undone_by = a.id
 
-    def _remember(self, msg: Incoming, now: datetime) -> None:
-        if msg.event_id:
-            with UnitOfWork(self.engine) as uow:
+    def _remember(self, msg: Incoming, now: datetime, replies: list[Outgoing]) -> list[Outgoing]:
+        """A refused command: its delivery handled once and its reply written, in one transaction."""
+        with UnitOfWork(self.engine) as uow:
+            if msg.event_id:
                 try:
                     uow.claim_event(msg.event_id, now)
-                    uow.commit()
                 except Duplicate:
-                    pass
+                    return []
+            out = self.outbox.write(uow, replies, now, numbered=msg.event_id is None)
+            uow.commit()
+        return out
 
     def _reply(self, msg: Incoming, project, text, tag, mentions=(), private=False, card=None,
                managers=(), full_phones=False, file=None, sender=None) -> list[Outgoing]:
@@ -289,7 +317,8 @@ class App:
         if tag not in ("usage", "static") and (to is None or not (full_phones or to in managers)):
             text = mask_phones(text)
         return [Outgoing(text, to=to, mentions=mentions if to is None else (), key=_key(msg, tag),
-                         project=project or msg.project, card=card, file=file)]
+                         project=project or msg.project, card=card, file=file,
+                         chat_id=msg.chat_id if to is None else None, platform=msg.platform)]
 
     def _name_of(self, msg: Incoming) -> str | None:
         if msg.platform == "console":
@@ -302,14 +331,22 @@ class App:
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
         return self.scheduled.run_due(now, only)
 
-    def reclaim_unsent(self, now: datetime, older_than: timedelta = timedelta(minutes=5)) -> list[Outgoing]:
-        return self.scheduled.reclaim_unsent(now, older_than)
+    # ---- the outbox (bot/outbox.py) ------------------------------------------------------
+    def reclaim_unsent(self, now: datetime) -> list[Outgoing]:
+        """Messages whose retry time has come (a crash or a failed send): claimed again, same keys."""
+        return self.outbox.reclaim(now)
 
     def mark_sent(self, keys: list[str], now: datetime) -> None:
-        self.scheduled.mark_sent(keys, now)
+        self.outbox.mark_sent(keys, now)
 
     def mark_sent_until(self, now: datetime) -> None:
-        self.scheduled.mark_sent(None, now)
+        self.outbox.mark_sent(None, now)
+
+    def send_failed(self, keys: list[str], now: datetime) -> None:
+        self.outbox.send_failed(keys, now)
+
+    def sent(self, keys: list[str]) -> set[str]:
+        return self.outbox.sent(keys)
 
 
 def _key(msg: Incoming, tag: str) -> str:

@@ -119,7 +119,7 @@ def cmd_say(args) -> int:
     outs += app.handle(Incoming("console", args.sender, args.text, at, private=args.private, project=project))
     for o in outs:
         print(fmt(o, at))
-    app.mark_sent([o.key for o in outs if o.at is not None], at)
+    app.mark_sent([o.key for o in outs], at)            # printed: every one of them is sent
     return 0
 
 

@@ -20,7 +20,7 @@ import queue
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import lark_oapi as lark
@@ -214,6 +214,9 @@ class FeishuAdapter:
     def _work(self) -> None:
         self._read_bot_open_id()
         while (item := self._events.get()) is not None:
+            if item[0] == "settled":        # the sender's word, recorded on this thread (one database user)
+                self._settle_all([item[1]], item[2])
+                continue
             try:
                 msg = self._from_message(item[1]) if item[0] == "message" else self._from_card(item[1])
             except Exception:
@@ -222,7 +225,7 @@ class FeishuAdapter:
             if msg is None:
                 continue
             try:
-                outs = self.bot.handle(msg)
+                outs = self.bot.handle(msg)     # every reply is in the outbox: marked sent, or sent again
             except DatabaseProblem as e:  # an outage, not a bug: one line, no traceback
                 log.error("feishu: %s not handled: %s", msg.event_id, e)
                 outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]
@@ -230,9 +233,24 @@ class FeishuAdapter:
                 log.exception("feishu: handling %s failed", msg.event_id)
                 outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]
             try:
-                self._send(outs, msg, None)
+                self._send(outs, msg, None, self._settle)
             except Exception:
                 log.exception("feishu: sending the replies to %s failed", msg.event_id)
+                self._settle_all([o.key for o in outs], False)
+
+    def _settle(self, key: str, ok: bool) -> None:
+        """The sender's word on one message (from its thread): marked sent, or sent again by the sweep
+        (same uuid), recorded by the event worker."""
+        self._events.put(("settled", key, ok))
+
+    def _settle_all(self, keys: list[str], ok: bool) -> None:
+        try:
+            if ok:
+                self.bot.mark_sent(keys, self.clock.now())
+            else:
+                self.bot.send_failed(keys, self.clock.now())
+        except Exception:           # unmarked: the sweep sends it again after the lease (same uuid)
+            log.exception("feishu: cannot record the outcome of %s", keys)
 
     def _read_bot_open_id(self) -> None:
         req = (
@@ -292,29 +310,57 @@ class FeishuAdapter:
         """Queue `msgs` (thread-safe); `to=None` goes to `chat_id`, else to every chat of the project."""
         self._send(msgs, None, chat_id)
 
-    def _send(self, msgs: list[Outgoing], src: Incoming | None, chat_id: str | None) -> None:
-        for o in msgs:
-            targets = self._targets(o, src, chat_id)
-            ats = [(n, i) for n in o.mentions if (i := self._user(o.project, n))]
-            for id_type, rid in targets:
-                if o.file and not o.text and o.card is None:
-                    continue  # a file alone: no empty text message before it
-                group_ats = ats if id_type == "chat_id" else []  # @mentions only in groups
-                if o.card is not None:
-                    msg_type, content = "interactive", build_card(o, group_ats)
-                else:
-                    msg_type, content = "text", {"text": with_mentions(o.text, group_ats)}
-                self.sender.put(
-                    Send(
-                        id_type,
-                        rid,
-                        msg_type,
-                        json.dumps(content, ensure_ascii=False),
-                        feishu_uuid(o.key, rid if len(targets) > 1 else ""),
-                    )
+    def send_and_wait(self, msgs: list[Outgoing], timeout: float) -> set[str]:
+        """Queue `msgs` and wait for the sender: the keys not sent (all unsettled ones on timeout)."""
+        results: dict[str, bool] = {}
+        keys = {o.key for o in msgs}
+        over = threading.Event()
+
+        def settled(key: str, ok: bool) -> None:
+            results[key] = ok
+            if keys <= results.keys():
+                over.set()
+
+        self._send(msgs, None, None, settled)
+        if keys:
+            over.wait(timeout)
+        return {k for k in keys if not results.get(k, False)}
+
+    def _send(self, msgs: list[Outgoing], src: Incoming | None, chat_id: str | None, settle=None) -> None:
+        """Queue every platform send of `msgs`; `settle(key, ok)` once all of a message's sends are over."""
+        todo = [(o, self._pieces(o, src, chat_id)) for o in msgs]
+        track = _Tracker(settle)
+        for o, pieces in todo:
+            track.expect(o.key, len(pieces))
+        for o, pieces in todo:
+            for p in pieces:
+                self.sender.put(replace(p, done=track.done(o.key)) if settle else p)
+
+    def _pieces(self, o: Outgoing, src: Incoming | None, chat_id: str | None) -> list[Send | FileSend]:
+        """The platform sends of one message: a text or card to each receiver, then its file."""
+        pieces: list[Send | FileSend] = []
+        targets = self._targets(o, src, chat_id)
+        ats = [(n, i) for n in o.mentions if (i := self._user(o.project, n))]
+        for id_type, rid in targets:
+            if o.file and not o.text and o.card is None:
+                continue  # a file alone: no empty text message before it
+            group_ats = ats if id_type == "chat_id" else []  # @mentions only in groups
+            if o.card is not None:
+                msg_type, content = "interactive", build_card(o, group_ats)
+            else:
+                msg_type, content = "text", {"text": with_mentions(o.text, group_ats)}
+            pieces.append(
+                Send(
+                    id_type,
+                    rid,
+                    msg_type,
+                    json.dumps(content, ensure_ascii=False),
+                    feishu_uuid(o.key, rid if len(targets) > 1 else ""),
                 )
-            if o.file and targets:  # after the text, same receivers; uploaded once by the sender
-                self.sender.put(FileSend(o.file, tuple(targets), o.key))
+            )
+        if o.file and targets:  # after the text, same receivers; uploaded once by the sender
+            pieces.append(FileSend(o.file, tuple(targets), o.key))
+        return pieces
 
     def _user(self, project: str | None, name: str) -> str | None:
         return self.bot.user_id(PLATFORM, project, name) if project else None
@@ -327,10 +373,33 @@ class FeishuAdapter:
             return [("open_id", oid)] if oid else []
         if src is not None and src.private:
             return [("open_id", src.sender_id)]
-        chat = chat_id or (src.chat_id if src else None)
+        chat = chat_id or (src.chat_id if src else None) or o.chat_id   # a reply sent again: its chat
         if chat:
             return [("chat_id", chat)]
         chats = self.bot.chats(PLATFORM, o.project) if o.project else []
         if not chats:
             log.warning("feishu: no chat bound to project %s; message dropped: %.40s", o.project, o.text)
         return [("chat_id", c) for c in chats]
+
+
+class _Tracker:
+    """Counts a message's platform sends; tells `settle(key, ok)` when the last is over (ok: all went)."""
+
+    def __init__(self, settle):
+        self.settle, self.left, self.bad, self.lock = settle, {}, set(), threading.Lock()
+
+    def expect(self, key: str, n: int) -> None:
+        self.left[key] = self.left.get(key, 0) + n
+        if n == 0 and self.settle:      # nowhere to send it (logged): nothing will ever change that
+            self.settle(key, True)
+
+    def done(self, key: str):
+        def one(ok: bool) -> None:
+            with self.lock:
+                self.left[key] -= 1
+                if not ok:
+                    self.bad.add(key)
+                over = self.left[key] == 0
+            if over:
+                self.settle(key, key not in self.bad)
+        return one

@@ -24,7 +24,8 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import lark_oapi as lark
 from lark_oapi.api.im.v1 import (
@@ -122,6 +123,7 @@ class Send:
     msg_type: str  # "text" | "interactive" | "file"
     content: str  # JSON string, as Feishu wants it
     uuid: str | None = None
+    done: Callable[[bool], None] | None = field(default=None, compare=False)  # told: sent (True) or not
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class FileSend:
     path: str
     receivers: tuple[tuple[str, str], ...]  # (receive_id_type, receive_id)
     key: str = ""
+    done: Callable[[bool], None] | None = field(default=None, compare=False)  # told when it is over
 
 
 class FeishuSender:
@@ -172,15 +175,18 @@ class FeishuSender:
             item = self._q.get()
             if item is None:
                 return
+            ok = False
             try:
                 if isinstance(item, FileSend):
-                    self._deliver_file(item)
+                    self._deliver_file(item)  # a file that cannot go is replaced by FILE_FAILED: settled
+                    ok = True
                 else:
-                    self._deliver(item)
+                    ok = self._deliver(item)
             except Exception:  # never let the sender thread die
                 who = item.receivers if isinstance(item, FileSend) else item.receive_id
                 log.exception("feishu: giving up on a message to %s", who)
             finally:
+                _tell(item.done, ok)
                 with self._cv:
                     self._pending -= 1
                     self._cv.notify_all()
@@ -329,6 +335,15 @@ class FeishuSender:
 
     def _backoff(self, attempt: int) -> float:
         return min(0.2 * 2 ** (attempt - 1), self._max_backoff)
+
+
+def _tell(done, ok: bool) -> None:
+    """Report a send's outcome to its owner (the outbox); a failing report must not stop the sender."""
+    if done is not None:
+        try:
+            done(ok)
+        except Exception:
+            log.exception("feishu: recording a send's outcome failed")
 
 
 def _reset_seconds(resp) -> float:

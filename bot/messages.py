@@ -60,6 +60,8 @@ class Outgoing:
     card      optional structured payload (the queue board) for platforms that render cards
     at        for scheduled messages, the time the work fell due
     file      path of a file that goes with the text (platforms upload it; the console prints the path)
+    chat_id   for a reply in a group: the chat it answers (None: the project's chats, or `to`)
+    platform  for a reply: the platform it goes back through (None: every adapter)
     """
 
     text: str
@@ -70,6 +72,8 @@ class Outgoing:
     card: dict | None = field(default=None, compare=False)
     at: datetime | None = None        # when a scheduled message fell due (None: now)
     file: str | None = None           # a file to send with the text (the /导出 workbook), a local path
+    chat_id: str | None = field(default=None, compare=False)
+    platform: str | None = field(default=None, compare=False)
 
 
 class BotPort(Protocol):
@@ -80,6 +84,15 @@ class BotPort(Protocol):
 
     def run_due(self, now: datetime) -> list[Outgoing]:
         """Run every scheduled job due by `now`; return the messages to send (each exactly once)."""
+
+    def mark_sent(self, keys: list[str], now: datetime) -> None:
+        """These messages (every one `handle`/`run_due` returns is in the outbox) went out."""
+
+    def send_failed(self, keys: list[str], now: datetime) -> None:
+        """Sending these failed: they are sent again later under the same keys (bot/outbox.py)."""
+
+    def sent(self, keys: list[str]) -> set[str]:
+        """The keys among these already marked sent (not to be sent again)."""
 
     def user_id(self, platform: str, project: str, name: str) -> str | None:
         """The platform user id of member `name` of `project` (for private messages and @mentions)."""

@@ -25,15 +25,32 @@ log = logging.getLogger("reception")
 SWEEP_SECONDS = 30
 
 
+def settle(app, msgs: list[Outgoing], deliver, now: datetime) -> None:
+    """Send `msgs` (all in the outbox) and mark each sent, or failed: sent again later, same key.
+    `deliver` returns the keys it could not send (raising: none was sent)."""
+    try:
+        failed = set(deliver(msgs) or ())
+    except Exception:
+        log.exception("sending %d message(s) failed; they are sent again later", len(msgs))
+        failed = {o.key for o in msgs}
+    app.mark_sent([o.key for o in msgs if o.key not in failed], now)
+    app.send_failed(sorted(failed), now)
+
+
+def sweep_once(app, deliver, now: datetime) -> list[Outgoing]:
+    """One sweep: what is due to be sent again (same keys), then the due work; sent and marked."""
+    msgs = app.reclaim_unsent(now) + app.run_due(now)
+    if msgs:
+        settle(app, msgs, deliver, now)
+    return msgs
+
+
 def start_scheduler(app, deliver) -> BackgroundScheduler:
-    """Every SWEEP_SECONDS: run due work, deliver it, mark it sent (coalesced, never overlapping)."""
+    """Every SWEEP_SECONDS: re-send what is due again, run due work, deliver it and mark it
+    (coalesced, never overlapping)."""
     def sweep():
-        now = datetime.now(UTC)
         try:
-            msgs = app.reclaim_unsent(now) + app.run_due(now)
-            if msgs:
-                deliver(msgs)
-                app.mark_sent([m.key for m in msgs], now)
+            sweep_once(app, deliver, datetime.now(UTC))
         except Exception:
             log.exception("scheduled sweep failed; it runs again in %s s", SWEEP_SECONDS)
 
@@ -64,10 +81,8 @@ def run(args) -> int:
         feishu = FeishuAdapter(app, feishu_settings)
         feishu.start()
 
-        def feishu_send(msgs: list[Outgoing]) -> None:
-            feishu.send(msgs)                       # queued (rate limits): wait before marking sent
-            if not feishu.sender.wait_idle(120):
-                raise TimeoutError("Feishu send queue did not drain in 120 s")
+        def feishu_send(msgs: list[Outgoing]) -> set[str]:
+            return feishu.send_and_wait(msgs, 120)  # queued (rate limits): wait before marking sent
 
         adapters.append(("feishu", feishu_send))
         stoppers.append(feishu.stop)
@@ -83,17 +98,17 @@ def run(args) -> int:
             for stopper in stoppers:
                 stopper()
 
-    def deliver(msgs: list[Outgoing]) -> None:
-        # one platform's outage must not hold back the others; a failed batch is retried by key
-        failed = None
+    def deliver(msgs: list[Outgoing]) -> set[str]:
+        # one platform's outage must not hold back the others; a reply goes back through its own
+        failed: set[str] = set()
         for name, send in adapters:
+            mine = [o for o in msgs if o.platform in (None, name)]
             try:
-                send(msgs)
-            except Exception as e:
-                log.exception("sending %d scheduled message(s) through %s failed", len(msgs), name)
-                failed = e
-        if failed is not None:
-            raise failed
+                failed |= set(send(mine) or ()) if mine else set()
+            except Exception:
+                log.exception("sending %d message(s) through %s failed", len(mine), name)
+                failed |= {o.key for o in mine}
+        return failed
 
     sched = start_scheduler(app, deliver)
     stop = threading.Event()
@@ -157,11 +172,12 @@ def console(app, project: str) -> int:
         print(T.CONSOLE_OFF_SHIFT.format(start=f"{ps.shift_start:%H:%M}", end=f"{ps.shift_end:%H:%M}"))
     lock = threading.Lock()
 
-    def show(msgs):
+    def show(msgs) -> set[str]:
         with lock:
             for o in msgs:
                 print(fmt(o, datetime.now(tz)))
             sys.stdout.flush()
+        return set()
 
     sched = start_scheduler(app, show)
     last = None
@@ -181,7 +197,7 @@ def console(app, project: str) -> int:
                 print(T.CONSOLE_FORMAT)
                 continue
             now = datetime.now(tz)
-            show(app.handle(Incoming("console", last, text, now, private=private, project=project)))
+            settle(app, app.handle(Incoming("console", last, text, now, private=private, project=project)), show, now)
     except KeyboardInterrupt:
         pass
     finally:

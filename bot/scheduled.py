@@ -1,5 +1,5 @@
 """Scheduled work for the bus: run what is due inside the project's lock, write each message to the
-outbox under its work-item key (a second process finds it taken), re-send what was never marked sent.
+outbox (bot/outbox.py) under its work-item key: a second process finds it taken.
 
 Late work runs in batches of BATCH steps, one transaction each: a long catch-up never holds the lock
 long, and what it did is committed as it goes. After downtime, a day's greeting, 日报 and nudges
@@ -11,12 +11,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 
 from bot.config import ProjectSettings
 from bot.messages import Outgoing
+from bot.outbox import Outbox
 from bot.privacy import mask_phones
 from handlers.context import Ctx
 from handlers.jobs import due_jobs, stale
@@ -51,6 +50,7 @@ class Skipped:
 class Scheduled:
     def __init__(self, engine, projects: dict[str, ProjectSettings], worker: str):
         self.engine, self.projects, self.worker = engine, projects, worker
+        self.outbox = Outbox(engine, worker)
         self.continuous = False     # True: late work is a bot that never stopped (`replay`), not downtime
 
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
@@ -121,9 +121,9 @@ class Scheduled:
             if not self.continuous and stale(key, at, now.astimezone(ps.tz)):
                 skipped.count += 1
                 continue
-            if self._claim(uow, row.id, key, to, text, mentions, at, now):
-                out.append(Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key,
-                                    ps.name, at=at))
+            o = Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key, ps.name, at=at)
+            if self.outbox.claim(uow, o, row.id, now):
+                out.append(o)
         return out
 
     def _catch_up_line(self, uow, row, first: datetime, now: datetime, sent: list[Outgoing]) -> list[Outgoing]:
@@ -135,41 +135,5 @@ class Scheduled:
             log.info("%s: back after %d days inside the quiet hours; no catch-up line", row.name, days)
             return []
         key = f"catchup:{row.id}:{now.astimezone(ps.tz):%Y%m%d}"        # one a day, however many processes
-        if not self._claim(uow, row.id, key, None, text, (), now, now):
-            return []
-        return [Outgoing(text, None, (), key, row.name, at=now)]
-
-    def _claim(self, uow, pid, key, to, text, mentions, at, now) -> bool:
-        """Write the message to the outbox under its key; False if some process wrote it already."""
-        insert = pg_insert if uow.postgres else sqlite_insert
-        stmt = insert(m.Outbox).values(key=key, project_id=pid, to=to, text=text, mentions=list(mentions),
-                                       due_at=at, created_at=now, claimed_at=now, claimed_by=self.worker)
-        stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(m.Outbox.id)
-        return uow.session.execute(stmt).scalar() is not None      # (rowcount is -1 here on psycopg)
-
-    def reclaim_unsent(self, now: datetime, older_than: timedelta = timedelta(minutes=5)) -> list[Outgoing]:
-        """Messages claimed but never marked sent (a crash or an outage between send and mark): claim
-        them again and return them for sending; their keys make the platforms drop repeats."""
-        out = []
-        with UnitOfWork(self.engine) as uow:
-            s = uow.session
-            rows = s.execute(select(m.Outbox, m.Project.name).join(m.Project, m.Project.id == m.Outbox.project_id)
-                             .where(m.Outbox.sent_at.is_(None), m.Outbox.claimed_at < now - older_than)
-                             .limit(200)).all()
-            for row, pname in rows:
-                claimed = s.execute(update(m.Outbox).where(m.Outbox.id == row.id, m.Outbox.claimed_at == row.claimed_at)
-                                    .values(claimed_at=now, claimed_by=self.worker)).rowcount
-                if claimed:
-                    text = row.text if row.to else mask_phones(row.text)
-                    out.append(Outgoing(text, row.to, tuple(row.mentions or ()), row.key, pname, at=row.due_at))
-            uow.commit()
-        return out
-
-    def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
-        """Mark these messages sent (None: everything unsent, after `replay` printed it all)."""
-        with UnitOfWork(self.engine) as uow:
-            q = update(m.Outbox).where(m.Outbox.sent_at.is_(None))
-            if keys is not None:
-                q = q.where(m.Outbox.key.in_(keys))
-            uow.session.execute(q.values(sent_at=now))
-            uow.commit()
+        o = Outgoing(text, None, (), key, row.name, at=now)
+        return [o] if self.outbox.claim(uow, o, row.id, now) else []

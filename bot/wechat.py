@@ -114,13 +114,14 @@ class WechatAdapter:
         if self._loop is not None and self._loop.is_running():
             asyncio.run_coroutine_threadsafe(self.stop(), self._loop).result(timeout)
 
-    def send(self, msgs: list[Outgoing], room_id: str | None = None) -> None:
-        """Thread-safe: deliver `msgs` (to `room_id`, else by `Outgoing.to`/project); raise on failure."""
+    def send(self, msgs: list[Outgoing], room_id: str | None = None) -> set[str]:
+        """Thread-safe: deliver `msgs` (to `room_id`, else by `Outgoing.to`/project); the keys not sent
+        (raises when WeChat is not reachable at all)."""
         if not self._started.wait(self.settings.send_timeout) or threading.get_ident() == self._thread:
             raise RuntimeError("WechatAdapter.send() is for other threads while run() is running")
         fut = asyncio.run_coroutine_threadsafe(self._deliver(msgs, room_id, None), self._loop)
         try:
-            fut.result(timeout=2 * self.settings.send_timeout)
+            return fut.result(timeout=2 * self.settings.send_timeout)
         finally:
             fut.cancel()  # no-op once done
 
@@ -179,14 +180,26 @@ class WechatAdapter:
         except Exception:
             return log.exception("WeChat: cannot read message %s", getattr(msg, "message_id", "?"))
         try:
-            replies = self.bot.handle(incoming)
+            replies = self.bot.handle(incoming)     # in the outbox: marked sent here, or sent again later
         except Exception:
             log.exception("WeChat: handler failed for %s", incoming.event_id)
             replies = [Outgoing(text=T.APOLOGY)]
         try:
-            await self._deliver(replies, incoming.chat_id, None if room else talker.contact_id)
-        except Exception:
-            log.exception("WeChat: cannot deliver the replies to %s", incoming.event_id)
+            failed = await self._deliver(replies, incoming.chat_id, None if room else talker.contact_id)
+        except Exception as e:
+            log.error("WeChat: cannot deliver the replies to %s (%s); they are sent again later",
+                      incoming.event_id, e)
+            failed = {o.key for o in replies}
+        await asyncio.to_thread(self._settle, replies, failed)
+
+    def _settle(self, msgs: list[Outgoing], failed: set[str]) -> None:
+        """Mark what went out sent; what did not is sent again by the sweep (same key)."""
+        try:
+            now = self.clock.now()
+            self.bot.mark_sent([o.key for o in msgs if o.key not in failed], now)
+            self.bot.send_failed(sorted(failed), now)
+        except Exception:           # unmarked: sent again after the lease, unless marked sent by then
+            log.exception("WeChat: cannot record the outcome of %d message(s)", len(msgs))
 
     async def _text(self, msg: Any, room: Any) -> str:
         """Mentions as "@名字 " (the contact's name, not the room alias); the bot's own mention removed."""
@@ -203,17 +216,22 @@ class WechatAdapter:
             text = raw
         return re.sub(r"\s+", " ", text.replace("\u2005", " ")).strip()
 
-    async def _deliver(self, msgs: list[Outgoing], room_id: str | None, contact_id: str | None) -> None:
+    async def _deliver(self, msgs: list[Outgoing], room_id: str | None, contact_id: str | None) -> set[str]:
+        """Send `msgs`, skipping keys already marked sent (WeChat has no idempotency key of its own);
+        the keys that failed. One failed message does not hold back the others."""
         await asyncio.wait_for(self._ready.wait(), self.settings.send_timeout)
-        w, errors = self._wechaty, []
-        for out in msgs:  # one failed message does not hold back the others; the first error is raised
+        w, failed = self._wechaty, set()
+        done = await asyncio.to_thread(self.bot.sent, [o.key for o in msgs if o.key])
+        for out in msgs:
+            if out.key in done:
+                log.info("WeChat: message %s was sent already; not sent again", out.key)
+                continue
             try:
-                await self._deliver_one(w, out, room_id, contact_id)
+                await self._deliver_one(w, out, room_id or out.chat_id, contact_id)
             except Exception as e:
                 log.error("WeChat: cannot send message %s (%d characters): %s", out.key, len(out.text), e)
-                errors.append(e)
-        if errors:
-            raise errors[0]
+                failed.add(out.key)
+        return failed
 
     async def _deliver_one(self, w: Any, out: Outgoing, room_id: str | None, contact_id: str | None) -> None:
         def uid(name: str) -> str | None:

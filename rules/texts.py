@@ -108,6 +108,9 @@ WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板 
 # ---- errors ------------------------------------------------------------------------------
 APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试；如一直出错请联系经理。"
 FILE_FAILED = "导出文件发送失败，请稍后再试或联系管理员。"
+UNDELIVERED = "一条消息重试 {n} 次仍未发出（{where}）：{text}"
+UNDELIVERED_GROUP = "群里"
+UNDELIVERED_PRIVATE = "发给{to}的私聊"
 IMAGE_FAILED = "图表图片发送失败（文字已发出），请稍后再试或联系管理员。"
 USAGE = "用法：{usage}"
 UNKNOWN_COMMAND = "没有「/{word}」这个命令。{hint}发送 帮助 查看全部命令。"

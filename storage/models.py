@@ -156,12 +156,13 @@ class ProcessedEvent(Base):
 
 
 class Outbox(Base):
-    """Scheduled messages: the unique key makes each work item produce its message once."""
+    """Every outgoing message (replies, scheduled messages, cards, files), written in the transaction that
+    made it under a unique key; the adapter sends it and marks it sent, or it is tried again (bot/outbox.py)."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))   # None: a chat bound to none
     to: Mapped[str | None] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
     mentions: Mapped[list] = mapped_column(default=list)
@@ -170,6 +171,13 @@ class Outbox(Base):
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(80))
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    platform: Mapped[str | None] = mapped_column(String(20))      # a reply goes back through it; None: every one
+    chat_id: Mapped[str | None] = mapped_column(String(120))      # the chat a reply answers (None: the project's)
+    card: Mapped[dict | None]
+    file: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(default=0)             # sends started (claims)
+    retry_at: Mapped[datetime | None] = mapped_column(index=True)   # unsent by then: claimed and sent again
+    failed_at: Mapped[datetime | None]                           # given up after MAX_ATTEMPTS; managers told
 
 
 class BoardToken(Base):

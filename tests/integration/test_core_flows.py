@@ -22,7 +22,10 @@ def app(db_url, config_file):
 
 
 def say(app, sender, text, when, **kw):
-    return app.handle(Incoming("console", sender, text, at(when), project=P, **kw))
+    """The console adapter: handle, show, mark sent (every reply is in the outbox)."""
+    out = app.handle(Incoming("console", sender, text, at(when), project=P, **kw))
+    app.mark_sent([o.key for o in out], at(when))
+    return out
 
 
 def snapshot(app, when):

@@ -24,6 +24,9 @@ class RecordingApp:
     def mark_sent(self, keys, now):
         self.marked += keys
 
+    def send_failed(self, keys, now):
+        self.failed = keys
+
 
 def test_the_sweep_job_is_coalesced_single_and_never_drops_late_runs():
     app = RecordingApp()

@@ -273,7 +273,10 @@ def _http_handler(fake: FakeFeishu):
                 with fake.lock:
                     fake.attempts.append(rec)
                     fail = fake.fail_plan.popleft() if fake.fail_plan else None
-                    if fail is None:
+                    same = [r for r in fake.sent if rec["uuid"] and r["uuid"] == rec["uuid"]]
+                    if fail is None and same:       # Feishu: a repeated uuid is the message already sent
+                        rec["message_id"] = same[0]["message_id"]
+                    elif fail is None:
                         rec["message_id"] = f"om_{next(fake._ids)}"
                         fake.sent.append(rec)
                 if fail is not None:
@@ -521,6 +524,15 @@ class RecordingBot:
     def run_due(self, now):
         return []
 
+    def mark_sent(self, keys, now):
+        self.marked = [*getattr(self, "marked", []), *keys]
+
+    def send_failed(self, keys, now):
+        self.failed = [*getattr(self, "failed", []), *keys]
+
+    def sent(self, keys):
+        return set()
+
     def user_id(self, platform: str, project: str, name: str) -> str | None:
         assert platform == "feishu"
         return USERS.get(name) if project == PROJECT else None
@@ -544,6 +556,15 @@ class CountingPort:
 
     def run_due(self, now):
         return self.app.run_due(now)
+
+    def mark_sent(self, keys, now):
+        self.app.mark_sent(keys, now)
+
+    def send_failed(self, keys, now):
+        self.app.send_failed(keys, now)
+
+    def sent(self, keys):
+        return self.app.sent(keys)
 
     def user_id(self, platform, project, name):
         return self.app.user_id(platform, project, name)

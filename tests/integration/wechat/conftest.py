@@ -47,6 +47,9 @@ class RecordingBot:
         self.ids = {(PROJECT, "张三"): ZHANG, (PROJECT, "李四"): LISI}
         self.rooms = {PROJECT: [ROOM]}
         self.script: Callable[[Incoming], list[Outgoing]] = self.default_script
+        self.marked: list[str] = []         # keys the adapter marked sent
+        self.failed: list[str] = []         # keys whose send failed (sent again later by the sweep)
+        self.already: set[str] = set()      # keys "in the outbox" marked sent already
 
     @staticmethod
     def default_script(msg: Incoming) -> list[Outgoing]:
@@ -69,6 +72,15 @@ class RecordingBot:
 
     def run_due(self, now: datetime) -> list[Outgoing]:
         return []
+
+    def mark_sent(self, keys: list[str], now: datetime) -> None:
+        self.marked += keys
+
+    def send_failed(self, keys: list[str], now: datetime) -> None:
+        self.failed += keys
+
+    def sent(self, keys: list[str]) -> set[str]:
+        return self.already & set(keys)
 
     def user_id(self, platform: str, project: str, name: str) -> str | None:
         assert platform == "wechat"

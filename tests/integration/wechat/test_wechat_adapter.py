@@ -168,3 +168,20 @@ def test_a_message_is_handled_at_its_arrival_its_own_timestamp_kept_apart(run) -
         assert msg.at == now and msg.sent_at == datetime(2036, 11, 27, tzinfo=UTC)
 
     run(scenario)
+
+
+def test_replies_are_marked_sent_and_a_key_already_marked_sent_is_not_sent_again(run) -> None:
+    """WeChat has no idempotency key: the adapter skips an outbox key already marked sent (a second
+    process sent it) and marks what it delivered, so the sweep does not send it again."""
+    async def scenario(h: Harness) -> None:
+        def reply(msg):
+            return [Outgoing(text="已发出过", project=PROJECT, key="k-done"),
+                    Outgoing(text=f"新回复 {msg.text}", project=PROJECT, key="k-new")]
+
+        h.bot.script, h.bot.already = reply, {"k-done"}
+        h.service.push_message("m-mark-1", ZHANG, "轮排", room=ROOM)
+        await wait_until(lambda: h.bot.marked, what="the reply marked sent")
+        assert [s.text for s in h.replies(ROOM)] == ["新回复 轮排"]
+        assert h.bot.marked == ["k-done", "k-new"] and h.bot.failed == []
+
+    run(scenario)

@@ -1,0 +1,153 @@
+"""One outbox for every outgoing message (RULES §7: each is sent exactly once).
+
+Replies, scheduled messages, cards and files are written in the transaction that made them, under a
+unique key. The adapter that sends a message marks it sent (`mark_sent`) or failed (`send_failed`).
+A message not marked sent by its `retry_at` (the sender crashed between send and mark, or the send
+failed) is claimed again by the sweep and sent again under the same key: Feishu drops a repeated
+`uuid`, and the adapters skip a key already marked sent. After MAX_ATTEMPTS sends the message is
+given up and each manager of the project is told in one private line (itself an outbox message)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.messages import Outgoing
+from bot.privacy import mask_phones
+from rules import texts as T
+from storage import models as m
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("reception")
+LEASE = timedelta(minutes=5)        # a claimed message unsent after this is sent again (same key)
+MAX_ATTEMPTS = 6                    # sends of one message before the managers are told
+NOTICE = ":undelivered"             # the managers' notice about a given-up message (never itself reported)
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed send: 30 s, 1, 2, 4, 8 … minutes, at most 30."""
+    return min(timedelta(seconds=30) * 2 ** max(attempts - 1, 0), timedelta(minutes=30))
+
+
+class Stored(list):
+    """Outgoing messages already written to the outbox (in the transaction that made them)."""
+
+
+class Outbox:
+    def __init__(self, engine, worker: str):
+        self.engine, self.worker = engine, worker
+
+    def claim(self, uow: UnitOfWork, o: Outgoing, project_id: int | None, now: datetime) -> bool:
+        """In the caller's transaction: write `o` under its key, claimed for sending by this process;
+        False when the key is taken (some process wrote this message already)."""
+        insert = pg_insert if uow.postgres else sqlite_insert
+        stmt = insert(m.Outbox).values(
+            key=o.key, project_id=project_id, to=o.to, text=o.text, mentions=list(o.mentions),
+            due_at=o.at or now, created_at=now, claimed_at=now, claimed_by=self.worker, platform=o.platform,
+            chat_id=o.chat_id, card=o.card, file=o.file, attempts=1, retry_at=now + LEASE)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(m.Outbox.id)
+        return uow.session.execute(stmt).scalar() is not None      # (rowcount is -1 here on psycopg)
+
+    def write(self, uow: UnitOfWork, msgs: list[Outgoing], now: datetime, numbered: bool) -> Stored:
+        """Write replies in the caller's transaction. A taken key is a repeat delivery of the same message
+        (dropped) unless `numbered` (no delivery id, e.g. the console): then the key gets "#2", "#3" …"""
+        ids = {n: uow.session.scalar(select(m.Project.id).where(m.Project.name == n))
+               for n in {o.project for o in msgs if o.project}}
+        out = Stored()
+        for o in msgs:
+            for n in range(1, 1000 if numbered else 2):
+                k = replace(o, key=o.key if n == 1 else f"{o.key}#{n}")
+                if self.claim(uow, k, ids.get(o.project), now):
+                    out.append(k)
+                    break
+        return out
+
+    def store(self, msgs: list[Outgoing], now: datetime, numbered: bool) -> Stored:
+        """`write` in a transaction of its own (replies of commands that change nothing)."""
+        with UnitOfWork(self.engine) as uow:
+            out = self.write(uow, msgs, now, numbered)
+            uow.commit()
+        return out
+
+    def reclaim(self, now: datetime, limit: int = 200) -> list[Outgoing]:
+        """Claim the messages whose retry time has come and return them for sending (same keys);
+        a message already sent MAX_ATTEMPTS times is given up instead and its managers are told."""
+        out: list[Outgoing] = []
+        with UnitOfWork(self.engine) as uow:
+            s = uow.session
+            rows = s.execute(select(m.Outbox, m.Project.name).outerjoin(m.Project, m.Project.id == m.Outbox.project_id)
+                             .where(m.Outbox.sent_at.is_(None), m.Outbox.failed_at.is_(None),
+                                    or_(m.Outbox.retry_at <= now,     # (rows from before retry_at: by claim)
+                                        and_(m.Outbox.retry_at.is_(None), m.Outbox.claimed_at < now - LEASE)))
+                             .order_by(m.Outbox.id).limit(limit)).all()
+            for row, pname in rows:
+                if row.attempts >= MAX_ATTEMPTS:
+                    out += self._give_up(uow, row, pname, now)
+                elif self._take(s, row, now):
+                    out.append(_outgoing(row, pname))
+            uow.commit()
+        return out
+
+    def _take(self, s, row: m.Outbox, now: datetime) -> bool:
+        """Claim `row` for one more send (False: another process took it first)."""
+        return bool(s.execute(update(m.Outbox).where(m.Outbox.id == row.id, m.Outbox.attempts == row.attempts,
+                                                     m.Outbox.sent_at.is_(None))
+                              .values(claimed_at=now, claimed_by=self.worker, attempts=row.attempts + 1,
+                                      retry_at=now + LEASE)).rowcount)
+
+    def _give_up(self, uow: UnitOfWork, row: m.Outbox, pname: str | None, now: datetime) -> list[Outgoing]:
+        s = uow.session
+        if not s.execute(update(m.Outbox).where(m.Outbox.id == row.id, m.Outbox.failed_at.is_(None))
+                         .values(failed_at=now)).rowcount:
+            return []
+        log.error("outbox: message %s not sent after %d attempts; given up", row.key, row.attempts)
+        if pname is None or NOTICE in row.key:
+            return []
+        where = T.UNDELIVERED_GROUP if row.to is None else T.UNDELIVERED_PRIVATE.format(to=row.to)
+        text = T.UNDELIVERED.format(n=row.attempts, where=where, text=mask_phones(_short(row.text)))
+        managers = s.scalars(select(m.Member.name).where(m.Member.project_id == row.project_id,
+                                                         m.Member.role.in_(("manager", "both")),
+                                                         m.Member.active.is_(True)).order_by(m.Member.position))
+        notices = [Outgoing(text, to=name, key=f"{row.key}{NOTICE}:{name}", project=pname, at=now)
+                   for name in managers]
+        return [o for o in notices if self.claim(uow, o, row.project_id, now)]
+
+    def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
+        """Mark these messages sent (None: everything unsent, after `replay` printed it all)."""
+        with UnitOfWork(self.engine) as uow:
+            q = update(m.Outbox).where(m.Outbox.sent_at.is_(None))
+            if keys is not None:
+                q = q.where(m.Outbox.key.in_(keys))
+            uow.session.execute(q.values(sent_at=now))
+            uow.commit()
+
+    def send_failed(self, keys: list[str], now: datetime) -> None:
+        """These sends failed: try again after the backoff for their attempts so far (the sweep does)."""
+        if not keys:
+            return
+        with UnitOfWork(self.engine) as uow:
+            for row in uow.session.scalars(select(m.Outbox).where(m.Outbox.key.in_(keys), m.Outbox.sent_at.is_(None))):
+                row.retry_at = now + backoff(row.attempts)
+            uow.commit()
+
+    def sent(self, keys: list[str]) -> set[str]:
+        """Which of these keys are marked sent already (an adapter does not send them again)."""
+        if not keys:
+            return set()
+        with UnitOfWork(self.engine, readonly=True) as uow:
+            return set(uow.session.scalars(select(m.Outbox.key).where(m.Outbox.key.in_(keys),
+                                                                     m.Outbox.sent_at.is_not(None))))
+
+
+def _outgoing(row: m.Outbox, pname: str | None) -> Outgoing:
+    return Outgoing(row.text, row.to, tuple(row.mentions or ()), row.key, pname, card=row.card, at=row.due_at,
+                    file=row.file, chat_id=row.chat_id, platform=row.platform)
+
+
+def _short(text: str, n: int = 40) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= n and "\n" not in text else line[:n] + "…"
