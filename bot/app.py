@@ -251,7 +251,7 @@ class App:
                     uow.session.rollback()                   # … but its delivery is still handled once
                     return Stored(due + self._remember(msg, now, replies))
                 command.rollback()                           # … and the due work done before it stays
-                replies = self.outbox.write(uow, replies, now, numbered=msg.event_id is None)
+                replies = self.outbox.write(uow, replies, now, numbered=True)   # (its delivery is claimed)
                 uow.commit()
                 return Stored(due + replies)
             after = ctx.day.to_dict()
@@ -263,8 +263,8 @@ class App:
                 row.version += 1
             replies = self._answer(msg, ctx, cmd, text, before["queue"] != after["queue"]
                                    or before["assigned"] != after["assigned"])
-            replies = self.outbox.write(uow, replies, now, numbered=msg.event_id is None)   # in the command's
-            if command is not None:                                                      # own transaction
+            replies = self.outbox.write(uow, replies, now, numbered=True)   # in the command's own transaction;
+            if command is not None:                 # a new reply for sure: the delivery is claimed above
                 command.commit()
             uow.commit()
         if isinstance(cmd, c.Roster | c.Confirm):
@@ -305,7 +305,7 @@ class App:
                     uow.claim_event(msg.event_id, now)
                 except Duplicate:
                     return []
-            out = self.outbox.write(uow, replies, now, numbered=msg.event_id is None)
+            out = self.outbox.write(uow, replies, now, numbered=True)      # (the delivery is claimed)
             uow.commit()
         return out
 

@@ -8,6 +8,7 @@ failed) is claimed again by the sweep and sent again under the same key: Feishu 
 given up and each manager of the project is told in one private line (itself an outbox message)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -54,13 +55,14 @@ class Outbox:
 
     def write(self, uow: UnitOfWork, msgs: list[Outgoing], now: datetime, numbered: bool) -> Stored:
         """Write replies in the caller's transaction. A taken key is a repeat delivery of the same message
-        (dropped) unless `numbered` (no delivery id, e.g. the console): then the key gets "#2", "#3" …"""
+        (dropped) unless `numbered` (a new message for sure: a command whose delivery was claimed, or the
+        console, which has no delivery ids): then the key is numbered, "…#2:ok", "…#3:ok" (the tag stays last)."""
         ids = {n: uow.session.scalar(select(m.Project.id).where(m.Project.name == n))
                for n in {o.project for o in msgs if o.project}}
         out = Stored()
         for o in msgs:
             for n in range(1, 1000 if numbered else 2):
-                k = replace(o, key=o.key if n == 1 else f"{o.key}#{n}")
+                k = replace(o, key=_fit(o.key if n == 1 else _numbered(o.key, n)))
                 if self.claim(uow, k, ids.get(o.project), now):
                     out.append(k)
                     break
@@ -146,6 +148,18 @@ class Outbox:
 def _outgoing(row: m.Outbox, pname: str | None) -> Outgoing:
     return Outgoing(row.text, row.to, tuple(row.mentions or ()), row.key, pname, card=row.card, at=row.due_at,
                     file=row.file, chat_id=row.chat_id, platform=row.platform)
+
+
+def _fit(key: str, room: int = 200) -> str:
+    """A key that fits its column: a long one (a long console name in it) keeps its start and a hash."""
+    if len(key) <= room:
+        return key
+    return f"{key[:room - 42]}~{hashlib.sha1(key.encode()).hexdigest()}"
+
+
+def _numbered(key: str, n: int) -> str:
+    base, sep, tag = key.rpartition(":")
+    return f"{base}#{n}{sep}{tag}" if sep else f"{key}#{n}"
 
 
 def _short(text: str, n: int = 40) -> str:

@@ -163,7 +163,7 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))   # None: a chat bound to none
-    to: Mapped[str | None] = mapped_column(String(40))
+    to: Mapped[str | None] = mapped_column(Text)        # a member's name, or an unknown sender's platform id
     text: Mapped[str] = mapped_column(Text)
     mentions: Mapped[list] = mapped_column(default=list)
     due_at: Mapped[datetime]

@@ -18,6 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.alter_column('project_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.alter_column('to', existing_type=sa.String(length=40), type_=sa.Text(), existing_nullable=True)
         batch_op.add_column(sa.Column('platform', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('chat_id', sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column('card', sa.JSON(), nullable=True))
@@ -34,3 +35,4 @@ def downgrade() -> None:
         for col in ('failed_at', 'retry_at', 'attempts', 'file', 'card', 'chat_id', 'platform'):
             batch_op.drop_column(col)
         batch_op.alter_column('project_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.alter_column('to', existing_type=sa.Text(), type_=sa.String(length=40), existing_nullable=True)

@@ -77,7 +77,8 @@ def test_event_time_is_not_trusted_future_events_run_at_arrival_old_ones_are_dro
 
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG, encoding="utf-8")
-    app = bootstrap(load_config(path), db_url="sqlite://", clock=FakeClock(NOW))
+    # a file, not sqlite:// (one shared connection): the test reads while the adapter marks sent
+    app = bootstrap(load_config(path), db_url=f"sqlite:///{tmp_path / 'bot.db'}", clock=FakeClock(NOW))
     port = CountingPort(app)
     start_adapter(port).clock = FakeClock(NOW)
     fake.wait_connected()
