@@ -39,7 +39,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, in
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
 from bot.config import Config
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from rules.queue import Day
 from storage import models as m
 from storage.uow import UnitOfWork

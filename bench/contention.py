@@ -59,7 +59,7 @@ class Writer:
         self.start = time.perf_counter()
 
     def say(self, sender: str, text: str) -> tuple[str, float, list]:
-        from bot.messages import Incoming
+        from handlers.messages import Incoming
         at = T0 + timedelta(seconds=time.perf_counter() - self.start)
         self.n += 1
         msg = Incoming("console", sender, text, at, project=self.project)

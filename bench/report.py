@@ -68,7 +68,7 @@ def bench_report(url: str, sales: int, days: int, per_day: int) -> dict:
 def bench_board(url: str, samples: int) -> dict:
     from bot.adapters.web import make_web, serve_in_thread
     from bot.bootstrap import bootstrap
-    from bot.messages import Incoming
+    from handlers.messages import Incoming
     port = free_port()
     cfg = Path(tempfile.mkdtemp()) / "config.yaml"
     cfg.write_text(f"""

@@ -12,8 +12,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import identity
-from bot.config import ProjectSettings
-from bot.messages import Incoming, Outgoing
 from bot.outbox import Stored
 from bot.parser import Hint, Unknown, Usage, command_verb, parse
 from bot.privacy import mask_phones
@@ -21,8 +19,10 @@ from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.jobs import EVENT_RETENTION, initial_times
+from handlers.messages import Incoming, Outgoing
 from handlers.queue_cmds import next_line
 from handlers.registry import HANDLERS, READ_ONLY, STATIC
+from handlers.settings import ProjectSettings
 from rules import texts as T
 from rules.errors import Refused
 from rules.queue import Day

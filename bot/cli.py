@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
-from bot.messages import Incoming, Outgoing
+from handlers.messages import Incoming, Outgoing
 from rules import texts as T
 from storage.db import DatabaseProblem, explain
 

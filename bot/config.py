@@ -1,7 +1,7 @@
 """config.yaml → one typed, validated object (pydantic). Loaded once, at the edge."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from handlers.settings import ProjectSettings
 from rules import texts as T
 from rules.normalize import fold_name
 from rules.policy import PRESETS, Policy
@@ -109,22 +110,6 @@ class Config(BaseModel):
         if dup:
             raise ValueError(T.CFG_DUPLICATE_PROJECTS.format(names="、".join(dup)))
         return self
-
-
-@dataclass(frozen=True)
-class ProjectSettings:
-    """What the core needs to know about one project (resolved from the config)."""
-
-    name: str
-    tz: ZoneInfo
-    shift_start: time
-    shift_end: time
-    policy: Policy
-    managers: tuple[str, ...]
-    salespeople: tuple[str, ...]
-    ids: tuple[tuple[str, str, str], ...] = ()      # (name, platform, user id)
-    chats: tuple[tuple[str, str], ...] = ()          # (platform, chat id)
-    web_url: str = ""                                # base of the /看板 links ("" when web: is not set)
 
 
 # Numbers a sales office may set, and the range that makes sense (RULES: policy settings).

@@ -31,7 +31,7 @@ from bot import feishu_webhook
 from bot.clock import SystemClock
 from bot.config import ConfigError
 from bot.feishu_send import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
-from bot.messages import BotPort, Incoming, Outgoing
+from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
 from storage.db import DatabaseProblem
 

@@ -37,7 +37,7 @@ from lark_oapi.api.im.v1 import (
     CreateMessageRequestBody,
 )
 
-from bot.messages import Outgoing
+from handlers.messages import Outgoing
 from rules import texts as T
 
 log = logging.getLogger(__name__)

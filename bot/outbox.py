@@ -17,8 +17,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.messages import Outgoing
 from bot.privacy import mask_phones
+from handlers.messages import Outgoing
 from rules import texts as T
 from storage import models as m
 from storage.uow import UnitOfWork

@@ -18,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.bootstrap import bootstrap
 from bot.cli import LINE, check_catch_up, fmt
 from bot.config import load_config
-from bot.messages import Incoming, Outgoing
+from handlers.messages import Incoming, Outgoing
 from rules import texts as T
 
 log = logging.getLogger("reception")

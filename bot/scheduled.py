@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.config import ProjectSettings
-from bot.messages import Outgoing
 from bot.outbox import Outbox
 from bot.privacy import mask_phones
 from handlers.context import Ctx
 from handlers.jobs import due_jobs, stale
+from handlers.messages import Outgoing
+from handlers.settings import ProjectSettings
 from rules import texts as T
 from rules.queue import Day
 from rules.schedule import in_quiet_hours

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.clock import SystemClock
-from bot.messages import BotPort, Incoming, Outgoing
 from bot.wechaty_compat import fresh_pools, import_wechaty
+from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from bot.config import ProjectSettings
-from bot.messages import Outgoing
+from handlers.messages import Outgoing
+from handlers.settings import ProjectSettings
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming
 from bot.parser import Usage, parse
 from handlers import commands as c
+from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at

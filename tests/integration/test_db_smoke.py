@@ -1,6 +1,6 @@
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming
 from bot.state import dump
+from handlers.messages import Incoming
 from tests.conftest import at
 
 

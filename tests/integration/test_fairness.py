@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming
 from bot.state import dump
+from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming
 from bot.parser import TABLE
 from bot.state import dump
+from handlers.messages import Incoming
 from rules.texts import APOLOGY
 from storage import models as m
 from storage.uow import UnitOfWork

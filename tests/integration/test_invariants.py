@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
-from bot.messages import Incoming
 from bot.state import dump
+from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at

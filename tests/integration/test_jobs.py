@@ -5,8 +5,8 @@ import pytest
 
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
-from bot.messages import Incoming
 from bot.state import dump
+from handlers.messages import Incoming
 from tests.conftest import at
 
 P = "阳光花园"

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at

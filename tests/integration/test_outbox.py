@@ -12,9 +12,9 @@ from sqlalchemy import select
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
 from bot.config import load_config
-from bot.messages import Incoming
 from bot.outbox import MAX_ATTEMPTS
 from bot.runner import settle, sweep_once
+from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at

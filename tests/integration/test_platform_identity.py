@@ -8,7 +8,7 @@ import pytest
 
 from bot.bootstrap import bootstrap
 from bot.identity import issue_code
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from tests.conftest import at
 
 T = at("2026-11-27 09:30")

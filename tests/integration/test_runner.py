@@ -17,7 +17,7 @@ class RecordingApp:
         return []
 
     def run_due(self, now):
-        from bot.messages import Outgoing
+        from handlers.messages import Outgoing
         self.calls.set()
         return [Outgoing("提醒", to="李四", key="cust:1:20261127:1")]
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from storage import retry
 from storage.db import DatabaseProblem
 from storage.uow import UnitOfWork

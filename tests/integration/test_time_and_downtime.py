@@ -10,8 +10,8 @@ from bot import scheduled
 from bot.bootstrap import bootstrap
 from bot.cli import main
 from bot.clock import FakeClock
-from bot.messages import Incoming
 from bot.state import dump
+from handlers.messages import Incoming
 from tests.conftest import at
 
 P = "阳光花园"

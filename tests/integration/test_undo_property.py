@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select
 
 from bot.app import App
 from bot.config import Config, project_settings
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from storage import models as m
 from storage.db import make_engine, migrate
 from storage.uow import UnitOfWork

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from tests.conftest import ROOT, at
 
 P = "阳光花园"

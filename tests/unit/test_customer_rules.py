@@ -6,8 +6,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rules.customers import (ACTIVE, CLOSED, LAPSED, PENDING, check_name, check_phone, mask,
-                             new_customer, normalize_phone, valid_until)
+from rules.customers import (
+    ACTIVE,
+    CLOSED,
+    LAPSED,
+    PENDING,
+    check_name,
+    check_phone,
+    mask,
+    new_customer,
+    normalize_phone,
+    valid_until,
+)
 from rules.errors import Refused
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.queue import (ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, Day)
+from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, Day
 
 TODAY = date(2026, 11, 27)
 YESTERDAY = TODAY - timedelta(days=1)

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules.policy import preset
-from rules.schedule import (LAPSE_NOTICE, REMIND_EVE, REMIND_LAST, customer_due, in_quiet_hours,
-                            next_shift_time, out_of_quiet)
+from rules.schedule import LAPSE_NOTICE, REMIND_EVE, REMIND_LAST, customer_due, in_quiet_hours, next_shift_time, out_of_quiet
 
 TZ = ZoneInfo("Asia/Shanghai")
 P = preset("real_estate")

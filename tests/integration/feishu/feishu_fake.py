@@ -27,7 +27,7 @@ from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import serve
 
-from bot.messages import Incoming, Outgoing
+from handlers.messages import Incoming, Outgoing
 
 APP_ID, APP_SECRET = "cli_test_app", "test-secret"
 TOKEN = "t-fake-tenant-token"

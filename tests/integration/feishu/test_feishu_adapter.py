@@ -23,7 +23,7 @@ from feishu_fake import (
 from bot.config import ConfigError
 from bot.feishu import FeishuSettings
 from bot.feishu_send import feishu_uuid
-from bot.messages import Outgoing
+from handlers.messages import Outgoing
 from rules.texts import APOLOGY
 
 BOT_MENTION = ("@_user_1", BOT_OPEN_ID, BOT_NAME)

@@ -13,8 +13,8 @@ from feishu_fake import PROJECT, RecordingBot, message_event, wait_for
 from openpyxl import Workbook, load_workbook
 
 from bot.feishu_send import feishu_uuid
+from handlers.messages import Incoming, Outgoing
 from rules.texts import FILE_FAILED
-from bot.messages import Incoming, Outgoing
 
 MANAGER, MANAGER_ID = "张经理", "ou_manager"
 EXPORT_TEXT = "导出完成:阳光花园_2026-01-01_2026-01-31.xlsx(登记、接待、成交)"

@@ -15,7 +15,7 @@ import pytest
 
 from bot.adapters.web import make_web, serve_in_thread
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from tests.conftest import ROOT, TZ, _free_port
 
 ARTIFACTS = ROOT / "tests" / "artifacts"

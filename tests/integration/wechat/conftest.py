@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.messages import Incoming, Outgoing
+from handlers.messages import Incoming, Outgoing
 
 SDK = ("wechaty", "wechaty_puppet", "wechaty_puppet_service", "wechaty_grpc", "grpclib", "pyee")
 HAVE_SDK = all(importlib.util.find_spec(m) for m in SDK)

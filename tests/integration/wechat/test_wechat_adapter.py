@@ -7,8 +7,8 @@ from datetime import UTC
 
 import pytest
 
-from bot.messages import Outgoing
 from bot.wechat import WechatSettings
+from handlers.messages import Outgoing
 from rules.texts import APOLOGY
 
 from .conftest import BOT, LISI, PROJECT, ROOM, ZHANG, Harness, wait_until

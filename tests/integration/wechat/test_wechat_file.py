@@ -10,7 +10,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 from openpyxl import Workbook, load_workbook
 
-from bot.messages import Incoming, Outgoing
+from handlers.messages import Incoming, Outgoing
 from rules.texts import FILE_FAILED
 
 from .conftest import PROJECT, ROOM, ZHANG, Harness, RecordingBot, wait_until
