@@ -1,0 +1,146 @@
+"""A `reception-bot say` process killed (SIGKILL) at a random moment leaves the database exactly as before
+the command or exactly as after it, never in between (DEVELOPERS: correct under a crash mid-command).
+
+Each round copies the database, runs the command cleanly on the copy (the "after" picture), then runs the
+same command on the real database and kills it at a random moment of its run. Every table is compared row
+by row; only the outbox's delivery columns may differ (a reply written but not yet marked sent is the
+outbox's business: it is sent again under the same key). A command that did not happen is sent again, as
+a platform redelivers it, and must then give the "after" picture.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from tests.conftest import ROOT
+
+BOT = [sys.executable, "-m", "bot.cli"]
+ROUNDS = int(os.environ.get("CRASH_ROUNDS", "20"))          # kills per database; the test stops by itself
+DELIVERY = {"claimed_at", "claimed_by", "sent_at", "attempts", "retry_at", "failed_at"}
+MEMBERS = ["李四", "王五", "赵六"]
+
+
+def say(cfg, db, when, sender, msg, kill_after=None) -> tuple[bool, float]:
+    """Run one `say`; kill it after `kill_after` seconds. Returns (finished by itself, seconds it ran)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(BOT + ["say", "--config", str(cfg), "--db", db, "--at", when, sender, msg],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if kill_after is not None:
+        try:
+            p.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            return False, time.monotonic() - t0
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err.decode()
+    return True, time.monotonic() - t0
+
+
+def picture(db: str) -> dict:
+    """Every table's rows, ordered, without the outbox's delivery columns."""
+    engine = create_engine(db)
+    try:
+        with engine.connect() as conn:
+            out = {}
+            for table in sorted(inspect(conn).get_table_names()):
+                if table == "alembic_version":
+                    continue
+                rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings().all()
+                keep = [tuple(sorted((k, repr(v)) for k, v in r.items() if not (table == "outbox" and k in DELIVERY)))
+                        for r in rows]
+                out[table] = sorted(keep)
+            return out
+    finally:
+        engine.dispose()
+
+
+class Sqlite:
+    def __init__(self, tmp_path):
+        self.dir = tmp_path
+        self.url = f"sqlite:///{tmp_path}/reception.db"
+
+    def copy(self) -> str:
+        name = self.dir / f"copy-{uuid.uuid4().hex[:8]}.db"
+        with sqlite3.connect(self.dir / "reception.db") as src, sqlite3.connect(name) as dst:
+            src.backup(dst)              # a consistent copy, WAL included
+        return f"sqlite:///{name}"
+
+
+class Postgres:
+    def __init__(self, server: str):
+        self.server = server
+        self.name = "crash_" + uuid.uuid4().hex[:8]
+        self._sql(f'CREATE DATABASE "{self.name}"')
+        self.url = f"{server}/{self.name}"
+
+    def _sql(self, statement: str):
+        import psycopg
+        with psycopg.connect(self.server.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+            cur = conn.execute(statement)
+            return cur.fetchall() if cur.description else None
+
+    def copy(self) -> str:
+        name = "copy_" + uuid.uuid4().hex[:8]
+        for _ in range(50):              # a killed client's backend may take a moment to go away
+            self._sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'")
+            try:
+                self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+                return f"{self.server}/{name}"
+            except Exception:            # "source database is being accessed by other users"
+                time.sleep(0.1)
+        raise AssertionError("could not copy the database")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        return Sqlite(tmp_path)
+    return Postgres(request.getfixturevalue("pg_server"))
+
+
+def day_of_commands(rounds: int):
+    """(sender, text) in an order that makes every round change several tables."""
+    for i in range(rounds):
+        who = MEMBERS[i % len(MEMBERS)]
+        if i % 2 == 0:
+            yield who, f"到访 王{chr(0x5c0f + i)}明 139{i:08d}"
+        else:
+            yield MEMBERS[(i - 1) % len(MEMBERS)], "送客"
+
+
+def test_a_say_killed_at_a_random_moment_leaves_the_command_whole_or_absent(database, config_file):
+    cfg = config_file()
+    seed = int(os.environ.get("CRASH_SEED") or random.randrange(1 << 30))    # CRASH_SEED=… reproduces a run
+    rng = random.Random(seed)
+    say(cfg, database.url, "2026-11-27 09:00", "张经理", "/开班 " + " ".join(MEMBERS))
+    for who in MEMBERS:
+        say(cfg, database.url, "2026-11-27 09:01", who, "签到")
+    outcomes = {"absent": 0, "whole": 0}
+    for i, (who, msg) in enumerate(day_of_commands(ROUNDS)):
+        when = f"2026-11-27 {10 + i // 60:02d}:{i % 60:02d}"
+        before = picture(database.url)
+        copy = database.copy()
+        _, took = say(cfg, copy, when, who, msg)
+        after = picture(copy)
+        finished, _ = say(cfg, database.url, when, who, msg, kill_after=rng.uniform(0.5, 1.05) * took)
+        now = picture(database.url)
+        assert now in (before, after), f"round {i} (CRASH_SEED={seed}): {who}「{msg}」 half-applied after a kill"
+        if now == before:
+            assert not finished
+            outcomes["absent"] += 1
+            say(cfg, database.url, when, who, msg)       # the platform delivers it again
+            assert picture(database.url) == after, f"round {i} (CRASH_SEED={seed}): the redelivered command differs"
+        else:
+            outcomes["whole"] += 1
+    assert sum(outcomes.values()) == ROUNDS
+    print(f"{ROUNDS} kills (CRASH_SEED={seed}): {outcomes}")
