@@ -1,0 +1,54 @@
+"""The closed sets of words the rules use: presence, reception category, customer status, member role
+and the kind of a change-log row. StrEnums: each compares equal to its string, so the database,
+the state dump and every reply keep the same words."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Presence(StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    AWAY_BUSINESS = "away_business"
+    AWAY_PERSONAL = "away_personal"
+    ABSENT = "absent"
+
+
+class Category(StrEnum):
+    """What a reception was (RULES §4); the words in texts.CATEGORY."""
+    NEW = "new"
+    NAMED = "named"
+    OWN_RETURN_OPEN = "own_return_open"
+    OWN_RETURN_CLOSED = "own_return_closed"
+    BROUGHT_OPEN = "brought_open"
+    BROUGHT_CLOSED = "brought_closed"
+    REPEAT_TODAY = "repeat_today"
+    HANDOVER = "handover"
+    HELPER = "helper"
+    OBLIGATION = "obligation"
+    NON_BUYER = "non_buyer"
+    ERRAND = "errand"
+    OFF_SHIFT = "off_shift"
+
+
+class CustomerStatus(StrEnum):
+    ACTIVE = "active"
+    LAPSED = "lapsed"
+    CLOSED = "closed"
+    PENDING = "pending"
+
+
+class Role(StrEnum):
+    SALES = "sales"
+    MANAGER = "manager"
+    BOTH = "both"           # a manager who also receives customers
+
+
+SELLS = (Role.SALES, Role.BOTH)
+MANAGES = (Role.MANAGER, Role.BOTH)
+
+
+class AuditKind(StrEnum):
+    CMD = "cmd"             # a member's command
+    SYSTEM = "system"       # scheduled work
+    UNDO = "undo"           # an /撤销 (never undone itself)
