@@ -8,7 +8,7 @@ import time
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot import identity
@@ -24,10 +24,12 @@ from handlers.queue_cmds import next_line
 from handlers.registry import HANDLERS, READ_ONLY, STATIC
 from handlers.settings import ProjectSettings
 from rules import texts as T
+from rules.enums import MANAGES, AuditKind
 from rules.errors import Refused
 from rules.queue import Day
 from storage import models as m
 from storage.db import OUTAGE, DatabaseProblem, explain
+from storage.repos.audit import Entry
 from storage.retry import retrying
 from storage.uow import Duplicate, UnitOfWork
 
@@ -57,20 +59,19 @@ class App:
     def _sync(self, now: datetime) -> None:
         with UnitOfWork(self.engine) as uow:
             for ps in self.projects.values():
-                p = uow.session.scalars(select(m.Project).where(m.Project.name == ps.name)).first()
+                p = uow.projects.named(ps.name)
                 if p is None:
                     opens, summary = initial_times(now.astimezone(ps.tz), ps)
-                    p = m.Project(name=ps.name, state={}, next_open_at=opens, next_summary_at=summary)
-                    uow.session.add(p)
-                    uow.session.flush()
+                    p = uow.projects.add(m.Project(name=ps.name, state={}, next_open_at=opens,
+                                                   next_summary_at=summary))
                 self._sync_members(uow, p, ps)
                 for plat, chat in ps.chats:
-                    if uow.session.get(m.ChatBinding, (plat, chat)) is None:
-                        uow.session.add(m.ChatBinding(platform=plat, chat_id=chat, project_id=p.id))
+                    if uow.projects.binding(plat, chat) is None:
+                        uow.projects.bind(plat, chat, p.id)
             uow.commit()
 
     def _sync_members(self, uow, p, ps: ProjectSettings) -> None:
-        rows = {r.name: r for r in uow.session.scalars(select(m.Member).where(m.Member.project_id == p.id))}
+        rows = {r.name: r for r in uow.members.of_project(p.id)}
         pos = max((r.position for r in rows.values()), default=0)
         roles = {n: "sales" for n in ps.salespeople}
         for n in ps.managers:
@@ -79,7 +80,7 @@ class App:
             if name not in rows:
                 pos += 1
                 rows[name] = m.Member(project_id=p.id, name=name, role=role, position=pos)
-                uow.session.add(rows[name])
+                uow.members.add(rows[name])
         for name in ps.managers:         # config managers are always managers (RULES §9), whatever /成员 did
             r = rows[name]
             r.role = "both" if r.active and r.role in ("sales", "both") else "manager"
@@ -117,15 +118,11 @@ class App:
 
     def user_id(self, platform: str, project: str, name: str) -> str | None:
         with UnitOfWork(self.engine, readonly=True) as uow:
-            return uow.session.scalar(select(getattr(m.Member, f"{platform}_id")).join(
-                m.Project, m.Project.id == m.Member.project_id).where(
-                m.Project.name == project, m.Member.name == name))
+            return uow.members.account_of(platform, project, name)
 
     def chats(self, platform: str, project: str) -> list[str]:
         with UnitOfWork(self.engine, readonly=True) as uow:
-            return list(uow.session.scalars(select(m.ChatBinding.chat_id).join(
-                m.Project, m.Project.id == m.ChatBinding.project_id).where(
-                m.ChatBinding.platform == platform, m.Project.name == project)))
+            return uow.projects.chats_of(platform, project)
 
     # ---- one message ---------------------------------------------------------------
     def _handle(self, msg: Incoming) -> list[Outgoing]:
@@ -167,15 +164,11 @@ class App:
 
     def _lookup(self, msg: Incoming, cmd) -> tuple[str, str] | list[Outgoing]:
         with UnitOfWork(self.engine, readonly=not isinstance(cmd, c.Bind | c.WhoAmI)) as uow:
-            s = uow.session
             project = msg.project
             if project is None and msg.chat_id:
-                project = s.scalar(select(m.Project.name).join(m.ChatBinding, m.ChatBinding.project_id == m.Project.id)
-                                   .where(m.ChatBinding.platform == msg.platform, m.ChatBinding.chat_id == msg.chat_id))
-            id_col = getattr(m.Member, f"{msg.platform}_id")
-            q = select(m.Member, m.Project.name).join(m.Project, m.Project.id == m.Member.project_id).where(
-                id_col == msg.sender_id, m.Member.active.is_(True))
-            found = [(mem, pname) for mem, pname in s.execute(q) if project in (None, pname)]
+                project = uow.projects.name_of_chat(msg.platform, msg.chat_id)
+            found = [(mem, pname) for mem, pname in uow.members.linked_to(msg.platform, msg.sender_id)
+                     if project in (None, pname)]
             if isinstance(cmd, c.Bind):
                 return self._bind(uow, msg, cmd, found)
             if isinstance(cmd, c.WhoAmI):
@@ -190,15 +183,15 @@ class App:
     def _bind(self, uow, msg, cmd: c.Bind, found) -> list[Outgoing]:
         if not msg.chat_id:
             return self._reply(msg, None, T.BIND_IN_GROUP, "bind")
-        p = uow.session.scalars(select(m.Project).where(m.Project.name == cmd.project)).first()
+        p = uow.projects.named(cmd.project)
         if p is None:
             return self._reply(msg, None, T.NO_SUCH_PROJECT.format(name=cmd.project, names="、".join(self.projects)),
                                "bind")
-        if not any(pname == cmd.project and mem.role in ("manager", "both") for mem, pname in found):
+        if not any(pname == cmd.project and mem.role in MANAGES for mem, pname in found):
             return self._reply(msg, None, T.BIND_MANAGERS_ONLY.format(project=cmd.project), "bind")
-        b = uow.session.get(m.ChatBinding, (msg.platform, msg.chat_id))
+        b = uow.projects.binding(msg.platform, msg.chat_id)
         if b is None:
-            uow.session.add(m.ChatBinding(platform=msg.platform, chat_id=msg.chat_id, project_id=p.id))
+            uow.projects.bind(msg.platform, msg.chat_id, p.id)
         else:
             b.project_id = p.id
         out = self.outbox.write(uow, self._reply(msg, cmd.project, T.BOUND.format(project=cmd.project), "bind"),
@@ -209,7 +202,7 @@ class App:
     def _learn(self, uow, msg, cmd: c.WhoAmI, project: str | None) -> list[Outgoing]:
         """我是 姓名 [验证码] (bot/identity.py): linked now, or waiting for a manager, or refused."""
         who = identity.Claimant(msg.platform, msg.sender_id, msg.sender_name or "", msg.private)
-        answer = identity.claim(uow.session, who, cmd.name, cmd.code, project, msg.at, self._trusted)
+        answer = identity.claim(uow, who, cmd, project, msg.at, self._trusted)
         out = self._reply(msg, project, answer.text, "who") + [
             Outgoing(text, to=mgr, project=p, key=_key(msg, f"who{i}"), platform=msg.platform)
             for i, (p, mgr, text) in enumerate(answer.notices)]
@@ -287,11 +280,9 @@ class App:
                       for i, o in enumerate(ctx.out)]
 
     def _audit(self, uow, ctx: Ctx, msg: Incoming, before: dict, changes: list) -> None:
-        a = m.Audit(project_id=ctx.project.id, day=ctx.today, at=ctx.now, actor=ctx.sender,
-                    command=msg.text.strip()[:500], reasons=ctx.reasons or [T.NO_CHANGE],
-                    undo=None if ctx.audit_kind == "undo" else {"day": before, "rows": changes},
-                    kind=ctx.audit_kind)
-        uow.session.add(a)
+        undo = None if ctx.audit_kind == AuditKind.UNDO else {"day": before, "rows": changes}
+        a = uow.audit.record(ctx.project.id, ctx.now, Entry(ctx.sender, msg.text.strip()[:500],
+                                                            ctx.reasons or [T.NO_CHANGE], ctx.audit_kind, undo))
         if ctx.undo_targets:
             uow.session.flush()
             for target in ctx.undo_targets:
@@ -324,8 +315,7 @@ class App:
         if msg.platform == "console":
             return msg.sender_id
         with UnitOfWork(self.engine, readonly=True) as uow:
-            return uow.session.scalar(select(m.Member.name).where(
-                getattr(m.Member, f"{msg.platform}_id") == msg.sender_id))
+            return uow.members.name_of_account(msg.platform, msg.sender_id)
 
     # ---- scheduled work (bot/scheduled.py) ---------------------------------------------
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:

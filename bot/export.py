@@ -10,10 +10,8 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import select
 
 from rules import texts as T
-from storage import models as m
 
 EXPORT_DIR = Path("exports")
 STATUS = T.STATUS                    # the same words as the chat (one catalogue)
@@ -76,28 +74,22 @@ def write_workbook(ctx, start: date, end: date, directory: Path | None = None) -
     def naive(t):  # Excel has no time zones: local wall time
         return t.astimezone(tz).replace(tzinfo=None) if t else None
 
-    custs = ctx.s.scalars(select(m.Customer).where(
-        m.Customer.project_id == pid, m.Customer.registered_at >= lo, m.Customer.registered_at < hi)
-        .order_by(m.Customer.registered_at)).all()
+    custs = ctx.uow.customers.registered_between(pid, lo, hi)
     wb = Workbook()
     _sheet(wb, "来访客户登记表",
            ["登记时间", "客户姓名", "手机", "归属人", "登记人", "状态", "最后跟进", "有效期至", "备注"],
            [[naive(c.registered_at), c.name, c.phone, c.owner or "", c.registered_by,
              STATUS.get(ctx.domain(c).effective_status(ctx.now), ""), naive(c.last_activity_at), naive(c.valid_until),
              _remark(c)] for c in custs], first=True)
-    recs = ctx.s.scalars(select(m.Reception).where(
-        m.Reception.project_id == pid, m.Reception.day >= start, m.Reception.day <= end)
-        .order_by(m.Reception.started_at)).all()
-    names = {c.id: c for c in ctx.s.scalars(select(m.Customer).where(
-        m.Customer.id.in_({r.customer_id for r in recs if r.customer_id})))}
+    recs = ctx.uow.receptions.between(pid, start, end)
+    names = ctx.uow.customers.by_ids({r.customer_id for r in recs if r.customer_id})
     _sheet(wb, "接待记录", ["日期", "开始", "结束", "接待人", "客户", "手机", "类别", "计名次", "代/为谁接待", "非客类型"],
            [[r.day, naive(r.started_at), naive(r.ended_at), r.member,
              names[r.customer_id].name if r.customer_id else "", names[r.customer_id].phone if r.customer_id else "",
              CATEGORY.get(r.category, r.category), "是" if r.counted_for else "否", r.for_owner or "", r.kind]
             for r in recs])
-    deals = ctx.s.scalars(select(m.Deal).where(
-        m.Deal.project_id == pid, m.Deal.day >= start, m.Deal.day <= end).order_by(m.Deal.id)).all()
-    dn = {c.id: c for c in ctx.s.scalars(select(m.Customer).where(m.Customer.id.in_({d.customer_id for d in deals})))}
+    deals = ctx.uow.deals.between(pid, start, end)
+    dn = ctx.uow.customers.by_ids({d.customer_id for d in deals})
     _sheet(wb, "成交记录", ["成交日期", "客户", "手机", "购房人", "关系", "套数", "业绩分配", "报单人"],
            [[d.day, dn[d.customer_id].name, dn[d.customer_id].phone, d.buyer_name, d.relation, d.units,
              "、".join(f"{k} {round(v * 100)}%" for k, v in d.shares.items()), d.reported_by] for d in deals])

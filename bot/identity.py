@@ -14,10 +14,12 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from handlers.commands import WhoAmI
 from handlers.identity import link
 from rules import texts as T
+from rules.enums import MANAGES
 from storage import models as m
 from storage.uow import UnitOfWork
 
@@ -47,12 +49,12 @@ class Claimant:
 def issue_code(engine: Engine, project: str, name: str, now: datetime) -> str | None:
     """A new one-time code for `name` of `project` (None if no such active member); only its hash is kept."""
     with UnitOfWork(engine) as uow:
-        member = uow.session.execute(_members(name, project)).first()
-        if member is None:
+        members = uow.members.active_named_anywhere(name, project)
+        if not members:
             return None
         code, salt = f"{secrets.randbelow(10**6):06d}", secrets.token_hex(8)
-        uow.session.add(m.LinkCode(project_id=member[0].project_id, name=name, code_hash=_hash(salt, code),
-                                   created_at=now, expires_at=now + CODE_TTL))
+        uow.links.add(m.LinkCode(project_id=members[0][0].project_id, name=name, code_hash=_hash(salt, code),
+                                 created_at=now, expires_at=now + CODE_TTL))
         uow.commit()
     return code
 
@@ -65,16 +67,11 @@ def _matches(stored: str, code: str) -> bool:
     return hmac.compare_digest(stored, _hash(stored.split("$", 1)[0], code))
 
 
-def _members(name: str, project: str | None):
-    q = select(m.Member, m.Project.name).join(m.Project, m.Project.id == m.Member.project_id).where(
-        m.Member.name == name, m.Member.active.is_(True))
-    return q if project is None else q.where(m.Project.name == project)
-
-
-def claim(s, who: Claimant, name: str, code: str, project: str | None, now: datetime,
+def claim(uow: UnitOfWork, who: Claimant, said: WhoAmI, project: str | None, now: datetime,
           trusted: dict[tuple[str, str, str], str]) -> Answer:
-    """「我是 name [code]」 from `who`, in `project` (None: every project with that name). Caller commits."""
-    rows = list(s.execute(_members(name, project)))
+    """「我是 name [code]」 (`said`) from `who`, in `project` (None: every project with that name). Caller commits."""
+    name, code = said.name, said.code
+    rows = uow.members.active_named_anywhere(name, project)
     if not rows:
         return Answer(T.WHOAMI_NOT_ON_ROSTER.format(name=name))
     col = f"{who.platform}_id"
@@ -83,17 +80,16 @@ def claim(s, who: Claimant, name: str, code: str, project: str | None, now: date
     if any(trusted.get((p, name, who.platform)) not in (None, who.account) for _, p in rows):
         return Answer(T.WHOAMI_CONFIG.format(name=name))
     if code:
-        return _with_code(s, who, name, code, rows, now)
-    if any(r.role in ("manager", "both") for r, _ in rows):
+        return _with_code(uow, who, said, rows, now)
+    if any(r.role in MANAGES for r, _ in rows):
         return Answer(T.WHOAMI_NEEDS_CODE.format(name=name))
-    return _wait_for_manager(s, who, name, rows, now)
+    return _wait_for_manager(uow, who, name, rows, now)
 
 
-def _with_code(s, who: Claimant, name: str, code: str, rows, now: datetime) -> Answer:
+def _with_code(uow: UnitOfWork, who: Claimant, said: WhoAmI, rows, now: datetime) -> Answer:
+    name, code = said.name, said.code
     projects = {r.project_id: p for r, p in rows}
-    live = list(s.scalars(select(m.LinkCode).where(
-        m.LinkCode.name == name, m.LinkCode.project_id.in_(projects), m.LinkCode.used_at.is_(None),
-        m.LinkCode.expires_at > now)))
+    live = uow.links.live_codes(name, projects, now)
     if not who.private:
         for c in live:
             c.used_at = now            # a code seen in a group is burnt
@@ -106,30 +102,26 @@ def _with_code(s, who: Claimant, name: str, code: str, rows, now: datetime) -> A
                 c.used_at = now
         return Answer(T.WHOAMI_CODE_WRONG.format(name=name, minutes=CODE_MINUTES))
     hit.used_at = now
-    link(s, who.platform, who.account, hit.project_id, name)
+    link(uow, who.platform, who.account, hit.project_id, name)
     return Answer(T.WHOAMI_CODE_OK.format(name=name, project=projects[hit.project_id]))
 
 
-def _wait_for_manager(s, who: Claimant, name: str, rows, now: datetime) -> Answer:
+def _wait_for_manager(uow: UnitOfWork, who: Claimant, name: str, rows, now: datetime) -> Answer:
     answer = Answer(T.WHOAMI_WAITS.format(name=name))
     label = T.CLAIM_WHO_NAMED.format(display=who.display) if who.display else T.CLAIM_WHO_UNNAMED
     for r, project in rows:
-        old = s.scalars(select(m.LinkClaim).where(m.LinkClaim.project_id == r.project_id,
-                                                  m.LinkClaim.name == name,
-                                                  m.LinkClaim.platform == who.platform)).first()
+        old = uow.links.claim_of(r.project_id, name, who.platform)
         if old is not None and old.account == who.account:
             continue                   # asked before: the managers were told then
         if old is not None:
-            s.delete(old)
-            s.flush()
-        s.add(m.LinkClaim(project_id=r.project_id, name=name, platform=who.platform, account=who.account,
-                          display=who.display[:80], at=now))
+            uow.links.drop(old)
+            uow.session.flush()
+        uow.links.add(m.LinkClaim(project_id=r.project_id, name=name, platform=who.platform, account=who.account,
+                                  display=who.display[:80], at=now))
         text = T.CLAIM_NOTICE.format(
             who=label, platform=T.PLATFORMS.get(who.platform, who.platform), name=name,
             linked=T.CLAIM_LINKED if getattr(r, f"{who.platform}_id") else "",
             rival=T.CLAIM_REPLACED if old is not None else "")
-        managers = s.scalars(select(m.Member.name).where(
-            m.Member.project_id == r.project_id, m.Member.active.is_(True),
-            m.Member.role.in_(("manager", "both"))))
+        managers = uow.members.manager_names(r.project_id)
         answer.notices += [(project, mgr, text) for mgr in managers]
     return answer

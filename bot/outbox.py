@@ -13,10 +13,6 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from bot.privacy import mask_phones
 from handlers.messages import Outgoing
 from rules import texts as T
@@ -45,19 +41,16 @@ class Outbox:
     def claim(self, uow: UnitOfWork, o: Outgoing, project_id: int | None, now: datetime) -> bool:
         """In the caller's transaction: write `o` under its key, claimed for sending by this process;
         False when the key is taken (some process wrote this message already)."""
-        insert = pg_insert if uow.postgres else sqlite_insert
-        stmt = insert(m.Outbox).values(
+        return uow.outbox.insert(dict(
             key=o.key, project_id=project_id, to=o.to, text=o.text, mentions=list(o.mentions),
             due_at=o.at or now, created_at=now, claimed_at=now, claimed_by=self.worker, platform=o.platform,
-            chat_id=o.chat_id, card=o.card, file=o.file, attempts=1, retry_at=now + LEASE)
-        stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(m.Outbox.id)
-        return uow.session.execute(stmt).scalar() is not None      # (rowcount is -1 here on psycopg)
+            chat_id=o.chat_id, card=o.card, file=o.file, attempts=1, retry_at=now + LEASE))
 
     def write(self, uow: UnitOfWork, msgs: list[Outgoing], now: datetime, numbered: bool) -> Stored:
         """Write replies in the caller's transaction. A taken key is a repeat delivery of the same message
         (dropped) unless `numbered` (a new message for sure: a command whose delivery was claimed, or the
         console, which has no delivery ids): then the key is numbered, "…#2:ok", "…#3:ok" (the tag stays last)."""
-        ids = {n: uow.session.scalar(select(m.Project.id).where(m.Project.name == n))
+        ids = {n: uow.projects.id_of(n)
                for n in {o.project for o in msgs if o.project}}
         out = Stored()
         for o in msgs:
@@ -80,40 +73,23 @@ class Outbox:
         a message already sent MAX_ATTEMPTS times is given up instead and its managers are told."""
         out: list[Outgoing] = []
         with UnitOfWork(self.engine) as uow:
-            s = uow.session
-            rows = s.execute(select(m.Outbox, m.Project.name).outerjoin(m.Project, m.Project.id == m.Outbox.project_id)
-                             .where(m.Outbox.sent_at.is_(None), m.Outbox.failed_at.is_(None),
-                                    or_(m.Outbox.retry_at <= now,     # (rows from before retry_at: by claim)
-                                        and_(m.Outbox.retry_at.is_(None), m.Outbox.claimed_at < now - LEASE)))
-                             .order_by(m.Outbox.id).limit(limit)).all()
-            for row, pname in rows:
+            for row, pname in uow.outbox.due_again(now, LEASE, limit):
                 if row.attempts >= MAX_ATTEMPTS:
                     out += self._give_up(uow, row, pname, now)
-                elif self._take(s, row, now):
+                elif uow.outbox.take(row, now, self.worker, now + LEASE):
                     out.append(_outgoing(row, pname))
             uow.commit()
         return out
 
-    def _take(self, s, row: m.Outbox, now: datetime) -> bool:
-        """Claim `row` for one more send (False: another process took it first)."""
-        return bool(s.execute(update(m.Outbox).where(m.Outbox.id == row.id, m.Outbox.attempts == row.attempts,
-                                                     m.Outbox.sent_at.is_(None))
-                              .values(claimed_at=now, claimed_by=self.worker, attempts=row.attempts + 1,
-                                      retry_at=now + LEASE)).rowcount)
-
     def _give_up(self, uow: UnitOfWork, row: m.Outbox, pname: str | None, now: datetime) -> list[Outgoing]:
-        s = uow.session
-        if not s.execute(update(m.Outbox).where(m.Outbox.id == row.id, m.Outbox.failed_at.is_(None))
-                         .values(failed_at=now)).rowcount:
+        if not uow.outbox.give_up(row, now):
             return []
         log.error("outbox: message %s not sent after %d attempts; given up", row.key, row.attempts)
         if pname is None or NOTICE in row.key:
             return []
         where = T.UNDELIVERED_GROUP if row.to is None else T.UNDELIVERED_PRIVATE.format(to=row.to)
         text = T.UNDELIVERED.format(n=row.attempts, where=where, text=mask_phones(_short(row.text)))
-        managers = s.scalars(select(m.Member.name).where(m.Member.project_id == row.project_id,
-                                                         m.Member.role.in_(("manager", "both")),
-                                                         m.Member.active.is_(True)).order_by(m.Member.position))
+        managers = uow.members.manager_names(row.project_id, by_position=True)
         notices = [Outgoing(text, to=name, key=f"{row.key}{NOTICE}:{name}", project=pname, at=now)
                    for name in managers]
         return [o for o in notices if self.claim(uow, o, row.project_id, now)]
@@ -121,10 +97,7 @@ class Outbox:
     def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
         """Mark these messages sent (None: everything unsent, after `replay` printed it all)."""
         with UnitOfWork(self.engine) as uow:
-            q = update(m.Outbox).where(m.Outbox.sent_at.is_(None))
-            if keys is not None:
-                q = q.where(m.Outbox.key.in_(keys))
-            uow.session.execute(q.values(sent_at=now))
+            uow.outbox.mark_sent(keys, now)
             uow.commit()
 
     def send_failed(self, keys: list[str], now: datetime) -> None:
@@ -132,7 +105,7 @@ class Outbox:
         if not keys:
             return
         with UnitOfWork(self.engine) as uow:
-            for row in uow.session.scalars(select(m.Outbox).where(m.Outbox.key.in_(keys), m.Outbox.sent_at.is_(None))):
+            for row in uow.outbox.unsent(keys):
                 row.retry_at = now + backoff(row.attempts)
             uow.commit()
 
@@ -141,8 +114,7 @@ class Outbox:
         if not keys:
             return set()
         with UnitOfWork(self.engine, readonly=True) as uow:
-            return set(uow.session.scalars(select(m.Outbox.key).where(m.Outbox.key.in_(keys),
-                                                                     m.Outbox.sent_at.is_not(None))))
+            return uow.outbox.sent_keys(keys)
 
 
 def _outgoing(row: m.Outbox, pname: str | None) -> Outgoing:

@@ -11,8 +11,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
 from bot.outbox import Outbox
 from bot.privacy import mask_phones
 from handlers.context import Ctx
@@ -20,9 +18,11 @@ from handlers.jobs import due_jobs, stale
 from handlers.messages import Outgoing
 from handlers.settings import ProjectSettings
 from rules import texts as T
+from rules.enums import AuditKind
 from rules.queue import Day
 from rules.schedule import in_quiet_hours
 from storage import models as m
+from storage.repos.audit import Entry
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("reception")
@@ -31,12 +31,9 @@ BATCH = 20              # scheduled steps per transaction
 CATCH_UP_LIMIT = timedelta(days=31)     # `say`/`replay`/`run` further behind than this need --catch-up
 
 
-def first_due(s, project_id: int, next_open_at, next_summary_at) -> datetime | None:
+def first_due(uow: UnitOfWork, project_id: int, next_open_at, next_summary_at) -> datetime | None:
     """The earliest time anything falls due for this project: one statement on indexed columns."""
-    cust, nudge = s.execute(select(
-        select(func.min(m.Customer.due_at)).where(m.Customer.project_id == project_id).scalar_subquery(),
-        select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id).scalar_subquery(),
-    )).one()
+    cust, nudge = uow.projects.earliest_reminders(project_id)
     cands = [t for t in (next_open_at, next_summary_at, cust, nudge) if t is not None]
     return min(cands) if cands else None
 
@@ -80,9 +77,8 @@ class Scheduled:
     def first_due(self, name: str, uow: UnitOfWork | None = None) -> datetime | None:
         """When the project's next scheduled work falls due (idle sweeps take no write lock)."""
         with (UnitOfWork(self.engine, readonly=True) if uow is None else nullcontext(uow)) as u:
-            p = u.session.execute(select(m.Project.id, m.Project.next_open_at, m.Project.next_summary_at)
-                                  .where(m.Project.name == name)).first()
-            return first_due(u.session, *p) if p else None
+            p = u.projects.schedule_of(name)
+            return first_due(u, *p) if p else None
 
     def behind(self, name: str, now: datetime) -> timedelta:
         """How far the project's scheduled work lags `now` (zero when nothing is late)."""
@@ -92,14 +88,14 @@ class Scheduled:
     def last_change(self, name: str) -> datetime | None:
         """The time of the project's latest recorded change (a command or scheduled work)."""
         with UnitOfWork(self.engine, readonly=True) as uow:
-            return uow.session.scalar(select(func.max(m.Audit.at)).join(m.Project).where(m.Project.name == name))
+            return uow.audit.last_at(name)
 
     def due_in(self, uow: UnitOfWork, row: m.Project, now: datetime, skipped: Skipped | None = None,
                limit: int = BATCH) -> list[Outgoing]:
         """Inside the caller's transaction (project locked): run what is due by `now`, at most `limit` steps."""
         ps, out, skipped = self.projects[row.name], [], skipped or Skipped()
         for _ in range(limit):
-            t = first_due(uow.session, row.id, row.next_open_at, row.next_summary_at)
+            t = first_due(uow, row.id, row.next_open_at, row.next_summary_at)
             if t is None or t > now:
                 break
             out += self._jobs_at(uow, row, ps, t.astimezone(ps.tz), now, skipped)
@@ -112,9 +108,8 @@ class Scheduled:
         msgs = due_jobs(ctx)
         changes = uow.changes()
         if ctx.reasons:
-            uow.session.add(m.Audit(project_id=row.id, day=ctx.today, at=at, actor=T.SYSTEM_ACTOR,
-                                    command=T.SCHEDULED_COMMAND, reasons=ctx.reasons,
-                                    undo={"day": before, "rows": changes}, kind="system"))
+            uow.audit.record(row.id, at, Entry(T.SYSTEM_ACTOR, T.SCHEDULED_COMMAND, ctx.reasons,
+                                               AuditKind.SYSTEM, {"day": before, "rows": changes}))
         row.state = ctx.day.to_dict()
         out = []
         for key, to, text, mentions in msgs:

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.app import App
 from handlers.context import Ctx
 from rules.customers import ACTIVE
 from rules.queue import Day
-from storage import models as m
 from storage.uow import UnitOfWork
 
 
@@ -17,18 +14,18 @@ def dump(app: App, project: str, now: datetime) -> dict:
     ps = app.projects[project]
     local = now.astimezone(ps.tz)
     with UnitOfWork(app.engine, readonly=True) as uow:
-        row = uow.session.scalars(select(m.Project).where(m.Project.name == project)).one()
+        row = uow.projects.the_one_named(project)
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), local, "")
         day = ctx.day if ctx.day_open() else Day()
         customers = []
-        for c in uow.session.scalars(select(m.Customer).where(m.Customer.project_id == row.id).order_by(m.Customer.id)):
+        for c in uow.customers.of_project(row.id):
             d = ctx.domain(c)
             status = d.effective_status(local)
             customers.append({"name": c.name, "phone": c.phone, "owner": d.owner_at(local), "status": status,
                               "valid_until": d.valid_until.isoformat() if status == ACTIVE and d.valid_until else None})
         deals = []
-        for dl in uow.session.scalars(select(m.Deal).where(m.Deal.project_id == row.id).order_by(m.Deal.id)):
-            cust = uow.session.get(m.Customer, dl.customer_id)
+        for dl in uow.deals.of_project(row.id):
+            cust = uow.customers.get(dl.customer_id)
             deals.append({"customer": cust.name, "phone": cust.phone, "date": dl.day.isoformat(),
                           "units": dl.units, "shares": dict(dl.shares)})
         return {

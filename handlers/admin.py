@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from sqlalchemy import select
-
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import next_line
@@ -12,7 +10,6 @@ from rules import texts as T
 from rules.customers import mask
 from rules.errors import Refused
 from rules.queue import PRESENCE_WORDS, Day
-from storage import models as m
 
 
 def board(cmd: c.Board, ctx: Ctx) -> str:
@@ -58,8 +55,7 @@ def undo(cmd: c.Undo, ctx: Ctx) -> str:
     The scheduler's own changes since then (a reception over time) are restored with it: their due
     times come back, so the scheduler does them again where they still apply. The scheduler's
     opening of the day is where /撤销 stops."""
-    rows = ctx.s.scalars(select(m.Audit).where(
-        m.Audit.project_id == ctx.project.id, m.Audit.day == ctx.today).order_by(m.Audit.id.desc()))
+    rows = ctx.uow.audit.of_day(ctx.project.id, ctx.today, newest_first=True)
     passed, target = [], None
     for a in rows:
         if a.kind == "undo" or a.undone_by is not None or a.undo is None:
@@ -92,8 +88,7 @@ def _opening_due_again(ctx: Ctx) -> None:
 
 
 def show_log(cmd: c.ShowLog, ctx: Ctx) -> str:
-    rows = ctx.s.scalars(select(m.Audit).where(
-        m.Audit.project_id == ctx.project.id, m.Audit.day == ctx.today).order_by(m.Audit.id)).all()
+    rows = ctx.uow.audit.of_day(ctx.project.id, ctx.today)
     lines = []
     for a in rows:
         text = "；".join(a.reasons)
@@ -112,23 +107,19 @@ def daily_summary(cmd: c.DailySummary, ctx: Ctx) -> str:
 
 
 def summary_text(ctx: Ctx, day: date) -> str:
-    recs = ctx.s.scalars(select(m.Reception).where(
-        m.Reception.project_id == ctx.project.id, m.Reception.day == day)).all()
+    recs = ctx.uow.receptions.on_day(ctx.project.id, day)
     per: dict[str, list[int]] = {}
     for r in recs:
         if r.category == "errand":
             continue
         per.setdefault(r.member, [0, 0])[0 if r.counted_for == r.member else 1] += 1
-    deals = ctx.s.scalars(select(m.Deal).where(m.Deal.project_id == ctx.project.id, m.Deal.day == day)).all()
+    deals = ctx.uow.deals.on_day(ctx.project.id, day)
     tomorrow_end = ctx.at(day + timedelta(days=1), time(23, 59, 59))
-    lapsing = ctx.s.scalars(select(m.Customer).where(
-        m.Customer.project_id == ctx.project.id, m.Customer.status == "active",
-        m.Customer.valid_until == tomorrow_end)).all()
+    lapsing = ctx.uow.customers.lapsing_at(ctx.project.id, tomorrow_end)
     lines = [T.SUMMARY_HEAD.format(date=f"{day:%m-%d}", project=ctx.project.name)]
     lines.append(T.SUMMARY_RECEPTIONS.format(items="、".join(
         T.SUMMARY_RECEPTION_ITEM.format(name=n, counted=a, uncounted=b) for n, (a, b) in per.items()) or T.NONE))
-    names = {r.id: r for r in ctx.s.scalars(select(m.Customer).where(
-        m.Customer.id.in_([d.customer_id for d in deals])))} if deals else {}
+    names = ctx.uow.customers.by_ids([d.customer_id for d in deals]) if deals else {}
     lines.append(T.SUMMARY_DEALS.format(items="、".join(
         T.SUMMARY_DEAL_ITEM.format(name=names[d.customer_id].name, phone=mask(names[d.customer_id].phone),
                                    units=d.units, shares=T.share_words(d.shares)) for d in deals) or T.NONE))

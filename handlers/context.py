@@ -4,8 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
-
 from handlers.messages import Outgoing
 from handlers.settings import ProjectSettings
 from rules import customers as cr
@@ -72,9 +70,7 @@ class Ctx:
     def members(self) -> list:
         """(name, role, position) of the active roster and managers, read once per command."""
         if self._members is None:
-            self._members = list(self.s.execute(select(m.Member.name, m.Member.role, m.Member.position).where(
-                m.Member.project_id == self.project.id, m.Member.active.is_(True))
-                .order_by(m.Member.position, m.Member.id)))
+            self._members = self.uow.members.active_roster(self.project.id)
         return self._members
 
     def roster(self) -> list[str]:
@@ -114,18 +110,14 @@ class Ctx:
 
     # ---- register ----------------------------------------------------------
     def customer_row(self, phone: str) -> m.Customer | None:
-        return self.s.scalars(select(m.Customer).where(
-            m.Customer.project_id == self.project.id, m.Customer.phone == phone)).first()
+        return self.uow.customers.by_phone(self.project.id, phone)
 
     def customers_named(self, name: str) -> list[m.Customer]:
-        return list(self.s.scalars(select(m.Customer).where(
-            m.Customer.project_id == self.project.id, m.Customer.name == name)))
+        return self.uow.customers.named(self.project.id, name)
 
     def customers_by_phone_parts(self, prefix: str, suffix: str) -> list[m.Customer]:
         """Customers whose phone starts with `prefix` and ends with `suffix` (digits only)."""
-        return list(self.s.scalars(select(m.Customer).where(
-            m.Customer.project_id == self.project.id, m.Customer.phone.like(f"{prefix}%{suffix}"))
-            .order_by(m.Customer.id)))
+        return self.uow.customers.by_phone_parts(self.project.id, prefix, suffix)
 
     def domain(self, row: m.Customer) -> cr.Customer:
         return cr.Customer(
@@ -137,8 +129,7 @@ class Ctx:
     def save(self, c: cr.Customer, row: m.Customer | None = None) -> m.Customer:
         """Write a domain customer back; re-arm its reminders when the deadline moved (RULES §7)."""
         if row is None:
-            row = m.Customer(project_id=self.project.id, phone=c.phone, due_stage=0)
-            self.s.add(row)
+            row = self.uow.customers.add(m.Customer(project_id=self.project.id, phone=c.phone, due_stage=0))
         old_deadline = row.valid_until
         for f in ("name", "owner", "status", "registered_by", "registered_at", "last_activity_at",
                   "valid_until", "note"):
@@ -175,20 +166,13 @@ class Ctx:
 
     # ---- receptions --------------------------------------------------------
     def open_receptions(self, member: str) -> list[m.Reception]:
-        return list(self.s.scalars(select(m.Reception).where(
-            m.Reception.project_id == self.project.id, m.Reception.member == member,
-            m.Reception.ended_at.is_(None)).order_by(m.Reception.id)))
+        return self.uow.receptions.open_of(self.project.id, member)
 
     def open_reception_of(self, customer_id: int) -> m.Reception | None:
-        return self.s.scalars(select(m.Reception).where(
-            m.Reception.project_id == self.project.id, m.Reception.customer_id == customer_id,
-            m.Reception.ended_at.is_(None))).first()
+        return self.uow.receptions.open_of_customer(self.project.id, customer_id)
 
     def received_today(self, customer_id: int) -> bool:
-        n = self.s.scalar(select(func.count()).select_from(m.Reception).where(
-            m.Reception.project_id == self.project.id, m.Reception.customer_id == customer_id,
-            m.Reception.day == self.today))
-        return bool(n)
+        return bool(self.uow.receptions.count_of_customer_on(self.project.id, customer_id, self.today))
 
     def start_reception(self, member: str, category: str, customer_id: int | None = None,
                         counted_for: str | None = None, for_owner: str | None = None,
@@ -197,8 +181,7 @@ class Ctx:
                         customer_id=customer_id, category=category, counted_for=counted_for,
                         for_owner=for_owner, kind="", turn=turn, benefit="", started_at=self.now,
                         nudge_at=self.now + timedelta(minutes=self.policy.max_reception_minutes))
-        self.s.add(r)
-        self.s.flush()
+        self.uow.receptions.add(r)
         if self.day_open():
             self.day.start_reception(member, r.id)
         return r
@@ -209,13 +192,9 @@ class Ctx:
 
     def counted_today(self, member: str) -> int:
         """Today's counted receptions of `member` from the log (a member who left and came back keeps them)."""
-        return self.s.scalar(select(func.count()).select_from(m.Reception).where(
-            m.Reception.project_id == self.project.id, m.Reception.day == self.today,
-            m.Reception.counted_for == member)) or 0
+        return self.uow.receptions.counted_for(self.project.id, self.today, member)
 
     def deal_today(self, customer_id: int | None) -> bool:
         if customer_id is None:
             return False
-        n = self.s.scalar(select(func.count()).select_from(m.Deal).where(
-            m.Deal.customer_id == customer_id, m.Deal.day == self.today))
-        return bool(n)
+        return bool(self.uow.deals.count_of_customer_on(customer_id, self.today))

@@ -1,8 +1,6 @@
 """客户登记表 commands (RULES §5, §6): 跟进 查客 我的客户 成交 申诉 /核实 /裁定 /释放."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import refund
@@ -70,9 +68,7 @@ def lookup(cmd: c.Lookup, ctx: Ctx) -> str:
 
 def my_customers(cmd: c.MyCustomers, ctx: Ctx) -> str:
     ctx.reply_private = ctx.full_phones = True
-    rows = ctx.s.scalars(select(m.Customer).where(
-        m.Customer.project_id == ctx.project.id, m.Customer.owner == ctx.sender)
-        .order_by(m.Customer.valid_until)).all()
+    rows = ctx.uow.customers.owned_by(ctx.project.id, ctx.sender)
     rows = [r for r in rows if ctx.domain(r).owner_at(ctx.now) == ctx.sender]
     if not rows:
         return T.MY_NONE
@@ -106,8 +102,7 @@ def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool)
     """/核实 同一人: today's receiver of that customer handed a colleague's customer over (RULES §4
     `handover`): the count back, a make-up for a counted rotation turn; the owner takes over if here."""
     lines = []
-    recs = ctx.s.scalars(select(m.Reception).where(
-        m.Reception.customer_id == row.id, m.Reception.day == ctx.today, m.Reception.member != owner)).all()
+    recs = ctx.uow.receptions.of_customer_by_others(row.id, ctx.today, owner)
     for r in recs:
         if refund(ctx, r, T.IS_CUSTOMER_OF.format(name=row.name, owner=owner)):
             lines.append(T.HANDOVER_REFUNDED.format(me=r.member))
@@ -128,7 +123,7 @@ def decide(cmd: c.Decide, ctx: Ctx) -> str:
     for n in cmd.names:
         ctx.salesperson(n)
     row = ctx.find_customer(cmd.phone)
-    deal = ctx.s.scalars(select(m.Deal).where(m.Deal.customer_id == row.id).order_by(m.Deal.id.desc())).first()
+    deal = ctx.uow.deals.latest_of(row.id)
     if deal is not None:
         a, *b = cmd.names
         deal.shares = dr.shares(a, b[0] if b else None, ctx.policy.deal_split)

@@ -1,8 +1,6 @@
 """成交 and 申诉 (RULES §6): one deal per customer per day, relatives, splits, appeals, big orders."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers import commands as c
 from handlers.context import Ctx
 from rules import customers as cr
@@ -37,9 +35,9 @@ def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> str:
     lines += _withdraw_split_makeups(ctx, target.id if target else None, shares, owner)
     cust.close()
     target = ctx.save(cust, target)
-    ctx.s.add(m.Deal(project_id=ctx.project.id, customer_id=target.id, day=ctx.today, units=cmd.units,
-                     shares=shares, buyer_name=name, relation=cmd.relation, reported_by=me,
-                     note=note, created_at=ctx.now))
+    ctx.uow.deals.add(m.Deal(project_id=ctx.project.id, customer_id=target.id, day=ctx.today, units=cmd.units,
+                             shares=shares, buyer_name=name, relation=cmd.relation, reported_by=me,
+                             note=note, created_at=ctx.now))
     ctx.note(T.DEAL_NOTE.format(me=me, name=target.name, units=cmd.units, shares=share_words(shares)))
     _alert_big(ctx, me, target, cmd.units, shares)
     return T.DEAL_RECORDED.format(name=target.name, phone=cr.mask(target.phone), units=cmd.units,
@@ -102,7 +100,7 @@ def _record_relative(ctx: Ctx, linked: m.Customer, buyer: str, phone: str, relat
 def _deal_today(ctx: Ctx, row: m.Customer | None) -> m.Deal | None:
     if row is None:
         return None
-    return ctx.s.scalars(select(m.Deal).where(m.Deal.customer_id == row.id, m.Deal.day == ctx.today)).first()
+    return ctx.uow.deals.of_customer_on(row.id, ctx.today)
 
 
 def _correct(ctx: Ctx, deal: m.Deal, row: m.Customer, cmd: c.RecordDeal) -> str:
@@ -134,9 +132,7 @@ def _withdraw_split_makeups(ctx: Ctx, customer_id: int | None, shares: dict, own
         e = ctx.day.entry(name) if name != owner and customer_id is not None else None
         if e is None:
             continue
-        recs = ctx.s.scalars(select(m.Reception).where(
-            m.Reception.customer_id == customer_id, m.Reception.day == ctx.today,
-            m.Reception.member == name, m.Reception.category == "obligation")).all()
+        recs = ctx.uow.receptions.obligations(customer_id, ctx.today, name)
         if fair.withdraw_on_split(e.makeup_src, {r.id for r in recs}):
             ctx.note(*ctx.day.withdraw_makeup(name, T.WITHDRAW_WHY_SPLIT))
             for r in recs:
@@ -149,23 +145,20 @@ def _same_day_helper(ctx: Ctx, customer_id: int | None, owner: str) -> str | Non
     """A helper or obligation receiver of this customer today (the latest one) shares the deal."""
     if customer_id is None:
         return None
-    r = ctx.s.scalars(select(m.Reception).where(
-        m.Reception.customer_id == customer_id, m.Reception.day == ctx.today,
-        m.Reception.category.in_(("helper", "obligation")), m.Reception.member != owner,
-        m.Reception.member.in_(ctx.roster()))          # a member removed from the roster is not split in
-        .order_by(m.Reception.id.desc())).first()
+    r = ctx.uow.receptions.latest_helper(customer_id, ctx.today, owner,
+                                         ctx.roster())      # a member removed from the roster is not split in
     return r.member if r else None
 
 
 def appeal(cmd: c.Appeal, ctx: Ctx) -> str:
     row = ctx.find_customer(cmd.phone)
-    deal = ctx.s.scalars(select(m.Deal).where(m.Deal.customer_id == row.id).order_by(m.Deal.id.desc())).first()
+    deal = ctx.uow.deals.latest_of(row.id)
     if deal is None:
         raise Refused(T.APPEAL_NO_DEAL.format(name=row.name))
     deadline = dr.appeal_deadline(deal.day, ctx.policy.deal_appeal_days)
     if not dr.appeal_open(deal.day, ctx.today, ctx.policy.deal_appeal_days):
         raise Refused(T.APPEAL_CLOSED.format(name=row.name, day=f"{deal.day:%m-%d}", deadline=f"{deadline:%m-%d}"))
-    ctx.s.add(m.Appeal(deal_id=deal.id, by=ctx.sender, reason=cmd.reason, at=ctx.now))
+    ctx.uow.deals.add(m.Appeal(deal_id=deal.id, by=ctx.sender, reason=cmd.reason, at=ctx.now))
     for mgr in ctx.managers():
         ctx.tell(mgr, T.APPEAL_TO_MANAGER.format(by=ctx.sender, name=row.name, phone=row.phone,
                                                  day=f"{deal.day:%m-%d}", shares=share_words(deal.shares),

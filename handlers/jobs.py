@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
-
 from handlers.admin import summary_text
 from handlers.context import Ctx
 from handlers.queue_cmds import board_line, next_line, open_today
@@ -81,7 +79,7 @@ def stale(key: str, due: datetime, now: datetime) -> bool:
 
 def _forget_old_deliveries(ctx: Ctx) -> None:
     """Once a day: platform event ids older than EVENT_RETENTION are dropped (the table stays small)."""
-    ctx.s.execute(delete(m.ProcessedEvent).where(m.ProcessedEvent.at < ctx.now - EVENT_RETENTION))
+    ctx.uow.events.forget_before(ctx.now - EVENT_RETENTION)
 
 
 def _open(ctx: Ctx) -> list[Msg]:
@@ -97,9 +95,7 @@ def _open(ctx: Ctx) -> list[Msg]:
 
 def _reminders(ctx: Ctx) -> list[Msg]:
     out: list[Msg] = []
-    rows = ctx.s.scalars(select(m.Customer).where(
-        m.Customer.project_id == ctx.project.id, m.Customer.due_at <= ctx.now)
-        .order_by(m.Customer.due_at).limit(500)).all()
+    rows = ctx.uow.customers.reminders_due(ctx.project.id, ctx.now)
     for row in rows:
         stage = customer_due(ctx.local(row.valid_until), row.due_stage, ctx.policy) if row.valid_until else None
         if stage is None or row.status != cr.ACTIVE:
@@ -133,9 +129,7 @@ def _remind(ctx: Ctx, row: m.Customer, stage: int) -> list[Msg]:
 
 def _nudges(ctx: Ctx) -> list[Msg]:
     out: list[Msg] = []
-    rows = ctx.s.scalars(select(m.Reception).where(
-        m.Reception.project_id == ctx.project.id, m.Reception.nudge_at <= ctx.now,
-        m.Reception.ended_at.is_(None))).all()
+    rows = ctx.uow.receptions.nudges_due(ctx.project.id, ctx.now)
     quiet = in_quiet_hours(ctx.now, ctx.policy)
     for r in rows:
         if not nudge_wanted(r.day, ctx.now):     # about an earlier day: the next opening closes it

@@ -1,8 +1,6 @@
 """轮排 commands (RULES §2, §3): presence, walk-ins, 送客, 非客 and the manager's overrides."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers import commands as c
 from handlers.context import Ctx
 from rules import fairness as fair
@@ -19,9 +17,7 @@ ERRAND_KINDS = ("问路", "找人")
 def open_today(ctx: Ctx, names: tuple[str, ...] = ()) -> None:
     """开班 (automatic, /开班, or /开班 甲 乙 丙); receptions left open since an earlier day are closed."""
     if not ctx.day_open():
-        for r in ctx.s.scalars(select(m.Reception).where(
-                m.Reception.project_id == ctx.project.id, m.Reception.ended_at.is_(None),
-                m.Reception.day < ctx.today)):
+        for r in ctx.uow.receptions.left_open_before(ctx.project.id, ctx.today):
             r.ended_at, r.nudge_at = ctx.now, None
             ctx.note(T.LEFTOVER_CLOSED_NOTE.format(member=r.member))
         for e in ctx.day.queue:
@@ -232,7 +228,7 @@ def see_off(cmd: c.SeeOff, ctx: Ctx) -> str:
 
 
 def _matches(ctx: Ctx, customer_id: int, key: str) -> bool:
-    row = ctx.s.get(m.Customer, customer_id)
+    row = ctx.uow.customers.get(customer_id)
     return key in (row.phone, row.name)
 
 
@@ -280,9 +276,7 @@ def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> str:
 
 def _last_ended(ctx: Ctx, me: str) -> m.Reception | None:
     """My latest reception today that already ended (送客)."""
-    return ctx.s.scalars(select(m.Reception).where(
-        m.Reception.project_id == ctx.project.id, m.Reception.member == me, m.Reception.day == ctx.today,
-        m.Reception.ended_at.is_not(None)).order_by(m.Reception.id.desc())).first()
+    return ctx.uow.receptions.last_ended(ctx.project.id, me, ctx.today)
 
 
 def apply_non_buyer(ctx: Ctx, me: str, r: m.Reception, kind: str) -> str:
@@ -354,10 +348,7 @@ def hand_non_buyer_to_last(ctx: Ctx) -> str:
     ctx.require_open()
     if not ctx.policy.non_buyer_to_last:
         raise Refused(T.LAST_NOT_IN_POLICY)
-    r = ctx.s.scalars(select(m.Reception).where(
-        m.Reception.project_id == ctx.project.id, m.Reception.day == ctx.today,
-        m.Reception.category == "non_buyer", m.Reception.ended_at.is_(None))
-        .order_by(m.Reception.id.desc())).first()
+    r = ctx.uow.receptions.latest_open_non_buyer(ctx.project.id, ctx.today)
     if r is None:
         raise Refused(T.LAST_NO_NON_BUYER)
     last = next((e.name for e in reversed(ctx.day.queue) if e.presence == AVAILABLE and e.name != r.member), None)
@@ -375,7 +366,7 @@ def approve(cmd: c.Approve, ctx: Ctx) -> str:
     _in_queue(ctx, cmd.name)
     pending = ctx.day.pending_non_buyer.pop(cmd.name, None)
     if pending:
-        r = ctx.s.get(m.Reception, pending["reception"])
+        r = ctx.uow.receptions.get(pending["reception"])
         ctx.note(T.NON_BUYER_CONFIRMED_NOTE.format(name=cmd.name, kind=pending["kind"]))
         return T.NON_BUYER_CONFIRMED + apply_non_buyer(ctx, cmd.name, r, pending["kind"])
     e = ctx.day.entry(cmd.name)

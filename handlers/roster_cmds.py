@@ -1,8 +1,6 @@
 """名单与经理 (RULES §9, §5.1): /成员, /转移 and 更正. Config managers stay managers; the last manager stays."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers import commands as c
 from handlers.context import Ctx
 from rules import customers as cr
@@ -22,7 +20,7 @@ def roster(cmd: c.Roster, ctx: Ctx) -> str:
 
 
 def _row(ctx: Ctx, name: str) -> m.Member | None:
-    return ctx.s.scalars(select(m.Member).where(m.Member.project_id == ctx.project.id, m.Member.name == name)).first()
+    return ctx.uow.members.named(ctx.project.id, name)
 
 
 def _active_row(ctx: Ctx, name: str) -> m.Member:
@@ -41,7 +39,7 @@ def _add(name: str, ctx: Ctx) -> str:
         raise Refused(T.ROSTER_ALREADY.format(name=name))
     pos = max((x.position for x in ctx.members()), default=0) + 1
     if row is None:
-        ctx.s.add(m.Member(project_id=ctx.project.id, name=name, role="sales", position=pos))
+        ctx.uow.members.add(m.Member(project_id=ctx.project.id, name=name, role="sales", position=pos))
     else:
         was_manager = row.active and row.role in ("manager", "both")
         row.active, row.position = True, pos
@@ -95,9 +93,7 @@ _ACTIONS = {"添加": _add, "移除": _remove, "经理": _promote, "取消经理
 
 
 def active_customers(ctx: Ctx, owner: str) -> list[m.Customer]:
-    rows = ctx.s.scalars(select(m.Customer).where(
-        m.Customer.project_id == ctx.project.id, m.Customer.owner == owner,
-        m.Customer.status == cr.ACTIVE).order_by(m.Customer.id)).all()
+    rows = ctx.uow.customers.active_of(ctx.project.id, owner)
     return [r for r in rows if ctx.domain(r).owner_at(ctx.now) == owner]
 
 

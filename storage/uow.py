@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Engine, event, inspect, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Appeal, Audit, Base, Customer, Deal, Member, ProcessedEvent, Project, Reception
+from storage.models import Appeal, Base, Customer, Deal, Member, Project, Reception
+from storage.repos.audit import AuditLog
+from storage.repos.customers import Customers
+from storage.repos.deals import Deals
+from storage.repos.links import Links
+from storage.repos.members import Members
+from storage.repos.outbox import OutboxRows
+from storage.repos.projects import Events, Projects
+from storage.repos.receptions import Receptions
 
 TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Appeal, Member)}
 # parents before children (foreign keys): customers before receptions and deals, deals before appeals
@@ -41,6 +47,10 @@ class UnitOfWork:
         self._new: list = []
         event.listen(self.session, "before_flush", self._before_flush)
         self.session.begin()
+        s = self.session
+        self.projects, self.events, self.members, self.links = Projects(s), Events(s), Members(s), Links(s)
+        self.customers, self.receptions, self.deals = Customers(s), Receptions(s), Deals(s)
+        self.audit, self.outbox = AuditLog(s), OutboxRows(s)
         return self
 
     def _before_flush(self, session, _ctx, _instances) -> None:
@@ -60,17 +70,11 @@ class UnitOfWork:
 
     def lock_project(self, name: str) -> Project | None:
         """The project's row, locked for this transaction (SQLite: BEGIN IMMEDIATE already holds it)."""
-        q = select(Project).where(Project.name == name)
-        if self.postgres:
-            q = q.with_for_update()
-        return self.session.scalars(q).first()
+        return self.projects.locked(name, for_update=self.postgres)
 
     def claim_event(self, event_id: str, now: datetime) -> None:
         """Record a platform delivery in this transaction; a second delivery raises Duplicate."""
-        insert = pg_insert if self.postgres else sqlite_insert
-        stmt = (insert(ProcessedEvent).values(event_id=event_id, at=now)
-                .on_conflict_do_nothing(index_elements=["event_id"]).returning(ProcessedEvent.event_id))
-        if self.session.execute(stmt).scalar() is None:
+        if not self.events.claim(event_id, now):
             raise Duplicate(event_id)
 
     def changes(self) -> list[list]:
@@ -134,8 +138,3 @@ def _from_json(model, key, v):
         return date.fromisoformat(v)
     return v
 
-
-def add_audit(session: Session, **fields) -> Audit:
-    row = Audit(**fields)
-    session.add(row)
-    return row

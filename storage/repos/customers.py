@@ -1,0 +1,66 @@
+"""The customer register (RULES §5): lookups by phone, name and owner, and the reminder sweep."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.enums import CustomerStatus
+from storage import models as m
+
+C = m.Customer
+
+
+class Customers:
+    def __init__(self, s: Session):
+        self.s = s
+
+    def add(self, row: m.Customer) -> m.Customer:
+        self.s.add(row)
+        return row
+
+    def get(self, customer_id: int) -> m.Customer | None:
+        return self.s.get(C, customer_id)
+
+    def by_phone(self, project_id: int, phone: str) -> m.Customer | None:
+        return self.s.scalars(select(C).where(C.project_id == project_id, C.phone == phone)).first()
+
+    def named(self, project_id: int, name: str) -> list[m.Customer]:
+        return list(self.s.scalars(select(C).where(C.project_id == project_id, C.name == name)))
+
+    def by_phone_parts(self, project_id: int, prefix: str, suffix: str) -> list[m.Customer]:
+        """Customers whose phone starts with `prefix` and ends with `suffix` (digits only)."""
+        return list(self.s.scalars(select(C).where(
+            C.project_id == project_id, C.phone.like(f"{prefix}%{suffix}")).order_by(C.id)))
+
+    def by_ids(self, ids: Iterable[int]) -> dict[int, m.Customer]:
+        return {c.id: c for c in self.s.scalars(select(C).where(C.id.in_(ids)))}
+
+    def of_project(self, project_id: int) -> list[m.Customer]:
+        return list(self.s.scalars(select(C).where(C.project_id == project_id).order_by(C.id)))
+
+    def reminders_due(self, project_id: int, now: datetime, limit: int = 500) -> list[m.Customer]:
+        return list(self.s.scalars(select(C).where(C.project_id == project_id, C.due_at <= now)
+                                   .order_by(C.due_at).limit(limit)).all())
+
+    def active_of(self, project_id: int, owner: str) -> list[m.Customer]:
+        """Rows still marked active for `owner` (the caller checks the validity)."""
+        return list(self.s.scalars(select(C).where(
+            C.project_id == project_id, C.owner == owner, C.status == CustomerStatus.ACTIVE)
+            .order_by(C.id)).all())
+
+    def owned_by(self, project_id: int, owner: str) -> list[m.Customer]:
+        """Rows naming `owner`, soonest deadline first (the caller checks the validity)."""
+        return list(self.s.scalars(select(C).where(C.project_id == project_id, C.owner == owner)
+                                   .order_by(C.valid_until)).all())
+
+    def lapsing_at(self, project_id: int, deadline: datetime) -> list[m.Customer]:
+        return list(self.s.scalars(select(C).where(
+            C.project_id == project_id, C.status == CustomerStatus.ACTIVE, C.valid_until == deadline)).all())
+
+    def registered_between(self, project_id: int, lo: datetime, hi: datetime) -> list[m.Customer]:
+        return list(self.s.scalars(select(C).where(
+            C.project_id == project_id, C.registered_at >= lo, C.registered_at < hi)
+            .order_by(C.registered_at)).all())

@@ -1,0 +1,14 @@
+"""The one place that picks the dialect's INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+
+def insert_unless_taken(s: Session, model, key: str, returning, values: dict):
+    """Insert a row unless its unique `key` column is taken: the `returning` column of the new row,
+    or None when another row holds the key (one statement, safe between processes)."""
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(returning)
+    return s.execute(stmt).scalar()

@@ -1,0 +1,52 @@
+"""Outbox rows: written under a unique key, claimed, re-claimed after a lease, marked sent or failed."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage import models as m
+from storage.repos.dialect import insert_unless_taken
+
+Ob = m.Outbox
+
+
+class OutboxRows:
+    def __init__(self, s: Session):
+        self.s = s
+
+    def insert(self, values: dict) -> bool:
+        """Write a message under its key; False when the key is taken."""
+        return insert_unless_taken(self.s, Ob, "key", Ob.id, values) is not None   # (rowcount is -1 on psycopg)
+
+    def due_again(self, now: datetime, lease: timedelta, limit: int) -> list[tuple[m.Outbox, str | None]]:
+        """(row, project name) of unsent messages whose retry time has come, oldest first."""
+        return self.s.execute(select(Ob, m.Project.name).outerjoin(m.Project, m.Project.id == Ob.project_id)
+                              .where(Ob.sent_at.is_(None), Ob.failed_at.is_(None),
+                                     or_(Ob.retry_at <= now,     # (rows from before retry_at: by claim)
+                                         and_(Ob.retry_at.is_(None), Ob.claimed_at < now - lease)))
+                              .order_by(Ob.id).limit(limit)).all()
+
+    def take(self, row: m.Outbox, now: datetime, worker: str, retry_at: datetime) -> bool:
+        """Claim `row` for one more send (False: another process took it first)."""
+        return bool(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.attempts == row.attempts, Ob.sent_at.is_(None))
+                                   .values(claimed_at=now, claimed_by=worker, attempts=row.attempts + 1,
+                                           retry_at=retry_at)).rowcount)
+
+    def give_up(self, row: m.Outbox, now: datetime) -> bool:
+        """Mark `row` failed (False: another process did)."""
+        return bool(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.failed_at.is_(None))
+                                   .values(failed_at=now)).rowcount)
+
+    def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
+        q = update(Ob).where(Ob.sent_at.is_(None))
+        if keys is not None:
+            q = q.where(Ob.key.in_(keys))
+        self.s.execute(q.values(sent_at=now))
+
+    def unsent(self, keys: list[str]) -> list[m.Outbox]:
+        return list(self.s.scalars(select(Ob).where(Ob.key.in_(keys), Ob.sent_at.is_(None))))
+
+    def sent_keys(self, keys: list[str]) -> set[str]:
+        return set(self.s.scalars(select(Ob.key).where(Ob.key.in_(keys), Ob.sent_at.is_not(None))))

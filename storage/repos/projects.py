@@ -1,0 +1,78 @@
+"""Projects, the chats bound to them, what falls due next, and the platform deliveries handled."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from storage import models as m
+from storage.repos.dialect import insert_unless_taken
+
+P, B = m.Project, m.ChatBinding
+
+
+class Projects:
+    def __init__(self, s: Session):
+        self.s = s
+
+    def add(self, row: m.Project) -> m.Project:
+        self.s.add(row)
+        self.s.flush()
+        return row
+
+    def named(self, name: str) -> m.Project | None:
+        return self.s.scalars(select(P).where(P.name == name)).first()
+
+    def the_one_named(self, name: str) -> m.Project:
+        """The project called `name` (NoResultFound if there is none)."""
+        return self.s.scalars(select(P).where(P.name == name)).one()
+
+    def locked(self, name: str, for_update: bool) -> m.Project | None:
+        """The project's row; `for_update`: locked for this transaction (PostgreSQL)."""
+        q = select(P).where(P.name == name)
+        return self.s.scalars(q.with_for_update() if for_update else q).first()
+
+    def id_of(self, name: str) -> int | None:
+        return self.s.scalar(select(P.id).where(P.name == name))
+
+    def schedule_of(self, name: str):
+        """(id, next_open_at, next_summary_at) of the project, or None."""
+        return self.s.execute(select(P.id, P.next_open_at, P.next_summary_at).where(P.name == name)).first()
+
+    def earliest_reminders(self, project_id: int) -> tuple[datetime | None, datetime | None]:
+        """(earliest customer reminder, earliest reception nudge): one statement on indexed columns."""
+        return tuple(self.s.execute(select(
+            select(func.min(m.Customer.due_at)).where(m.Customer.project_id == project_id).scalar_subquery(),
+            select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id).scalar_subquery(),
+        )).one())
+
+    # ---- chats ------------------------------------------------------------------------------
+    def binding(self, platform: str, chat_id: str) -> m.ChatBinding | None:
+        return self.s.get(B, (platform, chat_id))
+
+    def bind(self, platform: str, chat_id: str, project_id: int) -> None:
+        self.s.add(B(platform=platform, chat_id=chat_id, project_id=project_id))
+
+    def name_of_chat(self, platform: str, chat_id: str) -> str | None:
+        return self.s.scalar(select(P.name).join(B, B.project_id == P.id)
+                             .where(B.platform == platform, B.chat_id == chat_id))
+
+    def chats_of(self, platform: str, project: str) -> list[str]:
+        return list(self.s.scalars(select(B.chat_id).join(P, P.id == B.project_id).where(
+            B.platform == platform, P.name == project)))
+
+
+class Events:
+    """Platform event ids already handled (each delivery runs once)."""
+
+    def __init__(self, s: Session):
+        self.s = s
+
+    def claim(self, event_id: str, now: datetime) -> bool:
+        """Record a delivery; False when it was recorded before."""
+        e = m.ProcessedEvent
+        return insert_unless_taken(self.s, e, "event_id", e.event_id, {"event_id": event_id, "at": now}) is not None
+
+    def forget_before(self, cutoff: datetime) -> None:
+        self.s.execute(delete(m.ProcessedEvent).where(m.ProcessedEvent.at < cutoff))
