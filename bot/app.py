@@ -253,7 +253,6 @@ class App:
                 if changes or after != before or ctx.reasons:
                     self._audit(uow, ctx, msg, before, changes)
                 row.state = after
-                row.version += 1
             replies = self._answer(msg, ctx, cmd, text, before["queue"] != after["queue"]
                                    or before["assigned"] != after["assigned"])
             replies = self.outbox.write(uow, replies, now, numbered=True)   # in the command's own transaction;

@@ -42,7 +42,6 @@ class Project(Base):
     state: Mapped[dict] = mapped_column(default=dict)
     next_open_at: Mapped[datetime | None]
     next_summary_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=0)
 
 
 class Member(Base):
