@@ -24,7 +24,7 @@ from handlers.queue_cmds import next_line
 from handlers.registry import HANDLERS, READ_ONLY, STATIC
 from handlers.settings import ProjectSettings
 from rules import texts as T
-from rules.enums import MANAGES, AuditKind
+from rules.enums import MANAGES, SELLS, AuditKind, Role
 from rules.errors import Refused
 from rules.queue import Day
 from storage import models as m
@@ -73,9 +73,9 @@ class App:
     def _sync_members(self, uow, p, ps: ProjectSettings) -> None:
         rows = {r.name: r for r in uow.members.of_project(p.id)}
         pos = max((r.position for r in rows.values()), default=0)
-        roles = {n: "sales" for n in ps.salespeople}
+        roles = {n: Role.SALES for n in ps.salespeople}
         for n in ps.managers:
-            roles[n] = "both" if n in roles else "manager"
+            roles[n] = Role.BOTH if n in roles else Role.MANAGER
         for name, role in roles.items():
             if name not in rows:
                 pos += 1
@@ -83,7 +83,7 @@ class App:
                 uow.members.add(rows[name])
         for name in ps.managers:         # config managers are always managers (RULES §9), whatever /成员 did
             r = rows[name]
-            r.role = "both" if r.active and r.role in ("sales", "both") else "manager"
+            r.role = Role.BOTH if r.active and r.role in SELLS else Role.MANAGER
             r.active = True
         for name, plat, uid in ps.ids:
             setattr(rows[name], f"{plat}_id", uid)

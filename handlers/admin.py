@@ -8,6 +8,7 @@ from handlers.context import Ctx
 from handlers.queue_cmds import next_line
 from rules import texts as T
 from rules.customers import mask
+from rules.enums import AuditKind, Category
 from rules.errors import Refused
 from rules.queue import PRESENCE_WORDS, Day
 
@@ -58,9 +59,9 @@ def undo(cmd: c.Undo, ctx: Ctx) -> str:
     rows = ctx.uow.audit.of_day(ctx.project.id, ctx.today, newest_first=True)
     passed, target = [], None
     for a in rows:
-        if a.kind == "undo" or a.undone_by is not None or a.undo is None:
+        if a.kind == AuditKind.UNDO or a.undone_by is not None or a.undo is None:
             continue
-        if a.kind == "system":
+        if a.kind == AuditKind.SYSTEM:
             if a.undo["day"].get("date") != ctx.today.isoformat():      # it opened the day
                 break
             passed.append(a)
@@ -72,7 +73,7 @@ def undo(cmd: c.Undo, ctx: Ctx) -> str:
     for a in passed + [target]:                  # newest first: each restores what the one after it saw
         ctx.uow.restore(a.undo["rows"])
     ctx.day = Day.from_dict(target.undo["day"])
-    ctx.audit_kind = "undo"
+    ctx.audit_kind = AuditKind.UNDO
     ctx.undo_targets = passed + [target]
     _opening_due_again(ctx)
     ctx.note(T.UNDO_NOTE.format(actor=target.actor, command=target.command))
@@ -110,7 +111,7 @@ def summary_text(ctx: Ctx, day: date) -> str:
     recs = ctx.uow.receptions.on_day(ctx.project.id, day)
     per: dict[str, list[int]] = {}
     for r in recs:
-        if r.category == "errand":
+        if r.category == Category.ERRAND:
             continue
         per.setdefault(r.member, [0, 0])[0 if r.counted_for == r.member else 1] += 1
     deals = ctx.uow.deals.on_day(ctx.project.id, day)

@@ -9,6 +9,7 @@ from handlers.settings import ProjectSettings
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
+from rules.enums import MANAGES, SELLS, AuditKind
 from rules.errors import Refused
 from rules.queue import Day
 from rules.schedule import customer_due
@@ -33,7 +34,7 @@ class Ctx:
     reply_private: bool = False          # answer in a private chat with the sender
     full_phones: bool = False            # the private answer may show full phones (the owner's own)
     reply_file: str | None = None        # a file sent with the answer (/导出)
-    audit_kind: str = "cmd"              # cmd | system | undo
+    audit_kind: AuditKind = AuditKind.CMD
     undo_targets: list[m.Audit] = field(default_factory=list)   # the changes an /撤销 restored
     _members: list | None = None
 
@@ -74,11 +75,11 @@ class Ctx:
         return self._members
 
     def roster(self) -> list[str]:
-        return [x.name for x in self.members() if x.role in ("sales", "both")]
+        return [x.name for x in self.members() if x.role in SELLS]
 
     def managers(self) -> list[str]:
         """The project's managers: config.yaml's always, and those /成员 经理 made (RULES §9)."""
-        return fair.managers_of([x.name for x in self.members() if x.role in ("manager", "both")],
+        return fair.managers_of([x.name for x in self.members() if x.role in MANAGES],
                                 self.settings.managers)
 
     def is_manager(self, name: str | None = None) -> bool:

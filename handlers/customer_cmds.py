@@ -8,6 +8,7 @@ from handlers.visits import owner_takes_over
 from rules import customers as cr
 from rules import deals as dr
 from rules import texts as T
+from rules.enums import Category
 from rules.errors import Refused
 from rules.queue import AVAILABLE, BUSY
 from rules.visits import Visit, own_return_counted
@@ -109,12 +110,12 @@ def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool)
         if r.ended_at is not None:
             continue
         if ctx.presence(owner) in (AVAILABLE, BUSY):
-            r.category = "handover"
+            r.category = Category.HANDOVER
             ctx.end_reception(r)
             counted = ctx.policy.handover_owner_counted or own_return_counted(ctx.policy, closed)
-            lines += owner_takes_over(ctx, Visit("handover", owner, counted, owner, True), row)
+            lines += owner_takes_over(ctx, Visit(Category.HANDOVER, owner, counted, owner, True), row)
         else:
-            r.category, r.for_owner = "obligation", owner
+            r.category, r.for_owner = Category.OBLIGATION, owner
             lines.append(T.VERIFIED_OBLIGATION.format(me=r.member, owner=owner))
     return lines
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from handlers import commands as c
 from handlers.context import Ctx
 from rules import texts as T
+from rules.enums import MANAGES
 from rules.errors import Refused
 from storage.uow import UnitOfWork
 
@@ -27,7 +28,7 @@ def confirm(cmd: c.Confirm, ctx: Ctx) -> str:
     claims = ctx.uow.links.claims_for(ctx.project.id, cmd.name)
     if not claims:
         raise Refused(T.CONFIRM_NOTHING.format(name=cmd.name))
-    if row.role in ("manager", "both"):
+    if row.role in MANAGES:
         raise Refused(T.CONFIRM_MANAGER.format(name=cmd.name))
     for claim in claims:
         link(ctx.uow, claim.platform, claim.account, ctx.project.id, cmd.name)

@@ -5,6 +5,7 @@ from handlers import commands as c
 from handlers.context import Ctx
 from rules import fairness as fair
 from rules import texts as T
+from rules.enums import Category
 from rules.errors import Refused
 from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, PRESENCE_WORDS
 from storage import models as m
@@ -168,7 +169,7 @@ def take_walk_in(ctx: Ctx, name: str, category: str, customer_id: int | None = N
     """A rotation reception: counted in shift, uncounted (queue untouched) outside it."""
     if not ctx.in_shift():
         ctx.note(T.OFF_SHIFT_NOTE.format(name=name))
-        return ctx.start_reception(name, "off_shift", customer_id)
+        return ctx.start_reception(name, Category.OFF_SHIFT, customer_id)
     check_walk_in(ctx, name)
     e = ctx.day.entry(name)
     if e.presence == BUSY:
@@ -180,7 +181,7 @@ def take_walk_in(ctx: Ctx, name: str, category: str, customer_id: int | None = N
 
 def receive(cmd: c.Receive, ctx: Ctx) -> str:
     me = ctx.salesperson(ctx.sender)
-    take_walk_in(ctx, me, "new")
+    take_walk_in(ctx, me, Category.NEW)
     return T.RECEIVED.format(me=me)
 
 
@@ -234,15 +235,15 @@ def _matches(ctx: Ctx, customer_id: int, key: str) -> bool:
 
 def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
     """义务接待/代接 ended without a deal today: make-up; auto_dealer counts the owner (RULES §4)."""
-    if r.category not in ("obligation", "helper") or ctx.deal_today(r.customer_id):
+    if r.category not in (Category.OBLIGATION, Category.HELPER) or ctx.deal_today(r.customer_id):
         return []
     lines = []
-    if r.category == "helper" and ctx.policy.helper_no_deal_owner_counted and r.for_owner:
+    if r.category == Category.HELPER and ctx.policy.helper_no_deal_owner_counted and r.for_owner:
         if ctx.day.entry(r.for_owner):
             ctx.note(*ctx.day.count_out_of_rotation(r.for_owner))
         r.counted_for = r.for_owner
         lines.append(T.HELPER_NO_DEAL_COUNTED.format(owner=r.for_owner))
-    if r.category == "obligation":
+    if r.category == Category.OBLIGATION:
         if makeup_for(ctx, r, T.MAKEUP_WHY_OBLIGATION):
             lines.append(T.GOT_MAKEUP.format(name=r.member))
     elif ctx.policy.helper_no_deal_owner_counted and ctx.day.entry(r.member):
@@ -263,7 +264,7 @@ def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> str:
     r = open_[-1] if open_ else _last_ended(ctx, me)
     if r is None:
         raise Refused(T.NO_RECEPTION_FOR_NON_BUYER.format(me=me))
-    if r.category in ("non_buyer", "errand"):
+    if r.category in (Category.NON_BUYER, Category.ERRAND):
         raise Refused(T.NON_BUYER_ALREADY.format(me=me))
     timing = fair.non_buyer_timing(ctx.local(r.started_at), ctx.now, ctx.policy.non_buyer_window_minutes,
                                    still_open=r.ended_at is None)
@@ -281,7 +282,7 @@ def _last_ended(ctx: Ctx, me: str) -> m.Reception | None:
 
 def apply_non_buyer(ctx: Ctx, me: str, r: m.Reception, kind: str) -> str:
     errand = kind in ERRAND_KINDS
-    r.category, r.kind = ("errand" if errand else "non_buyer"), kind
+    r.category, r.kind = (Category.ERRAND if errand else Category.NON_BUYER), kind
     was_counted = r.counted_for is not None
     made_up = refund(ctx, r, T.REFUND_WHY_NON_BUYER.format(kind=kind))
     ctx.note(T.NON_BUYER_NOTE.format(me=me, kind=kind))
@@ -355,7 +356,7 @@ def hand_non_buyer_to_last(ctx: Ctx) -> str:
     if last is None:
         raise Refused(T.LAST_NOBODY)
     ctx.end_reception(r)
-    new = ctx.start_reception(last, "non_buyer", r.customer_id)
+    new = ctx.start_reception(last, Category.NON_BUYER, r.customer_id)
     new.kind = r.kind
     ctx.note(T.LAST_NOTE.format(last=last, member=r.member, kind=r.kind))
     ctx.mentions.append(last)

@@ -6,6 +6,7 @@ from handlers.context import Ctx
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
+from rules.enums import MANAGES, SELLS, Role
 from rules.errors import Refused
 from rules.normalize import member_name_problem
 from storage import models as m
@@ -35,15 +36,15 @@ def _add(name: str, ctx: Ctx) -> str:
     if problem:
         raise Refused(T.ROSTER_BAD_NAME.format(name=name[:20], problem=problem))
     row = _row(ctx, name)
-    if row is not None and row.active and row.role in ("sales", "both"):
+    if row is not None and row.active and row.role in SELLS:
         raise Refused(T.ROSTER_ALREADY.format(name=name))
     pos = max((x.position for x in ctx.members()), default=0) + 1
     if row is None:
-        ctx.uow.members.add(m.Member(project_id=ctx.project.id, name=name, role="sales", position=pos))
+        ctx.uow.members.add(m.Member(project_id=ctx.project.id, name=name, role=Role.SALES, position=pos))
     else:
-        was_manager = row.active and row.role in ("manager", "both")
+        was_manager = row.active and row.role in MANAGES
         row.active, row.position = True, pos
-        row.role = "both" if was_manager or name in ctx.settings.managers else "sales"
+        row.role = Role.BOTH if was_manager or name in ctx.settings.managers else Role.SALES
     ctx.note(T.ROSTER_ADDED_NOTE.format(name=name))
     return T.ROSTER_ADDED.format(name=name)
 
@@ -53,8 +54,8 @@ def _remove(name: str, ctx: Ctx) -> str:
     config = ctx.settings.managers
     if ctx.open_receptions(name):
         raise Refused(T.ROSTER_BUSY.format(name=name))
-    if name in config and row.role == "both":
-        row.role = "manager"                 # off the roster, still a manager (config.yaml says so)
+    if name in config and row.role == Role.BOTH:
+        row.role = Role.MANAGER              # off the roster, still a manager (config.yaml says so)
     else:
         why = fair.manager_change_refusal(name, ctx.managers(), config, demote=False) if name in ctx.managers() else None
         if why:
@@ -69,7 +70,7 @@ def _remove(name: str, ctx: Ctx) -> str:
 
 def _promote(name: str, ctx: Ctx) -> str:
     row = _active_row(ctx, name)
-    row.role = "both" if row.role in ("sales", "both") else "manager"
+    row.role = Role.BOTH if row.role in SELLS else Role.MANAGER
     ctx.note(T.ROSTER_MANAGER_NOTE.format(name=name))
     return T.ROSTER_MANAGER.format(name=name)
 
@@ -81,8 +82,8 @@ def _demote(name: str, ctx: Ctx) -> str:
     why = fair.manager_change_refusal(name, ctx.managers(), ctx.settings.managers, demote=True)
     if why:
         raise Refused(why)
-    if row.role == "both":
-        row.role = "sales"
+    if row.role == Role.BOTH:
+        row.role = Role.SALES
     else:
         row.active = False                   # a manager only: no role left
     ctx.note(T.DEMOTED_NOTE.format(name=name))

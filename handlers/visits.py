@@ -7,13 +7,14 @@ from handlers.queue_cmds import check_walk_in, makeup_for, refund, take_walk_in
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
+from rules.enums import Category
 from rules.errors import Refused
 from rules.queue import AVAILABLE, BUSY, PRESENCE_WORDS
 from rules.visits import CATEGORY_WORDS, Visit, classify
 from storage import models as m
 
-ROTATION = ("new",)
-NEW_CUSTOMER = ("new", "named", "brought_open", "brought_closed")
+ROTATION = (Category.NEW,)
+NEW_CUSTOMER = (Category.NEW, Category.NAMED, Category.BROUGHT_OPEN, Category.BROUGHT_CLOSED)
 
 
 def visit(cmd: c.Visit, ctx: Ctx) -> str:
@@ -120,7 +121,7 @@ def _register(ctx: Ctx, cust, row, name, phone, v: Visit) -> tuple[m.Customer, l
         if name != cust.name and name not in cust.other_names:
             cust.other_names.append(name)
             lines.append(T.OTHER_NAME.format(registered=cust.name, owner=cust.owner))
-        if v.receiver == cust.owner and v.category != "obligation":
+        if v.receiver == cust.owner and v.category != Category.OBLIGATION:
             cust.renew(ctx.now, days)
     return ctx.save(cust, row), lines
 
@@ -131,10 +132,10 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
         if fill is not None:
             fill.customer_id = row.id
             had = fill.counted_for is not None
-            why = (T.NAMED_REFUND_WHY if v.category == "named" else T.IS_CUSTOMER_OF).format(
+            why = (T.NAMED_REFUND_WHY if v.category == Category.NAMED else T.IS_CUSTOMER_OF).format(
                 name=row.name, owner=v.receiver)
             made_up = refund(ctx, fill, why)
-            fill.category = "handover"
+            fill.category = Category.HANDOVER
             ctx.end_reception(fill)
             if made_up:
                 lines.append(T.HANDOVER_REFUNDED.format(me=me))
@@ -142,15 +143,15 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
                 lines.append(T.COUNT_BACK_NO_MAKEUP.format(me=me).strip())
         lines += owner_takes_over(ctx, v, row)
         return lines
-    if v.category == "obligation":
+    if v.category == Category.OBLIGATION:
         lines.append(T.OBLIGATION_TERMS.format(why=v.why, owner=owner, me=me))
         if fill is not None:
             if fill.counted_for:
                 ctx.note(*ctx.day.uncount(me))
                 fill.counted_for = None
-            fill.customer_id, fill.category, fill.for_owner = row.id, "obligation", owner
+            fill.customer_id, fill.category, fill.for_owner = row.id, Category.OBLIGATION, owner
         else:
-            ctx.start_reception(me, "obligation", row.id, for_owner=owner)
+            ctx.start_reception(me, Category.OBLIGATION, row.id, for_owner=owner)
         ctx.mentions.append(owner)
         return lines
     if fill is not None:                      # filling in my open 接待
@@ -179,7 +180,7 @@ def owner_takes_over(ctx: Ctx, v: Visit, row: m.Customer) -> list[str]:
     ctx.start_reception(o, v.category, row.id, counted_for=o if counted else None)
     ctx.mentions.append(o)
     tag = T.COUNTED_TAG if counted else T.UNCOUNTED_TAG
-    named = v.category == "named"
+    named = v.category == Category.NAMED
     ctx.note((T.NAMED_TO_NOTE if named else T.HANDED_TO_NOTE).format(name=row.name, owner=o, counted=tag))
     line = (T.PLEASE_NAMED if named else T.PLEASE_OWNER).format(name=row.name, owner=o, counted=tag)
     if busy:
@@ -217,9 +218,9 @@ def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> str:
         if current.member == me:
             raise Refused(T.HELP_ALREADY.format(name=row.name))
         ctx.end_reception(current)
-        if current.category == "obligation" and makeup_for(ctx, current, T.MAKEUP_WHY_HANDED):
+        if current.category == Category.OBLIGATION and makeup_for(ctx, current, T.MAKEUP_WHY_HANDED):
             lines.append(T.HELP_HANDED_OVER.format(member=current.member))
-    ctx.start_reception(me, "helper", row.id, for_owner=owner)
+    ctx.start_reception(me, Category.HELPER, row.id, for_owner=owner)
     where = PRESENCE_WORDS.get(ctx.presence(owner) or "", T.ABSENT_WORD)
     ctx.note(T.HELP_NOTE.format(me=me, owner=owner, where=where, name=row.name))
     ctx.mentions.append(owner)

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from rules import texts as T
+from rules.enums import CustomerStatus
 from rules.errors import Refused
 
-ACTIVE, LAPSED, CLOSED, PENDING = "active", "lapsed", "closed", "pending"
+ACTIVE, LAPSED, CLOSED, PENDING = (CustomerStatus.ACTIVE, CustomerStatus.LAPSED, CustomerStatus.CLOSED,
+                                   CustomerStatus.PENDING)
 PLACEHOLDERS = {"先生", "女士", "小姐", "太太", "客户", "客人", "顾客", "某某", "某人", "未知", "无名", "无",
                 "匿名", "不详", "老板", "阿姨", "叔叔", "大哥", "大姐", "美女", "帅哥", "师傅", "老师", "路人",
                 "测试", "test", "x", "xx", "xxx", "unknown", "mr", "mrs", "ms", "miss", "sir", "madam"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from rules import texts as T
+from rules.enums import Category
 from rules.queue import AVAILABLE, AWAY_BUSINESS, BUSY
 
 
@@ -27,7 +28,7 @@ def earns_makeup(turn: bool, deal_today: bool) -> bool:
 
 def withdraw_on_registration(category: str, benefit: str) -> bool:
     """非客 then 到访 in the same reception: it was not a non-buyer; the refund is withdrawn."""
-    return category == "non_buyer" and benefit == "refund"
+    return category == Category.NON_BUYER and benefit == "refund"
 
 
 def withdraw_on_split(makeup_src: int | None, receptions: set[int]) -> bool:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from rules import texts as T
+from rules.enums import Presence
 
 AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT = (
-    "available", "busy", "away_business", "away_personal", "absent")
+    Presence.AVAILABLE, Presence.BUSY, Presence.AWAY_BUSINESS, Presence.AWAY_PERSONAL, Presence.ABSENT)
 PRESENCES = (AVAILABLE, BUSY, AWAY_BUSINESS, AWAY_PERSONAL, ABSENT)
 SKIPPED_WHEN_PASSED = T.SKIPPED_AS
 KEEPS_PLACE = (BUSY, AWAY_BUSINESS)      # their turn passing earns them the front (§3 table)

@@ -8,18 +8,21 @@ bot/ read it from here.
 """
 from __future__ import annotations
 
+from rules.enums import Category, CustomerStatus, Presence
+
 # ---- words -------------------------------------------------------------------------------
-PRESENCE = {"available": "在岗", "busy": "接待中", "away_business": "外出（公事）",
-            "away_personal": "暂离", "absent": "未到"}
-SKIPPED_AS = {"absent": "未签到", "away_personal": "暂离"}
+PRESENCE = {Presence.AVAILABLE: "在岗", Presence.BUSY: "接待中", Presence.AWAY_BUSINESS: "外出（公事）",
+            Presence.AWAY_PERSONAL: "暂离", Presence.ABSENT: "未到"}
+SKIPPED_AS = {Presence.ABSENT: "未签到", Presence.AWAY_PERSONAL: "暂离"}
 CATEGORY = {
-    "new": "新客户", "named": "点名客户", "own_return_open": "未成交老客户回访",
-    "own_return_closed": "已成交客户回访", "brought_open": "未成交老客户带新客户",
-    "brought_closed": "已成交老客户带新客户", "repeat_today": "当天重复到访",
-    "handover": "同事老客户", "helper": "代接", "obligation": "义务接待",
-    "non_buyer": "非购房人员", "errand": "找人/问路", "off_shift": "早到/迟走",
+    Category.NEW: "新客户", Category.NAMED: "点名客户", Category.OWN_RETURN_OPEN: "未成交老客户回访",
+    Category.OWN_RETURN_CLOSED: "已成交客户回访", Category.BROUGHT_OPEN: "未成交老客户带新客户",
+    Category.BROUGHT_CLOSED: "已成交老客户带新客户", Category.REPEAT_TODAY: "当天重复到访",
+    Category.HANDOVER: "同事老客户", Category.HELPER: "代接", Category.OBLIGATION: "义务接待",
+    Category.NON_BUYER: "非购房人员", Category.ERRAND: "找人/问路", Category.OFF_SHIFT: "早到/迟走",
 }
-STATUS = {"active": "跟踪中", "lapsed": "公客", "closed": "已成交", "pending": "待核实"}
+STATUS = {CustomerStatus.ACTIVE: "跟踪中", CustomerStatus.LAPSED: "公客", CustomerStatus.CLOSED: "已成交",
+          CustomerStatus.PENDING: "待核实"}
 EMPTY = "（空）"
 NONE = "无"
 SYSTEM_ACTOR = "系统"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rules import texts as T
+from rules.enums import Category
 from rules.policy import Policy
 from rules.queue import AVAILABLE, BUSY
 
@@ -45,13 +46,13 @@ def classify(*, reporter: str, owner: str | None, owner_closed: bool, owner_pres
     """
     visit = _route(reporter, owner, owner_closed, owner_presence, named, referrer_owner,
                    referrer_closed, referrer_owner_presence, policy)
-    if visit.category == "named" and named_for and named_for != reporter:
+    if visit.category == Category.NAMED and named_for and named_for != reporter:
         visit = route_named(reporter, named_for, named_presence)
     if repeat_today and visit.counted:
-        visit = Visit("repeat_today", visit.receiver, False, visit.owner, visit.owner_present,
+        visit = Visit(Category.REPEAT_TODAY, visit.receiver, False, visit.owner, visit.owner_present,
                       T.V_REPEAT)
     if not in_shift and visit.counted:
-        visit = Visit("off_shift", visit.receiver, False, visit.owner, visit.owner_present,
+        visit = Visit(Category.OFF_SHIFT, visit.receiver, False, visit.owner, visit.owner_present,
                       T.V_OFF_SHIFT)
     return visit
 
@@ -60,8 +61,8 @@ def route_named(reporter: str, named_for: str, presence: str | None) -> Visit:
     """点名 甲: the customer asked for colleague 甲. If 甲 is here, 甲 receives, counted (`named`);
     the reporter gets neither the customer nor the count. If 甲 is not here, it is a walk-in."""
     if _present(presence):
-        return Visit("named", named_for, True, named_for, True, T.V_NAMED_OTHER.format(name=named_for))
-    return Visit("new", reporter, True, why=T.V_NAMED_ABSENT.format(name=named_for))
+        return Visit(Category.NAMED, named_for, True, named_for, True, T.V_NAMED_OTHER.format(name=named_for))
+    return Visit(Category.NEW, reporter, True, why=T.V_NAMED_ABSENT.format(name=named_for))
 
 
 def _present(presence: str | None) -> bool:
@@ -71,16 +72,16 @@ def _present(presence: str | None) -> bool:
 def _route(reporter, owner, owner_closed, owner_presence, named, referrer_owner, referrer_closed,
            referrer_owner_presence, policy) -> Visit:
     if owner == reporter:
-        cat = "own_return_closed" if owner_closed else "own_return_open"
+        cat = Category.OWN_RETURN_CLOSED if owner_closed else Category.OWN_RETURN_OPEN
         return Visit(cat, reporter, own_return_counted(policy, owner_closed), why=T.V_OWN)
     if owner is not None:
         if _present(owner_presence):
             counted = policy.handover_owner_counted or own_return_counted(policy, owner_closed)
-            return Visit("handover", owner, counted, owner, True, T.V_HANDOVER.format(owner=owner))
-        return Visit("obligation", reporter, False, owner, False,
+            return Visit(Category.HANDOVER, owner, counted, owner, True, T.V_HANDOVER.format(owner=owner))
+        return Visit(Category.OBLIGATION, reporter, False, owner, False,
                      T.V_OBLIGATION.format(owner=owner))
     if referrer_owner is not None:
-        cat = "brought_closed" if referrer_closed else "brought_open"
+        cat = Category.BROUGHT_CLOSED if referrer_closed else Category.BROUGHT_OPEN
         counted = brought_counted(policy, referrer_closed)
         if referrer_owner != reporter and _present(referrer_owner_presence):
             return Visit(cat, referrer_owner, counted, referrer_owner, True,
@@ -88,5 +89,5 @@ def _route(reporter, owner, owner_closed, owner_presence, named, referrer_owner,
         if referrer_owner == reporter:
             return Visit(cat, reporter, counted, why=T.V_BROUGHT_OWN)
     if named:
-        return Visit("named", reporter, True, why=T.V_NAMED)
-    return Visit("new", reporter, True, why=T.V_NEW)
+        return Visit(Category.NAMED, reporter, True, why=T.V_NAMED)
+    return Visit(Category.NEW, reporter, True, why=T.V_NEW)

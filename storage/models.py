@@ -7,6 +7,8 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, Uni
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
+from rules.enums import AuditKind
+
 
 class UTCDateTime(TypeDecorator):
     """Aware datetimes in, naive UTC in the database, aware UTC out (same on SQLite and PostgreSQL)."""
@@ -142,7 +144,7 @@ class Audit(Base):
     command: Mapped[str] = mapped_column(Text)
     reasons: Mapped[list] = mapped_column(default=list)
     undo: Mapped[dict | None]
-    kind: Mapped[str] = mapped_column(String(10), default="cmd")   # cmd | system | undo
+    kind: Mapped[str] = mapped_column(String(10), default=AuditKind.CMD)
     undone_by: Mapped[int | None]
 
 

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Integer, and_, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
+from rules.enums import SELLS, AuditKind, Category, CustomerStatus
 from storage import models as m
 
 R = m.Reception
@@ -27,7 +28,7 @@ R = m.Reception
 def receptions(s: Session, pid: int, start: date, end: date) -> dict[str, list[int]]:
     """{name: [counted, uncounted]}: one pass grouped by (member, counted_for), at most members² rows."""
     q = (select(R.member, R.counted_for, func.count()).where(
-        R.project_id == pid, R.day >= start, R.day <= end, R.category != "errand").group_by(R.member, R.counted_for))
+        R.project_id == pid, R.day >= start, R.day <= end, R.category != Category.ERRAND).group_by(R.member, R.counted_for))
     out: dict[str, list[int]] = {}
     for member, counted_for, n in s.execute(q):
         if counted_for:
@@ -38,7 +39,7 @@ def receptions(s: Session, pid: int, start: date, end: date) -> dict[str, list[i
 
 
 def daily_walk_ins(s: Session, pid: int, start: date, end: date) -> dict[date, int]:
-    q = (select(R.day, func.count()).where(R.project_id == pid, R.day >= start, R.day <= end, R.category != "errand")
+    q = (select(R.day, func.count()).where(R.project_id == pid, R.day >= start, R.day <= end, R.category != Category.ERRAND)
          .group_by(R.day))
     return {d: n for d, n in s.execute(q)}
 
@@ -53,7 +54,8 @@ def registrations(s: Session, pid: int, lo: datetime, hi: datetime) -> dict[str,
 def lapsed(s: Session, pid: int, lo: datetime, hi: datetime) -> dict[str, int]:
     C = m.Customer
     q = (select(C.owner, func.count()).where(and_(
-        C.project_id == pid, C.status == "active", C.valid_until >= lo, C.valid_until < hi, C.owner.is_not(None)))
+        C.project_id == pid, C.status == CustomerStatus.ACTIVE, C.valid_until >= lo, C.valid_until < hi,
+        C.owner.is_not(None)))
         .group_by(C.owner))
     return dict(s.execute(q).all())
 
@@ -87,7 +89,7 @@ _MAKEUPS = {
 def makeups(s: Session, pid: int, start: date, end: date) -> dict[str, tuple[int, int]]:
     """{name: (earned, used)} from the change log."""
     sql = (_MAKEUPS[s.bind.dialect.name] + " WHERE a.project_id = :pid AND a.day >= :a AND a.day <= :b"
-           " AND a.kind <> 'undo' AND a.undone_by IS NULL"
+           f" AND a.kind <> '{AuditKind.UNDO}' AND a.undone_by IS NULL"
            " AND (r.value LIKE '% 获得补接%' OR r.value LIKE '%补接已用%') GROUP BY who")
     q = text(sql).bindparams(bindparam("pid", type_=Integer), bindparam("a", type_=Date), bindparam("b", type_=Date))
     return {w: (int(e), int(u)) for w, e, u in s.execute(q, {"pid": pid, "a": start, "b": end})}
@@ -97,4 +99,4 @@ def roster(s: Session, pid: int) -> list[str]:
     """Active salespeople in 接待排序表 order."""
     Mb = m.Member
     return list(s.scalars(select(Mb.name).where(Mb.project_id == pid, Mb.active.is_(True),
-                                                 Mb.role.in_(("sales", "both"))).order_by(Mb.position, Mb.id)))
+                                                 Mb.role.in_(SELLS)).order_by(Mb.position, Mb.id)))
