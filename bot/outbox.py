@@ -41,7 +41,7 @@ class Outbox:
     def claim(self, uow: UnitOfWork, o: Outgoing, project_id: int | None, now: datetime) -> bool:
         """In the caller's transaction: write `o` under its key, claimed for sending by this process;
         False when the key is taken (some process wrote this message already)."""
-        return uow.outbox.insert(dict(
+        return uow.outbox.add(dict(
             key=o.key, project_id=project_id, to=o.to, text=o.text, mentions=list(o.mentions),
             due_at=o.at or now, created_at=now, claimed_at=now, claimed_by=self.worker, platform=o.platform,
             chat_id=o.chat_id, card=o.card, file=o.file, attempts=1, retry_at=now + LEASE))

@@ -16,7 +16,7 @@ class OutboxRows:
     def __init__(self, s: Session):
         self.s = s
 
-    def insert(self, values: dict) -> bool:
+    def add(self, values: dict) -> bool:
         """Write a message under its key; False when the key is taken."""
         return insert_unless_taken(self.s, Ob, "key", Ob.id, values) is not None   # (rowcount is -1 on psycopg)
 

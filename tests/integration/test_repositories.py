@@ -72,9 +72,9 @@ def test_an_audit_row_is_dated_by_the_local_day_of_its_time_not_the_utc_day(engi
 
 def test_two_processes_taking_the_same_outbox_row_only_one_gets_it(engine):
     with UnitOfWork(engine) as uow:
-        assert uow.outbox.insert({"key": "k1", "project_id": _pid(uow), "text": "hi", "mentions": [], "due_at": NOW,
+        assert uow.outbox.add({"key": "k1", "project_id": _pid(uow), "text": "hi", "mentions": [], "due_at": NOW,
                                   "created_at": NOW, "claimed_at": NOW, "claimed_by": "a", "attempts": 1})
-        assert not uow.outbox.insert({"key": "k1", "project_id": _pid(uow), "text": "again", "mentions": [],
+        assert not uow.outbox.add({"key": "k1", "project_id": _pid(uow), "text": "again", "mentions": [],
                                       "due_at": NOW, "created_at": NOW, "claimed_at": NOW, "claimed_by": "b"})
         uow.commit()
     later, lease = NOW + timedelta(minutes=10), timedelta(minutes=5)
