@@ -10,7 +10,7 @@ from rules import texts as T
 from rules.enums import Category
 from rules.errors import Refused
 from rules.queue import AVAILABLE, BUSY, PRESENCE_WORDS
-from rules.visits import CATEGORY_WORDS, Visit, classify
+from rules.visits import CATEGORY_WORDS, Visit, VisitFacts, classify
 from storage import models as m
 
 ROTATION = (Category.NEW,)
@@ -31,12 +31,13 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
     named_for = _colleague(ctx, cmd.named_for)
     owner = cust.owner_at(ctx.now) if cust else None
     ref_owner = referrer.owner_at(ctx.now) if referrer else None
-    v = classify(reporter=me, owner=owner, owner_closed=bool(cust and cust.status == cr.CLOSED),
-                 owner_presence=ctx.presence(owner), named=cmd.named, referrer_owner=ref_owner,
-                 referrer_closed=bool(referrer and referrer.status == cr.CLOSED),
-                 referrer_owner_presence=ctx.presence(ref_owner),
-                 repeat_today=bool(row and ctx.received_today(row.id)), in_shift=ctx.in_shift(),
-                 policy=ctx.policy, named_for=named_for, named_presence=ctx.presence(named_for))
+    facts = VisitFacts(reporter=me, owner=owner, owner_closed=bool(cust and cust.status == cr.CLOSED),
+                       owner_presence=ctx.presence(owner), named=cmd.named, referrer_owner=ref_owner,
+                       referrer_closed=bool(referrer and referrer.status == cr.CLOSED),
+                       referrer_owner_presence=ctx.presence(ref_owner),
+                       repeat_today=bool(row and ctx.received_today(row.id)), in_shift=ctx.in_shift(),
+                       named_for=named_for, named_presence=ctx.presence(named_for))
+    v = classify(facts, ctx.policy)
     fill = next((r for r in ctx.open_receptions(me) if r.customer_id is None), None)
     if fill is None and v.receiver == me:
         _check_may_receive(ctx, me, v)

@@ -5,7 +5,7 @@ import pytest
 
 from rules.policy import PRESETS, preset
 from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY
-from rules.visits import classify
+from rules.visits import VisitFacts, classify
 
 ME, O = "李四", "王五"
 
@@ -13,9 +13,9 @@ ME, O = "李四", "王五"
 def visit(policy="real_estate", **kw):
     args = dict(reporter=ME, owner=None, owner_closed=False, owner_presence=None, named=False,
                 referrer_owner=None, referrer_closed=False, referrer_owner_presence=None,
-                repeat_today=False, in_shift=True, policy=preset(policy))
+                repeat_today=False, in_shift=True)
     args.update(kw)
-    return classify(**args)
+    return classify(VisitFacts(**args), preset(policy))
 
 
 def test_presets_exist_and_unknown_is_refused():
