@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _common import machine, md_table, pct, pg_cluster, pg_create_db
+from _common import machine, md_table, pct
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, insert, select, update
 
 from bot.bootstrap import bootstrap
@@ -42,6 +42,7 @@ from bot.config import Config
 from handlers.messages import Incoming
 from rules.queue import Day
 from storage import models as m
+from storage import pgcluster
 from storage.uow import UnitOfWork
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -404,12 +405,12 @@ def main() -> int:
         summary.append(("SQLite", r, ratio))
         sys.stdout.flush()
     if args.db in ("postgresql", "both"):
-        with pg_cluster(fsync=args.pg_fsync == "on") as server:
+        with pgcluster.cluster(fsync=args.pg_fsync == "on") as server:
             if server is None:
                 print("### PostgreSQL\n\nskipped: PostgreSQL binaries (initdb, pg_ctl) not found\n")
             else:
                 label = f"PostgreSQL (throwaway cluster, fsync={args.pg_fsync})"
-                r = run_day(pg_create_db(server), label, args)
+                r = run_day(pgcluster.create_database(server, "bench_"), label, args)
                 text_, ratio = report(r)
                 print(text_ + "\n")
                 if r["profile"]:

@@ -26,7 +26,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _common import machine, md_table, pct, pg_cluster, pg_create_db
+from _common import machine, md_table, pct
+
+from storage import pgcluster
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 27, 9, 30, tzinfo=TZ)
@@ -178,11 +180,11 @@ def main() -> None:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     if args.db in ("postgresql", "both"):
-        with pg_cluster() as server:
+        with pgcluster.cluster() as server:
             if server is None:
                 print("PostgreSQL binaries not found: skipped")
             else:
-                print(table(run(pg_create_db(server, "contention"), "PostgreSQL (throwaway cluster)", args)))
+                print(table(run(pgcluster.create_database(server, "contention_"), "PostgreSQL (throwaway cluster)", args)))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import free_port, machine, md_table, pct, pg_cluster, pg_create_db  # noqa: E402
+from _common import machine, md_table, pct  # noqa: E402
 
+from storage import pgcluster  # noqa: E402
 from storage.db import make_engine, migrate  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.report_data import TZ, generate  # noqa: E402
@@ -69,7 +70,7 @@ def bench_board(url: str, samples: int) -> dict:
     from bot.adapters.web import make_web, serve_in_thread
     from bot.bootstrap import bootstrap
     from handlers.messages import Incoming
-    port = free_port()
+    port = pgcluster.free_port()
     cfg = Path(tempfile.mkdtemp()) / "config.yaml"
     cfg.write_text(f"""
 web: {{port: {port}}}
@@ -121,7 +122,7 @@ def main() -> int:
     a = ap.parse_args()
     print(machine())
     rows, lat_rows = [], []
-    with tempfile.TemporaryDirectory() as tmp, pg_cluster() as pg:
+    with tempfile.TemporaryDirectory() as tmp, pgcluster.cluster() as pg:
         dbs = []
         if a.db in ("sqlite", "both"):
             dbs.append(("SQLite", lambda n: f"sqlite:///{tmp}/{n}.db"))
@@ -129,7 +130,7 @@ def main() -> int:
             if pg is None:
                 print("PostgreSQL binaries not found: PostgreSQL skipped")
             else:
-                dbs.append(("PostgreSQL", lambda n: pg_create_db(pg)))
+                dbs.append(("PostgreSQL", lambda n: pgcluster.create_database(pg, "bench_")))
         for label, url in dbs:
             r = bench_report(url("report"), a.sales, a.days, a.per_day)
             for span in ("year", "month", "week"):

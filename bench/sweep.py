@@ -28,13 +28,14 @@ from datetime import time as time_
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _common import machine, md_table, pct, pg_cluster, pg_create_db
+from _common import machine, md_table, pct
 from sqlalchemy import delete, event, func, select, text, update
 
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
 from bot.config import Config
 from storage import models as m
+from storage import pgcluster
 from storage.uow import UnitOfWork
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -278,11 +279,12 @@ def main() -> int:
         print(report(r, args) + "\n")
         sys.stdout.flush()
     if args.db in ("postgresql", "both"):
-        with pg_cluster(fsync=args.pg_fsync == "on") as server:
+        with pgcluster.cluster(fsync=args.pg_fsync == "on") as server:
             if server is None:
                 print("### PostgreSQL\n\nskipped: PostgreSQL binaries (initdb, pg_ctl) not found\n")
             else:
-                r = run(pg_create_db(server), f"PostgreSQL (throwaway cluster, fsync={args.pg_fsync})", args)
+                url = pgcluster.create_database(server, "bench_")
+                r = run(url, f"PostgreSQL (throwaway cluster, fsync={args.pg_fsync})", args)
                 print(report(r, args) + "\n")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     return 0

@@ -5,18 +5,14 @@ exist; with CI set, that skip is a failure.
 """
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from storage import pgcluster
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,57 +42,22 @@ def config_file(tmp_path):
     return make
 
 
-def _pg_bin() -> str | None:
-    found = shutil.which("initdb")
-    if found:
-        return str(Path(found).resolve().parent)
-    cands = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return str(Path(cands[-1]).parent) if cands else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def pg_server():
     """A PostgreSQL cluster of our own on a free port, stopped at the end of the session."""
-    bindir = _pg_bin()
-    if bindir is None:
-        msg = "PostgreSQL binaries (initdb, pg_ctl) not found: PostgreSQL tests skipped"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " — and CI is set, so this is a failure")
-        pytest.skip(msg)
-    base = Path(tempfile.mkdtemp(prefix="reception-pg-"))
-    data, port = base / "data", _free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:            # initdb refuses to run as root
-        os.chmod(base, 0o755)
-        shutil.chown(base, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_user + [f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres",
-                              "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-l", str(base / "log"),
-                              "-w", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    with pgcluster.cluster(fsync=False, max_connections=200, stop_mode="immediate") as server:
+        if server is None:
+            msg = "PostgreSQL binaries (initdb, pg_ctl) not found: PostgreSQL tests skipped"
+            if os.environ.get("CI"):
+                pytest.fail(msg + " — and CI is set, so this is a failure")
+            pytest.skip(msg)
+        yield server
 
 
 @pytest.fixture
 def pg_url(pg_server):
     """A fresh, empty database in the throwaway cluster."""
-    import psycopg
-    name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_server.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{pg_server}/{name}"
+    return pgcluster.create_database(pg_server, "t_")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,7 +16,8 @@ import pytest
 from bot.adapters.web import make_web, serve_in_thread
 from bot.bootstrap import bootstrap
 from handlers.messages import Incoming
-from tests.conftest import ROOT, TZ, _free_port
+from storage.pgcluster import free_port
+from tests.conftest import ROOT, TZ
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -80,7 +81,7 @@ class Site:
     """A bot (App on a SQLite file) and its pages served on a free port, like `reception-bot run`."""
 
     def __init__(self, tmp_path: Path):
-        self.port = _free_port()
+        self.port = free_port()
         cfg = tmp_path / "config.yaml"
         cfg.write_text(CONFIG % {"port": self.port}, encoding="utf-8")
         self.app = bootstrap(cfg, db_url=f"sqlite:///{tmp_path}/reception.db")

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tests.conftest import _free_port
+from storage.pgcluster import free_port
 
 CONFIG = """
 timezone: Asia/Shanghai
@@ -83,7 +83,7 @@ class Events:
 
 
 def test_run_serves_the_board_and_another_process_change_shows_within_1_second(tmp_path):
-    port = _free_port()
+    port = free_port()
     cfg = tmp_path / "config.yaml"
     cfg.write_text(CONFIG % {"dir": tmp_path, "port": port}, encoding="utf-8")
     bot = cli("run", cfg=cfg, stdin=subprocess.PIPE, wait=False)
@@ -106,7 +106,7 @@ def test_run_serves_the_board_and_another_process_change_shows_within_1_second(t
 
 
 def test_web_alone_serves_the_pages_and_404s_the_rest(tmp_path):
-    port = _free_port()
+    port = free_port()
     cfg = tmp_path / "config.yaml"
     cfg.write_text(CONFIG % {"dir": tmp_path, "port": port}, encoding="utf-8")
     assert cli("say", "张经理", "/开班 李四", cfg=cfg).returncode == 0
