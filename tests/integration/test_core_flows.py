@@ -61,7 +61,7 @@ def test_bad_input_gets_a_clear_refusal_and_changes_nothing(app):
     say(app, "张经理", "/开班 李四 王五 赵六", "2026-11-27 09:00")
     say(app, "张经理", "/开班", "2026-11-27 09:00")     # already open: refused too
     before = snapshot(app, "2026-11-27 09:30")
-    for i, (who, text) in enumerate(BAD_INPUT):
+    for who, text in BAD_INPUT:
         out = say(app, who, text, "2026-11-27 09:10")
         assert len(out) == 1, text
         reply = out[0].text

@@ -41,7 +41,8 @@ def subset(expected, actual, path="state") -> list[str]:
         if not isinstance(actual, list) or len(actual) != len(expected):
             return [f"{path}: expected {len(expected)} items, got {actual!r}"]
         if path.endswith("queue") or not all(isinstance(e, dict) for e in expected):
-            return [e for i, (x, a) in enumerate(zip(expected, actual)) for e in subset(x, a, f"{path}[{i}]")]
+            pairs = enumerate(zip(expected, actual, strict=True))      # lengths checked equal above
+            return [e for i, (x, a) in pairs for e in subset(x, a, f"{path}[{i}]")]
         unused, errs = list(actual), []
         for x in expected:
             hit = next((a for a in unused if not subset(x, a)), None)
@@ -53,7 +54,9 @@ def subset(expected, actual, path="state") -> list[str]:
     if isinstance(expected, float) or isinstance(actual, float):
         ok = isinstance(actual, (int, float)) and not isinstance(actual, bool) and abs(actual - expected) < 1e-9
         return [] if ok else [f"{path}: expected {expected!r}, got {actual!r}"]
-    return [] if expected == actual and type(expected) is type(actual) else [f"{path}: expected {expected!r}, got {actual!r}"]
+    if expected == actual and type(expected) is type(actual):
+        return []
+    return [f"{path}: expected {expected!r}, got {actual!r}"]
 
 
 def check(exp: dict, blocks: list[dict], state) -> list[str]:

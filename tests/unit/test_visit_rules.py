@@ -7,7 +7,7 @@ from rules.policy import PRESETS, preset
 from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY
 from rules.visits import VisitFacts, classify
 
-ME, O = "李四", "王五"
+ME, OTHER = "李四", "王五"
 
 
 def visit(policy="real_estate", **kw):
@@ -68,13 +68,13 @@ def test_brought_closed_by_my_own_customer(policy, counted):
 
 @pytest.mark.parametrize("presence", [AVAILABLE, BUSY])
 def test_brought_customer_goes_to_the_referrers_owner_when_present(presence):
-    v = visit("real_estate", referrer_owner=O, referrer_owner_presence=presence)
-    assert (v.category, v.receiver, v.owner) == ("brought_open", O, O)
+    v = visit("real_estate", referrer_owner=OTHER, referrer_owner_presence=presence)
+    assert (v.category, v.receiver, v.owner) == ("brought_open", OTHER, OTHER)
 
 
 def test_brought_open_counted_once_under_auto_dealer_for_the_referrers_owner():
-    v = visit("auto_dealer", referrer_owner=O, referrer_owner_presence=AVAILABLE)
-    assert (v.receiver, v.counted) == (O, True)
+    v = visit("auto_dealer", referrer_owner=OTHER, referrer_owner_presence=AVAILABLE)
+    assert (v.receiver, v.counted) == (OTHER, True)
 
 
 @pytest.mark.parametrize("policy", ["real_estate", "auto_dealer", "count_all"])
@@ -95,19 +95,19 @@ def test_repeat_today_of_own_customer_is_not_counted_where_a_return_would_count(
     ("count_all", False, True), ("count_all", True, True)])
 @pytest.mark.parametrize("presence", [AVAILABLE, BUSY])
 def test_handover_to_present_owner(policy, closed, counted, presence):
-    v = visit(policy, owner=O, owner_closed=closed, owner_presence=presence)
-    assert (v.category, v.receiver, v.owner, v.owner_present) == ("handover", O, O, True)
+    v = visit(policy, owner=OTHER, owner_closed=closed, owner_presence=presence)
+    assert (v.category, v.receiver, v.owner, v.owner_present) == ("handover", OTHER, OTHER, True)
     assert v.counted is counted
-    assert O in v.why
+    assert OTHER in v.why
 
 
 @pytest.mark.parametrize("policy", ["real_estate", "auto_dealer", "count_all"])
 @pytest.mark.parametrize("presence", [AWAY_BUSINESS, AWAY_PERSONAL, ABSENT, None])
 def test_obligation_when_owner_is_away_off_or_absent(policy, presence):
-    v = visit(policy, owner=O, owner_presence=presence)
+    v = visit(policy, owner=OTHER, owner_presence=presence)
     assert (v.category, v.receiver, v.counted) == ("obligation", ME, False)
-    assert (v.owner, v.owner_present) == (O, False)
-    assert "电话" in v.why                     # tell the reporter to phone O
+    assert (v.owner, v.owner_present) == (OTHER, False)
+    assert "电话" in v.why                     # tell the reporter to phone OTHER
 
 
 @pytest.mark.parametrize("policy", ["real_estate", "auto_dealer", "count_all"])
@@ -140,13 +140,13 @@ def test_unknown_policy_override_is_refused():
 @pytest.mark.parametrize("policy", ["real_estate", "auto_dealer", "count_all"])
 def test_named_colleague_who_is_here_receives_counted_not_the_reporter(policy):
     for presence in (AVAILABLE, BUSY):
-        v = visit(policy, named=True, named_for=O, named_presence=presence)
-        assert (v.category, v.receiver, v.counted) == ("named", O, True)
+        v = visit(policy, named=True, named_for=OTHER, named_presence=presence)
+        assert (v.category, v.receiver, v.counted) == ("named", OTHER, True)
 
 
 def test_named_colleague_who_is_not_here_leaves_a_walk_in_for_the_rotation():
     for presence in (ABSENT, AWAY_BUSINESS, AWAY_PERSONAL, None):
-        v = visit(named=True, named_for=O, named_presence=presence)
+        v = visit(named=True, named_for=OTHER, named_presence=presence)
         assert (v.category, v.receiver, v.counted) == ("new", ME, True)
 
 
@@ -156,5 +156,5 @@ def test_naming_oneself_is_the_plain_named_visit():
 
 
 def test_an_owned_customer_goes_to_the_owner_even_when_named_for_someone_else():
-    v = visit(owner=O, owner_presence=AVAILABLE, named=True, named_for="赵六", named_presence=AVAILABLE)
-    assert (v.category, v.receiver) == ("handover", O)
+    v = visit(owner=OTHER, owner_presence=AVAILABLE, named=True, named_for="赵六", named_presence=AVAILABLE)
+    assert (v.category, v.receiver) == ("handover", OTHER)
