@@ -65,6 +65,14 @@ def picture(db: str) -> dict:
 
 
 class Sqlite:
+    """rowids come from max(id) + 1, so a rolled-back attempt leaves no trace in the ids."""
+
+    def sequences(self) -> dict:
+        return {}
+
+    def reset(self, sequences: dict) -> None:
+        pass
+
     def __init__(self, tmp_path):
         self.dir = tmp_path
         self.url = f"sqlite:///{tmp_path}/reception.db"
@@ -88,6 +96,27 @@ class Postgres:
         with psycopg.connect(self.server.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
             cur = conn.execute(statement)
             return cur.fetchall() if cur.description else None
+
+    def sequences(self) -> dict:
+        """PostgreSQL sequences move on even when the transaction that drew from them rolls back."""
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences"))
+                return dict(rows.all())
+        finally:
+            engine.dispose()
+
+    def reset(self, sequences: dict) -> None:
+        """Put the sequences back as they were, so a redelivered command draws the ids the clean run drew."""
+        engine = create_engine(self.url)
+        try:
+            with engine.begin() as conn:
+                for name, value in sequences.items():
+                    conn.execute(text("SELECT setval(:n, :v, :called)"),
+                                 {"n": name, "v": value or 1, "called": value is not None})
+        finally:
+            engine.dispose()
 
     def copy(self) -> str:
         name = "copy_" + uuid.uuid4().hex[:8]
@@ -128,7 +157,7 @@ def test_a_say_killed_at_a_random_moment_leaves_the_command_whole_or_absent(data
     outcomes = {"absent": 0, "whole": 0}
     for i, (who, msg) in enumerate(day_of_commands(ROUNDS)):
         when = f"2026-11-27 {10 + i // 60:02d}:{i % 60:02d}"
-        before = picture(database.url)
+        before, sequences = picture(database.url), database.sequences()
         copy = database.copy()
         _, took = say(cfg, copy, when, who, msg)
         after = picture(copy)
@@ -138,6 +167,7 @@ def test_a_say_killed_at_a_random_moment_leaves_the_command_whole_or_absent(data
         if now == before:
             assert not finished
             outcomes["absent"] += 1
+            database.reset(sequences)                    # (ids only: the killed attempt drew some)
             say(cfg, database.url, when, who, msg)       # the platform delivers it again
             assert picture(database.url) == after, f"round {i} (CRASH_SEED={seed}): the redelivered command differs"
         else:
