@@ -152,7 +152,7 @@ def web(args) -> int:
 
 
 def _start_wechat(app, cfg):
-    from bot.wechat import WechatAdapter, WechatSettings
+    from bot.adapters.wechat.adapter import WechatAdapter, WechatSettings
     adapter = WechatAdapter(app, WechatSettings.from_env(cfg.wechat))
     t = threading.Thread(target=lambda: asyncio.run(adapter.run()), name="wechat", daemon=True)
     t.start()

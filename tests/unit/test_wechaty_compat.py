@@ -1,4 +1,4 @@
-"""wechaty 0.10.7 imports on the project's Python through bot.wechaty_compat (the `wechat` extra)."""
+"""wechaty 0.10.7 imports on the project's Python through bot.adapters.wechat.compat (the `wechat` extra)."""
 from __future__ import annotations
 
 import os
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_import_wechaty_in_a_fresh_interpreter(tmp_path: Path) -> None:
     """Nothing imported before: the patches alone make the SDK import, without writing to the cwd."""
     code = (
-        "from bot.wechaty_compat import import_wechaty\n"
+        "from bot.adapters.wechat.compat import import_wechaty\n"
         "wechaty, puppet = import_wechaty()\n"
         "opts = wechaty.WechatyOptions(puppet_options=puppet.PuppetOptions(end_point='127.0.0.1:1'))\n"
         "assert opts.puppet_options.end_point == '127.0.0.1:1'\n"
@@ -38,7 +38,7 @@ def test_import_wechaty_in_a_fresh_interpreter(tmp_path: Path) -> None:
 
 
 def test_get_host_matches_urllib3_1() -> None:
-    from bot.wechaty_compat import import_wechaty
+    from bot.adapters.wechat.compat import import_wechaty
 
     import_wechaty()
     import urllib3
@@ -49,7 +49,7 @@ def test_get_host_matches_urllib3_1() -> None:
 
 
 def test_puppet_options_hashable_and_import_idempotent() -> None:
-    from bot.wechaty_compat import import_wechaty
+    from bot.adapters.wechat.compat import import_wechaty
 
     first = import_wechaty()
     assert import_wechaty() == first
@@ -58,7 +58,7 @@ def test_puppet_options_hashable_and_import_idempotent() -> None:
 
 
 def test_fresh_pools_isolates_sessions() -> None:
-    from bot.wechaty_compat import fresh_pools, import_wechaty
+    from bot.adapters.wechat.compat import fresh_pools, import_wechaty
 
     wechaty, _ = import_wechaty()
     from wechaty.user import ContactSelf as SdkContactSelf
@@ -78,7 +78,7 @@ def test_fresh_pools_isolates_sessions() -> None:
 def test_sdk_loggers_use_the_application_logging() -> None:
     import logging
 
-    from bot.wechaty_compat import import_wechaty
+    from bot.adapters.wechat.compat import import_wechaty
 
     import_wechaty()
     for name in ("Wechaty", "PuppetService", "Message", "Room"):

@@ -20,8 +20,8 @@ HAVE_SDK = all(importlib.util.find_spec(m) for m in SDK)
 collect_ignore_glob = [] if HAVE_SDK else ["test_*.py"]  # the `wechat` extra is optional
 
 if HAVE_SDK:
-    from bot.wechat import WechatAdapter, WechatSettings
-    from bot.wechaty_compat import import_wechaty
+    from bot.adapters.wechat.adapter import WechatAdapter, WechatSettings
+    from bot.adapters.wechat.compat import import_wechaty
 
     from .fake_puppet import FakePuppetService, Room
 
@@ -123,7 +123,7 @@ class Harness:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # wechaty 0.10.7 uses the deprecated pyee alias (see bot/wechaty_compat.py); pytest resets the filters
+    # wechaty 0.10.7 uses the deprecated pyee alias (see bot/adapters/wechat/compat.py); pytest resets the filters
     config.addinivalue_line("filterwarnings", r"ignore:pyee\.AsyncIOEventEmitter:DeprecationWarning")
 
 
@@ -135,7 +135,7 @@ def _sdk() -> None:
 @pytest.fixture
 def run(caplog: pytest.LogCaptureFixture) -> Callable[..., None]:
     """run(scenario, bot=None): start the fake service and the adapter, run `await scenario(h)`, tear down."""
-    caplog.set_level(logging.DEBUG, logger="bot.wechat")
+    caplog.set_level(logging.DEBUG, logger="bot.adapters.wechat.adapter")
 
     def runner(scenario: Callable[[Harness], Awaitable[None]], bot=None, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
         async def main() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC
 
 import pytest
 
-from bot.wechat import WechatSettings
+from bot.adapters.wechat.adapter import WechatSettings
 from handlers.messages import Outgoing
 from rules.texts import APOLOGY
 
@@ -80,7 +80,7 @@ def test_reconnects_after_a_service_restart(run, caplog: pytest.LogCaptureFixtur
         h.service.push_message("m-after-restart", ZHANG, "到访 孙七 13700000000", room=ROOM)
         await wait_until(lambda: h.replies(ROOM), what="a reply after the restart")
         assert h.bot.received[-1].event_id == "wechat:m-after-restart"
-        failures = [r for r in caplog.records if r.name == "bot.wechat" and r.levelno >= logging.WARNING]
+        failures = [r for r in caplog.records if r.name == "bot.adapters.wechat.adapter" and r.levelno >= logging.WARNING]
         assert failures and any(r.exc_info for r in failures)  # logged with a traceback, not swallowed
 
     run(scenario)

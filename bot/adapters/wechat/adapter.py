@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.adapters.wechat.compat import fresh_pools, import_wechaty
 from bot.clock import SystemClock
-from bot.wechaty_compat import fresh_pools, import_wechaty
 from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
 
