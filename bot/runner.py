@@ -69,7 +69,7 @@ def run(args) -> int:
     cfg = load_config(args.config)
     feishu_settings = None
     if os.environ.get("FEISHU_APP_ID") and os.environ.get("FEISHU_APP_SECRET"):
-        from bot.feishu import FeishuSettings
+        from bot.adapters.feishu.adapter import FeishuSettings
         feishu_settings = FeishuSettings.from_env(cfg.feishu)   # a missing secret stops us before the database
     args.db_url = args.db or cfg.database                      # named by a database error, if one comes
     app = bootstrap(cfg, db_url=args.db_url)
@@ -77,7 +77,7 @@ def run(args) -> int:
         check_catch_up(app, name, datetime.now(UTC), getattr(args, "catch_up", False))
     adapters, stoppers = [], start_web(app, cfg)
     if feishu_settings is not None:
-        from bot.feishu import FeishuAdapter
+        from bot.adapters.feishu.adapter import FeishuAdapter
         feishu = FeishuAdapter(app, feishu_settings)
         feishu.start()
 

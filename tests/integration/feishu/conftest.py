@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from feishu_fake import APP_ID, APP_SECRET, BOT_NAME, FakeFeishu, RecordingBot
 
-from bot.feishu import FeishuAdapter, FeishuSettings
+from bot.adapters.feishu.adapter import FeishuAdapter, FeishuSettings
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from feishu_fake import (
     wait_for,
 )
 
+from bot.adapters.feishu.adapter import FeishuSettings
+from bot.adapters.feishu.sender import feishu_uuid
 from bot.config import ConfigError
-from bot.feishu import FeishuSettings
-from bot.feishu_send import feishu_uuid
 from handlers.messages import Outgoing
 from rules.texts import APOLOGY
 
@@ -130,7 +130,7 @@ def test_event_split_into_chunks(fake, start_adapter, recording_bot):
 
 def test_handler_error_apologises_and_connection_lives(fake, start_adapter, recording_bot, caplog):
     ws_adapter(fake, start_adapter, recording_bot)
-    with caplog.at_level(logging.ERROR, logger="bot.feishu"):
+    with caplog.at_level(logging.ERROR, logger="bot.adapters.feishu.adapter"):
         frame = fake.push(message_event("boom", message_id="om_boom"))
         wait_for(lambda: fake.sent_to("oc_group"), what="the apology")
     assert fake.texts_to("oc_group") == [APOLOGY]

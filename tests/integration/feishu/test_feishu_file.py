@@ -12,7 +12,7 @@ import pytest
 from feishu_fake import PROJECT, RecordingBot, message_event, wait_for
 from openpyxl import Workbook, load_workbook
 
-from bot.feishu_send import feishu_uuid
+from bot.adapters.feishu.sender import feishu_uuid
 from handlers.messages import Incoming, Outgoing
 from rules.texts import FILE_FAILED
 
@@ -93,7 +93,7 @@ def test_upload_failure_sends_a_fallback_text_and_the_adapter_keeps_working(
     # Feishu's answer when im:resource is not granted: permanent, not retried
     fake.upload_fail_always = (400, 99991672)
     bot = ExportBot(workbook)
-    with caplog.at_level(logging.ERROR, logger="bot.feishu_send"):
+    with caplog.at_level(logging.ERROR, logger="bot.adapters.feishu.sender"):
         export_from_manager(fake, start_adapter, bot)
         wait_for(lambda: len(fake.sent_to(MANAGER_ID)) == 2, what="the text and the fallback")
     text, fallback = fake.sent_to(MANAGER_ID)

@@ -11,7 +11,7 @@ import zlib
 
 from feishu_fake import PROJECT, RecordingBot, wait_for
 
-from bot.feishu_send import feishu_uuid
+from bot.adapters.feishu.sender import feishu_uuid
 from handlers.messages import Outgoing
 from rules.texts import IMAGE_FAILED
 

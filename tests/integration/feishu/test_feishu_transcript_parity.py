@@ -161,7 +161,7 @@ def feishu_run(tmp_path_factory):
     fake, adapters = FakeFeishu(), []
 
     def start_adapter(bot):
-        from bot.feishu import FeishuAdapter, FeishuSettings
+        from bot.adapters.feishu.adapter import FeishuAdapter, FeishuSettings
 
         adapter = FeishuAdapter(
             bot, FeishuSettings(app_id=APP_ID, app_secret=APP_SECRET, domain=fake.url, bot_name=BOT_NAME)

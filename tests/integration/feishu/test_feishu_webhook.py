@@ -17,9 +17,9 @@ import pytest
 import requests
 from feishu_fake import CountingPort, encrypt, message_event, signed_headers, wait_for
 
-from bot import feishu_webhook
+from bot.adapters.feishu import webhook as feishu_webhook
+from bot.adapters.feishu.adapter import FeishuSettings
 from bot.config import ConfigError
-from bot.feishu import FeishuSettings
 
 KEY, TOKEN = "webhook-encrypt-key", "webhook-verification-token"
 CONFIG = """\

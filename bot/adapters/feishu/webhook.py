@@ -26,7 +26,7 @@ from lark_oapi.core.const import (
 )
 from lark_oapi.core.utils import AESCipher
 
-log = logging.getLogger("bot.feishu")
+log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20  # 1 MB: Feishu's events are a few KB
 MAX_SKEW = 300  # seconds between the signature's timestamp and our clock
 MAX_CONNECTIONS = 32

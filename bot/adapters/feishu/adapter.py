@@ -1,7 +1,7 @@
 """Feishu (Lark) adapter: translates Feishu events into `Incoming` and `Outgoing` into sends.
 
 Transport is the official lark-oapi SDK only: the long connection (`lark.ws.Client`, default)
-or an HTTP webhook (bot/feishu_webhook.py refuses unsigned, stale, huge and stalled requests;
+or an HTTP webhook (bot/adapters/feishu/webhook.py refuses unsigned, stale, huge and stalled requests;
 `EventDispatcherHandler` then decrypts and checks the token).
 SDK handlers only enqueue and return (Feishu re-sends what is not acknowledged within 3 s);
 one worker thread calls `bot.handle` in arrival order; `FeishuSender` sends, rate-limited
@@ -27,10 +27,10 @@ import lark_oapi as lark
 import lark_oapi.ws.client as lark_ws_client
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
-from bot import feishu_webhook
+from bot.adapters.feishu import webhook
+from bot.adapters.feishu.sender import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
 from bot.clock import SystemClock
 from bot.config import ConfigError
-from bot.feishu_send import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
 from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
 from storage.db import DatabaseProblem
@@ -126,7 +126,7 @@ class FeishuAdapter:
         self._p2p_chats: set[str] = set()
         self._bot_open_id: str | None = None
         self._threads: list[threading.Thread] = []
-        self._httpd: feishu_webhook.WebhookServer | None = None
+        self._httpd: webhook.WebhookServer | None = None
         self._ws: lark.ws.Client | None = None
         self._ws_loop: asyncio.AbstractEventLoop | None = None
         self._ws_ready = threading.Event()
@@ -137,7 +137,7 @@ class FeishuAdapter:
         self.sender.start()
         self._spawn(self._work, "feishu-worker")
         if self.settings.mode == "webhook":
-            self._httpd = feishu_webhook.serve(self)
+            self._httpd = webhook.serve(self)
             self.webhook_address = self._httpd.server_address[:2]
             self._spawn(lambda: self._httpd.serve_forever(poll_interval=0.1), "feishu-webhook")
             log.info(

@@ -1,0 +1,1 @@
+"""Feishu (Lark) through the official lark-oapi SDK: adapter, sender, cards, webhook and the SDK workarounds."""
