@@ -6,7 +6,8 @@ or an HTTP webhook (bot/adapters/feishu/webhook.py refuses unsigned, stale, huge
 SDK handlers only enqueue and return (Feishu re-sends what is not acknowledged within 3 s);
 one worker thread calls `bot.handle` in arrival order; `FeishuSender` sends, rate-limited
 (an `Outgoing.file` is uploaded and sent as a "file" message after the text).
-The SDK keeps its long-connection event loop in a module global: one ws adapter per process.
+The SDK keeps its long-connection event loop in a module global: one ws adapter per process
+(every SDK workaround is in bot/adapters/feishu/sdk_compat.py).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import lark_oapi as lark
-import lark_oapi.ws.client as lark_ws_client
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
-from bot.adapters.feishu import webhook
-from bot.adapters.feishu.sender import FeishuSender, FileSend, Send, build_card, feishu_uuid, with_mentions
+from bot.adapters.feishu import sdk_compat, webhook
+from bot.adapters.feishu.cards import message_content
+from bot.adapters.feishu.sender import FeishuSender, FileSend, Send, feishu_uuid
 from bot.clock import SystemClock
 from bot.config import ConfigError
 from handlers.messages import BotPort, Incoming, Outgoing
@@ -151,22 +152,8 @@ class FeishuAdapter:
             self._httpd.shutdown()
             self._httpd.server_close()
         if self._ws_ready.wait(timeout if self.settings.mode == "ws" else 0) and self._ws_loop.is_running():
-            self._ws._auto_reconnect = False  # the SDK has no stop(): cancel its tasks, close, stop its loop
-
-            async def shutdown():
-                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-                main = [t for t in tasks if t.get_coro().__name__ == "_select"]  # what start() waits on
-                others = [t for t in tasks if t not in main]
-                for t in others:
-                    t.cancel()
-                await asyncio.gather(*others, return_exceptions=True)
-                if self._ws._conn is not None:
-                    await self._ws._conn.close()
-                for t in main:
-                    t.cancel()
-
             try:
-                asyncio.run_coroutine_threadsafe(shutdown(), self._ws_loop).result(timeout)
+                asyncio.run_coroutine_threadsafe(sdk_compat.stop_ws(self._ws), self._ws_loop).result(timeout)
             except (Exception, concurrent.futures.CancelledError) as e:
                 log.warning("feishu: closing the long connection: %r", e)
         self._events.put(None)  # the worker finishes what arrived, then the sender drains
@@ -182,7 +169,7 @@ class FeishuAdapter:
     def _run_ws(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        lark_ws_client.loop = loop  # the SDK runs on its module-level loop; give it this thread's
+        sdk_compat.use_loop(loop)
         self._ws_loop = loop
         s = self.settings
         self._ws = lark.ws.Client(
@@ -344,11 +331,7 @@ class FeishuAdapter:
         for id_type, rid in targets:
             if o.file and not o.text and o.card is None:
                 continue  # a file alone: no empty text message before it
-            group_ats = ats if id_type == "chat_id" else []  # @mentions only in groups
-            if o.card is not None:
-                msg_type, content = "interactive", build_card(o, group_ats)
-            else:
-                msg_type, content = "text", {"text": with_mentions(o.text, group_ats)}
+            msg_type, content = message_content(o, ats if id_type == "chat_id" else [])  # @mentions only in groups
             pieces.append(
                 Send(
                     id_type,

@@ -1,4 +1,4 @@
-"""Outbound side of the Feishu adapter: message formatting and a rate-limited, retrying sender.
+"""Outbound side of the Feishu adapter: a rate-limited, retrying sender (what a message says: cards.py).
 
 One worker thread drains a FIFO of sends. Feishu allows 5 messages/s per receiver
 (group or user); the sender spaces sends to the same receiver accordingly. A rate-limit
@@ -37,7 +37,6 @@ from lark_oapi.api.im.v1 import (
     CreateMessageRequestBody,
 )
 
-from handlers.messages import Outgoing
 from rules import texts as T
 
 log = logging.getLogger(__name__)
@@ -71,52 +70,6 @@ def feishu_uuid(key: str, receive_id: str = "") -> str | None:
         return None
     raw = f"{key}|{receive_id}" if receive_id else key
     return raw if len(raw) <= 50 else "h" + hashlib.sha256(raw.encode()).hexdigest()[:49]
-
-
-def build_card(o: Outgoing, ats: list[tuple[str, str]] = ()) -> dict:
-    """The queue board as an interactive card; buttons carry the command text in value.cmd.
-
-    `o.card` may hold `title`, `lines` (or `markdown`) and `buttons` (labels, or {label, cmd});
-    a dict with `elements` is taken as a ready Feishu card.
-    """
-    c = o.card or {}
-    if "elements" in c:
-        return c
-    body = c.get("markdown") or ("\n".join(c["lines"]) if c.get("lines") else o.text)
-    body = with_mentions(body, ats, "<at id={}></at>")  # lark_md's at syntax
-    actions = []
-    for b in c.get("buttons") or ["接待", "送客"]:
-        label, cmd = (b, b) if isinstance(b, str) else (b.get("label") or b["cmd"], b["cmd"])
-        actions.append(
-            {
-                "tag": "button",
-                "text": {"tag": "plain_text", "content": label},
-                "type": "default" if actions else "primary",
-                "value": {"cmd": cmd},
-            }
-        )
-    return {
-        "config": {"wide_screen_mode": True},
-        "header": {"template": "blue", "title": {"tag": "plain_text", "content": c.get("title", "轮排")}},
-        "elements": [
-            {"tag": "div", "text": {"tag": "lark_md", "content": body}},
-            {"tag": "action", "actions": actions},
-        ],
-    }
-
-
-def with_mentions(text: str, ats: list[tuple[str, str]], fmt: str = '<at user_id="{}"></at>') -> str:
-    """Text with an at tag for each (name, open_id) in place of the trailing name
-    ("…下一位:NAME"), else of the first "@NAME", else appended."""
-    for name, oid in ats:
-        tag = fmt.format(oid)
-        if text.endswith(name):
-            text = text[: -len(name)] + tag
-        elif f"@{name}" in text:
-            text = text.replace(f"@{name}", tag, 1)
-        else:
-            text += " " + tag
-    return text
 
 
 @dataclass(frozen=True)
@@ -226,78 +179,43 @@ class FeishuSender:
         return resp is not None
 
     def _deliver_file(self, f: FileSend) -> None:
-        """Upload `f.path`, then a "file" message to each receiver; `FILE_FAILED` to a receiver
-        when the upload or its file message fails for good."""
-        image = os.path.splitext(f.path)[1].lower() in IMAGE_TYPES
-        file_key = self._upload_image(f.path) if image else self._upload(f.path)
-        kind, field, failed = ("image", "image_key", T.IMAGE_FAILED) if image else ("file", "file_key", T.FILE_FAILED)
+        """Upload `f.path`, then a "file" (or "image") message to each receiver; `FILE_FAILED`
+        (`IMAGE_FAILED`) to a receiver when the upload or its message fails for good."""
+        kind = _upload_kind(f.path)
+        file_key = self._upload(f.path, kind)
         many = len(f.receivers) > 1
         for id_type, rid in f.receivers:
             per = rid if many else ""
             try:
                 if file_key:
-                    content = json.dumps({field: file_key})
-                    if self._deliver(Send(id_type, rid, kind, content, feishu_uuid(f"{f.key}:file", per))):
+                    content = json.dumps({kind.key_field: file_key})
+                    if self._deliver(Send(id_type, rid, kind.msg_type, content, feishu_uuid(f"{f.key}:file", per))):
                         continue
-                text = json.dumps({"text": failed}, ensure_ascii=False)
+                text = json.dumps({"text": kind.failed}, ensure_ascii=False)
                 self._deliver(Send(id_type, rid, "text", text, feishu_uuid(f"{f.key}:file-failed", per)))
             except Exception:
                 log.exception("feishu: giving up on a message to %s", rid)
 
-    def _upload(self, path: str) -> str | None:
-        """The file_key of `path` uploaded to im/v1/files, or None (logged) when that fails."""
+    def _upload(self, path: str, kind: _UploadKind) -> str | None:
+        """The file_key (image_key) of `path` uploaded as `kind`, or None (logged) when that fails."""
         name = os.path.basename(path)
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError as e:
-            log.error("feishu: cannot read the file to send %s: %s", path, e)
+            log.error("feishu: cannot read the %s to send %s: %s", kind.what, path, e)
             return None
-        if not data or len(data) > MAX_FILE_BYTES:
-            log.error("feishu: cannot send %s: %d bytes (Feishu takes 1 B to 30 MB)", path, len(data))
+        if not data or len(data) > kind.max_bytes:
+            log.error("feishu: cannot send %s: %d bytes (Feishu takes %s)", path, len(data), kind.limit_text)
             return None
-        file_type = FILE_TYPES.get(os.path.splitext(name)[1].lower(), "stream")
-
-        def upload():  # a fresh request and stream per attempt: the SDK turns the body into a
-            # multipart encoder (fields file_type, file_name, file) and reads the stream
-            stream = io.BytesIO(data)
-            body = CreateFileRequestBody.builder().file_type(file_type).file_name(name).file(stream).build()
-            return self._client.im.v1.file.create(CreateFileRequest.builder().request_body(body).build())
-
-        try:
-            resp = self._call(upload, UPLOAD_BUCKET, f"upload of {name}")
+        try:  # a fresh request and stream per attempt: the SDK reads the stream into a multipart body
+            resp = self._call(lambda: kind.create(self._client, name, data), UPLOAD_BUCKET, f"{kind.what} upload of {name}")
         except Exception:
-            log.exception("feishu: upload of %s failed", path)
+            log.exception("feishu: %s upload of %s failed", kind.what, path)
             return None
-        file_key = resp.data.file_key if resp is not None and resp.data else None
-        if resp is not None and not file_key:
-            log.error("feishu: upload of %s answered without a file_key", path)
-        return file_key
-
-    def _upload_image(self, path: str) -> str | None:
-        """The image_key of the picture at `path` uploaded to im/v1/images, or None (logged)."""
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as e:
-            log.error("feishu: cannot read the image to send %s: %s", path, e)
-            return None
-        if not data or len(data) > MAX_IMAGE_BYTES:
-            log.error("feishu: cannot send %s: %d bytes (Feishu takes images up to 10 MB)", path, len(data))
-            return None
-
-        def upload():  # a fresh stream per attempt (multipart fields image_type, image)
-            body = CreateImageRequestBody.builder().image_type("message").image(io.BytesIO(data)).build()
-            return self._client.im.v1.image.create(CreateImageRequest.builder().request_body(body).build())
-
-        try:
-            resp = self._call(upload, UPLOAD_BUCKET, f"image upload of {os.path.basename(path)}")
-        except Exception:
-            log.exception("feishu: image upload of %s failed", path)
-            return None
-        key = resp.data.image_key if resp is not None and resp.data else None
+        key = getattr(resp.data, kind.key_field, None) if resp is not None and resp.data else None
         if resp is not None and not key:
-            log.error("feishu: image upload of %s answered without an image_key", path)
+            log.error("feishu: %s upload of %s answered without a %s", kind.what, path, kind.key_field)
         return key
 
     def _call(self, call, bucket: str, what: str):
@@ -339,6 +257,40 @@ class FeishuSender:
 
     def _backoff(self, attempt: int) -> float:
         return min(0.2 * 2 ** (attempt - 1), self._max_backoff)
+
+
+def _create_file(client: lark.Client, name: str, data: bytes):
+    """im/v1/files: multipart fields file_type, file_name, file."""
+    file_type = FILE_TYPES.get(os.path.splitext(name)[1].lower(), "stream")
+    body = CreateFileRequestBody.builder().file_type(file_type).file_name(name).file(io.BytesIO(data)).build()
+    return client.im.v1.file.create(CreateFileRequest.builder().request_body(body).build())
+
+
+def _create_image(client: lark.Client, name: str, data: bytes):
+    """im/v1/images: multipart fields image_type, image."""
+    body = CreateImageRequestBody.builder().image_type("message").image(io.BytesIO(data)).build()
+    return client.im.v1.image.create(CreateImageRequest.builder().request_body(body).build())
+
+
+@dataclass(frozen=True)
+class _UploadKind:
+    """How one kind of attachment is uploaded and sent (a file, or a picture shown inline)."""
+
+    what: str
+    max_bytes: int
+    limit_text: str
+    create: Callable            # (client, name, data) -> the SDK's response
+    key_field: str              # in the response's data, and in the message content
+    msg_type: str
+    failed: str                 # said instead when it cannot be sent
+
+
+_FILE = _UploadKind("file", MAX_FILE_BYTES, "1 B to 30 MB", _create_file, "file_key", "file", T.FILE_FAILED)
+_IMAGE = _UploadKind("image", MAX_IMAGE_BYTES, "images up to 10 MB", _create_image, "image_key", "image", T.IMAGE_FAILED)
+
+
+def _upload_kind(path: str) -> _UploadKind:
+    return _IMAGE if os.path.splitext(path)[1].lower() in IMAGE_TYPES else _FILE
 
 
 def _tell(done, ok: bool) -> None:

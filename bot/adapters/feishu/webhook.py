@@ -17,20 +17,15 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import lark_oapi as lark
-from lark_oapi.core.const import (
-    LARK_REQUEST_NONCE,
-    LARK_REQUEST_SIGNATURE,
-    LARK_REQUEST_TIMESTAMP,
-    X_REQUEST_ID,
-)
 from lark_oapi.core.utils import AESCipher
+
+from bot.adapters.feishu import sdk_compat
+from bot.adapters.feishu.sdk_compat import SIGNED_HEADERS
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20  # 1 MB: Feishu's events are a few KB
 MAX_SKEW = 300  # seconds between the signature's timestamp and our clock
 MAX_CONNECTIONS = 32
-SIGNED_HEADERS = (LARK_REQUEST_TIMESTAMP, LARK_REQUEST_NONCE, LARK_REQUEST_SIGNATURE, X_REQUEST_ID)
 
 
 class Rejected(Exception):
@@ -66,20 +61,6 @@ def _is_url_check(encrypted: str, encrypt_key: str) -> bool:
         return False
 
 
-class _DropSdkTracebacks(logging.Filter):
-    """lark-oapi 1.7.5 `EventDispatcherHandler.do` logs every refused request with `logger.exception`
-    (a traceback each); the webhook logs its own one line with the reason instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("handle event failed")
-
-
-def _quiet_sdk() -> None:
-    sdk = logging.getLogger("Lark")
-    if not any(isinstance(f, _DropSdkTracebacks) for f in sdk.filters):
-        sdk.addFilter(_DropSdkTracebacks())
-
-
 class WebhookServer(ThreadingHTTPServer):
     """A threading server that serves at most `max_connections` at once; the rest are closed at once."""
 
@@ -109,88 +90,90 @@ class WebhookServer(ThreadingHTTPServer):
 
 def serve(adapter) -> WebhookServer:
     """The webhook server for `adapter` (its settings and dispatcher), not yet serving."""
-    _quiet_sdk()
+    sdk_compat.quiet_dispatcher_tracebacks()
     s = adapter.settings
     return WebhookServer((s.webhook_host, s.webhook_port), _handler(adapter, s.webhook_timeout), MAX_CONNECTIONS)
 
 
 def _handler(adapter, timeout: float) -> type[BaseHTTPRequestHandler]:
-    settings, dispatcher = adapter.settings, adapter.dispatcher
+    """A request handler class bound to `adapter`'s settings and dispatcher."""
+    return type("Handler", (_Handler,), {"settings": adapter.settings, "dispatcher": adapter.dispatcher,
+                                         "read_timeout": timeout})
 
-    class Handler(BaseHTTPRequestHandler):
-        def setup(self):
-            self.timeout = timeout  # every socket read, the request line and headers included
-            super().setup()
 
-        def do_POST(self):  # noqa: N802
-            if self.path.split("?")[0] != settings.webhook_path:
-                self._answer(404, {"msg": "not found"}, "unknown path")
-                return
-            try:
-                body = self._body(time.monotonic() + timeout)
-                check(self.headers, body, settings.encrypt_key, time.time())
-            except Rejected as r:
-                self.close_connection = True
-                self._answer(r.status, {"msg": r.reason}, r.reason)
-                return
-            req = lark.RawRequest()
-            req.uri, req.body = self.path, body
-            req.headers = dict(self.headers.items())  # the SDK reads these with exact casing
-            req.headers.update({h: self.headers[h] for h in SIGNED_HEADERS if self.headers.get(h) is not None})
-            resp = dispatcher.do(req)
-            status = resp.status_code or 200
-            if status != 200:
-                log.warning("feishu webhook: refused %s: %s", self.client_address[0], _sdk_reason(resp))
+class _Handler(BaseHTTPRequestHandler):
+    """One webhook request: refused here (one log line) or handed to the SDK's dispatcher."""
+
+    settings = dispatcher = None
+    read_timeout = 10.0
+
+    def setup(self):
+        self.timeout = self.read_timeout  # every socket read, the request line and headers included
+        super().setup()
+
+    def do_POST(self):  # noqa: N802
+        if self.path.split("?")[0] != self.settings.webhook_path:
+            self._answer(404, {"msg": "not found"}, "unknown path")
+            return
+        try:
+            body = self._body(time.monotonic() + self.read_timeout)
+            check(self.headers, body, self.settings.encrypt_key, time.time())
+        except Rejected as r:
+            self.close_connection = True
+            self._answer(r.status, {"msg": r.reason}, r.reason)
+            return
+        resp = self.dispatcher.do(sdk_compat.raw_request(self.path, body, self.headers))
+        status = resp.status_code or 200
+        if status != 200:
+            log.warning("feishu webhook: refused %s: %s", self.client_address[0], _sdk_reason(resp))
+        self.send_response(status)
+        for k, v in (resp.headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(resp.content or b"")
+
+    def _body(self, deadline: float) -> bytes:
+        """The body, at most MAX_BODY bytes, all of it before `deadline` (a slow drip is cut off)."""
+        if self.headers.get("Transfer-Encoding"):
+            raise Rejected(411, "a chunked body is not accepted")
+        raw = self.headers.get("Content-Length") or ""
+        if not raw.strip().isdigit():
+            raise Rejected(411, "no Content-Length")
+        length = int(raw)
+        if length > MAX_BODY:
+            raise Rejected(413, f"body of {length} bytes is over {MAX_BODY}")
+        chunks, got = [], 0
+        try:
+            while got < length:
+                if time.monotonic() > deadline:
+                    raise Rejected(408, "body too slow")
+                chunk = self.rfile.read1(min(65536, length - got))
+                if not chunk:
+                    raise Rejected(400, f"body cut short at {got} of {length} bytes")
+                chunks.append(chunk)
+                got += len(chunk)
+        except TimeoutError:
+            raise Rejected(408, f"body stalled after {got} of {length} bytes") from None
+        return b"".join(chunks)
+
+    def _answer(self, status: int, body: dict, reason: str) -> None:
+        if status != 404:
+            log.warning("feishu webhook: refused %s: %s", self.client_address[0], reason)
+        raw = json.dumps(body).encode()
+        try:
             self.send_response(status)
-            for k, v in (resp.headers or {}).items():
-                self.send_header(k, v)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
-            self.wfile.write(resp.content or b"")
+            self.wfile.write(raw)
+        except OSError:  # the client is gone: nothing to answer
+            pass
 
-        def _body(self, deadline: float) -> bytes:
-            """The body, at most MAX_BODY bytes, all of it before `deadline` (a slow drip is cut off)."""
-            if self.headers.get("Transfer-Encoding"):
-                raise Rejected(411, "a chunked body is not accepted")
-            raw = self.headers.get("Content-Length") or ""
-            if not raw.strip().isdigit():
-                raise Rejected(411, "no Content-Length")
-            length = int(raw)
-            if length > MAX_BODY:
-                raise Rejected(413, f"body of {length} bytes is over {MAX_BODY}")
-            chunks, got = [], 0
-            try:
-                while got < length:
-                    if time.monotonic() > deadline:
-                        raise Rejected(408, "body too slow")
-                    chunk = self.rfile.read1(min(65536, length - got))
-                    if not chunk:
-                        raise Rejected(400, f"body cut short at {got} of {length} bytes")
-                    chunks.append(chunk)
-                    got += len(chunk)
-            except TimeoutError:
-                raise Rejected(408, f"body stalled after {got} of {length} bytes") from None
-            return b"".join(chunks)
+    def log_error(self, fmt, *args):  # a request line or headers that time out, a bad request line
+        log.warning("feishu webhook: refused %s: " + fmt, self.client_address[0], *args)
 
-        def _answer(self, status: int, body: dict, reason: str) -> None:
-            if status != 404:
-                log.warning("feishu webhook: refused %s: %s", self.client_address[0], reason)
-            raw = json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-            except OSError:  # the client is gone: nothing to answer
-                pass
-
-        def log_error(self, fmt, *args):  # a request line or headers that time out, a bad request line
-            log.warning("feishu webhook: refused %s: " + fmt, self.client_address[0], *args)
-
-        def log_message(self, fmt, *args):
-            log.debug("feishu webhook: " + fmt, *args)
-
-    return Handler
+    def log_message(self, fmt, *args):
+        log.debug("feishu webhook: " + fmt, *args)
 
 
 def _sdk_reason(resp) -> str:
