@@ -32,10 +32,7 @@ def board(cmd: c.Board, ctx: Ctx) -> str:
     lines.append(next_line(ctx.day))
     if nxt:
         ctx.mentions.append(nxt)
-    ctx.reply_card = {"title": T.CARD_TITLE.format(date=f"{ctx.today:%m-%d}"), "next": nxt,
-                      "rows": [{"name": e.name, "presence": e.presence, "counted": e.counted,
-                                "makeup": e.makeup is not None} for e in ctx.day.queue],
-                      "buttons": ["接待", "送客"]}
+    ctx.reply_card = {"title": T.CARD_TITLE.format(date=f"{ctx.today:%m-%d}"), "buttons": ["接待", "送客"]}
     return "\n".join(lines)
 
 
