@@ -19,13 +19,12 @@ import asyncio
 import logging
 import os
 import re
-import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapters.wechat.compat import fresh_pools, import_wechaty
+from bot.adapters.wechat.compat import close_session, fresh_pools, import_wechaty, wechaty_options
 from bot.clock import SystemClock
 from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
@@ -128,13 +127,8 @@ class WechatAdapter:
     # -- transport -------------------------------------------------------------------------
 
     async def _session(self) -> None:
-        wechaty, puppet = import_wechaty()
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-        options = wechaty.WechatyOptions(
-            puppet_options=puppet.PuppetOptions(token=self.settings.token, end_point=self.settings.endpoint),
-            port=_free_port(), scheduler=AsyncIOScheduler())  # plugin web port must be free; no job db
-        w = wechaty.Wechaty(options)
+        wechaty, _ = import_wechaty()
+        w = wechaty.Wechaty(wechaty_options(self.settings.token, self.settings.endpoint))
         await w.init_puppet()
         fresh_pools(w)
         await w.init_puppet_event_bridge(w.puppet)
@@ -151,12 +145,7 @@ class WechatAdapter:
         self._ready.clear()
         if w is None:
             return
-        scheduler = w._plugin_manager.scheduler
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        w.puppet._event_stream.remove_all_listeners()
-        if w.puppet.channel is not None:  # close the connection only: no Stop RPC to the service
-            w.puppet.channel.close()
+        close_session(w)
 
     async def _on_message(self, msg: Any) -> None:
         task = asyncio.current_task()
@@ -266,8 +255,3 @@ class WechatAdapter:
             log.exception("WeChat: cannot send the file %s to %s", os.path.basename(path), where)
             await target.say(T.IMAGE_FAILED if path.lower().endswith((".png", ".jpg", ".jpeg")) else T.FILE_FAILED)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

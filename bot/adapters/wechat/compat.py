@@ -22,11 +22,19 @@ Import the SDK only through `import_wechaty()`; nothing else in the project patc
 7. `fresh_pools(bot)`: `Contact`, `Room` and `Tag` keep one class-level object pool shared by every
    `Wechaty` instance, so after a reconnect `Room.load(id)` would return an object bound to the
    dead puppet. Call it right after `bot.init_puppet()`.
+8. `wechaty_options(token, endpoint)`: `Wechaty` always starts its plugin web server on
+   `WechatyOptions.port` (default 5000, maybe taken by anything else on the machine) and, without a
+   scheduler of our own, an APScheduler with a SQLite job store under CACHE_DIR: a free port and an
+   in-memory AsyncIOScheduler are given instead.
+9. `close_session(bot)`: `Wechaty` has no way to drop a dead session without `puppet.stop()`, which
+   also sends a Stop RPC to the puppet service: its plugin scheduler is shut down, the
+   listeners on the puppet's private `_event_stream` are removed and only the gRPC channel is closed.
 """
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import tempfile
 import warnings
@@ -93,6 +101,31 @@ def _sdk_loggers_propagate() -> None:
 
 
 def fresh_pools(bot: Any) -> None:
-    """Give this bot's `Contact`/`ContactSelf`/`Room`/`Tag` classes their own object pools (measure 6)."""
+    """Give this bot's `Contact`/`ContactSelf`/`Room`/`Tag` classes their own object pools (measure 7)."""
     for name in ("Contact", "ContactSelf", "Room", "Tag"):
         getattr(bot, name)._pool = {}
+
+
+def wechaty_options(token: str | None, endpoint: str) -> Any:
+    """Measure 8: options for one session: a fresh PuppetOptions, a free plugin port, no job database."""
+    wechaty, puppet = import_wechaty()
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    return wechaty.WechatyOptions(puppet_options=puppet.PuppetOptions(token=token, end_point=endpoint),
+                                  port=_free_port(), scheduler=AsyncIOScheduler())
+
+
+def close_session(bot: Any) -> None:
+    """Measure 9: end a session's scheduler, listeners and connection (no Stop RPC to the service)."""
+    scheduler = bot._plugin_manager.scheduler
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    bot.puppet._event_stream.remove_all_listeners()
+    if bot.puppet.channel is not None:
+        bot.puppet.channel.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
