@@ -1,13 +1,33 @@
-"""The composition root: config → engine (migrated) → App. Nothing connects at import time."""
+"""The composition root: config → engine (migrated) → App → adapters → the sweep. Nothing connects at import time.
+
+`bootstrap()` builds the App (every command of the CLI uses it); `start_edges()` builds what
+`reception-bot run` talks through: the web pages when config.yaml has `web:`, Feishu and WeChat when
+their credentials are in the environment, else the console chat; then the sweep that delivers
+through them. Tests pass fakes for any of these through `Factories` (production defaults).
+Only this module and bot/runner.py import bot.adapters.
+"""
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from bot.adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.clock import SystemClock
 from bot.config import Config, load_config, project_settings
 from bot.logfilter import install as mask_phones_in_logs
+from bot.sweep import Deliver, fan_out, start_scheduler
 from storage.db import make_engine, migrate
+
+log = logging.getLogger("reception")
+Stopper = Callable[[], None]
+FEISHU_WAIT_S = 120                 # a send queued behind Feishu's rate limits: waited for before marking
 
 
 def bootstrap(config: Config | str | Path, db_url: str | None = None, clock=None) -> App:
@@ -18,3 +38,99 @@ def bootstrap(config: Config | str | Path, db_url: str | None = None, clock=None
     app = App(engine, project_settings(cfg))
     app.sync((clock or SystemClock()).now())
     return app
+
+
+def has_platform(env: Mapping[str, str]) -> bool:
+    """Credentials of a chat platform are set (else `run` opens the console chat)."""
+    return bool(env.get("FEISHU_APP_ID") or env.get("WECHATY_PUPPET_SERVICE_ENDPOINT"))
+
+
+def feishu_settings(cfg: Config, env: Mapping[str, str]):
+    """Feishu's settings when its app id and secret are set, else None; read before the database is
+    opened, so a missing webhook secret stops `run` first (ConfigError)."""
+    if not (env.get("FEISHU_APP_ID") and env.get("FEISHU_APP_SECRET")):
+        return None
+    from bot.adapters.feishu.adapter import FeishuSettings
+    return FeishuSettings.from_env(cfg.feishu, env)
+
+
+def start_web(app: App, cfg: Config) -> list[Stopper]:
+    """The board and report pages in this process when config.yaml has `web:`; their stopper."""
+    if cfg.web is None:
+        return []
+    from bot.adapters.web import make_web, serve_in_thread
+    server = serve_in_thread(make_web(app.engine, app.projects), cfg.web.host, cfg.web.port)
+    log.info("board pages on http://%s:%s", cfg.web.host, cfg.web.port)
+    return [server.stop]
+
+
+def start_feishu(app: App, settings) -> tuple[Deliver, Stopper]:
+    """The Feishu adapter, started; its send (waits for the rate-limited sender) and its stopper."""
+    from bot.adapters.feishu.adapter import FeishuAdapter
+    feishu = FeishuAdapter(app, settings)
+    feishu.start()
+    log.info("Feishu adapter started")
+    return (lambda msgs: feishu.send_and_wait(msgs, FEISHU_WAIT_S)), feishu.stop
+
+
+def start_wechat(app: App, cfg: Config) -> tuple[Deliver, Stopper]:
+    """The WeChat adapter on its own thread and event loop; its send and its stopper."""
+    from bot.adapters.wechat.adapter import WechatAdapter, WechatSettings
+    adapter = WechatAdapter(app, WechatSettings.from_env(cfg.wechat))
+    t = threading.Thread(target=lambda: asyncio.run(adapter.run()), name="wechat", daemon=True)
+    t.start()
+    log.info("WeChat adapter started")
+    return adapter.send, lambda: (adapter.stop_from_thread(), t.join(10))
+
+
+@dataclass(frozen=True)
+class Factories:
+    """What `start_edges` starts; tests replace any of them with fakes."""
+
+    web: Callable[[App, Config], list[Stopper]] = start_web
+    feishu: Callable[[App, Any], tuple[Deliver, Stopper]] = start_feishu
+    wechat: Callable[[App, Config], tuple[Deliver, Stopper]] = start_wechat
+    console: Callable[[App, str], Any] = ConsoleAdapter
+    scheduler: Callable[[App, Deliver], Any] = start_scheduler
+
+
+@dataclass
+class Edges:
+    """What `run` talks through: platform channels (name, send) or the console, the sweep, their stoppers."""
+
+    channels: list[tuple[str, Deliver]] = field(default_factory=list)
+    stoppers: list[Stopper] = field(default_factory=list)
+    console: Any = None
+    scheduler: Any = None
+
+    def add(self, name: str, started: tuple[Deliver, Stopper]) -> None:
+        self.channels.append((name, started[0]))
+        self.stoppers.append(started[1])
+
+    def stop(self) -> None:
+        """The sweep first (waiting for a running one when platforms deliver), then the adapters."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=self.console is None)
+        for stopper in self.stoppers:
+            stopper()
+
+
+def start_edges(app: App, cfg: Config, project: str, env: Mapping[str, str] | None = None,
+                feishu=None, factories: Factories | None = None) -> Edges:
+    """Start the web pages, the platforms whose credentials are set (`feishu`: its settings, read
+    earlier) or else the console chat, then the sweep delivering through them."""
+    env, factories = os.environ if env is None else env, factories or Factories()
+    edges = Edges(stoppers=factories.web(app, cfg))
+    if feishu is not None:
+        edges.add("feishu", factories.feishu(app, feishu))
+    if env.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
+        edges.add("wechat", factories.wechat(app, cfg))
+    if edges.channels:
+        deliver: Deliver = fan_out(edges.channels)
+    else:
+        edges.console = factories.console(app, project)
+        edges.console.start()               # the greeting before anything the sweep prints
+        deliver = edges.console.send
+    edges.scheduler = factories.scheduler(app, deliver)
+    return edges
+

@@ -3,31 +3,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
-from handlers.messages import Incoming, Outgoing
+from bot.transcript import LINE, Refusal, check_time, fmt, parse_time
+from handlers.messages import Incoming
 from rules import texts as T
 from storage.db import DatabaseProblem, explain
-
-LINE = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?)\]\s*(.+?)(\s*[(（]私聊[)）])?\s*[:：]\s?(.*)$")
-
-
-def fmt(o: Outgoing, at: datetime) -> str:
-    t = (o.at or at).astimezone(at.tzinfo)
-    stamp = t.strftime("%Y-%m-%d %H:%M" + (":%S" if t.second else ""))
-    target = "群" if o.to is None else f"{o.to}(私聊)"
-    chart = f"\n图表:{o.file}" if o.file and o.file.lower().endswith(".png") else ""   # /周报 /月报
-    return f"[{stamp}] → {target}: {o.text}{chart}"
-
-
-def _time(s: str, tz) -> datetime:
-    fmt_ = "%Y-%m-%d %H:%M:%S" if s.count(":") == 2 else "%Y-%m-%d %H:%M"
-    return datetime.strptime(s.strip(), fmt_).replace(tzinfo=tz)
 
 
 def _app(args, cfg, default_db: str | None = None, now: datetime | None = None):
@@ -40,27 +25,6 @@ def _app(args, cfg, default_db: str | None = None, now: datetime | None = None):
     if project not in app.projects:
         raise ConfigError(T.NO_SUCH_PROJECT.format(name=project, names="、".join(app.projects)))
     return app, project
-
-
-class Refusal(Exception):
-    """A time the command line will not process: one line on stderr, exit code 2."""
-
-
-def check_time(app, project: str, at: datetime, catch_up: bool) -> None:
-    """`say`/`replay`: never earlier than the project's last recorded change (time does not run back)."""
-    last = app.scheduled.last_change(project)
-    if last is not None and at < last:
-        raise Refusal(T.CLI_BEFORE_LAST_CHANGE.format(at=f"{at:%Y-%m-%d %H:%M}", project=project,
-                                                      last=f"{last.astimezone(at.tzinfo):%Y-%m-%d %H:%M}"))
-    check_catch_up(app, project, at, catch_up)
-
-
-def check_catch_up(app, project: str, at: datetime, catch_up: bool) -> None:
-    """Scheduled work more than 31 days behind `at` is done only when asked (--catch-up)."""
-    from bot.scheduled import CATCH_UP_LIMIT
-    behind = app.scheduled.behind(project, at)
-    if behind > CATCH_UP_LIMIT and not catch_up:
-        raise Refusal(T.CLI_CATCH_UP_TOO_LONG.format(project=project, days=behind.days, limit=CATCH_UP_LIMIT.days))
 
 
 def _config(args):
@@ -81,7 +45,7 @@ def cmd_replay(args) -> int:
         if not mt:
             print(T.CLI_BAD_LINE.format(file=args.file, n=n, line=raw), file=sys.stderr)
             return 2
-        lines.append((_time(mt.group(1), tz), mt.group(2).strip(), bool(mt.group(3)), mt.group(4)))
+        lines.append((parse_time(mt.group(1), tz), mt.group(2).strip(), bool(mt.group(3)), mt.group(4)))
     for (a, *_), (b, *_) in zip(lines, lines[1:], strict=False):
         if b < a:
             print(T.CLI_LINES_OUT_OF_ORDER.format(file=args.file, later=b, earlier=a), file=sys.stderr)
@@ -98,7 +62,7 @@ def cmd_replay(args) -> int:
             print(fmt(o, at))
         last = at
     if args.until:
-        last = _time(args.until, tz)
+        last = parse_time(args.until, tz)
         check_time(app, project, last, args.catch_up)
         for o in app.run_due(last, project):
             print(fmt(o, last))
@@ -112,7 +76,7 @@ def cmd_replay(args) -> int:
 
 def cmd_say(args) -> int:
     cfg, tz = _config(args)
-    at = _time(args.at, tz) if args.at else datetime.now(tz)
+    at = parse_time(args.at, tz) if args.at else datetime.now(tz)
     app, project = _app(args, cfg, None, at)
     check_time(app, project, at, args.catch_up)
     outs = app.run_due(at, project)
@@ -126,7 +90,7 @@ def cmd_say(args) -> int:
 def cmd_state(args) -> int:
     from bot.state import dump
     cfg, tz = _config(args)
-    at = _time(args.at, tz) if args.at else datetime.now(tz)
+    at = parse_time(args.at, tz) if args.at else datetime.now(tz)
     app, project = _app(args, cfg, None, at)
     print(json.dumps(dump(app, project, at), ensure_ascii=False, indent=2))
     return 0
@@ -155,52 +119,13 @@ def cmd_web(args) -> int:
     return web(args)
 
 
+COMMANDS = {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state, "web": cmd_web, "link": cmd_link}
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="reception-bot", description="接待助手:接待轮排与客户归属")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-
-    ap.add_argument("--debug", action="store_true", help="出错时显示完整的 traceback")
-
-    def common(p):
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="出错时显示完整的 traceback")
-        p.add_argument("--config", default="config.yaml")
-        p.add_argument("--db", default=None, help="数据库 URL(默认取 config.yaml 的 database)")
-        p.add_argument("--project", default=None)
-
-    def catch_up(p):
-        p.add_argument("--catch-up", action="store_true", help="允许补做超过 31 天的定时任务")
-
-    p = sub.add_parser("run", help="启动机器人(无平台凭据时打开本地控制台聊天)")
-    common(p)
-    catch_up(p)
-    p = sub.add_parser("replay", help="回放对话记录")
-    common(p)
-    catch_up(p)
-    p.add_argument("file")
-    p.add_argument("--until", default=None)
-    p.add_argument("--state", action="store_true")
-    p = sub.add_parser("say", help="处理一条消息")
-    common(p)
-    catch_up(p)
-    p.add_argument("--at", default=None)
-    p.add_argument("--private", action="store_true")
-    p.add_argument("sender")
-    p.add_argument("text")
-    p = sub.add_parser("state", help="输出状态")
-    common(p)
-    p.add_argument("--at", default=None)
-    p.add_argument("--json", action="store_true", required=True)
-    p = sub.add_parser("web", help="只启动看板和报表网页")
-    common(p)
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
-    p = sub.add_parser("link", help="生成一次性验证码：名单上的人（经理必须用它）私聊发「我是 姓名 验证码」绑定账号")
-    common(p)
-    p.add_argument("name")
-    args = ap.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state,
-                "web": cmd_web, "link": cmd_link}[args.cmd](args)
+        return COMMANDS[args.cmd](args)
     except Refusal as e:
         print(e, file=sys.stderr)
         return 2
@@ -212,6 +137,42 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(line, file=sys.stderr)
         return 2
+
+
+def _common(p: argparse.ArgumentParser, catch_up: bool = True) -> argparse.ArgumentParser:
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="出错时显示完整的 traceback")
+    p.add_argument("--config", default="config.yaml")
+    p.add_argument("--db", default=None, help="数据库 URL(默认取 config.yaml 的 database)")
+    p.add_argument("--project", default=None)
+    if catch_up:
+        p.add_argument("--catch-up", action="store_true", help="允许补做超过 31 天的定时任务")
+    return p
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="reception-bot", description="接待助手:接待轮排与客户归属")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    ap.add_argument("--debug", action="store_true", help="出错时显示完整的 traceback")
+    _common(sub.add_parser("run", help="启动机器人(无平台凭据时打开本地控制台聊天)"))
+    p = _common(sub.add_parser("replay", help="回放对话记录"))
+    p.add_argument("file")
+    p.add_argument("--until", default=None)
+    p.add_argument("--state", action="store_true")
+    p = _common(sub.add_parser("say", help="处理一条消息"))
+    p.add_argument("--at", default=None)
+    p.add_argument("--private", action="store_true")
+    p.add_argument("sender")
+    p.add_argument("text")
+    p = _common(sub.add_parser("state", help="输出状态"), catch_up=False)
+    p.add_argument("--at", default=None)
+    p.add_argument("--json", action="store_true", required=True)
+    p = _common(sub.add_parser("web", help="只启动看板和报表网页"), catch_up=False)
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    link_help = "生成一次性验证码：名单上的人（经理必须用它）私聊发「我是 姓名 验证码」绑定账号"
+    p = _common(sub.add_parser("link", help=link_help), catch_up=False)
+    p.add_argument("name")
+    return ap
 
 
 def _one_line(e: Exception, db_url) -> str | None:

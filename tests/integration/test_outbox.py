@@ -1,7 +1,7 @@
 """One outbox for every outgoing message (issue 11 item 4, RULES §7: every message is sent exactly once).
 
 The adapters here are the real ones' contract: send what `handle`/the sweep return, then mark each
-sent or failed (bot/runner.py `settle`, `sweep_once`)."""
+sent or failed (bot/sweep.py `settle`, `sweep_once`)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,7 +13,7 @@ from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
 from bot.config import load_config
 from bot.outbox import MAX_ATTEMPTS
-from bot.runner import settle, sweep_once
+from bot.sweep import settle, sweep_once
 from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import threading
 
-from bot.runner import start_scheduler
+from bot.sweep import start_scheduler
 from tests.conftest import ROOT
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
 from bot.config import load_config
-from bot.runner import sweep_once
+from bot.sweep import sweep_once
 from storage import models as m
 from storage.uow import UnitOfWork
 

@@ -1,0 +1,50 @@
+"""Chat lines as the command line and the console write them, and the times they may carry.
+
+In: `[2026-01-05 09:00] 李四: 到访 张三 13812345678` (`(私聊)` after the name: a private message).
+Out: `[2026-01-05 09:00] → 群: …` or `→ 李四(私聊): …`; a chart file as one more line `图表:PATH`.
+A time earlier than the project's last recorded change, or scheduled work more than 31 days
+behind, is a `Refusal` (one line on stderr, exit code 2) unless `--catch-up` asks for it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from bot.scheduled import CATCH_UP_LIMIT
+from handlers.messages import Outgoing
+from rules import texts as T
+
+LINE = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?)\]\s*(.+?)(\s*[(（]私聊[)）])?\s*[:：]\s?(.*)$")
+
+
+class Refusal(Exception):
+    """A time the command line will not process: one line on stderr, exit code 2."""
+
+
+def fmt(o: Outgoing, at: datetime) -> str:
+    t = (o.at or at).astimezone(at.tzinfo)
+    stamp = t.strftime("%Y-%m-%d %H:%M" + (":%S" if t.second else ""))
+    target = "群" if o.to is None else f"{o.to}(私聊)"
+    chart = f"\n图表:{o.file}" if o.file and o.file.lower().endswith(".png") else ""   # /周报 /月报
+    return f"[{stamp}] → {target}: {o.text}{chart}"
+
+
+def parse_time(s: str, tz) -> datetime:
+    fmt_ = "%Y-%m-%d %H:%M:%S" if s.count(":") == 2 else "%Y-%m-%d %H:%M"
+    return datetime.strptime(s.strip(), fmt_).replace(tzinfo=tz)
+
+
+def check_time(app, project: str, at: datetime, catch_up: bool) -> None:
+    """`say`/`replay`: never earlier than the project's last recorded change (time does not run back)."""
+    last = app.scheduled.last_change(project)
+    if last is not None and at < last:
+        raise Refusal(T.CLI_BEFORE_LAST_CHANGE.format(at=f"{at:%Y-%m-%d %H:%M}", project=project,
+                                                      last=f"{last.astimezone(at.tzinfo):%Y-%m-%d %H:%M}"))
+    check_catch_up(app, project, at, catch_up)
+
+
+def check_catch_up(app, project: str, at: datetime, catch_up: bool) -> None:
+    """Scheduled work more than 31 days behind `at` is done only when asked (--catch-up)."""
+    behind = app.scheduled.behind(project, at)
+    if behind > CATCH_UP_LIMIT and not catch_up:
+        raise Refusal(T.CLI_CATCH_UP_TOO_LONG.format(project=project, days=behind.days, limit=CATCH_UP_LIMIT.days))
