@@ -76,45 +76,54 @@ def _not_found() -> PlainTextResponse:
     return PlainTextResponse("Not Found", status_code=404)
 
 
-def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime] | None = None) -> Starlette:
-    """The ASGI app. `projects`: name → ProjectSettings; `clock`: for tests (default: now)."""
-    hub = Hub(engine, projects, clock or (lambda: datetime.now(UTC)))
+class _Pages:
+    """The route handlers: every page looks up its token first (unknown: a bare 404)."""
 
-    async def lookup(request: Request):
-        return await asyncio.to_thread(hub.project_id, request.path_params["token"])
+    def __init__(self, engine: Engine, projects: dict, hub: Hub):
+        self.engine, self.projects, self.hub = engine, projects, hub
 
-    async def board_page(request: Request):
-        found = await lookup(request)
+    async def lookup(self, request: Request):
+        return await asyncio.to_thread(self.hub.project_id, request.path_params["token"])
+
+    async def board_page(self, request: Request):
+        found = await self.lookup(request)
         return pages.board_html(found[1]) if found else _not_found()
 
-    async def board_json(request: Request):
-        found = await lookup(request)
+    async def board_json(self, request: Request):
+        found = await self.lookup(request)
         if not found:
             return _not_found()
-        return JSONResponse((await hub.current(*found))[1])
+        return JSONResponse((await self.hub.current(*found))[1])
 
-    async def events(request: Request):
-        found = await lookup(request)
+    async def events(self, request: Request):
+        found = await self.lookup(request)
         if not found:
             return _not_found()
-        return StreamingResponse(_stream(request, hub, found), media_type="text/event-stream",
+        return StreamingResponse(_stream(request, self.hub, found), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    async def report(request: Request):
-        found = await lookup(request)
+    async def report(self, request: Request):
+        found = await self.lookup(request)
         if not found:
             return _not_found()
-        return await asyncio.to_thread(pages.report_response, engine, projects[found[1]], found, request, hub.clock)
+        return await asyncio.to_thread(pages.report_response, self.engine, self.projects[found[1]], found, request,
+                                       self.hub.clock)
 
+    @staticmethod
     async def asset(request: Request):
         name = request.path_params["name"]
         if name not in ASSETS:
             return _not_found()
         return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "max-age=300"})
 
-    routes = [Route("/board/{token}", board_page), Route("/board/{token}/state", board_json),
-              Route("/board/{token}/events", events), Route("/report/{token}", report),
-              Route("/assets/{name}", asset)]
+
+def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime] | None = None) -> Starlette:
+    """The ASGI app. `projects`: name → ProjectSettings; `clock`: for tests (default: now)."""
+    hub = Hub(engine, projects, clock or (lambda: datetime.now(UTC)))
+    p = _Pages(engine, projects, hub)
+    routes = [Route("/board/{token}", p.board_page), Route("/board/{token}/state", p.board_json),
+              Route("/board/{token}/events", p.events), Route("/report/{token}", p.report),
+              Route("/assets/{name}", p.asset)]
     app = Starlette(routes=routes, exception_handlers={404: lambda r, e: _not_found(),
                                                        405: lambda r, e: _not_found()})
     app.state.stopping = hub.stopping
