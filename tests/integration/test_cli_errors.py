@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from bot.cli import main
-from tests.conftest import BASIC_CONFIG, ROOT
+from tests.conftest import BASIC_CONFIG, ROOT, _free_port
 
 GOOD = BASIC_CONFIG % {"preset": "real_estate"}
 
@@ -102,9 +102,7 @@ def test_a_bad_or_unreachable_database_url_is_one_line(tmp_path, capsys):
     assert_one_line(*say(capsys, cfg, "not a url"), "数据库错误", "无法识别")
     assert_one_line(*say(capsys, cfg, "mysql+nodriver://u:pw@h/db"), "无法识别", "mysql+nodriver://")
     assert_one_line(*say(capsys, cfg, "postgresql://u@[::1:1/x"), "无法识别")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]                    # nothing listens there
+    port = _free_port()                              # nothing listens there
     rc, out, err = say(capsys, cfg, f"postgresql://u:s3cret@127.0.0.1:{port}/x")
     assert_one_line(rc, out, err, "连不上数据库", f"127.0.0.1:{port}")
     assert "s3cret" not in err                       # the password is never printed
