@@ -15,15 +15,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.clock import SystemClock
 from bot.config import Config, load_config, project_settings
 from bot.logfilter import install as mask_phones_in_logs
-from bot.sweep import Deliver, fan_out, start_scheduler
 from storage.db import make_engine, migrate
+
+if TYPE_CHECKING:                   # the adapters and the sweep are imported only by `run` (CLI start-up time)
+    from bot.sweep import Deliver
 
 log = logging.getLogger("reception")
 Stopper = Callable[[], None]
@@ -83,6 +84,18 @@ def start_wechat(app: App, cfg: Config) -> tuple[Deliver, Stopper]:
     return adapter.send, lambda: (adapter.stop_from_thread(), t.join(10))
 
 
+def start_console(app: App, project: str):
+    """The console chat (started by `start_edges` after the greeting)."""
+    from bot.adapters.console import ConsoleAdapter
+    return ConsoleAdapter(app, project)
+
+
+def start_sweep(app: App, deliver: Deliver):
+    """The per-process sweep (bot/sweep.py) delivering through `deliver`."""
+    from bot.sweep import start_scheduler
+    return start_scheduler(app, deliver)
+
+
 @dataclass(frozen=True)
 class Factories:
     """What `start_edges` starts; tests replace any of them with fakes."""
@@ -90,8 +103,8 @@ class Factories:
     web: Callable[[App, Config], list[Stopper]] = start_web
     feishu: Callable[[App, Any], tuple[Deliver, Stopper]] = start_feishu
     wechat: Callable[[App, Config], tuple[Deliver, Stopper]] = start_wechat
-    console: Callable[[App, str], Any] = ConsoleAdapter
-    scheduler: Callable[[App, Deliver], Any] = start_scheduler
+    console: Callable[[App, str], Any] = start_console
+    scheduler: Callable[[App, Deliver], Any] = start_sweep
 
 
 @dataclass
@@ -126,6 +139,7 @@ def start_edges(app: App, cfg: Config, project: str, env: Mapping[str, str] | No
     if env.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
         edges.add("wechat", factories.wechat(app, cfg))
     if edges.channels:
+        from bot.sweep import fan_out
         deliver: Deliver = fan_out(edges.channels)
     else:
         edges.console = factories.console(app, project)
