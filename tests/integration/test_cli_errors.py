@@ -11,7 +11,8 @@ import threading
 import pytest
 
 from bot.cli import main
-from tests.conftest import BASIC_CONFIG, ROOT, _free_port
+from storage.pgcluster import free_port
+from tests.conftest import BASIC_CONFIG, ROOT
 
 GOOD = BASIC_CONFIG % {"preset": "real_estate"}
 
@@ -102,7 +103,7 @@ def test_a_bad_or_unreachable_database_url_is_one_line(tmp_path, capsys):
     assert_one_line(*say(capsys, cfg, "not a url"), "数据库错误", "无法识别")
     assert_one_line(*say(capsys, cfg, "mysql+nodriver://u:pw@h/db"), "无法识别", "mysql+nodriver://")
     assert_one_line(*say(capsys, cfg, "postgresql://u@[::1:1/x"), "无法识别")
-    port = _free_port()                              # nothing listens there
+    port = free_port()                               # nothing listens there
     rc, out, err = say(capsys, cfg, f"postgresql://u:s3cret@127.0.0.1:{port}/x")
     assert_one_line(rc, out, err, "连不上数据库", f"127.0.0.1:{port}")
     assert "s3cret" not in err                       # the password is never printed
