@@ -12,7 +12,7 @@ from handlers.context import Ctx
 from handlers.queue_cmds import board_line, next_line, open_today
 from rules import customers as cr
 from rules import texts as T
-from rules.queue import AVAILABLE, BUSY
+from rules.queue import BUSY
 from rules.schedule import (
     LAPSE_NOTICE,
     REMIND_EVE,
@@ -137,9 +137,8 @@ def _nudges(ctx: Ctx) -> list[Msg]:
             continue
         # the busy presence ends at once; the nudge itself waits for the end of the quiet hours
         r.nudge_at = out_of_quiet(ctx.now, ctx.policy) if quiet else None
-        e = ctx.day.entry(r.member) if ctx.day_open() else None
-        if e is not None and e.presence == BUSY and r.day == ctx.today:
-            e.presence = AVAILABLE
+        if ctx.day_open() and ctx.presence(r.member) == BUSY and r.day == ctx.today:
+            ctx.day.over_time(r.member)
             ctx.note(T.NUDGE_NOTE.format(member=r.member, minutes=ctx.policy.max_reception_minutes))
         if quiet:
             continue

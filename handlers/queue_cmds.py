@@ -21,17 +21,16 @@ def open_today(ctx: Ctx, names: tuple[str, ...] = ()) -> None:
         for r in ctx.uow.receptions.left_open_before(ctx.project.id, ctx.today):
             r.ended_at, r.nudge_at = ctx.now, None
             ctx.note(T.LEFTOVER_CLOSED_NOTE.format(member=r.member))
-        for e in ctx.day.queue:
-            e.receptions, e.approved = [], 0
+        ctx.day.forget_receptions()
     if names:
         before = set(ctx.day.names()) if ctx.day_open() else set()
         ctx.note(*ctx.day.open_with(ctx.today, list(names)))
         for e in ctx.day.queue:
             if e.name not in before:                # counts already made today are kept (RULES §2)
-                e.counted = ctx.counted_today(e.name)
+                ctx.day.restore_count(e.name, ctx.counted_today(e.name))
     else:
         ctx.note(*ctx.day.open(ctx.today, ctx.roster(), ctx.policy.daily_order == "carry_over"))
-    ctx.day.opened_by = ctx.sender
+    ctx.day.opened(ctx.sender)
 
 
 def open_day(cmd: c.OpenDay, ctx: Ctx) -> str:
@@ -71,8 +70,7 @@ def _pre_open(ctx: Ctx) -> bool:
     """Before today's opening: sign-ins and leave are remembered for the opening."""
     if ctx.day_open():
         return False
-    if ctx.day.early_date != ctx.today:
-        ctx.day.early_date, ctx.day.early, ctx.day.early_off = ctx.today, [], []
+    ctx.day.expect_opening(ctx.today)
     return True
 
 
@@ -81,16 +79,14 @@ def sign_in(cmd: c.SignIn, ctx: Ctx) -> str:
     if _pre_open(ctx):
         if me in ctx.day.early:
             raise Refused(T.SIGNED_IN_EARLY_TWICE.format(me=me))
-        ctx.day.early.append(me)
-        ctx.day.early_off = [n for n in ctx.day.early_off if n != me]
-        ctx.note(T.SIGNED_IN_EARLY_NOTE.format(me=me))
+        ctx.note(*ctx.day.sign_in_early(me))
         return T.SIGNED_IN_EARLY.format(me=me, start=f"{ctx.settings.shift_start:%H:%M}")
     e = ctx.day.entry(me)
     if e is not None and e.presence in (AVAILABLE, BUSY):
         raise Refused(T.ALREADY_HERE.format(me=me))
     ctx.note(*ctx.day.sign_in(me))
     if e is None:                                   # back after 请假/签退 today: counts are kept
-        ctx.day.entry(me).counted = ctx.counted_today(me)
+        ctx.day.restore_count(me, ctx.counted_today(me))
     return (T.SIGNED_IN if e is not None else T.SIGNED_IN_TAIL).format(me=me)
 
 
@@ -99,10 +95,7 @@ def _leave(ctx: Ctx, word: str) -> str:
     if ctx.open_receptions(me):
         raise Refused(T.BUSY_FIRST_SEE_OFF.format(me=me, word=word))
     if _pre_open(ctx):
-        ctx.day.early = [n for n in ctx.day.early if n != me]
-        if me not in ctx.day.early_off:
-            ctx.day.early_off.append(me)
-        ctx.note(T.LEFT_EARLY_NOTE.format(me=me, word=word))
+        ctx.note(*ctx.day.leave_early(me, word))
         return T.LEFT_EARLY.format(me=me, word=word)
     if ctx.day.entry(me) is None:
         raise Refused(T.NOT_IN_TODAY.format(me=me))
@@ -171,10 +164,8 @@ def take_walk_in(ctx: Ctx, name: str, category: str, customer_id: int | None = N
         ctx.note(T.OFF_SHIFT_NOTE.format(name=name))
         return ctx.start_reception(name, Category.OFF_SHIFT, customer_id)
     check_walk_in(ctx, name)
-    e = ctx.day.entry(name)
-    if e.presence == BUSY:
-        e.approved -= 1
-        ctx.note(T.APPROVED_EXTRA_NOTE.format(name=name))
+    if ctx.presence(name) == BUSY:
+        ctx.note(*ctx.day.use_approval(name))
     ctx.note(*ctx.day.take_walk_in(name))
     return ctx.start_reception(name, category, customer_id, counted_for=name, turn=True)
 
@@ -269,7 +260,7 @@ def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> str:
     timing = fair.non_buyer_timing(ctx.local(r.started_at), ctx.now, ctx.policy.non_buyer_window_minutes,
                                    still_open=r.ended_at is None)
     if timing == "approve":
-        ctx.day.pending_non_buyer[me] = {"reception": r.id, "kind": cmd.kind}
+        ctx.day.hold_non_buyer(me, r.id, cmd.kind)
         ctx.note(T.NON_BUYER_LATE_NOTE.format(me=me, kind=cmd.kind))
         return T.NON_BUYER_LATE.format(minutes=ctx.policy.non_buyer_window_minutes, me=me, kind=cmd.kind)
     return apply_non_buyer(ctx, me, r, cmd.kind)
@@ -335,8 +326,7 @@ def assign(cmd: c.Assign, ctx: Ctx) -> str:
     _in_queue(ctx, cmd.name)
     if ctx.presence(cmd.name) != AVAILABLE:
         raise Refused(T.CANNOT_ASSIGN.format(name=cmd.name, presence=PRESENCE_WORDS[ctx.presence(cmd.name)]))
-    ctx.day.assigned = cmd.name
-    ctx.note(T.ASSIGNED_NOTE.format(name=cmd.name))
+    ctx.note(*ctx.day.assign(cmd.name))
     return T.ASSIGNED.format(name=cmd.name)
 
 
@@ -365,14 +355,12 @@ def hand_non_buyer_to_last(ctx: Ctx) -> str:
 
 def approve(cmd: c.Approve, ctx: Ctx) -> str:
     _in_queue(ctx, cmd.name)
-    pending = ctx.day.pending_non_buyer.pop(cmd.name, None)
+    pending = ctx.day.take_non_buyer(cmd.name)
     if pending:
         r = ctx.uow.receptions.get(pending["reception"])
         ctx.note(T.NON_BUYER_CONFIRMED_NOTE.format(name=cmd.name, kind=pending["kind"]))
         return T.NON_BUYER_CONFIRMED + apply_non_buyer(ctx, cmd.name, r, pending["kind"])
-    e = ctx.day.entry(cmd.name)
-    if e.presence != BUSY:
+    if ctx.presence(cmd.name) != BUSY:
         raise Refused(T.NOTHING_TO_APPROVE.format(name=cmd.name))
-    e.approved += 1
-    ctx.note(T.APPROVED_NOTE.format(name=cmd.name))
+    ctx.note(*ctx.day.approve(cmd.name))
     return T.APPROVED.format(name=cmd.name)

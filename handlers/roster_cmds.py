@@ -61,8 +61,7 @@ def _remove(name: str, ctx: Ctx) -> str:
         if why:
             raise Refused(why)
         row.active = False
-    if ctx.day.entry(name):
-        ctx.day.queue = [e for e in ctx.day.queue if e.name != name]
+    ctx.day.drop(name)
     ctx.note(T.ROSTER_REMOVED_NOTE.format(name=name))
     owned = len(active_customers(ctx, name))
     return T.ROSTER_REMOVED.format(name=name) + (T.ROSTER_STILL_OWNS.format(name=name, n=owned) if owned else "")

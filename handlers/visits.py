@@ -59,8 +59,7 @@ def _withdraw_non_buyer(ctx: Ctx, me: str, fill) -> list[str]:
     """非客, then a registration in the same reception: not a non-buyer after all (RULES §4, one benefit)."""
     if fill is None:
         return []
-    if ctx.day.pending_non_buyer.get(me, {}).get("reception") == fill.id:
-        ctx.day.pending_non_buyer.pop(me)
+    ctx.day.take_non_buyer(me, fill.id)
     if not fair.withdraw_on_registration(fill.category, fill.benefit):
         return []
     e = ctx.day.entry(me) if fill.day == ctx.today else None
@@ -212,7 +211,7 @@ def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> str:
                             default_helper(ctx, owner), ctx.presence(me))
     if why:
         raise Refused(why)
-    ctx.day.helpers.pop(owner, None)
+    ctx.day.forget_helper(owner)
     lines = []
     current = ctx.open_reception_of(row.id)
     if current is not None:
@@ -239,7 +238,7 @@ def name_helper(cmd: c.NameHelper, ctx: Ctx) -> str:
     if ctx.presence(me) == AVAILABLE:
         raise Refused(T.NAME_HELPER_HERE.format(me=me))
     ctx.require_in_queue(helper)
-    ctx.day.helpers[me] = helper
+    ctx.day.name_helper(me, helper)
     ctx.note(T.NAME_HELPER_NOTE.format(owner=me, helper=helper))
     ctx.mentions.append(helper)
     return T.NAMED_HELPER.format(owner=me, helper=helper)

@@ -110,6 +110,36 @@ class Day:
         self.date, self.assigned = today, None
         return [T.Q_OPENED_WITH.format(names=" ".join(names))]
 
+    def opened(self, by: str) -> None:
+        """Who opened today: the system (the scheduler's name) or a manager."""
+        self.opened_by = by
+
+    def forget_receptions(self) -> None:
+        """A new day: receptions left open since an earlier day are closed, approvals lapse."""
+        for e in self.queue:
+            e.receptions, e.approved = [], 0
+
+    def restore_count(self, name: str, counted: int) -> None:
+        """A member back in today's queue keeps the receptions counted for them today (RULES §2)."""
+        self._get(name).counted = counted
+
+    # ---- before the opening (§2) ----------------------------------------
+    def expect_opening(self, today: date) -> None:
+        """Sign-ins and leave before `today`'s opening are remembered; an earlier day's are dropped."""
+        if self.early_date != today:
+            self.early_date, self.early, self.early_off = today, [], []
+
+    def sign_in_early(self, name: str) -> list[str]:
+        self.early.append(name)
+        self.early_off = [n for n in self.early_off if n != name]
+        return [T.SIGNED_IN_EARLY_NOTE.format(me=name)]
+
+    def leave_early(self, name: str, word: str) -> list[str]:
+        self.early = [n for n in self.early if n != name]
+        if name not in self.early_off:
+            self.early_off.append(name)
+        return [T.LEFT_EARLY_NOTE.format(me=name, word=word)]
+
     # ---- presence ------------------------------------------------------
     def sign_in(self, name: str) -> list[str]:
         if name in self.off:
@@ -130,6 +160,10 @@ class Day:
         if self.assigned == name:
             self.assigned = None
         return [T.Q_LEFT.format(name=name, word=word)]
+
+    def drop(self, name: str) -> None:
+        """Off the roster (/成员 移除): out of the queue; unlike `leave`, `off` and /指派 are untouched."""
+        self.queue = [e for e in self.queue if e.name != name]
 
     def set_presence(self, name: str, presence: str, why: str) -> list[str]:
         self._get(name).presence = presence
@@ -228,6 +262,44 @@ class Day:
         if self.assigned == name:
             self.assigned = None
         return [T.Q_SKIPPED.format(name=name, reason=T.REASON.format(reason=reason) if reason else "")]
+
+    def assign(self, name: str) -> list[str]:
+        """/指派: `name` takes the next walk-in."""
+        self.assigned = name
+        return [T.ASSIGNED_NOTE.format(name=name)]
+
+    def approve(self, name: str) -> list[str]:
+        """/批准: a busy member may take one more new customer."""
+        self._get(name).approved += 1
+        return [T.APPROVED_NOTE.format(name=name)]
+
+    def use_approval(self, name: str) -> list[str]:
+        self._get(name).approved -= 1
+        return [T.APPROVED_EXTRA_NOTE.format(name=name)]
+
+    def over_time(self, name: str) -> None:
+        """A reception past the limit: the busy presence ends (the reception stays open)."""
+        e = self.entry(name)
+        if e is not None and e.presence == BUSY:
+            e.presence = AVAILABLE
+
+    def hold_non_buyer(self, name: str, reception: int, kind: str) -> None:
+        """A late 非客 waits for /批准."""
+        self.pending_non_buyer[name] = {"reception": reception, "kind": kind}
+
+    def take_non_buyer(self, name: str, reception: int | None = None) -> dict | None:
+        """The 非客 waiting for `name` (only the one of `reception` when given), no longer waiting."""
+        pending = self.pending_non_buyer.get(name)
+        if pending is None or (reception is not None and pending.get("reception") != reception):
+            return None
+        return self.pending_non_buyer.pop(name)
+
+    def name_helper(self, owner: str, helper: str) -> None:
+        """让 甲 代接: the owner's old customers go to `helper` while the owner is away."""
+        self.helpers[owner] = helper
+
+    def forget_helper(self, owner: str) -> None:
+        self.helpers.pop(owner, None)
 
     def set_order(self, names: list[str]) -> list[str]:
         by_name = {e.name: e for e in self.queue}

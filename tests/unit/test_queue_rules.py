@@ -505,3 +505,93 @@ def test_the_kept_place_survives_the_round_trip_through_storage():
     d.take_walk_in("乙")
     again = Day.from_dict(d.to_dict())
     assert again.entry("甲").held == d.entry("甲").held is not None
+
+
+# ---- the Day methods handlers call instead of assigning fields (issue 12) ---------------
+def test_sign_ins_and_leave_before_the_opening_are_remembered_for_that_day_only():
+    d = Day()
+    d.expect_opening(YESTERDAY)
+    d.sign_in_early("甲")
+    d.expect_opening(TODAY)            # another day's early sign-ins are dropped
+    d.sign_in_early("乙")
+    d.leave_early("丙", "请假")
+    d.expect_opening(TODAY)            # the same day: kept
+    d.open(TODAY, ROSTER, carry_over=False)
+    assert order(d) == "甲 乙 丁" and d.entry("乙").presence == AVAILABLE and d.entry("甲").presence == ABSENT
+
+
+def test_leave_before_opening_cancels_an_early_sign_in_and_sign_in_cancels_the_leave():
+    d = Day()
+    d.expect_opening(TODAY)
+    d.sign_in_early("甲")
+    d.leave_early("甲", "请假")
+    d.leave_early("甲", "请假")        # twice: listed once
+    assert d.early == [] and d.early_off == ["甲"]
+    d.sign_in_early("甲")
+    assert d.early == ["甲"] and d.early_off == []
+
+
+def test_assign_names_the_next_up_until_they_take_a_walk_in():
+    d = day_with()
+    assert d.assign("丙") == ["经理指派 丙 接待下一位新客户"]
+    assert d.next_up() == "丙"
+    d.take_walk_in("丙")
+    assert d.assigned is None and d.next_up() == "甲"
+
+
+def test_an_approval_lets_a_busy_member_take_one_more_and_is_used_up():
+    d = day_with(甲=BUSY)
+    d.approve("甲")
+    assert d.next_up(approved="甲") == "甲"
+    d.use_approval("甲")
+    assert d.entry("甲").approved == 0 and d.next_up(approved="甲") == "乙"
+
+
+def test_over_time_frees_a_busy_member_but_not_an_away_one():
+    d = day_with(甲=BUSY, 乙=AWAY_PERSONAL)
+    d.over_time("甲")
+    d.over_time("乙")
+    d.over_time("不在队列")
+    assert d.entry("甲").presence == AVAILABLE and d.entry("乙").presence == AWAY_PERSONAL
+
+
+def test_a_waiting_non_buyer_is_taken_once_and_only_for_its_own_reception():
+    d = day_with()
+    d.hold_non_buyer("甲", 7, "同行")
+    assert d.take_non_buyer("甲", reception=8) is None
+    assert d.take_non_buyer("甲", reception=7) == {"reception": 7, "kind": "同行"}
+    assert d.take_non_buyer("甲") is None
+
+
+def test_a_named_helper_is_forgotten_on_request_and_at_the_next_opening():
+    d = day_with()
+    d.name_helper("甲", "乙")
+    d.forget_helper("甲")
+    d.forget_helper("甲")              # nothing to forget: no error
+    d.name_helper("丙", "丁")
+    d.date = YESTERDAY
+    d.open(TODAY, ROSTER, carry_over=True)
+    assert d.helpers == {}
+
+
+def test_drop_takes_a_member_out_of_the_queue_without_marking_them_off_or_unassigning():
+    d = day_with()
+    d.assign("乙")
+    d.drop("乙")
+    d.drop("不在队列")
+    assert order(d) == "甲 丙 丁" and d.off == [] and d.assigned == "乙"
+
+
+def test_restore_count_and_forget_receptions_on_a_new_day():
+    d = day_with()
+    d.start_reception("甲", 3)
+    d.approve("甲")
+    d.restore_count("乙", 2)
+    d.forget_receptions()
+    assert d.entry("甲").receptions == [] and d.entry("甲").approved == 0 and d.entry("乙").counted == 2
+
+
+def test_opened_records_who_opened_the_day():
+    d = day_with()
+    d.opened("王经理")
+    assert Day.from_dict(d.to_dict()).opened_by == "王经理"
