@@ -6,6 +6,7 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -22,9 +23,10 @@ from handlers.jobs import EVENT_RETENTION, initial_times
 from handlers.messages import Incoming, Outgoing
 from handlers.queue_cmds import next_line
 from handlers.registry import HANDLERS, READ_ONLY, STATIC
+from handlers.reply import Reply
 from handlers.settings import ProjectSettings
 from rules import texts as T
-from rules.enums import MANAGES, SELLS, AuditKind, Role
+from rules.enums import MANAGES, SELLS, Role
 from rules.errors import Refused
 from rules.queue import Day
 from storage import models as m
@@ -224,12 +226,8 @@ class App:
         now = msg.at.astimezone(ps.tz)
         with UnitOfWork(self.engine) as uow:
             row = uow.lock_project(project)
-            if msg.event_id:
-                try:
-                    uow.claim_event(msg.event_id, now)
-                except Duplicate:
-                    log.info("duplicate delivery %s ignored", msg.event_id)
-                    return Stored(late)
+            if msg.event_id and not _claimed(uow, msg.event_id, now):
+                return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text)
             before = ctx.day.to_dict()
@@ -237,25 +235,10 @@ class App:
             try:
                 if verb.manager and not ctx.is_manager():
                     raise Refused(T.MANAGER_ONLY.format(word=verb.words[0], sender=sender))
-                text = HANDLERS[type(cmd)](cmd, ctx)
+                reply = HANDLERS[type(cmd)](cmd, ctx)
             except Refused as r:
-                replies = self._reply(msg, project, r.reason, "refused", sender=sender)
-                if command is None:                          # the refusal changes nothing …
-                    uow.session.rollback()                   # … but its delivery is still handled once
-                    return Stored(due + self._remember(msg, now, replies))
-                command.rollback()                           # … and the due work done before it stays
-                replies = self.outbox.write(uow, replies, now, numbered=True)   # (its delivery is claimed)
-                uow.commit()
-                return Stored(due + replies)
-            after = ctx.day.to_dict()
-            if type(cmd) not in READ_ONLY:
-                changes = uow.changes()
-                if changes or after != before or ctx.reasons:
-                    self._audit(uow, ctx, msg, before, changes)
-                row.state = after
-            replies = self._answer(msg, ctx, cmd, text, before["queue"] != after["queue"]
-                                   or before["assigned"] != after["assigned"])
-            replies = self.outbox.write(uow, replies, now, numbered=True)   # in the command's own transaction;
+                return Stored(due + self._refused(uow, msg, ctx, command, r.reason))
+            replies = self._record(uow, msg, ctx, cmd, reply, before)
             if command is not None:                 # a new reply for sure: the delivery is claimed above
                 command.commit()
             uow.commit()
@@ -263,28 +246,47 @@ class App:
             self._who.clear()
         return Stored(due + replies)
 
-    def _answer(self, msg: Incoming, ctx: Ctx, cmd, text: str, moved: bool) -> list[Outgoing]:
+    def _refused(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, command, reason: str) -> list[Outgoing]:
+        """A refusal changes nothing, but its delivery is still handled once; the due work done before it stays."""
+        replies = self._reply(msg, ctx.settings.name, reason, "refused", sender=ctx.sender)
+        if command is None:
+            uow.session.rollback()
+            return self._remember(msg, ctx.now, replies)
+        command.rollback()
+        replies = self.outbox.write(uow, replies, ctx.now, numbered=True)   # (its delivery is claimed)
+        uow.commit()
+        return replies
+
+    def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict) -> list[Outgoing]:
+        """The change log and the new state (unless read-only), then the answer, into the outbox
+        in the command's own transaction."""
+        after = ctx.day.to_dict()
+        if type(cmd) not in READ_ONLY:
+            changes = uow.changes()
+            if changes or after != before or ctx.reasons:
+                self._audit(uow, ctx, msg.text, reply, {"day": before, "rows": changes})
+            ctx.project.state = after
+        moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
+        replies = self._answer(msg, ctx, cmd, reply, moved)
+        return self.outbox.write(uow, replies, ctx.now, numbered=True)
+
+    def _answer(self, msg: Incoming, ctx: Ctx, cmd, reply: Reply, moved: bool) -> list[Outgoing]:
         """The command's reply (with 下一位 when the queue moved) and the messages it sends besides."""
         if type(cmd) not in READ_ONLY and ctx.day_open() and moved:
-            nxt = ctx.day.next_up()
-            text += "\n" + next_line(ctx.day)
-            if nxt:
-                ctx.mentions.append(nxt)
+            reply = replace(reply, text=reply.text + "\n" + next_line(ctx.day)).mention(ctx.day.next_up())
+        reply = replace(reply, mentions=tuple(dict.fromkeys(reply.mentions)))
         tag = "static" if type(cmd) in STATIC else "ok"
         project = ctx.settings.name
-        out = self._reply(msg, project, text, tag, mentions=tuple(dict.fromkeys(ctx.mentions)),
-                          private=ctx.reply_private, card=ctx.reply_card, managers=ctx.managers(),
-                          full_phones=ctx.full_phones, file=ctx.reply_file, sender=ctx.sender)
-        return out + [Outgoing(o.text, o.to, o.mentions, _key(msg, f"x{i}"), project, platform=msg.platform)
-                      for i, o in enumerate(ctx.out)]
+        out = self._outgoing(msg, project, reply, tag, ctx.sender, ctx.managers())
+        return out + [Outgoing(t.text, t.to, (), _key(msg, f"x{i}"), project, platform=msg.platform)
+                      for i, t in enumerate(reply.tells)]
 
-    def _audit(self, uow, ctx: Ctx, msg: Incoming, before: dict, changes: list) -> None:
-        undo = None if ctx.audit_kind == AuditKind.UNDO else {"day": before, "rows": changes}
-        a = uow.audit.record(ctx.project.id, ctx.now, Entry(ctx.sender, msg.text.strip()[:500],
-                                                            ctx.reasons or [T.NO_CHANGE], ctx.audit_kind, undo))
-        if ctx.undo_targets:
+    def _audit(self, uow: UnitOfWork, ctx: Ctx, command: str, reply: Reply, undo: dict) -> None:
+        a = uow.audit.record(ctx.project.id, ctx.now, Entry(ctx.sender, command.strip()[:500], ctx.reasons or [T.NO_CHANGE],
+                                                            reply.audit_kind, None if reply.undo else undo))
+        if reply.undo:
             uow.session.flush()
-            for target in ctx.undo_targets:
+            for target in reply.undo:
                 target.undone_by = a.id
 
     def _remember(self, msg: Incoming, now: datetime, replies: list[Outgoing]) -> list[Outgoing]:
@@ -299,15 +301,21 @@ class App:
             uow.commit()
         return out
 
-    def _reply(self, msg: Incoming, project, text, tag, mentions=(), private=False, card=None,
-               managers=(), full_phones=False, file=None, sender=None) -> list[Outgoing]:
+    def _reply(self, msg: Incoming, project: str | None, text: str, tag: str, sender: str | None = None
+               ) -> list[Outgoing]:
+        """A plain answer (a usage line, a hint, a refusal …)."""
+        return self._outgoing(msg, project, Reply(text), tag, sender)
+
+    def _outgoing(self, msg: Incoming, project: str | None, reply: Reply, tag: str, sender: str | None = None,
+                  managers: list[str] | tuple = ()) -> list[Outgoing]:
         """Answer in the chat the message came from (or privately); mask phones unless allowed.
         `sender`: the member's name when already resolved (saves looking it up again)."""
-        to = (sender or self._name_of(msg) or msg.sender_id) if (msg.private or private) else None
-        if tag not in ("usage", "static") and (to is None or not (full_phones or to in managers)):
+        to = (sender or self._name_of(msg) or msg.sender_id) if (msg.private or reply.private) else None
+        text = reply.text
+        if tag not in ("usage", "static") and (to is None or not (reply.full_phones or to in managers)):
             text = mask_phones(text)
-        return [Outgoing(text, to=to, mentions=mentions if to is None else (), key=_key(msg, tag),
-                         project=project or msg.project, card=card, file=file,
+        return [Outgoing(text, to=to, mentions=reply.mentions if to is None else (), key=_key(msg, tag),
+                         project=project or msg.project, card=reply.card, file=reply.file,
                          chat_id=msg.chat_id if to is None else None, platform=msg.platform)]
 
     def _name_of(self, msg: Incoming) -> str | None:
@@ -336,6 +344,16 @@ class App:
 
     def sent(self, keys: list[str]) -> set[str]:
         return self.outbox.sent(keys)
+
+
+def _claimed(uow: UnitOfWork, event_id: str, now: datetime) -> bool:
+    """The delivery is this process's to handle (False: a duplicate, already handled)."""
+    try:
+        uow.claim_event(event_id, now)
+    except Duplicate:
+        log.info("duplicate delivery %s ignored", event_id)
+        return False
+    return True
 
 
 def _key(msg: Incoming, tag: str) -> str:

@@ -6,6 +6,7 @@ from datetime import date, time, timedelta
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import next_line
+from handlers.reply import Reply
 from rules import texts as T
 from rules.customers import mask
 from rules.enums import AuditKind, Category
@@ -13,9 +14,10 @@ from rules.errors import Refused
 from rules.queue import PRESENCE_WORDS, Day
 
 
-def board(cmd: c.Board, ctx: Ctx) -> str:
+def board(cmd: c.Board, ctx: Ctx) -> Reply:
     if not ctx.day_open():
-        return T.NOT_OPEN_BOARD.format(start=f"{ctx.settings.shift_start:%H:%M}", end=f"{ctx.settings.shift_end:%H:%M}")
+        return Reply(T.NOT_OPEN_BOARD.format(start=f"{ctx.settings.shift_start:%H:%M}",
+                                             end=f"{ctx.settings.shift_end:%H:%M}"))
     nxt = ctx.day.next_up()
     lines = [T.BOARD_HEAD.format(date=f"{ctx.today:%m-%d}")]
     for i, e in enumerate(ctx.day.queue, 1):
@@ -30,24 +32,22 @@ def board(cmd: c.Board, ctx: Ctx) -> str:
     if ctx.policy.phone_duty:
         lines.append(T.BOARD_PHONE_DUTY.format(name=ctx.day.phone_duty() or T.NONE))
     lines.append(next_line(ctx.day))
-    if nxt:
-        ctx.mentions.append(nxt)
-    ctx.reply_card = {"title": T.CARD_TITLE.format(date=f"{ctx.today:%m-%d}"), "buttons": ["接待", "送客"]}
-    return "\n".join(lines)
+    card = {"title": T.CARD_TITLE.format(date=f"{ctx.today:%m-%d}"), "buttons": ["接待", "送客"]}
+    return Reply("\n".join(lines), card=card).mention(nxt)
 
 
-def show_help(cmd: c.HelpText, ctx: Ctx) -> str:
+def show_help(cmd: c.HelpText, ctx: Ctx) -> Reply:
     """帮助: the salesperson commands (short enough for a group), 帮助 经理, or 帮助 <command>."""
     if not cmd.topic:
-        return T.HELP_SALES
+        return Reply(T.HELP_SALES)
     if cmd.topic == "经理":
-        return T.HELP_MANAGER
+        return Reply(T.HELP_MANAGER)
     if not cmd.usage:
-        return T.HELP_UNKNOWN_TOPIC.format(topic=cmd.topic)
-    return T.HELP_TOPIC.format(usage=cmd.usage, detail=T.HELP_DETAILS.get(cmd.topic, T.HELP_MORE))
+        return Reply(T.HELP_UNKNOWN_TOPIC.format(topic=cmd.topic))
+    return Reply(T.HELP_TOPIC.format(usage=cmd.usage, detail=T.HELP_DETAILS.get(cmd.topic, T.HELP_MORE)))
 
 
-def undo(cmd: c.Undo, ctx: Ctx) -> str:
+def undo(cmd: c.Undo, ctx: Ctx) -> Reply:
     """/撤销: restore the latest of today's changes not yet undone; an undo is never undone.
 
     The scheduler's own changes since then (a reception over time) are restored with it: their due
@@ -70,11 +70,10 @@ def undo(cmd: c.Undo, ctx: Ctx) -> str:
     for a in passed + [target]:                  # newest first: each restores what the one after it saw
         ctx.uow.restore(a.undo["rows"])
     ctx.day = Day.from_dict(target.undo["day"])
-    ctx.audit_kind = AuditKind.UNDO
-    ctx.undo_targets = passed + [target]
     _opening_due_again(ctx)
     ctx.note(T.UNDO_NOTE.format(actor=target.actor, command=target.command))
-    return T.UNDONE.format(actor=target.actor, command=target.command, time=f"{ctx.local(target.at):%H:%M}")
+    return Reply(T.UNDONE.format(actor=target.actor, command=target.command, time=f"{ctx.local(target.at):%H:%M}"),
+                 undo=(*passed, target))
 
 
 def _opening_due_again(ctx: Ctx) -> None:
@@ -85,7 +84,7 @@ def _opening_due_again(ctx: Ctx) -> None:
         p.next_open_at = ctx.now
 
 
-def show_log(cmd: c.ShowLog, ctx: Ctx) -> str:
+def show_log(cmd: c.ShowLog, ctx: Ctx) -> Reply:
     rows = ctx.uow.audit.of_day(ctx.project.id, ctx.today)
     lines = []
     for a in rows:
@@ -96,12 +95,12 @@ def show_log(cmd: c.ShowLog, ctx: Ctx) -> str:
         lines.append(T.LOG_LINE.format(time=f"{ctx.local(a.at):%H:%M}", actor=a.actor, command=a.command,
                                        mark=mark, reasons=text))
     if not lines:
-        return T.LOG_EMPTY.format(about=T.LOG_ABOUT.format(name=cmd.name) if cmd.name else "")
-    return T.LOG_HEAD.format(date=f"{ctx.today:%m-%d}") + "\n" + "\n".join(lines[-40:])
+        return Reply(T.LOG_EMPTY.format(about=T.LOG_ABOUT.format(name=cmd.name) if cmd.name else ""))
+    return Reply(T.LOG_HEAD.format(date=f"{ctx.today:%m-%d}") + "\n" + "\n".join(lines[-40:]))
 
 
-def daily_summary(cmd: c.DailySummary, ctx: Ctx) -> str:
-    return summary_text(ctx, ctx.today)
+def daily_summary(cmd: c.DailySummary, ctx: Ctx) -> Reply:
+    return Reply(summary_text(ctx, ctx.today))
 
 
 def summary_text(ctx: Ctx, day: date) -> str:
@@ -126,7 +125,7 @@ def summary_text(ctx: Ctx, day: date) -> str:
     return "\n".join(lines)
 
 
-def export(cmd: c.Export, ctx: Ctx) -> str:
+def export(cmd: c.Export, ctx: Ctx) -> Reply:
     from bot.export import write_workbook
     try:
         start = date.fromisoformat(_iso(cmd.start)) if cmd.start else ctx.today.replace(day=1)
@@ -138,9 +137,7 @@ def export(cmd: c.Export, ctx: Ctx) -> str:
     if start.year < 2000 or end.year > 2099:
         raise Refused(T.EXPORT_RANGE)
     path = write_workbook(ctx, start, end)
-    ctx.reply_private = True
-    ctx.reply_file = str(path.resolve())
-    return T.EXPORTED.format(start=start, end=end, path=path)
+    return Reply(T.EXPORTED.format(start=start, end=end, path=path), private=True, file=str(path.resolve()))
 
 
 def _iso(s: str) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from handlers.messages import Outgoing
 from handlers.settings import ProjectSettings
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import MANAGES, SELLS, AuditKind
+from rules.enums import MANAGES, SELLS
 from rules.errors import Refused
 from rules.queue import Day
 from rules.schedule import customer_due
@@ -28,14 +27,6 @@ class Ctx:
     private: bool = False
     command_text: str = ""
     reasons: list[str] = field(default_factory=list)
-    out: list[Outgoing] = field(default_factory=list)   # extra messages (private to managers…)
-    reply_card: dict | None = None
-    mentions: list[str] = field(default_factory=list)
-    reply_private: bool = False          # answer in a private chat with the sender
-    full_phones: bool = False            # the private answer may show full phones (the owner's own)
-    reply_file: str | None = None        # a file sent with the answer (/导出)
-    audit_kind: AuditKind = AuditKind.CMD
-    undo_targets: list[m.Audit] = field(default_factory=list)   # the changes an /撤销 restored
     _members: list | None = None
 
     # ---- basics ----------------------------------------------------------
@@ -63,9 +54,6 @@ class Ctx:
 
     def note(self, *reasons: str) -> None:
         self.reasons.extend(reasons)
-
-    def tell(self, to: str | None, text: str) -> None:
-        self.out.append(Outgoing(text=text, to=to, project=self.project.name))
 
     # ---- people ------------------------------------------------------------
     def members(self) -> list:

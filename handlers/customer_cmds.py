@@ -4,6 +4,7 @@ from __future__ import annotations
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import refund
+from handlers.reply import Reply
 from handlers.visits import owner_takes_over
 from rules import customers as cr
 from rules import deals as dr
@@ -18,7 +19,7 @@ STATUS_WORDS = T.STATUS
 share_words = T.share_words
 
 
-def follow_up(cmd: c.FollowUp, ctx: Ctx) -> str:
+def follow_up(cmd: c.FollowUp, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)          # a member removed from the roster no longer follows up
     phone = cr.normalize_phone(cmd.key)
     if phone:
@@ -36,7 +37,7 @@ def follow_up(cmd: c.FollowUp, ctx: Ctx) -> str:
     ctx.save(cust, row)
     ctx.note(T.FOLLOW_UP_NOTE.format(me=me, name=row.name, content=cmd.content))
     until = T.FOLLOWED_UP_UNTIL.format(until=f"{cust.valid_until:%m-%d}") if cust.valid_until else ""
-    return T.FOLLOWED_UP.format(me=me, name=row.name, phone=cr.mask(row.phone), until=until)
+    return Reply(T.FOLLOWED_UP.format(me=me, name=row.name, phone=cr.mask(row.phone), until=until))
 
 
 def describe(ctx: Ctx, row: m.Customer, full_phone: bool = False) -> str:
@@ -52,7 +53,7 @@ def describe(ctx: Ctx, row: m.Customer, full_phone: bool = False) -> str:
     return text
 
 
-def lookup(cmd: c.Lookup, ctx: Ctx) -> str:
+def lookup(cmd: c.Lookup, ctx: Ctx) -> Reply:
     """查客 手机 | 姓名 | 138****5678 | 5678: every match, phones masked."""
     phone = cr.normalize_phone(cmd.key)
     if phone:
@@ -64,19 +65,19 @@ def lookup(cmd: c.Lookup, ctx: Ctx) -> str:
     if not rows:
         raise Refused(T.NOT_IN_REGISTER.format(key=cmd.key))
     head = T.LOOKUP_MATCHES.format(n=len(rows)) if len(rows) > 1 else ""
-    return head + "\n".join(describe(ctx, r) for r in rows[:20])
+    return Reply(head + "\n".join(describe(ctx, r) for r in rows[:20]))
 
 
-def my_customers(cmd: c.MyCustomers, ctx: Ctx) -> str:
-    ctx.reply_private = ctx.full_phones = True
+def my_customers(cmd: c.MyCustomers, ctx: Ctx) -> Reply:
     rows = ctx.uow.customers.owned_by(ctx.project.id, ctx.sender)
     rows = [r for r in rows if ctx.domain(r).owner_at(ctx.now) == ctx.sender]
     if not rows:
-        return T.MY_NONE
-    return T.MY_HEAD.format(n=len(rows)) + "\n" + "\n".join(describe(ctx, r, full_phone=True) for r in rows)
+        return Reply(T.MY_NONE, private=True, full_phones=True)
+    return Reply(T.MY_HEAD.format(n=len(rows)) + "\n" + "\n".join(describe(ctx, r, full_phone=True) for r in rows),
+                 private=True, full_phones=True)
 
 
-def verify(cmd: c.Verify, ctx: Ctx) -> str:
+def verify(cmd: c.Verify, ctx: Ctx) -> Reply:
     row = ctx.find_customer(cmd.phone)
     cust = ctx.domain(row)
     if cust.status != cr.PENDING:
@@ -91,18 +92,17 @@ def verify(cmd: c.Verify, ctx: Ctx) -> str:
         cust.last_activity_at, cust.note = other.last_activity_at, T.TWIN_NOTE_FIELD.format(phone=cr.mask(twin.phone))
         ctx.save(cust, row)
         ctx.note(T.VERIFIED_SAME_NOTE.format(name=row.name, owner=other.owner))
-        lines = _hand_over_after_verify(ctx, row, other.owner, other.status == cr.CLOSED)
-        return "\n".join([T.VERIFIED_SAME.format(name=row.name, owner=other.owner), *lines])
+        return _hand_over_after_verify(ctx, row, other.owner, other.status == cr.CLOSED)
     cust.register_to(cust.registered_by, cust.name, ctx.now, ctx.policy.tracking_days)
     ctx.save(cust, row)
     ctx.note(T.VERIFIED_OTHER_NOTE.format(name=row.name, owner=cust.owner))
-    return T.VERIFIED_OTHER.format(name=row.name, phone=cr.mask(row.phone), owner=cust.owner)
+    return Reply(T.VERIFIED_OTHER.format(name=row.name, phone=cr.mask(row.phone), owner=cust.owner))
 
 
-def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool) -> list[str]:
+def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool) -> Reply:
     """/核实 同一人: today's receiver of that customer handed a colleague's customer over (RULES §4
     `handover`): the count back, a make-up for a counted rotation turn; the owner takes over if here."""
-    lines = []
+    lines, took_over = [T.VERIFIED_SAME.format(name=row.name, owner=owner)], False
     recs = ctx.uow.receptions.of_customer_by_others(row.id, ctx.today, owner)
     for r in recs:
         if refund(ctx, r, T.IS_CUSTOMER_OF.format(name=row.name, owner=owner)):
@@ -114,13 +114,14 @@ def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool)
             ctx.end_reception(r)
             counted = ctx.policy.handover_owner_counted or own_return_counted(ctx.policy, closed)
             lines += owner_takes_over(ctx, Visit(Category.HANDOVER, owner, counted, owner, True), row)
+            took_over = True
         else:
             r.category, r.for_owner = Category.OBLIGATION, owner
             lines.append(T.VERIFIED_OBLIGATION.format(me=r.member, owner=owner))
-    return lines
+    return Reply("\n".join(lines), mentions=(owner,) if took_over else ())
 
 
-def decide(cmd: c.Decide, ctx: Ctx) -> str:
+def decide(cmd: c.Decide, ctx: Ctx) -> Reply:
     for n in cmd.names:
         ctx.salesperson(n)
     row = ctx.find_customer(cmd.phone)
@@ -132,18 +133,18 @@ def decide(cmd: c.Decide, ctx: Ctx) -> str:
         cust.owner = a
         ctx.save(cust, row)
         ctx.note(T.DECIDED_DEAL_NOTE.format(name=row.name, shares=share_words(deal.shares)))
-        return T.DECIDED_DEAL.format(name=row.name, shares=share_words(deal.shares))
+        return Reply(T.DECIDED_DEAL.format(name=row.name, shares=share_words(deal.shares)))
     if len(cmd.names) != 1:
         raise Refused(T.DECIDE_ONE_OWNER)
     cust = ctx.domain(row)
     cust.register_to(cmd.names[0], cust.name, ctx.now, ctx.policy.tracking_days)
     ctx.save(cust, row)
     ctx.note(T.DECIDED_NOTE.format(name=row.name, owner=cmd.names[0]))
-    return T.DECIDED.format(name=row.name, phone=cr.mask(row.phone), owner=cmd.names[0],
-                            until=f"{cust.valid_until:%m-%d}")
+    return Reply(T.DECIDED.format(name=row.name, phone=cr.mask(row.phone), owner=cmd.names[0],
+                            until=f"{cust.valid_until:%m-%d}"))
 
 
-def release(cmd: c.Release, ctx: Ctx) -> str:
+def release(cmd: c.Release, ctx: Ctx) -> Reply:
     row = ctx.find_customer(cmd.phone)
     cust = ctx.domain(row)
     if cust.status == cr.CLOSED:
@@ -152,4 +153,4 @@ def release(cmd: c.Release, ctx: Ctx) -> str:
     cust.owner, cust.status, cust.valid_until = None, cr.LAPSED, None
     ctx.save(cust, row)
     ctx.note(T.RELEASED_NOTE.format(name=row.name, prev=prev or T.NONE))
-    return T.RELEASED.format(name=row.name, phone=cr.mask(row.phone))
+    return Reply(T.RELEASED.format(name=row.name, phone=cr.mask(row.phone)))

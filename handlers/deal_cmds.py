@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from handlers import commands as c
 from handlers.context import Ctx
+from handlers.reply import Reply, Tell
 from rules import customers as cr
 from rules import deals as dr
 from rules import fairness as fair
@@ -13,7 +14,7 @@ from storage import models as m
 share_words = T.share_words
 
 
-def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> str:
+def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> Reply:
     name, phone = cr.check_name(cmd.name), cr.check_phone(cmd.phone)
     row = ctx.customer_row(phone)
     linked = _linked(ctx, cmd, row)
@@ -39,9 +40,10 @@ def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> str:
                              shares=shares, buyer_name=name, relation=cmd.relation, reported_by=me,
                              note=note, created_at=ctx.now))
     ctx.note(T.DEAL_NOTE.format(me=me, name=target.name, units=cmd.units, shares=share_words(shares)))
-    _alert_big(ctx, me, target, cmd.units, shares)
-    return T.DEAL_RECORDED.format(name=target.name, phone=cr.mask(target.phone), units=cmd.units,
-                                  shares=share_words(shares)) + ("\n" + "\n".join(lines) if lines else "")
+    told = _alert_big(ctx, me, target, cmd.units, shares)
+    return Reply(T.DEAL_RECORDED.format(name=target.name, phone=cr.mask(target.phone), units=cmd.units,
+                                        shares=share_words(shares)) + ("\n" + "\n".join(lines) if lines else ""),
+                 tells=told)
 
 
 def _buyer(ctx: Ctx, row, name: str, phone: str, me: str, relation: str) -> tuple[cr.Customer, list[str]]:
@@ -103,7 +105,7 @@ def _deal_today(ctx: Ctx, row: m.Customer | None) -> m.Deal | None:
     return ctx.uow.deals.of_customer_on(row.id, ctx.today)
 
 
-def _correct(ctx: Ctx, deal: m.Deal, row: m.Customer, cmd: c.RecordDeal) -> str:
+def _correct(ctx: Ctx, deal: m.Deal, row: m.Customer, cmd: c.RecordDeal) -> Reply:
     """One deal per customer per day: a second 成交 corrects units and note (RULES §6.1)."""
     owner = next(iter(deal.shares))
     why = fair.deal_correction_refusal(ctx.sender, deal.shares, ctx.is_manager(), owner)
@@ -112,17 +114,18 @@ def _correct(ctx: Ctx, deal: m.Deal, row: m.Customer, cmd: c.RecordDeal) -> str:
     before = deal.units
     deal.units, deal.note = cmd.units, cmd.note or deal.note
     ctx.note(T.DEAL_CORRECTED_NOTE.format(me=ctx.sender, name=row.name, before=before, units=cmd.units))
-    if not dr.is_big_order(before, ctx.policy.big_order_units):
-        _alert_big(ctx, ctx.sender, row, cmd.units, deal.shares)
-    return T.DEAL_CORRECTED.format(name=row.name, phone=cr.mask(row.phone), before=before, units=cmd.units,
-                                   shares=share_words(deal.shares))
+    told = () if dr.is_big_order(before, ctx.policy.big_order_units) else _alert_big(
+        ctx, ctx.sender, row, cmd.units, deal.shares)
+    return Reply(T.DEAL_CORRECTED.format(name=row.name, phone=cr.mask(row.phone), before=before, units=cmd.units,
+                                         shares=share_words(deal.shares)), tells=told)
 
 
-def _alert_big(ctx: Ctx, me: str, row: m.Customer, units: int, shares: dict) -> None:
-    if dr.is_big_order(units, ctx.policy.big_order_units):
-        for mgr in ctx.managers():
-            ctx.tell(mgr, T.BIG_ORDER.format(me=me, name=row.name, phone=row.phone, units=units,
-                                             shares=share_words(shares)))
+def _alert_big(ctx: Ctx, me: str, row: m.Customer, units: int, shares: dict) -> tuple[Tell, ...]:
+    """A big order: every manager is told privately."""
+    if not dr.is_big_order(units, ctx.policy.big_order_units):
+        return ()
+    return tuple(Tell(mgr, T.BIG_ORDER.format(me=me, name=row.name, phone=row.phone, units=units,
+                                              shares=share_words(shares))) for mgr in ctx.managers())
 
 
 def _withdraw_split_makeups(ctx: Ctx, customer_id: int | None, shares: dict, owner: str) -> list[str]:
@@ -150,7 +153,7 @@ def _same_day_helper(ctx: Ctx, customer_id: int | None, owner: str) -> str | Non
     return r.member if r else None
 
 
-def appeal(cmd: c.Appeal, ctx: Ctx) -> str:
+def appeal(cmd: c.Appeal, ctx: Ctx) -> Reply:
     row = ctx.find_customer(cmd.phone)
     deal = ctx.uow.deals.latest_of(row.id)
     if deal is None:
@@ -159,8 +162,7 @@ def appeal(cmd: c.Appeal, ctx: Ctx) -> str:
     if not dr.appeal_open(deal.day, ctx.today, ctx.policy.deal_appeal_days):
         raise Refused(T.APPEAL_CLOSED.format(name=row.name, day=f"{deal.day:%m-%d}", deadline=f"{deadline:%m-%d}"))
     ctx.uow.deals.add(m.Appeal(deal_id=deal.id, by=ctx.sender, reason=cmd.reason, at=ctx.now))
-    for mgr in ctx.managers():
-        ctx.tell(mgr, T.APPEAL_TO_MANAGER.format(by=ctx.sender, name=row.name, phone=row.phone,
-                                                 day=f"{deal.day:%m-%d}", shares=share_words(deal.shares),
-                                                 reason=cmd.reason, deadline=f"{deadline:%m-%d}"))
-    return T.APPEALED.format(deadline=f"{deadline:%m-%d}")
+    told = tuple(Tell(mgr, T.APPEAL_TO_MANAGER.format(
+        by=ctx.sender, name=row.name, phone=row.phone, day=f"{deal.day:%m-%d}", shares=share_words(deal.shares),
+        reason=cmd.reason, deadline=f"{deadline:%m-%d}")) for mgr in ctx.managers())
+    return Reply(T.APPEALED.format(deadline=f"{deadline:%m-%d}"), tells=told)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from handlers import commands as c
 from handlers.context import Ctx
+from handlers.reply import Reply, Tell
 from rules import texts as T
 from rules.enums import MANAGES
 from rules.errors import Refused
@@ -20,7 +21,7 @@ def link(uow: UnitOfWork, platform: str, account: str, project_id: int, name: st
     uow.session.flush()
 
 
-def confirm(cmd: c.Confirm, ctx: Ctx) -> str:
+def confirm(cmd: c.Confirm, ctx: Ctx) -> Reply:
     """/确认 甲: every account waiting to be 甲 in this project is linked to 甲 (a manager's name needs a code)."""
     row = ctx.uow.members.named(ctx.project.id, cmd.name, active_only=True)
     if row is None:
@@ -34,14 +35,14 @@ def confirm(cmd: c.Confirm, ctx: Ctx) -> str:
         link(ctx.uow, claim.platform, claim.account, ctx.project.id, cmd.name)
     platforms = "、".join(T.PLATFORMS.get(x.platform, x.platform) for x in claims)
     ctx.note(T.CONFIRM_NOTE.format(manager=ctx.sender, name=cmd.name, platforms=platforms))
-    ctx.tell(cmd.name, T.CONFIRM_TOLD.format(name=cmd.name))
-    return T.CONFIRMED.format(name=cmd.name, platforms=platforms)
+    return Reply(T.CONFIRMED.format(name=cmd.name, platforms=platforms),
+                 tells=(Tell(cmd.name, T.CONFIRM_TOLD.format(name=cmd.name)),))
 
 
-def on_console_whoami(cmd: c.WhoAmI, ctx: Ctx) -> str:
+def on_console_whoami(cmd: c.WhoAmI, ctx: Ctx) -> Reply:
     """On the console (and in replay / say) the sender is named on each line: nothing to link."""
-    return T.CONSOLE_KNOWN.format(name=ctx.sender)
+    return Reply(T.CONSOLE_KNOWN.format(name=ctx.sender))
 
 
-def on_console_bind(cmd: c.Bind, ctx: Ctx) -> str:
-    return T.CONSOLE_NO_BIND.format(project=ctx.project.name)
+def on_console_bind(cmd: c.Bind, ctx: Ctx) -> Reply:
+    return Reply(T.CONSOLE_NO_BIND.format(project=ctx.project.name))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from handlers import commands as c
 from handlers.context import Ctx
+from handlers.reply import Reply, Tell
 from rules import fairness as fair
 from rules import texts as T
 from rules.enums import Category
@@ -33,13 +34,13 @@ def open_today(ctx: Ctx, names: tuple[str, ...] = ()) -> None:
     ctx.day.opened(ctx.sender)
 
 
-def open_day(cmd: c.OpenDay, ctx: Ctx) -> str:
+def open_day(cmd: c.OpenDay, ctx: Ctx) -> Reply:
     for n in cmd.names:
         ctx.salesperson(n)
     if not cmd.names and ctx.day_open():
         raise Refused(T.ALREADY_OPEN)
     open_today(ctx, cmd.names)
-    return T.OPENED.format(board=board_line(ctx))
+    return Reply(T.OPENED.format(board=board_line(ctx)))
 
 
 def next_line(day) -> str:
@@ -74,44 +75,44 @@ def _pre_open(ctx: Ctx) -> bool:
     return True
 
 
-def sign_in(cmd: c.SignIn, ctx: Ctx) -> str:
+def sign_in(cmd: c.SignIn, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)
     if _pre_open(ctx):
         if me in ctx.day.early:
             raise Refused(T.SIGNED_IN_EARLY_TWICE.format(me=me))
         ctx.note(*ctx.day.sign_in_early(me))
-        return T.SIGNED_IN_EARLY.format(me=me, start=f"{ctx.settings.shift_start:%H:%M}")
+        return Reply(T.SIGNED_IN_EARLY.format(me=me, start=f"{ctx.settings.shift_start:%H:%M}"))
     e = ctx.day.entry(me)
     if e is not None and e.presence in (AVAILABLE, BUSY):
         raise Refused(T.ALREADY_HERE.format(me=me))
     ctx.note(*ctx.day.sign_in(me))
     if e is None:                                   # back after 请假/签退 today: counts are kept
         ctx.day.restore_count(me, ctx.counted_today(me))
-    return (T.SIGNED_IN if e is not None else T.SIGNED_IN_TAIL).format(me=me)
+    return Reply((T.SIGNED_IN if e is not None else T.SIGNED_IN_TAIL).format(me=me))
 
 
-def _leave(ctx: Ctx, word: str) -> str:
+def _leave(ctx: Ctx, word: str) -> Reply:
     me = ctx.salesperson(ctx.sender)
     if ctx.open_receptions(me):
         raise Refused(T.BUSY_FIRST_SEE_OFF.format(me=me, word=word))
     if _pre_open(ctx):
         ctx.note(*ctx.day.leave_early(me, word))
-        return T.LEFT_EARLY.format(me=me, word=word)
+        return Reply(T.LEFT_EARLY.format(me=me, word=word))
     if ctx.day.entry(me) is None:
         raise Refused(T.NOT_IN_TODAY.format(me=me))
     ctx.note(*ctx.day.leave(me, word))
-    return T.LEFT.format(me=me, word=word)
+    return Reply(T.LEFT.format(me=me, word=word))
 
 
-def sign_out(cmd: c.SignOut, ctx: Ctx) -> str:
+def sign_out(cmd: c.SignOut, ctx: Ctx) -> Reply:
     return _leave(ctx, T.SIGN_OUT_WORD)
 
 
-def leave(cmd: c.Leave, ctx: Ctx) -> str:
+def leave(cmd: c.Leave, ctx: Ctx) -> Reply:
     return _leave(ctx, T.LEAVE_WORD)
 
 
-def _away(ctx: Ctx, presence: str, reason: str, word: str) -> str:
+def _away(ctx: Ctx, presence: str, reason: str, word: str) -> Reply:
     me = ctx.sender
     ctx.require_in_queue(me)
     p = ctx.presence(me)
@@ -121,25 +122,25 @@ def _away(ctx: Ctx, presence: str, reason: str, word: str) -> str:
         raise Refused(T.NOT_SIGNED_IN.format(me=me))
     why = T.REASON.format(reason=reason) if reason else ""
     ctx.note(*ctx.day.set_presence(me, presence, word + why))
-    return T.AWAY.format(me=me, word=word, reason=why)
+    return Reply(T.AWAY.format(me=me, word=word, reason=why))
 
 
-def step_out(cmd: c.StepOut, ctx: Ctx) -> str:
+def step_out(cmd: c.StepOut, ctx: Ctx) -> Reply:
     return _away(ctx, AWAY_PERSONAL, cmd.reason, T.AWAY_PERSONAL_WORD)
 
 
-def go_out(cmd: c.GoOut, ctx: Ctx) -> str:
+def go_out(cmd: c.GoOut, ctx: Ctx) -> Reply:
     return _away(ctx, AWAY_BUSINESS, cmd.reason, T.AWAY_BUSINESS_WORD)
 
 
-def back(cmd: c.Back, ctx: Ctx) -> str:
+def back(cmd: c.Back, ctx: Ctx) -> Reply:
     me = ctx.sender
     ctx.require_in_queue(me)
     p = ctx.presence(me)
     if p in (AVAILABLE, BUSY):
         raise Refused((T.ALREADY_HERE if p == AVAILABLE else T.BUSY_BACK).format(me=me))
     ctx.note(*ctx.day.set_presence(me, AVAILABLE, T.BACK_NOTE))
-    return T.BACK.format(me=me)
+    return Reply(T.BACK.format(me=me))
 
 
 # ---- walk-ins ----------------------------------------------------------------------
@@ -170,10 +171,10 @@ def take_walk_in(ctx: Ctx, name: str, category: str, customer_id: int | None = N
     return ctx.start_reception(name, category, customer_id, counted_for=name, turn=True)
 
 
-def receive(cmd: c.Receive, ctx: Ctx) -> str:
+def receive(cmd: c.Receive, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)
     take_walk_in(ctx, me, Category.NEW)
-    return T.RECEIVED.format(me=me)
+    return Reply(T.RECEIVED.format(me=me))
 
 
 def refund(ctx: Ctx, r: m.Reception, why: str) -> bool:
@@ -203,7 +204,7 @@ def makeup_for(ctx: Ctx, r: m.Reception, why: str) -> bool:
     return True
 
 
-def see_off(cmd: c.SeeOff, ctx: Ctx) -> str:
+def see_off(cmd: c.SeeOff, ctx: Ctx) -> Reply:
     me = ctx.sender
     open_ = ctx.open_receptions(me)
     if cmd.key:
@@ -216,7 +217,7 @@ def see_off(cmd: c.SeeOff, ctx: Ctx) -> str:
         lines += _after_reception(ctx, r)
     ctx.note(T.SEEN_OFF_NOTE.format(me=me))
     head = T.SEEN_OFF if ctx.day_open() and ctx.presence(me) == AVAILABLE else T.SEEN_OFF_OFF_QUEUE
-    return head.format(me=me) + ("\n" + "\n".join(lines) if lines else "")
+    return Reply(head.format(me=me) + ("\n" + "\n".join(lines) if lines else ""))
 
 
 def _matches(ctx: Ctx, customer_id: int, key: str) -> bool:
@@ -246,7 +247,7 @@ def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
 
 
 # ---- 非客 -----------------------------------------------------------------------------
-def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> str:
+def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> Reply:
     """非客 (seed 十三): at once while the visitor is still here or within the window; after 送客, /批准."""
     if cmd.kind not in NON_BUYER_KINDS + ERRAND_KINDS:
         raise Refused(T.NON_BUYER_KINDS_HINT.format(kinds="/".join(NON_BUYER_KINDS + ERRAND_KINDS)))
@@ -262,8 +263,8 @@ def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> str:
     if timing == "approve":
         ctx.day.hold_non_buyer(me, r.id, cmd.kind)
         ctx.note(T.NON_BUYER_LATE_NOTE.format(me=me, kind=cmd.kind))
-        return T.NON_BUYER_LATE.format(minutes=ctx.policy.non_buyer_window_minutes, me=me, kind=cmd.kind)
-    return apply_non_buyer(ctx, me, r, cmd.kind)
+        return Reply(T.NON_BUYER_LATE.format(minutes=ctx.policy.non_buyer_window_minutes, me=me, kind=cmd.kind))
+    return Reply(apply_non_buyer(ctx, me, r, cmd.kind))
 
 
 def _last_ended(ctx: Ctx, me: str) -> m.Reception | None:
@@ -292,23 +293,23 @@ def _in_queue(ctx: Ctx, name: str) -> None:
     ctx.require_in_queue(name)
 
 
-def set_order(cmd: c.SetOrder, ctx: Ctx) -> str:
+def set_order(cmd: c.SetOrder, ctx: Ctx) -> Reply:
     ctx.require_open()
     if sorted(cmd.names) != sorted(ctx.day.names()):
         raise Refused(T.ORDER_MUST_LIST_ALL.format(names=" ".join(ctx.day.names())))
     ctx.note(*ctx.day.set_order(list(cmd.names)))
-    return T.ORDER_SET
+    return Reply(T.ORDER_SET)
 
 
-def give_makeup(cmd: c.GiveMakeup, ctx: Ctx) -> str:
+def give_makeup(cmd: c.GiveMakeup, ctx: Ctx) -> Reply:
     _in_queue(ctx, cmd.name)
     if ctx.day.entry(cmd.name).makeup is not None:
         raise Refused(T.ALREADY_HOLDS_MAKEUP.format(name=cmd.name))
     ctx.note(*ctx.day.give_makeup(cmd.name, T.MAKEUP_BY_MANAGER, src=0))
-    return T.MAKEUP_GIVEN.format(name=cmd.name)
+    return Reply(T.MAKEUP_GIVEN.format(name=cmd.name))
 
 
-def skip(cmd: c.Skip, ctx: Ctx) -> str:
+def skip(cmd: c.Skip, ctx: Ctx) -> Reply:
     ctx.salesperson(cmd.name)
     ctx.require_open()
     why = fair.skip_refusal(cmd.name, ctx.presence(cmd.name), cmd.name in ctx.day.off)
@@ -316,24 +317,23 @@ def skip(cmd: c.Skip, ctx: Ctx) -> str:
         raise Refused(why)
     ctx.require_in_queue(cmd.name)
     ctx.note(*ctx.day.skip(cmd.name, cmd.reason))
-    ctx.tell(cmd.name, T.SKIPPED_TELL.format(name=cmd.name))
-    return T.SKIPPED.format(name=cmd.name)
+    return Reply(T.SKIPPED.format(name=cmd.name), tells=(Tell(cmd.name, T.SKIPPED_TELL.format(name=cmd.name)),))
 
 
-def assign(cmd: c.Assign, ctx: Ctx) -> str:
+def assign(cmd: c.Assign, ctx: Ctx) -> Reply:
     if cmd.name == LAST:
         return hand_non_buyer_to_last(ctx)
     _in_queue(ctx, cmd.name)
     if ctx.presence(cmd.name) != AVAILABLE:
         raise Refused(T.CANNOT_ASSIGN.format(name=cmd.name, presence=PRESENCE_WORDS[ctx.presence(cmd.name)]))
     ctx.note(*ctx.day.assign(cmd.name))
-    return T.ASSIGNED.format(name=cmd.name)
+    return Reply(T.ASSIGNED.format(name=cmd.name))
 
 
 LAST = "末位"
 
 
-def hand_non_buyer_to_last(ctx: Ctx) -> str:
+def hand_non_buyer_to_last(ctx: Ctx) -> Reply:
     """/指派 末位 (count_all, seed 十三): the last member of the queue receives the declared non-buyer,
     uncounted, keeping their place; the receiver keeps the refund and is free again."""
     ctx.require_open()
@@ -349,18 +349,17 @@ def hand_non_buyer_to_last(ctx: Ctx) -> str:
     new = ctx.start_reception(last, Category.NON_BUYER, r.customer_id)
     new.kind = r.kind
     ctx.note(T.LAST_NOTE.format(last=last, member=r.member, kind=r.kind))
-    ctx.mentions.append(last)
-    return T.LAST_TAKES.format(last=last, member=r.member, kind=r.kind)
+    return Reply(T.LAST_TAKES.format(last=last, member=r.member, kind=r.kind), mentions=(last,))
 
 
-def approve(cmd: c.Approve, ctx: Ctx) -> str:
+def approve(cmd: c.Approve, ctx: Ctx) -> Reply:
     _in_queue(ctx, cmd.name)
     pending = ctx.day.take_non_buyer(cmd.name)
     if pending:
         r = ctx.uow.receptions.get(pending["reception"])
         ctx.note(T.NON_BUYER_CONFIRMED_NOTE.format(name=cmd.name, kind=pending["kind"]))
-        return T.NON_BUYER_CONFIRMED + apply_non_buyer(ctx, cmd.name, r, pending["kind"])
+        return Reply(T.NON_BUYER_CONFIRMED + apply_non_buyer(ctx, cmd.name, r, pending["kind"]))
     if ctx.presence(cmd.name) != BUSY:
         raise Refused(T.NOTHING_TO_APPROVE.format(name=cmd.name))
     ctx.note(*ctx.day.approve(cmd.name))
-    return T.APPROVED.format(name=cmd.name)
+    return Reply(T.APPROVED.format(name=cmd.name))

@@ -6,6 +6,7 @@ from pathlib import Path
 from handlers import commands as c
 from handlers import reports
 from handlers.context import Ctx
+from handlers.reply import Reply
 from rules import texts as T
 from rules.errors import Refused
 from storage import boards
@@ -13,17 +14,16 @@ from storage import boards
 CHART_DIR = Path("exports")
 
 
-def board_link(cmd: c.BoardLink, ctx: Ctx) -> str:
+def board_link(cmd: c.BoardLink, ctx: Ctx) -> Reply:
     """The links go to the manager privately: whoever has them can watch the board."""
     if not ctx.settings.web_url:
         raise Refused(T.WEB_OFF)
     token = boards.token_of(ctx.s, ctx.project.id, ctx.now, reset=cmd.reset)
-    ctx.reply_private = True
-    return T.BOARD_LINKS.format(head=T.BOARD_RESET if cmd.reset else "", project=ctx.project.name,
-                                base=ctx.settings.web_url, token=token)
+    return Reply(T.BOARD_LINKS.format(head=T.BOARD_RESET if cmd.reset else "", project=ctx.project.name,
+                                      base=ctx.settings.web_url, token=token), private=True)
 
 
-def period_report(cmd: c.PeriodReport, ctx: Ctx) -> str:
+def period_report(cmd: c.PeriodReport, ctx: Ctx) -> Reply:
     """Figures for the last 7 days or this month, and the chart as a PNG file to post with them."""
     span = reports.week_span(ctx.today) if cmd.period == "week" else reports.month_span(ctx.today)
     rep = reports.build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, span, ctx.now)
@@ -32,6 +32,5 @@ def period_report(cmd: c.PeriodReport, ctx: Ctx) -> str:
         from handlers.charts import report_png
         path = report_png(rep, CHART_DIR / f"{ctx.project.name}_{cmd.period}_{span[0]}_{span[1]}.png")
     except Exception as e:       # the text still goes; say why the chart does not
-        return text + "\n" + T.REPORT_NO_CHART.format(why=e)
-    ctx.reply_file = str(path.resolve())
-    return text
+        return Reply(text + "\n" + T.REPORT_NO_CHART.format(why=e))
+    return Reply(text, file=str(path.resolve()))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from handlers import commands as c
 from handlers.context import Ctx
+from handlers.reply import Reply, Tell
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
@@ -12,10 +13,10 @@ from rules.normalize import member_name_problem
 from storage import models as m
 
 
-def roster(cmd: c.Roster, ctx: Ctx) -> str:
+def roster(cmd: c.Roster, ctx: Ctx) -> Reply:
     ctx._members = None
     try:
-        return _ACTIONS[cmd.action](cmd.name, ctx)
+        return Reply(_ACTIONS[cmd.action](cmd.name, ctx))
     finally:
         ctx._members = None
 
@@ -97,7 +98,7 @@ def active_customers(ctx: Ctx, owner: str) -> list[m.Customer]:
     return [r for r in rows if ctx.domain(r).owner_at(ctx.now) == owner]
 
 
-def transfer(cmd: c.Transfer, ctx: Ctx) -> str:
+def transfer(cmd: c.Transfer, ctx: Ctx) -> Reply:
     """/转移 甲 乙: all of 甲's active customers now belong to 乙 (a member leaving); each owner told privately."""
     if cmd.source == cmd.target:
         raise Refused(T.TRANSFER_SAME)
@@ -112,14 +113,14 @@ def transfer(cmd: c.Transfer, ctx: Ctx) -> str:
         ctx.save(cust, row)
         ctx.note(T.TRANSFER_NOTE.format(name=row.name, phone=cr.mask(row.phone), source=cmd.source,
                                         target=cmd.target))
-    ctx.tell(cmd.source, T.TRANSFER_TO_SOURCE.format(n=len(rows), target=cmd.target, names="、".join(
-        T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)) for r in rows)))
-    ctx.tell(cmd.target, T.TRANSFER_TO_TARGET.format(n=len(rows), source=cmd.source, names="、".join(
-        T.CUSTOMER_WHO.format(name=r.name, phone=r.phone) for r in rows)))
-    return T.TRANSFERRED.format(n=len(rows), source=cmd.source, target=cmd.target)
+    told = (Tell(cmd.source, T.TRANSFER_TO_SOURCE.format(n=len(rows), target=cmd.target, names="、".join(
+        T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)) for r in rows))),
+            Tell(cmd.target, T.TRANSFER_TO_TARGET.format(n=len(rows), source=cmd.source, names="、".join(
+                T.CUSTOMER_WHO.format(name=r.name, phone=r.phone) for r in rows))))
+    return Reply(T.TRANSFERRED.format(n=len(rows), source=cmd.source, target=cmd.target), tells=told)
 
 
-def correct_name(cmd: c.CorrectName, ctx: Ctx) -> str:
+def correct_name(cmd: c.CorrectName, ctx: Ctx) -> Reply:
     """更正 手机 新姓名: the owner or a manager corrects a customer's name; ownership is unchanged."""
     row = ctx.find_customer(cr.check_phone(cmd.phone))
     owner = ctx.domain(row).owner_at(ctx.now)
@@ -130,4 +131,4 @@ def correct_name(cmd: c.CorrectName, ctx: Ctx) -> str:
         raise Refused(T.CORRECT_SAME.format(name=name))
     old, row.name = row.name, name
     ctx.note(T.CORRECTED_NOTE.format(me=ctx.sender, old=old, name=name, phone=cr.mask(row.phone)))
-    return T.CORRECTED.format(old=old, name=name, phone=cr.mask(row.phone), owner=owner or T.NONE)
+    return Reply(T.CORRECTED.format(old=old, name=name, phone=cr.mask(row.phone), owner=owner or T.NONE))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import check_walk_in, makeup_for, refund, take_walk_in
+from handlers.reply import Reply
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
@@ -17,7 +18,7 @@ ROTATION = (Category.NEW,)
 NEW_CUSTOMER = (Category.NEW, Category.NAMED, Category.BROUGHT_OPEN, Category.BROUGHT_CLOSED)
 
 
-def visit(cmd: c.Visit, ctx: Ctx) -> str:
+def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)
     name, phone = cr.check_name(cmd.name), cr.check_phone(cmd.phone)
     row = ctx.customer_row(phone)
@@ -47,7 +48,8 @@ def visit(cmd: c.Visit, ctx: Ctx) -> str:
         row.note = cr.add_note(row.note, f"{ctx.now:%m-%d} {cmd.note}")
     lines = withdrawn + lines + _receive(ctx, me, v, row, fill, owner)
     head = T.VISIT_HEAD.format(me=me, name=name, phone=cr.mask(phone), category=CATEGORY_WORDS[v.category])
-    return head + ("\n" + "\n".join(lines) if lines else "")
+    told = v.receiver if v.receiver != me else owner if v.category == Category.OBLIGATION else None
+    return Reply(head + ("\n" + "\n".join(lines) if lines else "")).mention(told)
 
 
 def _colleague(ctx: Ctx, name: str) -> str | None:
@@ -127,33 +129,12 @@ def _register(ctx: Ctx, cust, row, name, phone, v: Visit) -> tuple[m.Customer, l
 
 
 def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[str]:
-    lines: list[str] = []
     if v.receiver != me:                     # 交给归属人 (handover / brought by their customer)
-        if fill is not None:
-            fill.customer_id = row.id
-            had = fill.counted_for is not None
-            why = (T.NAMED_REFUND_WHY if v.category == Category.NAMED else T.IS_CUSTOMER_OF).format(
-                name=row.name, owner=v.receiver)
-            made_up = refund(ctx, fill, why)
-            fill.category = Category.HANDOVER
-            ctx.end_reception(fill)
-            if made_up:
-                lines.append(T.HANDOVER_REFUNDED.format(me=me))
-            elif had:
-                lines.append(T.COUNT_BACK_NO_MAKEUP.format(me=me).strip())
-        lines += owner_takes_over(ctx, v, row)
-        return lines
+        lines = _hand_over(ctx, me, v, row, fill) if fill is not None else []
+        return lines + owner_takes_over(ctx, v, row)
     if v.category == Category.OBLIGATION:
-        lines.append(T.OBLIGATION_TERMS.format(why=v.why, owner=owner, me=me))
-        if fill is not None:
-            if fill.counted_for:
-                ctx.note(*ctx.day.uncount(me))
-                fill.counted_for = None
-            fill.customer_id, fill.category, fill.for_owner = row.id, Category.OBLIGATION, owner
-        else:
-            ctx.start_reception(me, Category.OBLIGATION, row.id, for_owner=owner)
-        ctx.mentions.append(owner)
-        return lines
+        return _obligation(ctx, me, v, row, fill, owner)
+    lines: list[str] = []
     if fill is not None:                      # filling in my open 接待
         fill.customer_id, fill.category = row.id, v.category
         if not v.counted and fill.counted_for:
@@ -171,6 +152,31 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
     return lines
 
 
+def _hand_over(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill: m.Reception) -> list[str]:
+    """My open 接待 was someone else's customer: it ends as a handover; the count back (a make-up for a turn)."""
+    fill.customer_id = row.id
+    had = fill.counted_for is not None
+    why = (T.NAMED_REFUND_WHY if v.category == Category.NAMED else T.IS_CUSTOMER_OF).format(name=row.name, owner=v.receiver)
+    made_up = refund(ctx, fill, why)
+    fill.category = Category.HANDOVER
+    ctx.end_reception(fill)
+    if made_up:
+        return [T.HANDOVER_REFUNDED.format(me=me)]
+    return [T.COUNT_BACK_NO_MAKEUP.format(me=me).strip()] if had else []
+
+
+def _obligation(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner: str) -> list[str]:
+    """义务接待: I receive the owner's customer (the owner is told); an open 接待 of mine becomes it, uncounted."""
+    if fill is not None:
+        if fill.counted_for:
+            ctx.note(*ctx.day.uncount(me))
+            fill.counted_for = None
+        fill.customer_id, fill.category, fill.for_owner = row.id, Category.OBLIGATION, owner
+    else:
+        ctx.start_reception(me, Category.OBLIGATION, row.id, for_owner=owner)
+    return [T.OBLIGATION_TERMS.format(why=v.why, owner=owner, me=me)]
+
+
 def owner_takes_over(ctx: Ctx, v: Visit, row: m.Customer) -> list[str]:
     o = v.receiver
     counted = v.counted and ctx.day.entry(o) is not None
@@ -178,7 +184,6 @@ def owner_takes_over(ctx: Ctx, v: Visit, row: m.Customer) -> list[str]:
         ctx.note(*ctx.day.count_out_of_rotation(o))
     busy = ctx.presence(o) == BUSY
     ctx.start_reception(o, v.category, row.id, counted_for=o if counted else None)
-    ctx.mentions.append(o)
     tag = T.COUNTED_TAG if counted else T.UNCOUNTED_TAG
     named = v.category == Category.NAMED
     ctx.note((T.NAMED_TO_NOTE if named else T.HANDED_TO_NOTE).format(name=row.name, owner=o, counted=tag))
@@ -196,7 +201,7 @@ def default_helper(ctx: Ctx, owner: str) -> str | None:
     return avail[-1] if avail else None
 
 
-def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> str:
+def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)
     phone = cr.check_phone(cmd.phone)
     row = ctx.customer_row(phone)
@@ -223,12 +228,11 @@ def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> str:
     ctx.start_reception(me, Category.HELPER, row.id, for_owner=owner)
     where = PRESENCE_WORDS.get(ctx.presence(owner) or "", T.ABSENT_WORD)
     ctx.note(T.HELP_NOTE.format(me=me, owner=owner, where=where, name=row.name))
-    ctx.mentions.append(owner)
-    return (T.HELPING.format(me=me, owner=owner, name=row.name, phone=cr.mask(phone))
-            + ("\n" + "\n".join(lines) if lines else ""))
+    return Reply(T.HELPING.format(me=me, owner=owner, name=row.name, phone=cr.mask(phone))
+                 + ("\n" + "\n".join(lines) if lines else ""), mentions=(owner,))
 
 
-def name_helper(cmd: c.NameHelper, ctx: Ctx) -> str:
+def name_helper(cmd: c.NameHelper, ctx: Ctx) -> Reply:
     """让 甲 代接: the owner, busy or away, names who receives their old customer (RULES §4)."""
     me = ctx.salesperson(ctx.sender)
     helper = ctx.salesperson(cmd.name)
@@ -240,5 +244,4 @@ def name_helper(cmd: c.NameHelper, ctx: Ctx) -> str:
     ctx.require_in_queue(helper)
     ctx.day.name_helper(me, helper)
     ctx.note(T.NAME_HELPER_NOTE.format(owner=me, helper=helper))
-    ctx.mentions.append(helper)
-    return T.NAMED_HELPER.format(owner=me, helper=helper)
+    return Reply(T.NAMED_HELPER.format(owner=me, helper=helper), mentions=(helper,))
