@@ -39,6 +39,14 @@ log = logging.getLogger("reception")
 WHO_TTL = 60.0
 
 
+class Answered(Exception):
+    """The message is answered before any command runs (an unknown sender, 我是, /绑定): these replies."""
+
+    def __init__(self, replies: list[Outgoing]):
+        super().__init__()
+        self.replies = replies
+
+
 class App:
     def __init__(self, engine: Engine, projects: list[ProjectSettings]):
         self.engine = engine
@@ -140,14 +148,15 @@ class App:
         if parsed is None:
             return self._reply(msg, msg.project, T.PRIVATE_HINT, "hint") if msg.private else []
         verb, cmd = parsed
-        who = self._resolve(msg, cmd)
-        if isinstance(who, list):
-            return who
-        project, sender = who
+        try:
+            project, sender = self._resolve(msg, cmd)
+        except Answered as a:
+            return a.replies
         return self._run(msg, project, sender, verb, cmd)
 
-    def _resolve(self, msg: Incoming, cmd) -> tuple[str, str] | list[Outgoing]:
-        """(project, member name) for the message, or the reply explaining why not.
+    def _resolve(self, msg: Incoming, cmd) -> tuple[str, str]:
+        """(project, member name) for the message; raises Answered with the reply explaining why not
+        (or answering 我是 and /绑定, which end here).
 
         Platform lookups are remembered for WHO_TTL seconds (cleared here on 我是, /绑定, /成员);
         a change made by another process shows after at most that long."""
@@ -157,14 +166,15 @@ class App:
         hit = self._who.get(key)
         if hit and hit[1] > time.monotonic() and not isinstance(cmd, c.Bind | c.WhoAmI):
             return hit[0]
-        who = self._lookup(msg, cmd)
-        if isinstance(who, tuple):
-            self._who[key] = (who, time.monotonic() + WHO_TTL)
-        else:
+        try:
+            who = self._lookup(msg, cmd)
+        except Answered:
             self._who.clear()
+            raise
+        self._who[key] = (who, time.monotonic() + WHO_TTL)
         return who
 
-    def _lookup(self, msg: Incoming, cmd) -> tuple[str, str] | list[Outgoing]:
+    def _lookup(self, msg: Incoming, cmd) -> tuple[str, str]:
         with UnitOfWork(self.engine, readonly=not isinstance(cmd, c.Bind | c.WhoAmI)) as uow:
             project = msg.project
             if project is None and msg.chat_id:
@@ -172,13 +182,13 @@ class App:
             found = [(mem, pname) for mem, pname in uow.members.linked_to(msg.platform, msg.sender_id)
                      if project in (None, pname)]
             if isinstance(cmd, c.Bind):
-                return self._bind(uow, msg, cmd, found)
+                raise Answered(self._bind(uow, msg, cmd, found))
             if isinstance(cmd, c.WhoAmI):
-                return self._learn(uow, msg, cmd, project)
+                raise Answered(self._learn(uow, msg, cmd, project))
             if project is None and not found:
-                return self._reply(msg, None, T.UNBOUND_CHAT, "unbound")
+                raise Answered(self._reply(msg, None, T.UNBOUND_CHAT, "unbound"))
             if not found:
-                return self._reply(msg, project, T.UNKNOWN_SENDER, "who")
+                raise Answered(self._reply(msg, project, T.UNKNOWN_SENDER, "who"))
             mem, pname = found[0]
             return pname, mem.name
 
