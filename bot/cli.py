@@ -68,9 +68,9 @@ def cmd_replay(args) -> int:
             print(fmt(o, last))
     app.mark_sent_until(last)
     if args.state:
-        from bot.state import dump
+        from handlers.state_view import dump
         print("=== state ===")
-        print(json.dumps(dump(app, project, last), ensure_ascii=False, indent=2))
+        print(json.dumps(dump(app.engine, app.projects[project], last), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -88,11 +88,11 @@ def cmd_say(args) -> int:
 
 
 def cmd_state(args) -> int:
-    from bot.state import dump
+    from handlers.state_view import dump
     cfg, tz = _config(args)
     at = parse_time(args.at, tz) if args.at else datetime.now(tz)
     app, project = _app(args, cfg, None, at)
-    print(json.dumps(dump(app, project, at), ensure_ascii=False, indent=2))
+    print(json.dumps(dump(app.engine, app.projects[project], at), ensure_ascii=False, indent=2))
     return 0
 
 

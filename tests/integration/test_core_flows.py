@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
-from bot.state import dump
 from handlers.messages import Incoming
+from handlers.state_view import dump
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at
@@ -34,7 +34,7 @@ def snapshot(app, when):
         counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t))
                   for t in (m.Customer, m.Reception, m.Deal, m.Audit)}
         state = s.scalar(select(m.Project.state))
-    return dump(app, P, at(when)), counts, state
+    return dump(app.engine, app.projects[P], at(when)), counts, state
 
 
 BAD_INPUT = [
@@ -97,7 +97,7 @@ def test_redelivered_event_is_handled_once(app):
     first = say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05", event_id="feishu:om_1")
     again = say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05", event_id="feishu:om_1")
     assert first and again == []
-    state = dump(app, P, at("2026-11-27 09:06"))
+    state = dump(app.engine, app.projects[P], at("2026-11-27 09:06"))
     assert [(q["name"], q["counted"]) for q in state["queue"]] == [("王五", 0), ("李四", 1)]
 
 
@@ -170,8 +170,8 @@ def test_a_member_who_leaves_and_comes_back_the_same_day_keeps_the_count(app):
     say(app, "李四", "送客", "2026-11-27 09:30")
     say(app, "李四", "请假", "2026-11-27 09:40")
     say(app, "李四", "签到", "2026-11-27 10:00")
-    assert dump(app, P, at("2026-11-27 10:01"))["queue"][-1] == {
+    assert dump(app.engine, app.projects[P], at("2026-11-27 10:01"))["queue"][-1] == {
         "name": "李四", "presence": "available", "counted": 1, "makeup": False}
     say(app, "李四", "签退", "2026-11-27 11:00")
     say(app, "张经理", "/开班 王五 李四", "2026-11-27 11:05")
-    assert [q["counted"] for q in dump(app, P, at("2026-11-27 11:06"))["queue"]] == [0, 1]
+    assert [q["counted"] for q in dump(app.engine, app.projects[P], at("2026-11-27 11:06"))["queue"]] == [0, 1]

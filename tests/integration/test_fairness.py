@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
-from bot.state import dump
 from handlers.messages import Incoming
+from handlers.state_view import dump
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at
@@ -36,11 +36,11 @@ def text(out) -> str:
 
 
 def queue(app, hhmm="17:00", day=D):
-    return {q["name"]: q for q in dump(app, P, at(f"{day} {hhmm}"))["queue"]}
+    return {q["name"]: q for q in dump(app.engine, app.projects[P], at(f"{day} {hhmm}"))["queue"]}
 
 
 def order(app, hhmm="17:00", day=D):
-    return [q["name"] for q in dump(app, P, at(f"{day} {hhmm}"))["queue"]]
+    return [q["name"] for q in dump(app.engine, app.projects[P], at(f"{day} {hhmm}"))["queue"]]
 
 
 def log_text(app) -> str:
@@ -102,7 +102,7 @@ def test_registering_a_customer_after_a_non_buyer_withdraws_the_refund(app):
     q = queue(app)
     assert q["李四"]["counted"] == 1 and q["李四"]["makeup"] is False
     assert order(app) == ["王五", "赵六", "李四"]
-    assert dump(app, P, at(f"{D} 17:00"))["customers"][0]["owner"] == "李四"
+    assert dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"][0]["owner"] == "李四"
     assert "退名次和补接收回" in log_text(app)
 
 
@@ -184,7 +184,7 @@ def test_named_colleague_receives_the_customer_and_the_count_not_the_reporter(ap
     assert "请 赵六 接待" in text(out)
     q = queue(app)
     assert q["赵六"]["counted"] == 1 and q["赵六"]["presence"] == "busy" and q["王五"]["counted"] == 0
-    assert dump(app, P, at(f"{D} 17:00"))["customers"][0]["owner"] == "赵六"
+    assert dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"][0]["owner"] == "赵六"
 
 
 def test_the_next_up_who_reports_a_named_customer_gets_the_turn_back(app):
@@ -265,7 +265,7 @@ def test_verify_same_person_hands_the_customer_over_and_refunds_the_receiver(app
     q = queue(app)
     assert q["王五"]["counted"] == 0 and q["王五"]["makeup"] is True and q["王五"]["presence"] == "available"
     assert q["李四"]["presence"] == "busy"
-    owners = {c["phone"]: c["owner"] for c in dump(app, P, at(f"{D} 17:00"))["customers"]}
+    owners = {c["phone"]: c["owner"] for c in dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"]}
     assert owners["13911112222"] == "李四"
 
 
@@ -279,7 +279,7 @@ def test_verify_same_person_counts_the_owner_as_a_handover_does(make, preset, ow
 
 # ---- 8. deals: one per customer per day, relatives ---------------------------------------
 def deals(app):
-    return dump(app, P, at(f"{D} 17:00"))["deals"]
+    return dump(app.engine, app.projects[P], at(f"{D} 17:00"))["deals"]
 
 
 def test_a_second_deal_the_same_day_corrects_the_first_not_adds_to_it(app):
@@ -315,7 +315,7 @@ def test_a_relative_with_her_own_phone_is_credited_to_the_registered_customers_o
     out = say(app, "王五", "成交 李秀英 13900000000 配偶 王建国", "10:00")
     assert "业绩归 李四" in text(out)
     assert [(d["customer"], d["shares"]) for d in deals(app)] == [("王建国", {"李四": 1.0})]
-    customers = dump(app, P, at(f"{D} 17:00"))["customers"]
+    customers = dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"]
     assert [c["phone"] for c in customers] == ["13812345678"]           # 李秀英 is no new customer
     assert "13900000000" not in text(out)                               # the group never sees it
 
@@ -375,7 +375,7 @@ def test_removing_a_member_says_how_many_customers_he_owns_and_transfer_moves_th
     assert "1 位" in text(out)
     told = {o.to: o.text for o in out if o.to}
     assert "赵六" in told["李四"] and "13812345678" in told["赵六"] and "138****5678" in told["李四"]
-    owners = {c["phone"]: c["owner"] for c in dump(app, P, at(f"{D} 17:00"))["customers"]}
+    owners = {c["phone"]: c["owner"] for c in dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"]}
     assert owners == {"13812345678": "赵六", "13900001111": "王五"}
     assert "由 李四 转给 赵六" in log_text(app)
 
@@ -398,10 +398,10 @@ def test_the_owner_or_a_manager_corrects_a_name_and_ownership_stays(app):
     assert "只有归属人或经理" in text(say(app, "王五", "更正 13812345678 王建国", "09:06"))
     out = say(app, "李四", "更正 13812345678 王建国", "09:07")
     assert "王建过 → 王建国" in text(out)
-    c = dump(app, P, at(f"{D} 17:00"))["customers"][0]
+    c = dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"][0]
     assert (c["name"], c["owner"]) == ("王建国", "李四")
     say(app, "张经理", "更正 13812345678 王建华", "09:08")
-    assert dump(app, P, at(f"{D} 17:00"))["customers"][0]["name"] == "王建华"
+    assert dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"][0]["name"] == "王建华"
     assert "王建过 → 王建国" in log_text(app)
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
 from bot.parser import TABLE
-from bot.state import dump
 from handlers.messages import Incoming
+from handlers.state_view import dump
 from rules.texts import APOLOGY
 from storage import models as m
 from storage.uow import UnitOfWork
@@ -63,7 +63,7 @@ def state(app) -> tuple:
                        for t in (m.Customer, m.Reception, m.Deal, m.Audit, m.Member, m.Appeal))
         members = tuple(s.execute(select(m.Member.name, m.Member.role, m.Member.active).order_by(m.Member.id)))
         notes = tuple(s.scalars(select(m.Customer.note).order_by(m.Customer.id)))
-    return dump(app, P, at(NOW)), counts, members, notes
+    return dump(app.engine, app.projects[P], at(NOW)), counts, members, notes
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
-from bot.state import dump
 from handlers.messages import Incoming
+from handlers.state_view import dump
 from storage import models as m
 from storage.uow import UnitOfWork
 from tests.conftest import at
@@ -45,7 +45,7 @@ command = st.one_of(
 
 
 def check_invariants(app, now):
-    state = dump(app, P, now)
+    state = dump(app.engine, app.projects[P], now)
     names = [q["name"] for q in state["queue"]]
     assert len(names) == len(set(names)) and set(names) <= set(MEMBERS)       # a permutation of members
     with UnitOfWork(app.engine) as uow:
@@ -92,7 +92,7 @@ def drive(app, cmds, project=P):
             continue
         t += timedelta(minutes=1 + i % 5)
         if who == UP:
-            who = dump(app, project, t)["next"] or last
+            who = dump(app.engine, app.projects[project], t)["next"] or last
         last = last if who == SAME else who
         yield t, app.handle(Incoming("console", last, text, t, project=project))
 
@@ -143,8 +143,8 @@ def test_replaying_the_days_log_reproduces_the_queue_exactly(cmds):
         again.handle(Incoming("console", actor, text, when, project=P))
     app.run_due(t, P)                         # both catch up with the scheduled work to the same moment
     again.run_due(t, P)
-    assert dump(again, P, t)["queue"] == dump(app, P, t)["queue"]
-    assert dump(again, P, t)["customers"] == dump(app, P, t)["customers"]
+    assert dump(again.engine, again.projects[P], t)["queue"] == dump(app.engine, app.projects[P], t)["queue"]
+    assert dump(again.engine, again.projects[P], t)["customers"] == dump(app.engine, app.projects[P], t)["customers"]
 
 
 def test_the_models_and_the_migrations_agree():

@@ -5,8 +5,8 @@ import pytest
 
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
-from bot.state import dump
 from handlers.messages import Incoming
+from handlers.state_view import dump
 from tests.conftest import at
 
 P = "阳光花园"
@@ -38,7 +38,7 @@ def test_a_day_opened_early_by_the_manager_is_not_opened_again(app):
     say(app, "张经理", "/开班 王五 李四", "2026-11-20 08:50")
     out = app.run_due(at("2026-11-20 09:00"), P)
     assert not [t for _, t in texts(out) if "开班" in t]
-    assert [q["name"] for q in dump(app, P, at("2026-11-20 09:01"))["queue"]] == ["王五", "李四"]
+    assert [q["name"] for q in dump(app.engine, app.projects[P], at("2026-11-20 09:01"))["queue"]] == ["王五", "李四"]
 
 
 def test_the_daily_summary_at_shift_end_counts_receptions_deals_and_tomorrows_lapses(app):
@@ -78,7 +78,7 @@ def test_the_lapse_notice_goes_to_owner_and_managers_next_morning_not_at_midnigh
     lapse = [(o.to, o.at) for o in out if "公客" in o.text]
     assert sorted(to for to, _ in lapse) == ["张经理", "李四"]
     assert all(t == at("2026-11-28 09:00") for _, t in lapse)
-    assert dump(app, P, at("2026-11-28 00:00"))["customers"][0]["status"] == "lapsed"
+    assert dump(app.engine, app.projects[P], at("2026-11-28 00:00"))["customers"][0]["status"] == "lapsed"
 
 
 def test_a_customer_with_a_deal_gets_no_reminders(app):
@@ -92,11 +92,11 @@ def test_a_customer_with_a_deal_gets_no_reminders(app):
 def test_a_reception_left_open_gets_one_nudge_and_frees_the_turn(app):
     say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
     say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05")
-    assert dump(app, P, at("2026-11-27 11:04"))["queue"][1]["presence"] == "busy"
+    assert dump(app.engine, app.projects[P], at("2026-11-27 11:04"))["queue"][1]["presence"] == "busy"
     out = app.run_due(at("2026-11-27 11:10"), P)
     nudges = [(w, t) for w, t in texts(out, "李四") if "送客" in t]
     assert [w for w, _ in nudges] == ["11-27 11:05"]
-    assert dump(app, P, at("2026-11-27 11:11"))["queue"][1]["presence"] == "available"
+    assert dump(app.engine, app.projects[P], at("2026-11-27 11:11"))["queue"][1]["presence"] == "available"
     assert texts(app.run_due(at("2026-11-27 15:00"), P), "李四") == []
 
 
@@ -136,7 +136,7 @@ def test_a_shift_starting_inside_quiet_hours_opens_on_time_and_is_announced_when
     say(app, "李四", "签到", "2026-11-20 07:50")
     out = app.run_due(at("2026-11-20 08:10"), P)
     assert [o for o in out if o.to is None] == []
-    assert dump(app, P, at("2026-11-20 08:10"))["next"] == "李四"          # open (silently) since 08:00
+    assert dump(app.engine, app.projects[P], at("2026-11-20 08:10"))["next"] == "李四"          # open (silently) since 08:00
     out = app.run_due(at("2026-11-20 08:40"), P)
     opens = [(w, t) for w, t in texts(out) if "开班" in t]
     assert [w for w, _ in opens] == ["11-20 08:30"]

@@ -10,8 +10,8 @@ from bot import scheduled
 from bot.bootstrap import bootstrap
 from bot.cli import main
 from bot.clock import FakeClock
-from bot.state import dump
 from handlers.messages import Incoming
+from handlers.state_view import dump
 from tests.conftest import at
 
 P = "阳光花园"
@@ -124,7 +124,7 @@ def test_a_command_after_downtime_brings_the_catch_up_line_with_its_reply(app):
     assert [t for t in texts if "日报" in t] == []
     assert [t for t in texts if "开班" in t and "11-22" in t] and not [t for t in texts if "11-21 开班" in t]
     assert "机器人离线 2 天，已补发提醒 0 条。" in texts
-    assert dump(app, P, at("2026-11-22 10:00"))["date"] == "2026-11-22"
+    assert dump(app.engine, app.projects[P], at("2026-11-22 10:00"))["date"] == "2026-11-22"
 
 
 def test_a_short_gap_inside_the_day_is_not_downtime(app):
@@ -145,5 +145,5 @@ def test_an_event_is_refused_only_when_older_than_the_id_retention(app):
     ok = Incoming("console", "李四", "签到", now, project=P, event_id="feishu:om_29", sent_at=now - timedelta(days=29))
     old = Incoming("console", "王五", "签到", now, project=P, event_id="feishu:om_31", sent_at=now - timedelta(days=31))
     assert app.handle(ok) and app.handle(old) == []
-    presence = {q["name"]: q["presence"] for q in dump(app, P, now)["queue"]}
+    presence = {q["name"]: q["presence"] for q in dump(app.engine, app.projects[P], now)["queue"]}
     assert presence["李四"] == "available" and presence["王五"] != "available"

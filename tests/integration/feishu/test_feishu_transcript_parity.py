@@ -119,7 +119,7 @@ def run_feishu(fake, start_adapter, tmp_path) -> tuple[list[tuple[str, str]], li
     from bot.bootstrap import bootstrap
     from bot.clock import FakeClock
     from bot.config import load_config
-    from bot.state import dump
+    from handlers.state_view import dump
 
     lines = transcript_lines()
     cfg = tmp_path / "feishu.yaml"
@@ -151,7 +151,7 @@ def run_feishu(fake, start_adapter, tmp_path) -> tuple[list[tuple[str, str]], li
         ("群" if m["receive_id_type"] == "chat_id" else NAMES.get(m["receive_id"], m["receive_id"]), sent_text(m))
         for m in sent
     ]
-    return messages, sent, dump(app, PROJECT, lines[-1][0])
+    return messages, sent, dump(app.engine, app.projects[PROJECT], lines[-1][0])
 
 
 @pytest.fixture(scope="module")

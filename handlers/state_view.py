@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.app import App
+from sqlalchemy import Engine
+
 from handlers.context import Ctx
+from handlers.settings import ProjectSettings
 from rules.customers import ACTIVE
 from rules.queue import Day
 from storage.uow import UnitOfWork
 
 
-def dump(app: App, project: str, now: datetime) -> dict:
-    ps = app.projects[project]
+def dump(engine: Engine, ps: ProjectSettings, now: datetime) -> dict:
+    project = ps.name
     local = now.astimezone(ps.tz)
-    with UnitOfWork(app.engine, readonly=True) as uow:
+    with UnitOfWork(engine, readonly=True) as uow:
         row = uow.projects.the_one_named(project)
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), local, "")
         day = ctx.day if ctx.day_open() else Day()
