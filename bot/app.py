@@ -19,6 +19,7 @@ from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.context import Ctx
+from handlers.export_rows import WorkbookWriter
 from handlers.jobs import EVENT_RETENTION, initial_times
 from handlers.messages import Incoming, Outgoing
 from handlers.queue_cmds import next_line
@@ -48,8 +49,9 @@ class Answered(Exception):
 
 
 class App:
-    def __init__(self, engine: Engine, projects: list[ProjectSettings]):
+    def __init__(self, engine: Engine, projects: list[ProjectSettings], write_workbook: WorkbookWriter | None = None):
         self.engine = engine
+        self.write_workbook = write_workbook        # /导出's Excel writer (bot/adapters/xlsx.py)
         self.projects = {p.name: p for p in projects}
         self.default = projects[0].name
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -239,7 +241,8 @@ class App:
             if msg.event_id and not _claimed(uow, msg.event_id, now):
                 return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
-            ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text)
+            ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text,
+                      write_workbook=self.write_workbook)
             before = ctx.day.to_dict()
             command = uow.session.begin_nested() if len(due) > len(late) else None
             try:

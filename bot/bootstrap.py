@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.adapters.xlsx import write_workbook
 from bot.app import App
 from bot.clock import SystemClock
 from bot.config import Config, load_config, project_settings
@@ -36,7 +37,7 @@ def bootstrap(config: Config | str | Path, db_url: str | None = None, clock=None
     cfg = config if isinstance(config, Config) else load_config(config)
     engine = make_engine(db_url or cfg.database)
     migrate(engine)
-    app = App(engine, project_settings(cfg))
+    app = App(engine, project_settings(cfg), write_workbook=write_workbook)
     app.sync((clock or SystemClock()).now())
     return app
 

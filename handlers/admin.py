@@ -5,6 +5,7 @@ from datetime import date, time, timedelta
 
 from handlers import commands as c
 from handlers.context import Ctx
+from handlers.export_rows import export_path, sheets
 from handlers.queue_cmds import next_line
 from handlers.reply import Reply
 from rules import texts as T
@@ -126,7 +127,6 @@ def summary_text(ctx: Ctx, day: date) -> str:
 
 
 def export(cmd: c.Export, ctx: Ctx) -> Reply:
-    from bot.export import write_workbook
     try:
         start = date.fromisoformat(_iso(cmd.start)) if cmd.start else ctx.today.replace(day=1)
         end = date.fromisoformat(_iso(cmd.end)) if cmd.end else ctx.today
@@ -136,7 +136,10 @@ def export(cmd: c.Export, ctx: Ctx) -> Reply:
         raise Refused(T.EXPORT_END_BEFORE_START)
     if start.year < 2000 or end.year > 2099:
         raise Refused(T.EXPORT_RANGE)
-    path = write_workbook(ctx, start, end)
+    if ctx.write_workbook is None:
+        raise RuntimeError("no workbook writer: build the App with bot.bootstrap")
+    path = export_path(ctx.project.name, start, end)
+    ctx.write_workbook(path, sheets(ctx, start, end))
     return Reply(T.EXPORTED.format(start=start, end=end, path=path), private=True, file=str(path.resolve()))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from handlers.export_rows import WorkbookWriter
 from handlers.settings import ProjectSettings
 from rules import customers as cr
 from rules import fairness as fair
@@ -28,6 +29,7 @@ class Ctx:
     command_text: str = ""
     reasons: list[str] = field(default_factory=list)
     _members: list | None = None
+    write_workbook: WorkbookWriter | None = None     # /导出 (bot/adapters/xlsx.py, given by the bootstrap)
 
     # ---- basics ----------------------------------------------------------
     @property

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select
 
+from bot.adapters.xlsx import write_workbook
 from bot.app import App
 from bot.config import Config, project_settings
 from handlers.messages import Incoming
@@ -119,7 +120,7 @@ def new_app(engine) -> tuple[App, str]:
     """A fresh project in the shared database for each example (its own members, register, log)."""
     name = f"花园{next(_PROJECTS)}"
     cfg = Config.model_validate({"projects": [{"name": name, "managers": ["张经理"], "salespeople": MEMBERS}]})
-    app = App(engine, project_settings(cfg))
+    app = App(engine, project_settings(cfg), write_workbook=write_workbook)
     app.sync(at("2026-11-27 08:00"))
     return app, name
 

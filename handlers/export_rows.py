@@ -1,0 +1,103 @@
+"""/导出: the rows of the manager's 来访客户登记表, 接待记录, 成交记录 and 汇总 (the workbook itself is
+written by bot/adapters/xlsx.py, handed to the handler as `Ctx.write_workbook`).
+
+汇总 holds the report figures (handlers/reports.py, the same as the /report page and the /周报 /月报
+chart) with a bar chart of the first figures.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from handlers.reports import HEADERS, build
+from rules import texts as T
+
+EXPORT_DIR = Path("exports")
+STATUS = T.STATUS                    # the same words as the chat (one catalogue)
+CATEGORY = T.CATEGORY
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A clustered bar chart below the table: one series per column range, a bar group per row."""
+
+    title: str
+    series: tuple[tuple[int, int], ...]     # (first, last) column, 1-based, header row = series name
+    rows: int                               # the data rows charted (from row 2)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet: a bold, frozen, filterable header row and the rows (dates and times as local wall time)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list]
+    percent_col: int | None = None          # a column shown as a percentage (1-based)
+    chart: Chart | None = None
+
+
+WorkbookWriter = Callable[[Path, list[Sheet]], None]
+
+
+def export_path(project: str, start: date, end: date, directory: Path | None = None) -> Path:
+    return (directory or EXPORT_DIR) / f"{project}_{start}_{end}.xlsx"
+
+
+def _remark(c) -> str:
+    """备注: the 到访 notes, and the other names the same phone was registered under."""
+    others = "其他姓名：" + "、".join(c.other_names) if c.other_names else ""
+    return "；".join(x for x in (c.note or "", others) if x)
+
+
+def sheets(ctx, start: date, end: date) -> list[Sheet]:
+    """The four sheets of the export for the days start … end (inclusive)."""
+    tz = ctx.settings.tz
+
+    def naive(t):  # Excel has no time zones: local wall time
+        return t.astimezone(tz).replace(tzinfo=None) if t else None
+
+    return [_customers(ctx, start, end, naive), _receptions(ctx, start, end, naive), _deals(ctx, start, end),
+            _summary(ctx, start, end)]
+
+
+def _customers(ctx, start: date, end: date, naive) -> Sheet:
+    tz, pid = ctx.settings.tz, ctx.project.id
+    lo = datetime.combine(start, time(0), tzinfo=tz)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
+    custs = ctx.uow.customers.registered_between(pid, lo, hi)
+    return Sheet("来访客户登记表",
+                 ["登记时间", "客户姓名", "手机", "归属人", "登记人", "状态", "最后跟进", "有效期至", "备注"],
+                 [[naive(c.registered_at), c.name, c.phone, c.owner or "", c.registered_by,
+                   STATUS.get(ctx.domain(c).effective_status(ctx.now), ""), naive(c.last_activity_at),
+                   naive(c.valid_until), _remark(c)] for c in custs])
+
+
+def _receptions(ctx, start: date, end: date, naive) -> Sheet:
+    pid = ctx.project.id
+    recs = ctx.uow.receptions.between(pid, start, end)
+    names = ctx.uow.customers.by_ids({r.customer_id for r in recs if r.customer_id})
+    return Sheet("接待记录", ["日期", "开始", "结束", "接待人", "客户", "手机", "类别", "计名次", "代/为谁接待", "非客类型"],
+                 [[r.day, naive(r.started_at), naive(r.ended_at), r.member,
+                   names[r.customer_id].name if r.customer_id else "",
+                   names[r.customer_id].phone if r.customer_id else "",
+                   CATEGORY.get(r.category, r.category), "是" if r.counted_for else "否", r.for_owner or "", r.kind]
+                  for r in recs])
+
+
+def _deals(ctx, start: date, end: date) -> Sheet:
+    deals = ctx.uow.deals.between(ctx.project.id, start, end)
+    dn = ctx.uow.customers.by_ids({d.customer_id for d in deals})
+    return Sheet("成交记录", ["成交日期", "客户", "手机", "购房人", "关系", "套数", "业绩分配", "报单人"],
+                 [[d.day, dn[d.customer_id].name, dn[d.customer_id].phone, d.buyer_name, d.relation, d.units,
+                   "、".join(f"{k} {round(v * 100)}%" for k, v in d.shares.items()), d.reported_by] for d in deals])
+
+
+def _summary(ctx, start: date, end: date) -> Sheet:
+    """汇总: one row per salesperson, the total, and a clustered bar chart of the first figures."""
+    rep = build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, (start, end), ctx.now)
+    rows = [r.cells() for r in rep.rows]
+    chart = Chart(f"{rep.start} 至 {rep.end} 每位销售", ((2, 4), (5, 5)), len(rows)) if rows else None
+    return Sheet("汇总", HEADERS, rows + [rep.total().cells()], percent_col=7, chart=chart)
