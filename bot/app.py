@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 import uuid
 from dataclasses import replace
 from datetime import datetime
@@ -12,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot import identity
-from bot.outbox import Stored
+from bot.identity import Answered, Identities
+from bot.outbox import Stored, reply_key
 from bot.parser import Hint, Unknown, Usage, command_verb, parse
 from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
@@ -27,7 +26,7 @@ from handlers.registry import HANDLERS, READ_ONLY, STATIC
 from handlers.reply import Reply
 from handlers.settings import ProjectSettings
 from rules import texts as T
-from rules.enums import MANAGES, SELLS, Role
+from rules.enums import SELLS, Role
 from rules.errors import Refused
 from rules.queue import Day
 from storage import models as m
@@ -37,15 +36,6 @@ from storage.retry import retrying
 from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
-WHO_TTL = 60.0
-
-
-class Answered(Exception):
-    """The message is answered before any command runs (an unknown sender, 我是, /绑定): these replies."""
-
-    def __init__(self, replies: list[Outgoing]):
-        super().__init__()
-        self.replies = replies
 
 
 class App:
@@ -57,8 +47,7 @@ class App:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.scheduled = Scheduled(engine, self.projects, self.worker)
         self.outbox = self.scheduled.outbox
-        self._who: dict[tuple, tuple[tuple[str, str], float]] = {}
-        self._trusted = {(p.name, name, plat): uid for p in projects for name, plat, uid in p.ids}
+        self.identities = Identities(engine, self.projects, self.outbox, self._reply)
 
     # ---- start-up ------------------------------------------------------------------
     def sync(self, now: datetime) -> None:
@@ -112,13 +101,13 @@ class App:
         except OUTAGE as e:             # the database is down, not a bug in this message: the caller decides
             raise DatabaseProblem(explain(e, self.engine.url)) from e
         except Exception:
-            log.exception("failed to handle message %s (%s)", _key(msg, "in"), command_verb(msg.text))
-            sorry = [Outgoing(T.APOLOGY, to=msg.sender_id if msg.private else None, key=_key(msg, "err"),
+            log.exception("failed to handle message %s (%s)", reply_key(msg, "in"), command_verb(msg.text))
+            sorry = [Outgoing(T.APOLOGY, to=msg.sender_id if msg.private else None, key=reply_key(msg, "err"),
                               project=msg.project, chat_id=msg.chat_id, platform=msg.platform)]
             try:
                 return self._stored(msg, sorry)
             except Exception:           # the outbox is out of reach too: answer anyway (at most once)
-                log.exception("the apology for %s is not in the outbox", _key(msg, "in"))
+                log.exception("the apology for %s is not in the outbox", reply_key(msg, "in"))
                 return sorry
 
     def _stored(self, msg: Incoming, outs: list[Outgoing]) -> list[Outgoing]:
@@ -157,72 +146,8 @@ class App:
         return self._run(msg, project, sender, verb, cmd)
 
     def _resolve(self, msg: Incoming, cmd) -> tuple[str, str]:
-        """(project, member name) for the message; raises Answered with the reply explaining why not
-        (or answering 我是 and /绑定, which end here).
-
-        Platform lookups are remembered for WHO_TTL seconds (cleared here on 我是, /绑定, /成员);
-        a change made by another process shows after at most that long."""
-        if msg.platform == "console":
-            return (msg.project or self.default), msg.sender_id
-        key = (msg.platform, msg.chat_id, msg.sender_id, msg.project)
-        hit = self._who.get(key)
-        if hit and hit[1] > time.monotonic() and not isinstance(cmd, c.Bind | c.WhoAmI):
-            return hit[0]
-        try:
-            who = self._lookup(msg, cmd)
-        except Answered:
-            self._who.clear()
-            raise
-        self._who[key] = (who, time.monotonic() + WHO_TTL)
-        return who
-
-    def _lookup(self, msg: Incoming, cmd) -> tuple[str, str]:
-        with UnitOfWork(self.engine, readonly=not isinstance(cmd, c.Bind | c.WhoAmI)) as uow:
-            project = msg.project
-            if project is None and msg.chat_id:
-                project = uow.projects.name_of_chat(msg.platform, msg.chat_id)
-            found = [(mem, pname) for mem, pname in uow.members.linked_to(msg.platform, msg.sender_id)
-                     if project in (None, pname)]
-            if isinstance(cmd, c.Bind):
-                raise Answered(self._bind(uow, msg, cmd, found))
-            if isinstance(cmd, c.WhoAmI):
-                raise Answered(self._learn(uow, msg, cmd, project))
-            if project is None and not found:
-                raise Answered(self._reply(msg, None, T.UNBOUND_CHAT, "unbound"))
-            if not found:
-                raise Answered(self._reply(msg, project, T.UNKNOWN_SENDER, "who"))
-            mem, pname = found[0]
-            return pname, mem.name
-
-    def _bind(self, uow, msg, cmd: c.Bind, found) -> list[Outgoing]:
-        if not msg.chat_id:
-            return self._reply(msg, None, T.BIND_IN_GROUP, "bind")
-        p = uow.projects.named(cmd.project)
-        if p is None:
-            return self._reply(msg, None, T.NO_SUCH_PROJECT.format(name=cmd.project, names="、".join(self.projects)),
-                               "bind")
-        if not any(pname == cmd.project and mem.role in MANAGES for mem, pname in found):
-            return self._reply(msg, None, T.BIND_MANAGERS_ONLY.format(project=cmd.project), "bind")
-        b = uow.projects.binding(msg.platform, msg.chat_id)
-        if b is None:
-            uow.projects.bind(msg.platform, msg.chat_id, p.id)
-        else:
-            b.project_id = p.id
-        out = self.outbox.write(uow, self._reply(msg, cmd.project, T.BOUND.format(project=cmd.project), "bind"),
-                                msg.at, numbered=msg.event_id is None)
-        uow.commit()
-        return out
-
-    def _learn(self, uow, msg, cmd: c.WhoAmI, project: str | None) -> list[Outgoing]:
-        """我是 姓名 [验证码] (bot/identity.py): linked now, or waiting for a manager, or refused."""
-        who = identity.Claimant(msg.platform, msg.sender_id, msg.sender_name or "", msg.private)
-        answer = identity.claim(uow, who, cmd, project, msg.at, self._trusted)
-        out = self._reply(msg, project, answer.text, "who") + [
-            Outgoing(text, to=mgr, project=p, key=_key(msg, f"who{i}"), platform=msg.platform)
-            for i, (p, mgr, text) in enumerate(answer.notices)]
-        out = self.outbox.write(uow, out, msg.at, numbered=msg.event_id is None)
-        uow.commit()
-        return out
+        """(project, member name) for the message (bot/identity.py); raises Answered otherwise."""
+        return self.identities.resolve(msg, cmd)
 
     def _run(self, msg: Incoming, project: str, sender: str, verb, cmd) -> list[Outgoing]:
         """One command in one transaction: the project locked, due work first, then the command."""
@@ -256,7 +181,7 @@ class App:
                 command.commit()
             uow.commit()
         if isinstance(cmd, c.Roster | c.Confirm):
-            self._who.clear()
+            self.identities.forget()
         return Stored(due + replies)
 
     def _refused(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, command, reason: str) -> list[Outgoing]:
@@ -291,7 +216,7 @@ class App:
         tag = "static" if type(cmd) in STATIC else "ok"
         project = ctx.settings.name
         out = self._outgoing(msg, project, reply, tag, ctx.sender, ctx.managers())
-        return out + [Outgoing(t.text, t.to, (), _key(msg, f"x{i}"), project, platform=msg.platform)
+        return out + [Outgoing(t.text, t.to, (), reply_key(msg, f"x{i}"), project, platform=msg.platform)
                       for i, t in enumerate(reply.tells)]
 
     def _audit(self, uow: UnitOfWork, ctx: Ctx, command: str, reply: Reply, undo: dict) -> None:
@@ -323,19 +248,13 @@ class App:
                   managers: list[str] | tuple = ()) -> list[Outgoing]:
         """Answer in the chat the message came from (or privately); mask phones unless allowed.
         `sender`: the member's name when already resolved (saves looking it up again)."""
-        to = (sender or self._name_of(msg) or msg.sender_id) if (msg.private or reply.private) else None
+        to = (sender or self.identities.name_of(msg) or msg.sender_id) if (msg.private or reply.private) else None
         text = reply.text
         if tag not in ("usage", "static") and (to is None or not (reply.full_phones or to in managers)):
             text = mask_phones(text)
-        return [Outgoing(text, to=to, mentions=reply.mentions if to is None else (), key=_key(msg, tag),
+        return [Outgoing(text, to=to, mentions=reply.mentions if to is None else (), key=reply_key(msg, tag),
                          project=project or msg.project, card=reply.card, file=reply.file,
                          chat_id=msg.chat_id if to is None else None, platform=msg.platform)]
-
-    def _name_of(self, msg: Incoming) -> str | None:
-        if msg.platform == "console":
-            return msg.sender_id
-        with UnitOfWork(self.engine, readonly=True) as uow:
-            return uow.members.name_of_account(msg.platform, msg.sender_id)
 
     # ---- scheduled work (bot/scheduled.py) ---------------------------------------------
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
@@ -367,8 +286,3 @@ def _claimed(uow: UnitOfWork, event_id: str, now: datetime) -> bool:
         log.info("duplicate delivery %s ignored", event_id)
         return False
     return True
-
-
-def _key(msg: Incoming, tag: str) -> str:
-    base = msg.event_id or f"{msg.platform}:{msg.sender_id}:{msg.at.timestamp():.0f}"
-    return f"{base}:{tag}"

@@ -11,13 +11,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from bot.outbox import reply_key
+from handlers import commands as c
 from handlers.commands import WhoAmI
 from handlers.identity import link
+from handlers.messages import Incoming, Outgoing
+from handlers.settings import ProjectSettings
 from rules import texts as T
 from rules.enums import MANAGES
 from storage import models as m
@@ -125,3 +131,103 @@ def _wait_for_manager(uow: UnitOfWork, who: Claimant, name: str, rows, now: date
         managers = uow.members.manager_names(r.project_id)
         answer.notices += [(project, mgr, text) for mgr in managers]
     return answer
+
+
+# ---- who is speaking: the bus's identity step ------------------------------------------------
+WHO_TTL = 60.0
+Say = Callable[[Incoming, "str | None", str, str], list[Outgoing]]     # (msg, project, text, tag) → replies
+
+
+class Answered(Exception):
+    """The message is answered before any command runs (an unknown sender, 我是, /绑定): these replies."""
+
+    def __init__(self, replies: list[Outgoing]):
+        super().__init__()
+        self.replies = replies
+
+
+class Identities:
+    """(project, member name) of a message's sender; 「我是」 and /绑定 are answered here.
+
+    Platform lookups are remembered for WHO_TTL seconds (forgotten on 我是, /绑定, /成员, /确认);
+    a change made by another process shows after at most that long."""
+
+    def __init__(self, engine: Engine, projects: dict[str, ProjectSettings], outbox, say: Say):
+        self.engine, self.projects, self.outbox, self.say = engine, projects, outbox, say
+        self.default = next(iter(projects))
+        self._who: dict[tuple, tuple[tuple[str, str], float]] = {}
+        self._trusted = {(p.name, name, plat): uid for p in projects.values() for name, plat, uid in p.ids}
+
+    def forget(self) -> None:
+        self._who.clear()
+
+    def resolve(self, msg: Incoming, cmd) -> tuple[str, str]:
+        """(project, member name) for the message; raises Answered with the reply explaining why not
+        (or answering 我是 and /绑定, which end here)."""
+        if msg.platform == "console":
+            return (msg.project or self.default), msg.sender_id
+        key = (msg.platform, msg.chat_id, msg.sender_id, msg.project)
+        hit = self._who.get(key)
+        if hit and hit[1] > time.monotonic() and not isinstance(cmd, c.Bind | c.WhoAmI):
+            return hit[0]
+        try:
+            who = self._lookup(msg, cmd)
+        except Answered:
+            self._who.clear()
+            raise
+        self._who[key] = (who, time.monotonic() + WHO_TTL)
+        return who
+
+    def name_of(self, msg: Incoming) -> str | None:
+        if msg.platform == "console":
+            return msg.sender_id
+        with UnitOfWork(self.engine, readonly=True) as uow:
+            return uow.members.name_of_account(msg.platform, msg.sender_id)
+
+    def _lookup(self, msg: Incoming, cmd) -> tuple[str, str]:
+        with UnitOfWork(self.engine, readonly=not isinstance(cmd, c.Bind | c.WhoAmI)) as uow:
+            project = msg.project
+            if project is None and msg.chat_id:
+                project = uow.projects.name_of_chat(msg.platform, msg.chat_id)
+            found = [(mem, pname) for mem, pname in uow.members.linked_to(msg.platform, msg.sender_id)
+                     if project in (None, pname)]
+            if isinstance(cmd, c.Bind):
+                raise Answered(self._bind(uow, msg, cmd, found))
+            if isinstance(cmd, c.WhoAmI):
+                raise Answered(self._learn(uow, msg, cmd, project))
+            if project is None and not found:
+                raise Answered(self.say(msg, None, T.UNBOUND_CHAT, "unbound"))
+            if not found:
+                raise Answered(self.say(msg, project, T.UNKNOWN_SENDER, "who"))
+            mem, pname = found[0]
+            return pname, mem.name
+
+    def _bind(self, uow, msg, cmd: c.Bind, found) -> list[Outgoing]:
+        if not msg.chat_id:
+            return self.say(msg, None, T.BIND_IN_GROUP, "bind")
+        p = uow.projects.named(cmd.project)
+        if p is None:
+            return self.say(msg, None, T.NO_SUCH_PROJECT.format(name=cmd.project, names="、".join(self.projects)),
+                            "bind")
+        if not any(pname == cmd.project and mem.role in MANAGES for mem, pname in found):
+            return self.say(msg, None, T.BIND_MANAGERS_ONLY.format(project=cmd.project), "bind")
+        b = uow.projects.binding(msg.platform, msg.chat_id)
+        if b is None:
+            uow.projects.bind(msg.platform, msg.chat_id, p.id)
+        else:
+            b.project_id = p.id
+        out = self.outbox.write(uow, self.say(msg, cmd.project, T.BOUND.format(project=cmd.project), "bind"),
+                                msg.at, numbered=msg.event_id is None)
+        uow.commit()
+        return out
+
+    def _learn(self, uow, msg, cmd: c.WhoAmI, project: str | None) -> list[Outgoing]:
+        """我是 姓名 [验证码] (bot/identity.py): linked now, or waiting for a manager, or refused."""
+        who = Claimant(msg.platform, msg.sender_id, msg.sender_name or "", msg.private)
+        answer = claim(uow, who, cmd, project, msg.at, self._trusted)
+        out = self.say(msg, project, answer.text, "who") + [
+            Outgoing(text, to=mgr, project=p, key=reply_key(msg, f"who{i}"), platform=msg.platform)
+            for i, (p, mgr, text) in enumerate(answer.notices)]
+        out = self.outbox.write(uow, out, msg.at, numbered=msg.event_id is None)
+        uow.commit()
+        return out

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.privacy import mask_phones
-from handlers.messages import Outgoing
+from handlers.messages import Incoming, Outgoing
 from rules import texts as T
 from storage import models as m
 from storage.uow import UnitOfWork
@@ -137,3 +137,9 @@ def _numbered(key: str, n: int) -> str:
 def _short(text: str, n: int = 40) -> str:
     line = text.splitlines()[0] if text else ""
     return line if len(line) <= n and "\n" not in text else line[:n] + "…"
+
+
+def reply_key(msg: Incoming, tag: str) -> str:
+    """The outbox key of an answer to `msg` (its event id, or the console sender and second), `tag` last."""
+    base = msg.event_id or f"{msg.platform}:{msg.sender_id}:{msg.at.timestamp():.0f}"
+    return f"{base}:{tag}"
