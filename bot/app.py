@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 
 from bot.identity import Answered, Identities
 from bot.outbox import Stored, reply_key
@@ -19,17 +18,15 @@ from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.export_rows import WorkbookWriter
-from handlers.jobs import EVENT_RETENTION, initial_times
+from handlers.jobs import EVENT_RETENTION
 from handlers.messages import Incoming, Outgoing
 from handlers.queue_cmds import next_line
 from handlers.registry import HANDLERS, READ_ONLY, STATIC
 from handlers.reply import Reply
 from handlers.settings import ProjectSettings
 from rules import texts as T
-from rules.enums import SELLS, Role
 from rules.errors import Refused
 from rules.queue import Day
-from storage import models as m
 from storage.db import OUTAGE, DatabaseProblem, explain
 from storage.repos.audit import Entry
 from storage.retry import retrying
@@ -48,46 +45,6 @@ class App:
         self.scheduled = Scheduled(engine, self.projects, self.worker)
         self.outbox = self.scheduled.outbox
         self.identities = Identities(engine, self.projects, self.outbox, self._reply)
-
-    # ---- start-up ------------------------------------------------------------------
-    def sync(self, now: datetime) -> None:
-        """Create projects and members from the config; /成员 changes in the database are kept."""
-        try:
-            self._sync(now)
-        except IntegrityError:          # another process created them at the same moment
-            self._sync(now)
-
-    def _sync(self, now: datetime) -> None:
-        with UnitOfWork(self.engine) as uow:
-            for ps in self.projects.values():
-                p = uow.projects.named(ps.name)
-                if p is None:
-                    opens, summary = initial_times(now.astimezone(ps.tz), ps)
-                    p = uow.projects.add(m.Project(name=ps.name, state={}, next_open_at=opens,
-                                                   next_summary_at=summary))
-                self._sync_members(uow, p, ps)
-                for plat, chat in ps.chats:
-                    if uow.projects.binding(plat, chat) is None:
-                        uow.projects.bind(plat, chat, p.id)
-            uow.commit()
-
-    def _sync_members(self, uow, p, ps: ProjectSettings) -> None:
-        rows = {r.name: r for r in uow.members.of_project(p.id)}
-        pos = max((r.position for r in rows.values()), default=0)
-        roles = {n: Role.SALES for n in ps.salespeople}
-        for n in ps.managers:
-            roles[n] = Role.BOTH if n in roles else Role.MANAGER
-        for name, role in roles.items():
-            if name not in rows:
-                pos += 1
-                rows[name] = m.Member(project_id=p.id, name=name, role=role, position=pos)
-                uow.members.add(rows[name])
-        for name in ps.managers:         # config managers are always managers (RULES §9), whatever /成员 did
-            r = rows[name]
-            r.role = Role.BOTH if r.active and r.role in SELLS else Role.MANAGER
-            r.active = True
-        for name, plat, uid in ps.ids:
-            setattr(rows[name], f"{plat}_id", uid)
 
     # ---- BotPort -------------------------------------------------------------------
     def handle(self, msg: Incoming) -> list[Outgoing]:

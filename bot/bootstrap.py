@@ -21,6 +21,7 @@ from bot.adapters.xlsx import write_workbook
 from bot.app import App
 from bot.clock import SystemClock
 from bot.config import Config, load_config, project_settings
+from bot.config_sync import sync
 from bot.logfilter import install as mask_phones_in_logs
 from storage.db import make_engine, migrate
 
@@ -38,7 +39,7 @@ def bootstrap(config: Config | str | Path, db_url: str | None = None, clock=None
     engine = make_engine(db_url or cfg.database)
     migrate(engine)
     app = App(engine, project_settings(cfg), write_workbook=write_workbook)
-    app.sync((clock or SystemClock()).now())
+    sync(engine, app.projects, (clock or SystemClock()).now())
     return app
 
 

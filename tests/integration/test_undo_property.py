@@ -13,6 +13,7 @@ from sqlalchemy import inspect, select
 from bot.adapters.xlsx import write_workbook
 from bot.app import App
 from bot.config import Config, project_settings
+from bot.config_sync import sync
 from handlers.messages import Incoming
 from storage import models as m
 from storage.db import make_engine, migrate
@@ -121,7 +122,7 @@ def new_app(engine) -> tuple[App, str]:
     name = f"花园{next(_PROJECTS)}"
     cfg = Config.model_validate({"projects": [{"name": name, "managers": ["张经理"], "salespeople": MEMBERS}]})
     app = App(engine, project_settings(cfg), write_workbook=write_workbook)
-    app.sync(at("2026-11-27 08:00"))
+    sync(engine, app.projects, at("2026-11-27 08:00"))
     return app, name
 
 
