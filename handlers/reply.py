@@ -1,8 +1,9 @@
 """What a handler returns: the answer and how it goes out. The bus (bot/app.py) turns it into `Outgoing`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+
+from storage.models import Audit
 
 from rules.enums import AuditKind
 
@@ -36,7 +37,7 @@ class Reply:
     full_phones: bool = False
     file: str | None = None
     tells: tuple[Tell, ...] = ()
-    undo: tuple[Any, ...] = field(default=())
+    undo: tuple[Audit, ...] = ()
 
     @property
     def audit_kind(self) -> AuditKind:
