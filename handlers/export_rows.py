@@ -48,7 +48,7 @@ def export_path(project: str, start: date, end: date, directory: Path | None = N
 
 def _remark(c) -> str:
     """备注: the 到访 notes, and the other names the same phone was registered under."""
-    others = "其他姓名：" + "、".join(c.other_names) if c.other_names else ""
+    others = T.EXPORT_OTHER_NAMES.format(names="、".join(c.other_names)) if c.other_names else ""
     return "；".join(x for x in (c.note or "", others) if x)
 
 
@@ -68,8 +68,7 @@ def _customers(ctx, start: date, end: date, naive) -> Sheet:
     lo = datetime.combine(start, time(0), tzinfo=tz)
     hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
     custs = ctx.uow.customers.registered_between(pid, lo, hi)
-    return Sheet("来访客户登记表",
-                 ["登记时间", "客户姓名", "手机", "归属人", "登记人", "状态", "最后跟进", "有效期至", "备注"],
+    return Sheet(T.EXPORT_CUSTOMERS_SHEET, T.EXPORT_CUSTOMERS_HEADERS,
                  [[naive(c.registered_at), c.name, c.phone, c.owner or "", c.registered_by,
                    STATUS.get(ctx.domain(c).effective_status(ctx.now), ""), naive(c.last_activity_at),
                    naive(c.valid_until), _remark(c)] for c in custs])
@@ -79,18 +78,19 @@ def _receptions(ctx, start: date, end: date, naive) -> Sheet:
     pid = ctx.project.id
     recs = ctx.uow.receptions.between(pid, start, end)
     names = ctx.uow.customers.by_ids({r.customer_id for r in recs if r.customer_id})
-    return Sheet("接待记录", ["日期", "开始", "结束", "接待人", "客户", "手机", "类别", "计名次", "代/为谁接待", "非客类型"],
+    return Sheet(T.EXPORT_RECEPTIONS_SHEET, T.EXPORT_RECEPTIONS_HEADERS,
                  [[r.day, naive(r.started_at), naive(r.ended_at), r.member,
                    names[r.customer_id].name if r.customer_id else "",
                    names[r.customer_id].phone if r.customer_id else "",
-                   CATEGORY.get(r.category, r.category), "是" if r.counted_for else "否", r.for_owner or "", r.kind]
+                   CATEGORY.get(r.category, r.category), T.EXPORT_YES if r.counted_for else T.EXPORT_NO,
+                   r.for_owner or "", r.kind]
                   for r in recs])
 
 
 def _deals(ctx, start: date, end: date) -> Sheet:
     deals = ctx.uow.deals.between(ctx.project.id, start, end)
     dn = ctx.uow.customers.by_ids({d.customer_id for d in deals})
-    return Sheet("成交记录", ["成交日期", "客户", "手机", "购房人", "关系", "套数", "业绩分配", "报单人"],
+    return Sheet(T.EXPORT_DEALS_SHEET, T.EXPORT_DEALS_HEADERS,
                  [[d.day, dn[d.customer_id].name, dn[d.customer_id].phone, d.buyer_name, d.relation, d.units,
                    "、".join(f"{k} {round(v * 100)}%" for k, v in d.shares.items()), d.reported_by] for d in deals])
 
@@ -99,5 +99,5 @@ def _summary(ctx, start: date, end: date) -> Sheet:
     """汇总: one row per salesperson, the total, and a clustered bar chart of the first figures."""
     rep = build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, (start, end), ctx.now)
     rows = [r.cells() for r in rep.rows]
-    chart = Chart(f"{rep.start} 至 {rep.end} 每位销售", ((2, 4), (5, 5)), len(rows)) if rows else None
-    return Sheet("汇总", HEADERS, rows + [rep.total().cells()], percent_col=7, chart=chart)
+    chart = Chart(T.EXPORT_CHART_TITLE.format(start=rep.start, end=rep.end), ((2, 4), (5, 5)), len(rows)) if rows else None
+    return Sheet(T.EXPORT_SUMMARY_SHEET, HEADERS, rows + [rep.total().cells()], percent_col=7, chart=chart)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from storage.models import Audit
-
 from rules.enums import AuditKind
+from storage.models import Audit
 
 
 @dataclass(frozen=True)

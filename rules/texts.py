@@ -434,6 +434,17 @@ EXPORT_BAD_DATE = "日期格式应为 YYYY-MM-DD，例如 /导出 2026-11-01 202
 EXPORT_END_BEFORE_START = "结束日期早于起始日期。"
 EXPORT_RANGE = "导出的日期应在 2000-01-01 至 2099-12-31 之间。"
 EXPORTED = "导出完成（{start} 至 {end}）：{path}"
+# the /导出 workbook: sheet names, header rows, cells
+EXPORT_CUSTOMERS_SHEET = "来访客户登记表"
+EXPORT_CUSTOMERS_HEADERS = ["登记时间", "客户姓名", "手机", "归属人", "登记人", "状态", "最后跟进", "有效期至", "备注"]
+EXPORT_RECEPTIONS_SHEET = "接待记录"
+EXPORT_RECEPTIONS_HEADERS = ["日期", "开始", "结束", "接待人", "客户", "手机", "类别", "计名次", "代/为谁接待", "非客类型"]
+EXPORT_DEALS_SHEET = "成交记录"
+EXPORT_DEALS_HEADERS = ["成交日期", "客户", "手机", "购房人", "关系", "套数", "业绩分配", "报单人"]
+EXPORT_SUMMARY_SHEET = "汇总"
+EXPORT_CHART_TITLE = "{start} 至 {end} 每位销售"
+EXPORT_OTHER_NAMES = "其他姓名：{names}"
+EXPORT_YES, EXPORT_NO = "是", "否"
 
 # ---- the live board and the reports (/看板 /周报 /月报, the web pages) -------------------
 WEB_OFF = "看板未启用：请在 config.yaml 里设置 web（host、port、base_url），再运行 reception-bot web 或 run。"
