@@ -21,9 +21,6 @@ MAX_PARAMS = 6
 
 # "path::Qualified.name" of functions still being reshaped on other branches (issue 12).
 ALLOWED = {
-    "bot/app.py::App._command",
-    "bot/app.py::App._reply",
-    "handlers/visits.py::_receive",
 }
 
 Func = ast.FunctionDef | ast.AsyncFunctionDef
