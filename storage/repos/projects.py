@@ -15,6 +15,8 @@ P, B = m.Project, m.ChatBinding
 class Projects:
     def __init__(self, s: Session):
         self.s = s
+        self._ids: dict[str, int] = {}        # names → ids of the rows this unit of work has locked
+
 
     def add(self, row: m.Project) -> m.Project:
         self.s.add(row)
@@ -31,9 +33,15 @@ class Projects:
     def locked(self, name: str, for_update: bool) -> m.Project | None:
         """The project's row; `for_update`: locked for this transaction (PostgreSQL)."""
         q = select(P).where(P.name == name)
-        return self.s.scalars(q.with_for_update() if for_update else q).first()
+        row = self.s.scalars(q.with_for_update() if for_update else q).first()
+        if row is not None:
+            self._ids[name] = row.id
+        return row
 
     def id_of(self, name: str) -> int | None:
+        """The project's id; no statement for the project this unit of work has locked (every command's)."""
+        if name in self._ids:
+            return self._ids[name]
         return self.s.scalar(select(P.id).where(P.name == name))
 
     def schedule_of(self, name: str):
