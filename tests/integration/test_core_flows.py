@@ -37,29 +37,20 @@ def snapshot(app, when):
     return dump(app.engine, app.projects[P], at(when)), counts, state
 
 
+# What the bus itself refuses (the parser, the manager-only check) and one handler refusal: each is
+# answered in Chinese, rolled back, and leaves no change-log row. The handlers' own refusals, one by
+# one: tests/unit/test_handlers.py.
 BAD_INPUT = [
-    ("李四", "到访 先生 13812345678"),          # placeholder name
-    ("李四", "到访 张三 1381234567"),           # 10 digits
-    ("李四", "到访 张三"),                      # no phone
-    ("王五", "到访 刘一 13900001111"),          # not the next-up
-    ("李四", "/跳过 王五"),                      # not a manager
-    ("张经理", "/跳过 孙悟空"),                  # not on the roster
-    ("张经理", "/顺序 李四 王五"),               # not all members
-    ("李四", "送客"),                           # nothing to end
-    ("李四", "跟进 13899998888 电话"),          # unknown customer
-    ("李四", "非客 外星人"),                     # unknown kind
-    ("李四", "申诉 13812345678 理由"),          # no deal
-    ("张经理", "/核实 13812345678 同一人"),      # not pending
+    ("李四", "到访 张三"),                      # no phone: the parser's usage line
     ("李四", "/开班开班"),                       # unknown word
-    ("李四", "成交 张三 12812345678 1套"),       # invalid phone
-    ("张经理", "/导出 2026-13-01"),               # bad date
-    ("钱七", "外出"),                            # not signed in (absent)
+    ("李四", "/跳过 王五"),                      # not a manager
+    ("王五", "到访 刘一 13900001111"),          # not the next-up
+    ("张经理", "/开班"),                          # already open
 ]
 
 
 def test_bad_input_gets_a_clear_refusal_and_changes_nothing(app):
     say(app, "张经理", "/开班 李四 王五 赵六", "2026-11-27 09:00")
-    say(app, "张经理", "/开班", "2026-11-27 09:00")     # already open: refused too
     before = snapshot(app, "2026-11-27 09:30")
     for who, text in BAD_INPUT:
         out = say(app, who, text, "2026-11-27 09:10")
@@ -162,16 +153,3 @@ def test_a_scheduled_message_claimed_but_never_marked_sent_is_sent_again_with_it
     assert eve[0].key in {o.key for o in again} and all(o.key for o in again)
     app.mark_sent([o.key for o in again], at("2026-12-03 09:45"))
     assert app.reclaim_unsent(at("2026-12-03 11:00")) == []
-
-
-def test_a_member_who_leaves_and_comes_back_the_same_day_keeps_the_count(app):
-    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
-    say(app, "李四", "到访 张三 13812345678", "2026-11-27 09:05")
-    say(app, "李四", "送客", "2026-11-27 09:30")
-    say(app, "李四", "请假", "2026-11-27 09:40")
-    say(app, "李四", "签到", "2026-11-27 10:00")
-    assert dump(app.engine, app.projects[P], at("2026-11-27 10:01"))["queue"][-1] == {
-        "name": "李四", "presence": "available", "counted": 1, "makeup": False}
-    say(app, "李四", "签退", "2026-11-27 11:00")
-    say(app, "张经理", "/开班 王五 李四", "2026-11-27 11:05")
-    assert [q["counted"] for q in dump(app.engine, app.projects[P], at("2026-11-27 11:06"))["queue"]] == [0, 1]

@@ -1,0 +1,257 @@
+"""In-memory fakes of the unit of work and its repositories: handler tests without a database (issue 12).
+
+Each fake repository has only the methods handlers/ (and the scheduler's `due_in`) call, with the
+order the SQL it stands for gives. Rows are the ORM model classes, built without a session; `add`
+fills in the column defaults and an id, as a flush would. A unit of work that ends without `commit`
+puts every row back as it was when it began, as a rollback does.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+from datetime import date, datetime
+
+from rules.enums import Category, CustomerStatus
+from storage import models as m
+
+
+def _fill(row, ids) -> None:
+    """What a flush does to a new row: column defaults, then an id."""
+    for col in row.__table__.columns:
+        if getattr(row, col.key) is None and col.default is not None:
+            arg = col.default.arg
+            setattr(row, col.key, arg(None) if col.default.is_callable else arg)
+    if "id" in row.__table__.columns and row.id is None:
+        row.id = next(ids)
+
+
+def _image(row) -> dict:
+    return {c.key: copy.deepcopy(getattr(row, c.key)) for c in row.__table__.columns}
+
+
+class _Rows:
+    def __init__(self, ids):
+        self.rows: list = []
+        self._ids = ids
+
+    def add(self, row):
+        _fill(row, self._ids)
+        self.rows.append(row)
+        return row
+
+    def get(self, row_id: int):
+        return next((r for r in self.rows if r.id == row_id), None)
+
+    def where(self, **eq) -> list:
+        return [r for r in self.rows if all(getattr(r, k) == v for k, v in eq.items())]
+
+
+class FakeMembers(_Rows):
+    def active_roster(self, project_id: int) -> list[m.Member]:
+        return sorted(self.where(project_id=project_id, active=True), key=lambda r: (r.position, r.id))
+
+    def named(self, project_id: int, name: str, active_only: bool = False) -> m.Member | None:
+        rows = self.where(project_id=project_id, name=name)
+        return next((r for r in rows if r.active or not active_only), None)
+
+    def linked_or_named(self, project_id: int, platform: str, account: str, name: str) -> list[m.Member]:
+        return [r for r in self.where(project_id=project_id)
+                if getattr(r, f"{platform}_id") == account or r.name == name]
+
+
+class FakeCustomers(_Rows):
+    def by_phone(self, project_id: int, phone: str) -> m.Customer | None:
+        return next(iter(self.where(project_id=project_id, phone=phone)), None)
+
+    def named(self, project_id: int, name: str) -> list[m.Customer]:
+        return self.where(project_id=project_id, name=name)
+
+    def by_phone_parts(self, project_id: int, prefix: str, suffix: str) -> list[m.Customer]:
+        return [r for r in self.where(project_id=project_id)
+                if r.phone.startswith(prefix) and r.phone[len(prefix):].endswith(suffix)]
+
+    def by_ids(self, ids) -> dict[int, m.Customer]:
+        return {r.id: r for r in self.rows if r.id in set(ids)}
+
+    def reminders_due(self, project_id: int, now: datetime, limit: int = 500) -> list[m.Customer]:
+        due = [r for r in self.where(project_id=project_id) if r.due_at is not None and r.due_at <= now]
+        return sorted(due, key=lambda r: r.due_at)[:limit]
+
+    def active_of(self, project_id: int, owner: str) -> list[m.Customer]:
+        return self.where(project_id=project_id, owner=owner, status=CustomerStatus.ACTIVE)
+
+    def owned_by(self, project_id: int, owner: str) -> list[m.Customer]:
+        return sorted(self.where(project_id=project_id, owner=owner), key=lambda r: r.valid_until)
+
+    def lapsing_at(self, project_id: int, deadline: datetime) -> list[m.Customer]:
+        return self.where(project_id=project_id, status=CustomerStatus.ACTIVE, valid_until=deadline)
+
+
+class FakeReceptions(_Rows):
+    def open_of(self, project_id: int, member: str) -> list[m.Reception]:
+        return self.where(project_id=project_id, member=member, ended_at=None)
+
+    def open_of_customer(self, project_id: int, customer_id: int) -> m.Reception | None:
+        return next(iter(self.where(project_id=project_id, customer_id=customer_id, ended_at=None)), None)
+
+    def left_open_before(self, project_id: int, day: date) -> list[m.Reception]:
+        return [r for r in self.where(project_id=project_id, ended_at=None) if r.day < day]
+
+    def count_of_customer_on(self, project_id: int, customer_id: int, day: date) -> int:
+        return len(self.where(project_id=project_id, customer_id=customer_id, day=day))
+
+    def counted_for(self, project_id: int, day: date, member: str) -> int:
+        return len(self.where(project_id=project_id, day=day, counted_for=member))
+
+    def last_ended(self, project_id: int, member: str, day: date) -> m.Reception | None:
+        ended = [r for r in self.where(project_id=project_id, member=member, day=day) if r.ended_at]
+        return ended[-1] if ended else None
+
+    def latest_open_non_buyer(self, project_id: int, day: date) -> m.Reception | None:
+        rows = self.where(project_id=project_id, day=day, category=Category.NON_BUYER, ended_at=None)
+        return rows[-1] if rows else None
+
+    def nudges_due(self, project_id: int, now: datetime) -> list[m.Reception]:
+        return [r for r in self.where(project_id=project_id, ended_at=None)
+                if r.nudge_at is not None and r.nudge_at <= now]
+
+    def of_customer_by_others(self, customer_id: int, day: date, owner: str) -> list[m.Reception]:
+        return [r for r in self.where(customer_id=customer_id, day=day) if r.member != owner]
+
+    def obligations(self, customer_id: int, day: date, member: str) -> list[m.Reception]:
+        return self.where(customer_id=customer_id, day=day, member=member, category=Category.OBLIGATION)
+
+    def latest_helper(self, customer_id: int, day: date, owner: str, roster: list[str]) -> m.Reception | None:
+        rows = [r for r in self.where(customer_id=customer_id, day=day)
+                if r.category in (Category.HELPER, Category.OBLIGATION) and r.member != owner
+                and r.member in roster]
+        return rows[-1] if rows else None
+
+    def on_day(self, project_id: int, day: date) -> list[m.Reception]:
+        return self.where(project_id=project_id, day=day)
+
+
+class FakeDeals(_Rows):
+    """Deals and appeals in one list, as the real repository adds both."""
+
+    def deals(self, **eq) -> list[m.Deal]:
+        return [r for r in self.where(**eq) if isinstance(r, m.Deal)]
+
+    def of_customer_on(self, customer_id: int, day: date) -> m.Deal | None:
+        return next(iter(self.deals(customer_id=customer_id, day=day)), None)
+
+    def count_of_customer_on(self, customer_id: int, day: date) -> int:
+        return len(self.deals(customer_id=customer_id, day=day))
+
+    def latest_of(self, customer_id: int) -> m.Deal | None:
+        rows = self.deals(customer_id=customer_id)
+        return rows[-1] if rows else None
+
+    def on_day(self, project_id: int, day: date) -> list[m.Deal]:
+        return self.deals(project_id=project_id, day=day)
+
+
+class FakeAudit(_Rows):
+    def record(self, project_id: int, at: datetime, entry) -> m.Audit:
+        return self.add(m.Audit(project_id=project_id, day=at.date(), at=at, actor=entry.actor,
+                                command=entry.command, reasons=entry.reasons, undo=entry.undo, kind=entry.kind))
+
+    def of_day(self, project_id: int, day: date, newest_first: bool = False) -> list[m.Audit]:
+        rows = self.where(project_id=project_id, day=day)
+        return rows[::-1] if newest_first else rows
+
+
+class FakeLinks(_Rows):
+    def claims_for(self, project_id: int, name: str, platform: str | None = None) -> list[m.LinkClaim]:
+        return [r for r in self.where(project_id=project_id, name=name) if platform in (None, r.platform)]
+
+    def drop(self, row: m.LinkClaim) -> None:
+        self.rows.remove(row)
+
+
+class FakeProjects(_Rows):
+    def __init__(self, ids, customers: FakeCustomers, receptions: FakeReceptions):
+        super().__init__(ids)
+        self._customers, self._receptions = customers, receptions
+
+    def earliest_reminders(self, project_id: int) -> tuple[datetime | None, datetime | None]:
+        cust = [r.due_at for r in self._customers.where(project_id=project_id) if r.due_at is not None]
+        nudge = [r.nudge_at for r in self._receptions.where(project_id=project_id) if r.nudge_at is not None]
+        return min(cust, default=None), min(nudge, default=None)
+
+
+class FakeEvents:
+    """Platform deliveries handled: event id → when."""
+
+    def __init__(self):
+        self.seen: dict[str, datetime] = {}
+
+    def forget_before(self, cutoff: datetime) -> None:
+        self.seen = {k: t for k, t in self.seen.items() if t >= cutoff}
+
+
+class FakeOutbox:
+    """The outbox rows by key: a taken key is refused, as the unique index does."""
+
+    def __init__(self):
+        self.rows: dict[str, dict] = {}
+
+    def add(self, values: dict) -> bool:
+        if values["key"] in self.rows:
+            return False
+        self.rows[values["key"]] = values
+        return True
+
+
+class FakeSession:
+    """Handlers flush for new ids; the fakes give ids on add, so there is nothing to do."""
+
+    def flush(self) -> None:
+        pass
+
+
+class FakeUnitOfWork:
+    """The repositories in memory; leaving without `commit` restores every row as it was on entry."""
+
+    def __init__(self):
+        ids = itertools.count(1)
+        self.session = FakeSession()
+        self.members, self.customers, self.receptions = FakeMembers(ids), FakeCustomers(ids), FakeReceptions(ids)
+        self.deals, self.audit, self.links = FakeDeals(ids), FakeAudit(ids), FakeLinks(ids)
+        self.projects = FakeProjects(ids, self.customers, self.receptions)
+        self.events, self.outbox = FakeEvents(), FakeOutbox()
+        self.committed = 0
+        self._saved: list | None = None
+
+    def tables(self) -> list[_Rows]:
+        return [self.projects, self.members, self.customers, self.receptions, self.deals, self.audit, self.links]
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._saved = [(t, [(r, _image(r)) for r in t.rows]) for t in self.tables()]
+        self._saved.append((None, (dict(self.events.seen), dict(self.outbox.rows))))
+        return self
+
+    def __exit__(self, *_) -> None:
+        if self._saved is not None:
+            self.rollback()
+
+    def commit(self) -> None:
+        self._saved = None
+        self.committed += 1
+
+    def rollback(self) -> None:
+        *tables, (_, (seen, outbox)) = self._saved
+        for table, rows in tables:
+            table.rows = [r for r, _ in rows]
+            for row, image in rows:
+                for key, value in image.items():
+                    setattr(row, key, value)
+        self.events.seen, self.outbox.rows = seen, outbox
+        self._saved = None
+
+    def changes(self) -> list[list]:
+        """Before-images for /撤销 are the real unit of work's job (tests/integration)."""
+        return []
+
+    def forget_changes(self) -> None:
+        pass
