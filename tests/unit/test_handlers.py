@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.conftest import at
-from tests.unit.office import Office
+from tests.unit.office import Office, Said
 
 
 @pytest.fixture
@@ -72,6 +72,82 @@ def test_receptions_left_open_overnight_are_closed_at_the_next_opening(office):
     office.due("2026-11-28 09:00")
     office.say("李四", "签到", "2026-11-28 09:01")
     assert "没有接待中的客户" in office.say("李四", "送客", "2026-11-28 09:02").text
+
+
+def test_the_next_up_who_registers_a_new_customer_owns_it_for_seven_days_and_goes_to_the_back(office):
+    office.say("张经理", "/开班 李四 王五 赵六", "2026-11-27 09:00")
+    said = office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    assert said.text == ("李四 报到访：张三（138****5678），新客户。\n"
+                         "登记有效，归属 李四，有效期至 12-04。\n下一位:王五")
+    assert [(q["name"], q["presence"], q["counted"]) for q in office.queue()] == [
+        ("王五", "available", 0), ("赵六", "available", 0), ("李四", "busy", 1)]
+    [row] = office.uow.customers.rows
+    assert (row.owner, row.valid_until) == ("李四", at("2026-12-04 23:59").replace(second=59))
+    assert office.say("李四", "送客", "2026-11-27 09:30").text == "李四 送客，已在岗。\n下一位:王五"
+    assert office.queue()[-1]["presence"] == "available"
+
+
+def test_stepping_out_skips_the_turn_and_coming_back_takes_it_again(office):
+    office.say("张经理", "/开班 李四 王五 赵六", "2026-11-27 09:00")
+    office.say("李四", "接待", "2026-11-27 09:05")
+    assert office.say("王五", "暂离", "2026-11-27 09:06").text == "王五 暂离，轮到时跳过。\n下一位:赵六"
+    assert office.say("王五", "回来", "2026-11-27 09:10").text == "王五 回来了。\n下一位:王五"
+
+
+def test_away_on_business_keeps_the_place_and_the_turn_waits_for_the_return(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    assert office.say("李四", "外出", "2026-11-27 09:01").text == "李四 因公外出，保留位置。\n下一位:王五"
+    office.say("王五", "接待", "2026-11-27 09:02")
+    assert office.say("李四", "回来", "2026-11-27 09:30").text == "李四 回来了。\n下一位:李四"
+    assert [q["name"] for q in office.queue()] == ["李四", "王五"]
+
+
+def test_a_member_busy_with_a_customer_can_neither_go_out_nor_come_back_and_nothing_changes(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    before = office.state()
+    assert office.say("李四", "外出", "2026-11-27 09:10") == Said("李四 正在接待中，请先 送客。", refused=True)
+    assert office.say("李四", "回来", "2026-11-27 09:11") == Said("李四 正在接待中，送客后自动在岗。", refused=True)
+    assert office.state() == before
+
+
+def test_a_colleagues_customer_goes_to_the_owner_uncounted_and_the_reporter_keeps_the_turn(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    office.say("李四", "送客", "2026-11-27 09:30")
+    said = office.say("王五", "到访 张三 13812345678", "2026-11-27 10:00")
+    assert said.text == ("王五 报到访：张三（138****5678），同事老客户。\n"
+                         "张三 是 李四 的客户，请 李四 接待（不计名次）。\n下一位:王五")
+    assert [(q["name"], q["presence"], q["counted"]) for q in office.queue()] == [
+        ("王五", "available", 0), ("李四", "busy", 1)]
+
+
+def test_a_new_customer_brought_by_an_old_one_belongs_to_the_old_customers_owner(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    office.say("李四", "送客", "2026-11-27 09:30")
+    said = office.say("王五", "到访 刘一 13900001111 带访 13812345678", "2026-11-27 10:00")
+    assert "未成交老客户带新客户" in said.text and "刘一 是 李四 的客户，请 李四 接待（不计名次）" in said.text
+    assert [(c.name, c.owner) for c in office.uow.customers.rows] == [("张三", "李四"), ("刘一", "李四")]
+
+
+def test_a_follow_up_renews_the_ownership_for_seven_days_from_that_day(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-20 09:05")
+    said = office.say("李四", "跟进 张三 约了周末", "2026-11-26 10:00")
+    assert said.text == "已记录 李四 对 张三（138****5678）的跟进，归属有效期至 12-03 24:00。"
+    [row] = office.uow.customers.rows
+    assert row.valid_until.date().isoformat() == "2026-12-03" and row.owner == "李四"
+
+
+def test_a_deal_by_the_owner_credits_the_owner_in_full_and_ends_the_tracking(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    said = office.say("李四", "成交 张三 13812345678 2套", "2026-11-27 10:00")
+    assert said.text == "成交登记：张三（138****5678）2套，业绩 李四 100%。"
+    [deal] = office.uow.deals.rows
+    assert (deal.units, deal.shares, deal.day.isoformat()) == (2, {"李四": 1.0}, "2026-11-27")
+    assert office.uow.customers.rows[0].valid_until is None
 
 
 # ---- the day opens and closes ----------------------------------------------------------------
