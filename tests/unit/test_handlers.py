@@ -111,6 +111,26 @@ def test_a_member_busy_with_a_customer_can_neither_go_out_nor_come_back_and_noth
     assert office.state() == before
 
 
+def test_an_owners_own_customer_coming_back_is_received_uncounted_and_the_turn_stays(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-26 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-26 09:05")
+    office.say("李四", "送客", "2026-11-26 09:30")
+    office.say("张经理", "/开班 王五 李四", "2026-11-27 09:00")
+    said = office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    assert said.text == "李四 报到访：张三（138****5678），未成交老客户回访。\n下一位:王五"
+    assert [(q["name"], q["presence"], q["counted"]) for q in office.queue()] == [
+        ("王五", "available", 0), ("李四", "busy", 0)]
+
+
+def test_a_follow_up_by_name_finds_only_the_members_own_customers(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    before = office.state()
+    said = office.say("王五", "跟进 张三 电话", "2026-11-27 09:06")
+    assert said == Said("你名下没有叫「张三」的客户，请用：跟进 手机 内容。", refused=True)
+    assert office.state() == before
+
+
 def test_a_colleagues_customer_goes_to_the_owner_uncounted_and_the_reporter_keeps_the_turn(office):
     office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
     office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
