@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from storage import models as m
 from tests.conftest import at
 from tests.unit.office import Office, Said
 
@@ -168,6 +169,24 @@ def test_a_deal_by_the_owner_credits_the_owner_in_full_and_ends_the_tracking(off
     [deal] = office.uow.deals.rows
     assert (deal.units, deal.shares, deal.day.isoformat()) == (2, {"李四": 1.0}, "2026-11-27")
     assert office.uow.customers.rows[0].valid_until is None
+
+
+def test_a_lookup_by_the_last_four_digits_or_the_masked_phone_shows_the_customer_masked(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    want = "张三（138****5678）：跟踪中，归属 李四，有效期至 12-04 24:00"
+    assert office.say("王五", "查客 5678", "2026-11-27 09:06").text == want
+    assert office.say("王五", "查客 138****5678", "2026-11-27 09:07").text == want
+
+
+def test_an_appeal_against_a_colleagues_deal_is_filed_for_the_managers(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    office.say("李四", "成交 张三 13812345678 1套", "2026-11-27 09:40")
+    said = office.say("王五", "申诉 13812345678 我先接待的", "2026-11-27 09:45")
+    assert said.text == "申诉已提交给经理（申诉期至 12-04）。"
+    [deal, appeal] = office.uow.deals.rows
+    assert isinstance(appeal, m.Appeal) and (appeal.deal_id, appeal.by, appeal.reason) == (deal.id, "王五", "我先接待的")
 
 
 # ---- the day opens and closes ----------------------------------------------------------------
