@@ -12,6 +12,7 @@ from handlers.jobs import initial_times
 from handlers.messages import Outgoing
 from handlers.queue_cmds import next_line
 from handlers.registry import HANDLERS, READ_ONLY
+from handlers.reply import Reply
 from rules import texts as T
 from rules.enums import Role
 from rules.errors import Refused
@@ -25,9 +26,11 @@ MAX_STEPS = 10_000
 
 @dataclass(frozen=True)
 class Said:
-    """What a command answered: its text (with 下一位 when the queue moved), or the refusal."""
+    """What a command answered: its text (with 下一位 when the queue moved) and the handler's Reply
+    (private, mentions, tells …), or the refusal."""
     text: str
     refused: bool = False
+    reply: Reply | None = None
 
 
 class Office:
@@ -72,16 +75,16 @@ class Office:
             try:
                 if verb.manager and not ctx.is_manager():
                     raise Refused(T.MANAGER_ONLY.format(word=verb.words[0], sender=who))
-                text = HANDLERS[type(cmd)](cmd, ctx)
+                reply = HANDLERS[type(cmd)](cmd, ctx)
             except Refused as r:
                 return Said(r.reason, refused=True)
-            after = ctx.day.to_dict()
+            after, text = ctx.day.to_dict(), reply.text
             if type(cmd) not in READ_ONLY:
                 self.project.state = after
                 if ctx.day_open() and (before["queue"], before["assigned"]) != (after["queue"], after["assigned"]):
                     text += "\n" + next_line(ctx.day)
             self.uow.commit()
-        return Said(text)
+        return Said(text, reply=reply)
 
     def queue(self) -> list[dict]:
         """Today's queue as the state dump shows it."""
