@@ -187,11 +187,8 @@ class App:
     def _remember(self, msg: Incoming, now: datetime, replies: list[Outgoing]) -> list[Outgoing]:
         """A refused command: its delivery handled once and its reply written, in one transaction."""
         with UnitOfWork(self.engine) as uow:
-            if msg.event_id:
-                try:
-                    uow.claim_event(msg.event_id, now)
-                except Duplicate:
-                    return []
+            if msg.event_id and not _claimed(uow, msg.event_id, now):
+                return []
             out = self.outbox.write(uow, replies, now, numbered=True)      # (the delivery is claimed)
             uow.commit()
         return out

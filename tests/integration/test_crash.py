@@ -21,6 +21,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from storage import pgcluster
 from tests.conftest import ROOT
 
 BOT = [sys.executable, "-m", "bot.cli"]
@@ -87,9 +88,8 @@ class Sqlite:
 class Postgres:
     def __init__(self, server: str):
         self.server = server
-        self.name = "crash_" + uuid.uuid4().hex[:8]
-        self._sql(f'CREATE DATABASE "{self.name}"')
-        self.url = f"{server}/{self.name}"
+        self.url = pgcluster.create_database(server, "crash_")
+        self.name = self.url.rsplit("/", 1)[1]
 
     def _sql(self, statement: str):
         import psycopg
