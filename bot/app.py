@@ -123,7 +123,7 @@ class App:
             if msg.event_id and not _claimed(uow, msg.event_id, now):
                 return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
-            ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private, msg.text,
+            ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private,
                       write_workbook=self.write_workbook)
             before = ctx.day.to_dict()
             command = uow.session.begin_nested() if len(due) > len(late) else None

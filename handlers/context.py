@@ -26,7 +26,6 @@ class Ctx:
     now: datetime                        # aware, in the project's time zone
     sender: str
     private: bool = False
-    command_text: str = ""
     reasons: list[str] = field(default_factory=list)
     _members: list | None = None
     write_workbook: WorkbookWriter | None = None     # /导出 (bot/adapters/xlsx.py, given by the bootstrap)
