@@ -27,21 +27,22 @@ def run(args) -> int:
     app = bootstrap(cfg, db_url=args.db_url)
     for name in app.projects:                       # a catch-up over 31 days only when asked
         check_catch_up(app, name, datetime.now(UTC), getattr(args, "catch_up", False))
+    stop = threading.Event()                        # before the edges start: a SIGTERM while they start is clean too
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     edges = start_edges(app, cfg, args.project or app.default, env, feishu)
     try:
         if edges.console is not None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             return edges.console.run()
-        _wait_for_stop()
+        _wait_for_stop(stop)
         log.info("stopping")
         return 0
     finally:
         edges.stop()
 
 
-def _wait_for_stop() -> None:
+def _wait_for_stop(stop: threading.Event) -> None:
     """Until SIGTERM (systemd / docker stop) or Ctrl-C: shut down cleanly."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:
