@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from rules import texts as T
 from storage import retry
+
+if TYPE_CHECKING:                               # alembic is imported when migrating, not before
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 OUTAGE = (OperationalError, InterfaceError)     # the database, not the message: unreachable, locked, read-only
@@ -108,18 +114,64 @@ def _make_parent(path: Path) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
-    from alembic import command
-    from alembic.config import Config
+    """Bring the schema to the newest Alembic revision (idempotent).
 
+    SQLite alters a table in batch mode: copy it, drop it, rename the copy. Dropping a table other
+    rows reference fails while foreign keys are enforced, so, as Alembic's batch-mode docs and
+    SQLite's ALTER TABLE procedure say, enforcement is off while the migrations run (switched
+    outside the transaction: inside one the PRAGMA does nothing), PRAGMA foreign_key_check runs
+    before the commit, and enforcement is on again for the pooled connection."""
+    cfg = _alembic_config()
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # processes starting together on an empty database migrate one after the other
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7204211)")
+            _upgrade(cfg, conn)
+        return
+    with engine.connect() as conn, _foreign_keys_off(conn), conn.begin():
+        if _upgrade(cfg, conn):
+            _check_foreign_keys(conn)
+        # a read-only file fails now, not after the first answer
+        version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+        conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+
+
+def _alembic_config() -> Config:
+    from alembic.config import Config
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # processes starting together on an empty database migrate one after the other
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7204211)")
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-        if conn.dialect.name == "sqlite":      # a read-only file fails now, not after the first answer
-            version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
-            conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+    return cfg
+
+
+def _upgrade(cfg: Config, conn: Connection) -> bool:
+    """Upgrade to head on `conn`, inside its transaction; True when a migration ran."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    before = set(MigrationContext.configure(conn).get_current_heads())
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
+    return set(MigrationContext.configure(conn).get_current_heads()) != before
+
+
+@contextmanager
+def _foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite foreign keys unenforced on `conn` until the block ends; `conn` must not be in a transaction.
+    The PRAGMAs go to the DBAPI connection: through `conn` they would begin one first (see _on_begin)."""
+    raw = conn.connection.dbapi_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+        if raw.execute("PRAGMA foreign_keys").fetchone()[0] != 1:    # still in a transaction: never pool it
+            conn.invalidate()
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """Refuse (and so roll back) a migration that left a row referencing a missing one."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        table, _rowid, parent, _fk = broken[0]
+        raise DatabaseProblem(T.DB_FOREIGN_KEYS_BROKEN.format(
+            table=table, parent=parent, rows=len(broken), url=_shown(conn.engine.url)))
