@@ -97,6 +97,8 @@ DB_SQLITE_LOCKED = "SQLite 数据库被其他进程占用，等待超时"
 DB_SQLITE_DISK = "SQLite 数据库读写失败：请检查磁盘"
 DB_NO_DIRECTORY = "无法创建 SQLite 数据库所在的目录 {path}：{why}"
 DB_PATH_IS_DIR = "SQLite 数据库路径 {path} 是一个目录，请写文件路径"
+DB_SCHEMA_TOO_NEW = ("数据库已被更新版本的接待助手升级（版本 {revision}，本程序只认到 {head}）："
+                     "请升级程序，或换回与程序匹配的数据库（{url}）")
 DB_FOREIGN_KEYS_BROKEN = ("升级数据库后外键检查不通过（{table} 表有 {rows} 行引用的 {parent} 记录不存在），"
                           "升级已撤回：请从备份恢复（{url}）")
 

@@ -26,6 +26,10 @@ class DatabaseProblem(Exception):
     """The database cannot be used (bad URL, unreachable, corrupt, read-only); the message says why, in one line."""
 
 
+class SchemaTooNew(DatabaseProblem):
+    """The database names an Alembic revision this code does not know: a newer release migrated it."""
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -148,7 +152,13 @@ def _upgrade(cfg: Config, conn: Connection) -> bool:
     """Upgrade to head on `conn`, inside its transaction; True when a migration ran."""
     from alembic import command
     from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    script = ScriptDirectory.from_config(cfg)
     before = set(MigrationContext.configure(conn).get_current_heads())
+    unknown = before - {s.revision for s in script.walk_revisions()}
+    if unknown:
+        raise SchemaTooNew(T.DB_SCHEMA_TOO_NEW.format(
+            revision="、".join(sorted(unknown)), head=script.get_current_head(), url=_shown(conn.engine.url)))
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, "head")
     return set(MigrationContext.configure(conn).get_current_heads()) != before

@@ -6,7 +6,8 @@ schema (SQLAlchemy Core inserts against the reflected tables, so the rows follow
 columns), is brought to head by the production `storage.db.migrate`; the rows are still there and
 the state dump runs. On SQLite a batch migration rebuilds a table (copy, drop, rename): with foreign
 keys enforced, dropping `projects` under its members failed (0005 -> 0006), so the migrations run
-with enforcement off and `PRAGMA foreign_key_check` before the commit.
+with enforcement off and `PRAGMA foreign_key_check` before the commit. A database newer than the
+code is refused in one line.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from bot.bootstrap import bootstrap
 from bot.cli import main
 from bot.clock import FakeClock
 from handlers.state_view import dump
-from storage.db import MIGRATIONS, DatabaseProblem, make_engine, migrate
+from storage.db import MIGRATIONS, DatabaseProblem, SchemaTooNew, make_engine, migrate
 from tests.conftest import at
 
 
@@ -228,3 +229,19 @@ def test_a_migration_leaving_a_broken_reference_is_refused_and_rolled_back(tmp_p
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
 
+
+def test_a_database_newer_than_the_code_is_one_line_and_exit_2(db_url, config_file, capsys):
+    engine = make_engine(db_url)
+    _alembic(engine, "head")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    with pytest.raises(SchemaTooNew):
+        migrate(engine)
+
+    rc = main(["state", "--json", "--config", str(config_file()), "--db", db_url, "--at", "2026-11-27 10:00"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "0099_from_the_future" in err and HEAD in err and "升级程序" in err
+    assert _version(engine) == "0099_from_the_future"
+    engine.dispose()
