@@ -100,6 +100,7 @@ class Writer:
 
 def worker(url: str, w: int, args, barrier, results) -> None:
     from bot.app import App
+    from bot.clock import SystemClock
     from bot.config import project_settings
     from storage import retry
     from storage.db import make_engine
@@ -107,7 +108,7 @@ def worker(url: str, w: int, args, barrier, results) -> None:
     if args.busy_timeout_ms is not None:            # e.g. 60000: SQLite's own busy handler only (before the fix)
         retry.BUSY_TIMEOUT_MS = args.busy_timeout_ms
     cfg = config(url, args.writers, args.sales)
-    app = App(make_engine(url), project_settings(cfg))
+    app = App(make_engine(url), project_settings(cfg), SystemClock())
     wr = Writer(app, w, cfg, args.seed)
     wr.say(wr.manager, "帮助")                          # warm up (imports, statement caches) before the clock starts
     barrier.wait()

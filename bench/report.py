@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,6 +69,7 @@ def bench_report(url: str, sales: int, days: int, per_day: int) -> dict:
 def bench_board(url: str, samples: int) -> dict:
     from bot.adapters.web import make_web, serve_in_thread
     from bot.bootstrap import bootstrap
+    from bot.clock import SystemClock
     from handlers.messages import Incoming
     port = pgcluster.free_port()
     cfg = Path(tempfile.mkdtemp()) / "config.yaml"
@@ -80,14 +81,14 @@ projects:
     managers: [张经理]
     salespeople: [李四, 王五, 赵六]
 """, encoding="utf-8")
-    app = bootstrap(cfg, db_url=url)
+    app = bootstrap(cfg, db_url=url, clock=SystemClock())
 
     def say(who, text):
-        return app.handle(Incoming("console", who, text, datetime.now(UTC), project="阳光花园"))
+        return app.handle(Incoming("console", who, text, app.clock.now(), project="阳光花园"))
 
     say("张经理", "/开班 李四 王五 赵六")
     token = say("张经理", "/看板")[0].text.split("/board/")[1].split()[0]
-    server = serve_in_thread(make_web(app.engine, app.projects), "127.0.0.1", port)
+    server = serve_in_thread(make_web(app.engine, app.projects, app.clock.now), "127.0.0.1", port)
     seen: list[tuple[float, str]] = []
     resp = urllib.request.urlopen(f"http://127.0.0.1:{port}/board/{token}/events", timeout=30)
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from bot.clock import Clock
 from bot.identity import Answered, Identities
 from bot.outbox import Stored, reply_key
 from bot.parser import Hint, Unknown, Usage, command_verb, parse
@@ -36,8 +37,10 @@ log = logging.getLogger("reception")
 
 
 class App:
-    def __init__(self, engine: Engine, projects: list[ProjectSettings], write_workbook: WorkbookWriter | None = None):
+    def __init__(self, engine: Engine, projects: list[ProjectSettings], clock: Clock,
+                 write_workbook: WorkbookWriter | None = None):
         self.engine = engine
+        self.clock = clock                          # the one wall clock: adapters, the sweep and the console read it
         self.write_workbook = write_workbook        # /导出's Excel writer (bot/adapters/xlsx.py)
         self.projects = {p.name: p for p in projects}
         self.default = projects[0].name
@@ -52,7 +55,7 @@ class App:
             # its id may already be forgotten: handling it could run a command a second time
             log.warning("event %s sent %s is older than the %d-day retention: dropped",
                         msg.event_id, f"{msg.sent_at:%Y-%m-%d}", EVENT_RETENTION.days)
-            return []
+            return self._stored(msg, [])        # (a stored one is done with)
         try:
             return self._stored(msg, self._handle(msg))
         except OUTAGE as e:             # the database is down, not a bug in this message: the caller decides
@@ -67,12 +70,33 @@ class App:
                 log.exception("the apology for %s is not in the outbox", reply_key(msg, "in"))
                 return sorry
 
+    def accept(self, msg: Incoming) -> bool:
+        """A platform delivery, stored in its own committed transaction before the platform is told it
+        arrived (so a process that dies after the acknowledgement loses nothing); False: stored before."""
+        def store() -> bool:
+            with UnitOfWork(self.engine) as uow:
+                new = uow.events.store(msg.event_id, msg.at, msg.to_json())
+                uow.commit()
+                return new
+        try:
+            return retrying(store)
+        except OUTAGE as e:
+            raise DatabaseProblem(explain(e, self.engine.url)) from e
+
+    def pending(self, limit: int = 10_000) -> list[Incoming]:
+        """Deliveries stored but not handled, oldest first (`handle` claims each one once)."""
+        with UnitOfWork(self.engine, readonly=True) as uow:
+            return [Incoming.from_json(p) for p in uow.events.pending(limit)]
+
     def _stored(self, msg: Incoming, outs: list[Outgoing]) -> list[Outgoing]:
         """Every answer goes through the outbox: a command's own are written in its transaction (Stored),
-        the answers of messages that change nothing are written here."""
-        if isinstance(outs, Stored) or not outs:
+        the answers of messages that change nothing are written here, their delivery claimed with them
+        (so a stored delivery is handled once, even when it changes nothing)."""
+        if isinstance(outs, Stored):
             return outs
-        return self.outbox.store(outs, msg.at, numbered=msg.event_id is None)
+        if msg.event_id is not None:
+            return self._remember(msg, msg.at, outs)
+        return self.outbox.store(outs, msg.at, numbered=True) if outs else outs
 
     def user_id(self, platform: str, project: str, name: str) -> str | None:
         with UnitOfWork(self.engine, readonly=True) as uow:
@@ -185,7 +209,7 @@ class App:
                 target.undone_by = a.id
 
     def _remember(self, msg: Incoming, now: datetime, replies: list[Outgoing]) -> list[Outgoing]:
-        """A refused command: its delivery handled once and its reply written, in one transaction."""
+        """A message that changes nothing: its delivery handled once and its reply written, in one transaction."""
         with UnitOfWork(self.engine) as uow:
             if msg.event_id and not _claimed(uow, msg.event_id, now):
                 return []

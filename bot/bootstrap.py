@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.adapters.xlsx import write_workbook
 from bot.app import App
-from bot.clock import SystemClock
+from bot.clock import Clock
 from bot.config import Config, load_config, project_settings
 from bot.config_sync import sync
 from bot.logfilter import install as mask_phones_in_logs
@@ -33,13 +33,14 @@ Stopper = Callable[[], None]
 FEISHU_WAIT_S = 120                 # a send queued behind Feishu's rate limits: waited for before marking
 
 
-def bootstrap(config: Config | str | Path, db_url: str | None = None, clock=None) -> App:
-    mask_phones_in_logs()                       # RULES §10: before anything can log
+def bootstrap(config: Config | str | Path, db_url: str | None = None, *, clock: Clock) -> App:
+    """The App on a migrated database, config.yaml synced in; `clock` is the one wall clock."""
+    mask_phones_in_logs()                       # phones are masked in logs before anything can log
     cfg = config if isinstance(config, Config) else load_config(config)
     engine = make_engine(db_url or cfg.database)
     migrate(engine)
-    app = App(engine, project_settings(cfg), write_workbook=write_workbook)
-    sync(engine, app.projects, (clock or SystemClock()).now())
+    app = App(engine, project_settings(cfg), clock, write_workbook=write_workbook)
+    sync(engine, app.projects, app.clock.now())
     return app
 
 
@@ -62,7 +63,7 @@ def start_web(app: App, cfg: Config) -> list[Stopper]:
     if cfg.web is None:
         return []
     from bot.adapters.web import make_web, serve_in_thread
-    server = serve_in_thread(make_web(app.engine, app.projects), cfg.web.host, cfg.web.port)
+    server = serve_in_thread(make_web(app.engine, app.projects, app.clock.now), cfg.web.host, cfg.web.port)
     log.info("board pages on http://%s:%s", cfg.web.host, cfg.web.port)
     return [server.stop]
 
@@ -70,7 +71,7 @@ def start_web(app: App, cfg: Config) -> list[Stopper]:
 def start_feishu(app: App, settings) -> tuple[Deliver, Stopper]:
     """The Feishu adapter, started; its send (waits for the rate-limited sender) and its stopper."""
     from bot.adapters.feishu.adapter import FeishuAdapter
-    feishu = FeishuAdapter(app, settings)
+    feishu = FeishuAdapter(app, settings, app.clock)
     feishu.start()
     log.info("Feishu adapter started")
     return (lambda msgs: feishu.send_and_wait(msgs, FEISHU_WAIT_S)), feishu.stop
@@ -79,7 +80,7 @@ def start_feishu(app: App, settings) -> tuple[Deliver, Stopper]:
 def start_wechat(app: App, cfg: Config) -> tuple[Deliver, Stopper]:
     """The WeChat adapter on its own thread and event loop; its send and its stopper."""
     from bot.adapters.wechat.adapter import WechatAdapter, WechatSettings
-    adapter = WechatAdapter(app, WechatSettings.from_env(cfg.wechat))
+    adapter = WechatAdapter(app, WechatSettings.from_env(cfg.wechat), app.clock)
     t = threading.Thread(target=lambda: asyncio.run(adapter.run()), name="wechat", daemon=True)
     t.start()
     log.info("WeChat adapter started")

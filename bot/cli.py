@@ -5,9 +5,9 @@ import argparse
 import json
 import sys
 import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.clock import Clock, FakeClock, SystemClock, clock_at
 from bot.config import ConfigError, load_config
 from bot.transcript import LINE, Refusal, check_time, fmt, parse_time
 from handlers.messages import Incoming
@@ -15,10 +15,15 @@ from rules import texts as T
 from storage.db import DatabaseProblem, explain
 
 
-def _app(args, cfg, default_db: str | None = None, now: datetime | None = None):
+def clock_of(args, tz, running: bool = False) -> Clock:
+    """The one wall clock of this command: `--at` (standing still, or from there at real speed for
+    `run`/`web`), else the real one."""
+    at = getattr(args, "at", None)
+    return clock_at(parse_time(at, tz) if at else None, running)
+
+
+def _app(args, cfg, default_db: str | None, clock: Clock):
     from bot.bootstrap import bootstrap
-    from bot.clock import FakeClock, SystemClock
-    clock = FakeClock(now) if now else SystemClock()
     args.db_url = args.db or default_db or cfg.database       # named by a database error, if one comes
     app = bootstrap(cfg, db_url=args.db_url, clock=clock)
     project = args.project or app.default
@@ -50,8 +55,8 @@ def cmd_replay(args) -> int:
         if b < a:
             print(T.CLI_LINES_OUT_OF_ORDER.format(file=args.file, later=b, earlier=a), file=sys.stderr)
             return 2
-    start = lines[0][0] if lines else datetime.now(tz)
-    app, project = _app(args, cfg, "sqlite://", start)
+    start = lines[0][0] if lines else SystemClock().now().astimezone(tz)
+    app, project = _app(args, cfg, "sqlite://", FakeClock(start))
     app.scheduled.continuous = True     # a transcript is a bot that never stopped: its gaps are not downtime
     last = start
     for at, sender, private, text in lines:
@@ -76,8 +81,9 @@ def cmd_replay(args) -> int:
 
 def cmd_say(args) -> int:
     cfg, tz = _config(args)
-    at = parse_time(args.at, tz) if args.at else datetime.now(tz)
-    app, project = _app(args, cfg, None, at)
+    clock = clock_of(args, tz)
+    at = clock.now().astimezone(tz)
+    app, project = _app(args, cfg, None, clock)
     check_time(app, project, at, args.catch_up)
     outs = app.run_due(at, project)
     outs += app.handle(Incoming("console", args.sender, args.text, at, private=args.private, project=project))
@@ -90,8 +96,9 @@ def cmd_say(args) -> int:
 def cmd_state(args) -> int:
     from handlers.state_view import dump
     cfg, tz = _config(args)
-    at = parse_time(args.at, tz) if args.at else datetime.now(tz)
-    app, project = _app(args, cfg, None, at)
+    clock = clock_of(args, tz)
+    at = clock.now().astimezone(tz)
+    app, project = _app(args, cfg, None, clock)
     print(json.dumps(dump(app.engine, app.projects[project], at), ensure_ascii=False, indent=2))
     return 0
 
@@ -99,9 +106,9 @@ def cmd_state(args) -> int:
 def cmd_link(args) -> int:
     """A one-time code that links `args.name`'s chat account (RULES §9): 6 digits, 10 minutes, one use."""
     from bot.identity import CODE_MINUTES, issue_code
-    cfg, _ = _config(args)
-    app, project = _app(args, cfg)
-    code = issue_code(app.engine, project, args.name, datetime.now(UTC))
+    cfg, tz = _config(args)
+    app, project = _app(args, cfg, None, clock_of(args, tz))
+    code = issue_code(app.engine, project, args.name, app.clock.now())
     if code is None:
         print(T.LINK_NO_MEMBER.format(project=project, name=args.name), file=sys.stderr)
         return 2
@@ -149,11 +156,15 @@ def _common(p: argparse.ArgumentParser, catch_up: bool = True) -> argparse.Argum
     return p
 
 
+AT_RUNNING = "时钟从这个时间开始走(YYYY-MM-DD HH:MM,项目时区;用来在别的钟点试用或测试),默认现在"
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="reception-bot", description="接待助手:接待轮排与客户归属")
     sub = ap.add_subparsers(dest="cmd", required=True)
     ap.add_argument("--debug", action="store_true", help="出错时显示完整的 traceback")
-    _common(sub.add_parser("run", help="启动机器人(无平台凭据时打开本地控制台聊天)"))
+    p = _common(sub.add_parser("run", help="启动机器人(无平台凭据时打开本地控制台聊天)"))
+    p.add_argument("--at", default=None, help=AT_RUNNING)
     p = _common(sub.add_parser("replay", help="回放对话记录"))
     p.add_argument("file")
     p.add_argument("--until", default=None)
@@ -169,9 +180,11 @@ def _parser() -> argparse.ArgumentParser:
     p = _common(sub.add_parser("web", help="只启动看板和报表网页"), catch_up=False)
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
+    p.add_argument("--at", default=None, help=AT_RUNNING)
     link_help = "生成一次性验证码：名单上的人（经理必须用它）私聊发「我是 姓名 验证码」绑定账号"
     p = _common(sub.add_parser("link", help=link_help), catch_up=False)
     p.add_argument("name")
+    p.add_argument("--at", default=None, help="验证码按这个时间签发(YYYY-MM-DD HH:MM,默认现在)")
     return ap
 
 

@@ -6,11 +6,11 @@ import logging
 import os
 import signal
 import threading
-from datetime import UTC, datetime
 
 from bot.bootstrap import bootstrap, feishu_settings, has_platform, start_edges
+from bot.clock import clock_at
 from bot.config import load_config
-from bot.transcript import check_catch_up
+from bot.transcript import check_catch_up, check_time, parse_time
 from rules import texts as T
 
 log = logging.getLogger("reception")
@@ -24,9 +24,10 @@ def run(args) -> int:
     cfg = load_config(args.config)
     feishu = feishu_settings(cfg, env)             # a missing secret stops us before the database
     args.db_url = args.db or cfg.database          # named by a database error, if one comes
-    app = bootstrap(cfg, db_url=args.db_url)
+    app = bootstrap(cfg, db_url=args.db_url, clock=_clock(args, cfg))
     for name in app.projects:                       # a catch-up over 31 days only when asked
-        check_catch_up(app, name, datetime.now(UTC), getattr(args, "catch_up", False))
+        check = check_time if getattr(args, "at", None) else check_catch_up      # --at: never before the last change
+        check(app, name, app.clock.now(), getattr(args, "catch_up", False))
     stop = threading.Event()                        # before the edges start: a SIGTERM while they start is clean too
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     edges = start_edges(app, cfg, args.project or app.default, env, feishu)
@@ -39,6 +40,13 @@ def run(args) -> int:
         return 0
     finally:
         edges.stop()
+
+
+def _clock(args, cfg):
+    """`--at`: the clock starts there and runs at real speed; else the real clock."""
+    from bot.config import project_settings
+    at = getattr(args, "at", None)
+    return clock_at(parse_time(at, project_settings(cfg)[0].tz) if at else None, running=True)
 
 
 def _wait_for_stop(stop: threading.Event) -> None:
@@ -57,8 +65,8 @@ def web(args) -> int:
     cfg = load_config(args.config)
     conf = cfg.web or WebCfg()
     args.db_url = args.db or cfg.database                      # named by a database error, if one comes
-    app = bootstrap(cfg, db_url=args.db_url)
+    app = bootstrap(cfg, db_url=args.db_url, clock=_clock(args, cfg))
     host, port = args.host or conf.host, args.port or conf.port
     print(T.WEB_SERVING.format(host=host, port=port), flush=True)
-    WebServer(make_web(app.engine, app.projects), host, port).run()
+    WebServer(make_web(app.engine, app.projects, app.clock.now), host, port).run()
     return 0

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.clock import SystemClock
 from handlers.messages import Outgoing
 
 log = logging.getLogger("reception")
@@ -41,16 +42,17 @@ def sweep_once(app, deliver: Deliver, now: datetime) -> list[Outgoing]:
 
 def start_scheduler(app, deliver: Deliver) -> BackgroundScheduler:
     """Every SWEEP_SECONDS: re-send what is due again, run due work, deliver it and mark it
-    (coalesced, never overlapping)."""
+    (coalesced, never overlapping). The first sweep runs at once: APScheduler times its interval on the
+    real clock, while each sweep asks the app's clock what is due."""
     def sweep():
         try:
-            sweep_once(app, deliver, datetime.now(UTC))
+            sweep_once(app, deliver, app.clock.now())
         except Exception:
             log.exception("scheduled sweep failed; it runs again in %s s", SWEEP_SECONDS)
 
     sched = BackgroundScheduler(timezone=UTC)
     sched.add_job(sweep, "interval", seconds=SWEEP_SECONDS, coalesce=True, max_instances=1,
-                  misfire_grace_time=None, next_run_time=datetime.now(UTC), id="sweep")
+                  misfire_grace_time=None, next_run_time=SystemClock().now(), id="sweep")
     sched.start()
     return sched
 

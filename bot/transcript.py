@@ -30,8 +30,9 @@ def fmt(o: Outgoing, at: datetime) -> str:
 
 
 def parse_time(s: str, tz) -> datetime:
+    """'YYYY-MM-DD HH:MM', with ':SS' and '.ffffff' if given, in `tz`."""
     fmt_ = "%Y-%m-%d %H:%M:%S" if s.count(":") == 2 else "%Y-%m-%d %H:%M"
-    return datetime.strptime(s.strip(), fmt_).replace(tzinfo=tz)
+    return datetime.strptime(s.strip(), fmt_ + (".%f" if "." in s else "")).replace(tzinfo=tz)
 
 
 def check_time(app, project: str, at: datetime, catch_up: bool) -> None:

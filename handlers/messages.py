@@ -5,7 +5,8 @@ and `Outgoing` back into platform calls; everything else happens behind `BotPort
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -48,6 +49,18 @@ class Incoming:
             if isinstance(value, str):
                 object.__setattr__(self, f, clean(value))
 
+    def to_json(self) -> str:
+        """The message as stored before its platform is told it arrived (Incoming.from_json reads it)."""
+        d = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
+        return json.dumps(d, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Incoming:
+        d = json.loads(text)
+        for k in ("at", "sent_at"):
+            d[k] = datetime.fromisoformat(d[k]) if d.get(k) else None
+        return cls(**d)
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -81,6 +94,13 @@ class BotPort(Protocol):
 
     def handle(self, msg: Incoming) -> list[Outgoing]:
         """Handle one message (at most once per event_id); return the messages to send."""
+
+    def accept(self, msg: Incoming) -> bool:
+        """Store a platform delivery before the platform is told it arrived; False: stored before
+        (a redelivery: not to be handled again). Raises when it cannot be stored (do not acknowledge)."""
+
+    def pending(self) -> list[Incoming]:
+        """Deliveries stored but never handled (a process died): handle them first after a start."""
 
     def run_due(self, now: datetime) -> list[Outgoing]:
         """Run every scheduled job due by `now`; return the messages to send (each exactly once)."""

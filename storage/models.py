@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -149,11 +149,16 @@ class Audit(Base):
 
 
 class ProcessedEvent(Base):
-    """Platform deliveries already handled (kept ≥ 7 days): a redelivered event is ignored."""
+    """Platform deliveries, stored before the platform is told they arrived (`payload`: the Incoming
+    as JSON, `handled` False), then claimed by the command that handles them (`handled` True); kept
+    for the redelivery retention: a redelivered event is ignored, a stored one is handled after a restart."""
 
     __tablename__ = "processed_events"
+    __table_args__ = (Index("ix_processed_events_pending", "handled", "at"),)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[str | None] = mapped_column(Text, default=None)
+    handled: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Outbox(Base):

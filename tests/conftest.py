@@ -1,4 +1,4 @@
-"""Shared fixtures: configs, a fake clock, and a throwaway PostgreSQL 15 cluster.
+"""Shared fixtures: configs, the tests' wall clock (tests/clock.py), and a throwaway PostgreSQL 15 cluster.
 
 PostgreSQL tests skip with a clear message only where no PostgreSQL binaries
 exist; with CI set, that skip is a failure.
@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import FakeClock
 from storage import pgcluster
+from tests.clock import WALL
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,28 @@ projects:
 def at(s: str) -> datetime:
     """'2026-11-27 09:05' in the project's zone."""
     return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=TZ)
+
+
+def fixed(s: str = "2026-12-02 03:00") -> FakeClock:
+    """A clock standing still at `s` (project time), for an App whose messages carry their own times.
+    The default sets the project up in the small hours of TEST_DAY: nothing is scheduled before its 09:00."""
+    return FakeClock(at(s))
+
+
+@pytest.fixture
+def wall():
+    """The tests' running wall clock (tests/clock.py); a test using it is clock-sensitive (marker `clock`)."""
+    return WALL
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "clock: reads the tests' wall clock; CI runs it at 03:00 and at 14:00")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "wall" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.clock)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from datetime import datetime
 
 from bot.sweep import settle
 from bot.transcript import LINE, fmt
@@ -33,7 +32,7 @@ class ConsoleAdapter:
         self._print(T.CONSOLE_HEAD.format(project=self.project, db=self.app.engine.url.render_as_string()))
         self._print(T.CONSOLE_HOW)
         self._print(T.CONSOLE_WHO.format(names="、".join(ps.salespeople), managers="、".join(ps.managers)))
-        now = datetime.now(self.tz).time()
+        now = self.app.clock.now().astimezone(self.tz).time()
         if not ps.shift_start <= now < ps.shift_end:
             self._print(T.CONSOLE_OFF_SHIFT.format(start=f"{ps.shift_start:%H:%M}", end=f"{ps.shift_end:%H:%M}"))
 
@@ -41,7 +40,7 @@ class ConsoleAdapter:
         """Print `msgs` (from any thread); printed is sent: no key fails."""
         with self._lock:
             for o in msgs:
-                print(fmt(o, datetime.now(self.tz)), file=self.stdout)
+                print(fmt(o, self.app.clock.now().astimezone(self.tz)), file=self.stdout)
             self.stdout.flush()
         return set()
 
@@ -67,7 +66,7 @@ class ConsoleAdapter:
         else:
             self._print(T.CONSOLE_FORMAT)
             return
-        now = datetime.now(self.tz)
+        now = self.app.clock.now().astimezone(self.tz)
         msg = Incoming("console", self._last, text, now, private=private, project=self.project)
         settle(self.app, self.app.handle(msg), self.send, now)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -72,15 +72,32 @@ class Projects:
 
 
 class Events:
-    """Platform event ids already handled (each delivery runs once)."""
+    """Platform deliveries: stored before they are acknowledged, claimed by the command that handles
+    them (each delivery runs once)."""
 
     def __init__(self, s: Session):
         self.s = s
 
-    def claim(self, event_id: str, now: datetime) -> bool:
-        """Record a delivery; False when it was recorded before."""
+    def store(self, event_id: str, at: datetime, payload: str) -> bool:
+        """Keep a delivery that is not handled yet; False when it was stored (or handled) before."""
         e = m.ProcessedEvent
+        values = {"event_id": event_id, "at": at, "payload": payload, "handled": False}
+        return insert_unless_taken(self.s, e, "event_id", e.event_id, values) is not None
+
+    def claim(self, event_id: str, now: datetime) -> bool:
+        """Mark a delivery handled (a stored one, or record it now); False when it was handled before."""
+        e = m.ProcessedEvent
+        stored = self.s.execute(update(e).where(e.event_id == event_id, e.handled.is_(False))
+                                .values(handled=True, payload=None))
+        if stored.rowcount:
+            return True
         return insert_unless_taken(self.s, e, "event_id", e.event_id, {"event_id": event_id, "at": now}) is not None
+
+    def pending(self, limit: int) -> list[str]:
+        """The payloads of stored deliveries not handled yet, oldest first."""
+        e = m.ProcessedEvent
+        q = select(e.payload).where(e.handled.is_(False)).order_by(e.at, e.event_id).limit(limit)
+        return [p for p in self.s.scalars(q) if p]
 
     def forget_before(self, cutoff: datetime) -> None:
         self.s.execute(delete(m.ProcessedEvent).where(m.ProcessedEvent.at < cutoff))

@@ -12,7 +12,7 @@ from handlers import commands as c
 from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork
-from tests.conftest import at
+from tests.conftest import at, fixed
 
 CONFIG = """
 timezone: Asia/Shanghai
@@ -32,7 +32,7 @@ def make_app(tmp_path, monkeypatch):
     def make(web: str = WEB, db: str = "sqlite://"):
         cfg = tmp_path / "config.yaml"
         cfg.write_text(CONFIG % {"web": web}, encoding="utf-8")
-        return bootstrap(cfg, db_url=db)
+        return bootstrap(cfg, db_url=db, clock=fixed())
     return make
 
 

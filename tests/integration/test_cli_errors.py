@@ -13,6 +13,7 @@ import pytest
 from bot.cli import main
 from storage.pgcluster import free_port
 from tests.conftest import BASIC_CONFIG, ROOT
+from tests.waits import patience
 
 GOOD = BASIC_CONFIG % {"preset": "real_estate"}
 
@@ -181,10 +182,10 @@ def test_debug_shows_the_traceback_and_a_process_exits_2(tmp_path):
     base = [sys.executable, "-m", "bot.cli"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     r = subprocess.run(base + ["say", "--config", str(cfg), "张经理", "轮排"], capture_output=True, text=True,
-                       env=env, timeout=60)
+                       env=env, timeout=patience(60))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "projects.0.managers" in r.stderr
     for argv in (["--debug", "say"], ["say", "--debug"]):
         r = subprocess.run(base + argv + ["--config", str(cfg), "张经理", "轮排"], capture_output=True, text=True,
-                           env=env, timeout=60)
+                           env=env, timeout=patience(60))
         assert r.returncode == 2 and "Traceback" in r.stderr
         assert r.stderr.strip().splitlines()[-1].startswith("配置错误")

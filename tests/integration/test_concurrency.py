@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from rules.queue import Day
 from tests.conftest import ROOT
+from tests.waits import patience
 
 BOT = [sys.executable, "-m", "bot.cli"]
 MEMBERS = ["李四", "王五", "赵六", "钱七"]
@@ -22,14 +23,14 @@ MEMBERS = ["李四", "王五", "赵六", "钱七"]
 
 def run_say(cfg, db, when, sender, msg):
     r = subprocess.run(BOT + ["say", "--config", str(cfg), "--db", db, "--at", when, sender, msg],
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+                       capture_output=True, text=True, cwd=ROOT, timeout=patience(120))
     assert r.returncode == 0, r.stderr
     return r.stdout
 
 
 def state(cfg, db, when):
     r = subprocess.run(BOT + ["state", "--json", "--config", str(cfg), "--db", db, "--at", when],
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+                       capture_output=True, text=True, cwd=ROOT, timeout=patience(120))
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 

@@ -11,14 +11,14 @@ from handlers.messages import Incoming
 from handlers.state_view import dump
 from storage import models as m
 from storage.uow import UnitOfWork
-from tests.conftest import at
+from tests.conftest import at, fixed
 
 P = "阳光花园"
 
 
 @pytest.fixture
 def app(db_url, config_file):
-    return bootstrap(config_file(), db_url=db_url)
+    return bootstrap(config_file(), db_url=db_url, clock=fixed())
 
 
 def say(app, sender, text, when, **kw):

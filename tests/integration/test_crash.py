@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from storage import pgcluster
 from tests.conftest import ROOT
+from tests.waits import patience
 
 BOT = [sys.executable, "-m", "bot.cli"]
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "20"))          # kills per database; the test stops by itself
@@ -42,7 +43,7 @@ def say(cfg, db, when, sender, msg, kill_after=None) -> tuple[bool, float]:
             p.send_signal(signal.SIGKILL)
             p.wait()
             return False, time.monotonic() - t0
-    _, err = p.communicate(timeout=120)
+    _, err = p.communicate(timeout=patience(120))
     assert p.returncode == 0, err.decode()
     return True, time.monotonic() - t0
 

@@ -1,11 +1,11 @@
 from bot.bootstrap import bootstrap
 from handlers.messages import Incoming
 from handlers.state_view import dump
-from tests.conftest import at
+from tests.conftest import at, fixed
 
 
 def test_migrations_and_a_command_work_on_both_databases(db_url, config_file):
-    app = bootstrap(config_file(), db_url=db_url)
+    app = bootstrap(config_file(), db_url=db_url, clock=fixed())
     out = app.handle(Incoming("console", "张经理", "/开班 李四 王五", at("2026-11-27 09:00")))
     assert out[-1].text.endswith("下一位:李四")
     app.handle(Incoming("console", "李四", "到访 张三 13812345678", at("2026-11-27 09:05")))

@@ -9,7 +9,7 @@ from handlers.messages import Incoming
 from handlers.state_view import dump
 from storage import models as m
 from storage.uow import UnitOfWork
-from tests.conftest import at
+from tests.conftest import at, fixed
 
 P = "阳光花园"
 D = "2026-11-27"
@@ -18,7 +18,7 @@ D = "2026-11-27"
 @pytest.fixture
 def make(config_file):
     def build(preset="real_estate", text=None):
-        return bootstrap(config_file(preset, text), db_url="sqlite://")
+        return bootstrap(config_file(preset, text), db_url="sqlite://", clock=fixed())
     return build
 
 
@@ -335,12 +335,12 @@ def test_a_config_manager_cannot_remove_or_demote_himself_and_stays_a_manager(ap
 
 def test_a_config_manager_removed_in_the_database_is_a_manager_again_after_a_restart(config_file):
     url = f"sqlite:///{config_file().parent}/r.db"
-    app = bootstrap(config_file(), db_url=url)
+    app = bootstrap(config_file(), db_url=url, clock=fixed())
     with UnitOfWork(app.engine) as uow:                      # an old database: 张经理 deactivated
         row = uow.session.scalars(select(m.Member).where(m.Member.name == "张经理")).one()
         row.active = False
         uow.commit()
-    again = bootstrap(config_file(), db_url=url)
+    again = bootstrap(config_file(), db_url=url, clock=fixed())
     assert "开班了" in text(say(again, "张经理", "/开班", "09:00"))
 
 

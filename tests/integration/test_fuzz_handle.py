@@ -19,7 +19,7 @@ from handlers.state_view import dump
 from rules.texts import APOLOGY
 from storage import models as m
 from storage.uow import UnitOfWork
-from tests.conftest import at
+from tests.conftest import at, fixed
 
 P = "阳光花园"
 NOW = "2026-11-27 10:00"
@@ -49,7 +49,7 @@ TEXT = st.one_of(
 @pytest.fixture
 def app(db_url, config_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)                         # a random /导出 writes its workbook here
-    app = bootstrap(config_file(), db_url=db_url)
+    app = bootstrap(config_file(), db_url=db_url, clock=fixed())
     for who, text in [("张经理", "/开班 李四 王五 赵六"), ("李四", "到访 张三 13812345678"),
                       ("王五", "签到"), ("李四", "成交 张三 13812345678 1套")]:
         app.handle(Incoming("console", who, text, at(NOW), project=P))

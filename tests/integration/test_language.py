@@ -11,14 +11,14 @@ from bot.bootstrap import bootstrap
 from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork
-from tests.conftest import at
+from tests.conftest import at, fixed
 
 P = "阳光花园"
 
 
 @pytest.fixture
 def app(db_url, config_file):
-    app = bootstrap(config_file(), db_url=db_url)
+    app = bootstrap(config_file(), db_url=db_url, clock=fixed())
     say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
     return app
 
@@ -98,7 +98,7 @@ def test_a_bullet_in_a_name_is_the_middle_dot_in_the_config_and_in_the_chat(db_u
     cfg = tmp_path / "config.yaml"
     cfg.write_text("timezone: Asia/Shanghai\npolicy: {preset: real_estate}\nprojects:\n  - name: 阳光花园\n"
                    "    managers: [张经理]\n    salespeople: [阿依•古丽, 李四]\n", encoding="utf-8")
-    app = bootstrap(cfg, db_url=db_url)
+    app = bootstrap(cfg, db_url=db_url, clock=fixed())
     [out] = say(app, "张经理", "/开班 阿依‧古丽，李四", "09:00")
     assert "阿依·古丽" in out.text and "名单里没有" not in out.text
     [out] = say(app, "张经理", "/指派 阿依・古丽", "09:10")

@@ -1,22 +1,19 @@
 """Platform accounts and group chats: 我是 姓名, /绑定 项目名, unknown senders and unbound groups."""
 from __future__ import annotations
 
-from datetime import UTC as TZ_UTC
-from datetime import datetime
-
 import pytest
 
 from bot.bootstrap import bootstrap
 from bot.identity import issue_code
 from handlers.messages import Incoming
-from tests.conftest import at
+from tests.conftest import at, fixed
 
 T = at("2026-11-27 09:30")
 
 
 @pytest.fixture
 def app(db_url, config_file):
-    return bootstrap(config_file(), db_url=db_url)
+    return bootstrap(config_file(), db_url=db_url, clock=fixed())
 
 
 def feishu(app, sender, text, chat="oc_new", private=False):
@@ -108,12 +105,12 @@ def test_say_and_replay_answer_iam_and_bind_without_an_error(tmp_path, config_fi
 def test_link_prints_a_six_digit_code_that_links_a_manager_once(tmp_path, config_file, capsys):
     from bot.cli import main
     cfg, db = str(config_file()), f"sqlite:///{tmp_path}/r.db"
-    assert main(["link", "--config", cfg, "--db", db, "张经理"]) == 0
+    assert main(["link", "--config", cfg, "--db", db, "--at", "2026-12-02 10:00", "张经理"]) == 0
     first, second = capsys.readouterr().out.splitlines()
     code = first.split("：")[1][:6]
     assert code.isdigit() and f"我是 张经理 {code}" in second
-    app = bootstrap(cfg, db_url=db)
-    now = Incoming("feishu", "ou_boss", f"我是 张经理 {code}", datetime.now(TZ_UTC), private=True)
+    app = bootstrap(cfg, db_url=db, clock=fixed())
+    now = Incoming("feishu", "ou_boss", f"我是 张经理 {code}", at("2026-12-02 10:09"), private=True)
     assert "已用验证码绑定" in app.handle(now)[0].text
     assert app.user_id("feishu", "阳光花园", "张经理") == "ou_boss"
     assert main(["link", "--config", cfg, "--db", db, "孙悟空"]) == 2

@@ -17,14 +17,15 @@ from handlers.messages import Incoming
 from storage import retry
 from storage.db import DatabaseProblem
 from storage.uow import UnitOfWork
-from tests.conftest import at
+from tests.conftest import at, fixed
+from tests.waits import patience
 
 VISIT = "到访 张三 13812345678"
 
 
 @pytest.fixture
 def app(tmp_path, config_file):
-    app = bootstrap(config_file(), db_url=f"sqlite:///{tmp_path}/reception.db")
+    app = bootstrap(config_file(), db_url=f"sqlite:///{tmp_path}/reception.db", clock=fixed())
     app.handle(Incoming("console", "张经理", "/开班 李四 王五", at("2026-11-27 09:00")))
     return app
 
@@ -47,7 +48,7 @@ def _hold_write_lock(path: str, seconds: float, started: threading.Event) -> thr
         conn.close()
     t = threading.Thread(target=hold)
     t.start()
-    started.wait(5)
+    started.wait(patience(5))
     return t
 
 

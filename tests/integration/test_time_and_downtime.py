@@ -74,7 +74,7 @@ def test_run_refuses_to_start_over_31_days_behind_without_the_flag(config_file, 
     bootstrap(config_file(), db_url=db, clock=FakeClock(at("2020-01-01 08:00")))     # last ran in 2020
     for var in ("FEISHU_APP_ID", "WECHATY_PUPPET_SERVICE_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
-    assert cli(config_file, db, "run") == 2
+    assert cli(config_file, db, "run", "--at", "2026-12-02 14:00") == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "--catch-up" in err
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.bootstrap import bootstrap
 from handlers.messages import Incoming
-from tests.conftest import ROOT, at
+from tests.conftest import ROOT, at, fixed
 
 P = "阳光花园"
 HALF_WIDTH_IN_CHINESE = re.compile(r"[\u4e00-\u9fff][,:;()?!]|[,:;()?!][\u4e00-\u9fff]")
@@ -17,7 +17,7 @@ HALF_WIDTH_IN_CHINESE = re.compile(r"[\u4e00-\u9fff][,:;()?!]|[,:;()?!][\u4e00-\
 
 @pytest.fixture
 def app(tmp_path, config_file):
-    return bootstrap(config_file(), db_url=f"sqlite:///{tmp_path}/r.db")
+    return bootstrap(config_file(), db_url=f"sqlite:///{tmp_path}/r.db", clock=fixed())
 
 
 def say(app, sender, text, when="2026-11-27 09:05"):

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import io
-from datetime import time
+from datetime import datetime, time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from bot.adapters.console import ConsoleAdapter
+from bot.clock import FakeClock
 from handlers.messages import Outgoing
 from rules import texts as T
 
@@ -18,6 +19,7 @@ class FakeApp:
         self.projects = {"阳光花园": ps}
         self.engine = SimpleNamespace(url=SimpleNamespace(render_as_string=lambda: "sqlite://"))
         self.handled, self.marked, self.failed = [], [], []
+        self.clock = FakeClock(datetime(2026, 12, 2, 14, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
 
     def handle(self, msg):
         self.handled.append((msg.sender_id, msg.private, msg.text))

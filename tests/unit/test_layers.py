@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.waits import patience
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,7 +19,7 @@ def lint_imports(*contracts: str) -> subprocess.CompletedProcess:
     exe = str(beside) if beside.exists() else shutil.which("lint-imports")
     assert exe, "lint-imports not found: `make install` installs the dev extras"
     args = [exe, "--no-cache", *(a for c in contracts for a in ("--contract", c))]
-    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=patience(120))
 
 
 def test_every_layer_contract_is_kept():
@@ -34,6 +36,6 @@ def test_a_handler_importing_bot_breaks_a_contract(tmp_path):
     probe.write_text("import bot.app  # noqa: F401\n", encoding="utf-8")
     beside = Path(sys.executable).with_name("lint-imports")
     exe = str(beside) if beside.exists() else shutil.which("lint-imports")
-    r = subprocess.run([exe, "--no-cache"], cwd=tree, capture_output=True, text=True, timeout=120,
+    r = subprocess.run([exe, "--no-cache"], cwd=tree, capture_output=True, text=True, timeout=patience(120),
                        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})
     assert r.returncode != 0 and "handlers.probe -> bot.app" in r.stdout, r.stdout + r.stderr

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waits import patience
+
 pytest.importorskip("wechaty_puppet_service", reason="the wechat extra is missing: pip install '.[wechat]'")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +33,7 @@ def test_import_wechaty_in_a_fresh_interpreter(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("CACHE_DIR", "WECHATY_LOG")}
     env["PYTHONPATH"] = str(ROOT)
     out = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=patience(60))
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["Wechaty", "PuppetService"]
     assert not (tmp_path / ".wechaty").exists()  # the SDK's cache dir went to a temp dir

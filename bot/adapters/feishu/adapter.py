@@ -3,8 +3,11 @@
 Transport is the official lark-oapi SDK only: the long connection (`lark.ws.Client`, default)
 or an HTTP webhook (bot/adapters/feishu/webhook.py refuses unsigned, stale, huge and stalled requests;
 `EventDispatcherHandler` then decrypts and checks the token).
-SDK handlers only enqueue and return (Feishu re-sends what is not acknowledged within 3 s);
-one worker thread calls `bot.handle` in arrival order; `FeishuSender` sends, rate-limited
+SDK handlers store each event durably (`bot.accept`, its own committed transaction) and queue it
+before they return, which is when the SDK acknowledges it: an event the platform was told arrived is
+never lost, and one that cannot be stored is refused (Feishu sends it again). After a start, what a
+dead process stored but never handled goes first. One worker thread calls `bot.handle` in order;
+`FeishuSender` sends, rate-limited
 (an `Outgoing.file` is uploaded and sent as a "file" message after the text).
 The SDK keeps its long-connection event loop in a module global: one ws adapter per process
 (every SDK workaround is in bot/adapters/feishu/sdk_compat.py).
@@ -30,7 +33,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTr
 from bot.adapters.feishu import sdk_compat, webhook
 from bot.adapters.feishu.cards import message_content
 from bot.adapters.feishu.sender import FeishuSender, FileSend, Send, feishu_uuid
-from bot.clock import SystemClock
+from bot.clock import Clock
 from bot.config import ConfigError
 from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
@@ -38,6 +41,7 @@ from storage.db import DatabaseProblem
 
 log = logging.getLogger(__name__)
 PLATFORM = "feishu"
+BOT_INFO_WAIT_S = 5.0       # at start, how long an event waits for the bot's open_id (then: its name)
 DOMAINS = {"feishu": lark.FEISHU_DOMAIN, "lark": lark.LARK_DOMAIN}
 
 
@@ -104,9 +108,9 @@ def _number(value, key: str, low: float, high: float) -> float:
 
 
 class FeishuAdapter:
-    def __init__(self, bot: BotPort, settings: FeishuSettings):
+    def __init__(self, bot: BotPort, settings: FeishuSettings, clock: Clock):
         self.bot, self.settings = bot, settings
-        self.clock = SystemClock()      # events are handled at the time they arrive (tests set a FakeClock)
+        self.clock = clock              # events are handled at the time they arrive by this clock
         self.client = (
             lark.Client.builder()
             .app_id(settings.app_id)
@@ -118,7 +122,7 @@ class FeishuAdapter:
         self.sender = FeishuSender(self.client)
         self.dispatcher = (
             lark.EventDispatcherHandler.builder(settings.encrypt_key, settings.verification_token)
-            .register_p2_im_message_receive_v1(lambda d: self._events.put(("message", d)))
+            .register_p2_im_message_receive_v1(lambda d: self._receive(self._from_message, d))
             .register_p2_card_action_trigger(self._on_card)
             .build()
         )
@@ -126,6 +130,7 @@ class FeishuAdapter:
         self._events: queue.Queue = queue.Queue()
         self._p2p_chats: set[str] = set()
         self._bot_open_id: str | None = None
+        self._bot_open_id_read = threading.Event()
         self._threads: list[threading.Thread] = []
         self._httpd: webhook.WebhookServer | None = None
         self._ws: lark.ws.Client | None = None
@@ -136,6 +141,9 @@ class FeishuAdapter:
     def start(self) -> None:
         """Start the sender, the worker and the long connection or webhook server; returns at once."""
         self.sender.start()
+        self._spawn(self._read_bot_open_id, "feishu-bot-info")
+        for msg in self.bot.pending():      # stored and acknowledged by a process that died before handling them
+            self._events.put(("msg", msg))
         self._spawn(self._work, "feishu-worker")
         if self.settings.mode == "webhook":
             self._httpd = webhook.serve(self)
@@ -195,22 +203,26 @@ class FeishuAdapter:
 
     # ---- inbound ----
     def _on_card(self, data) -> P2CardActionTriggerResponse:
-        self._events.put(("card", data))
+        self._receive(self._from_card, data)
         return P2CardActionTriggerResponse({"toast": {"type": "info", "content": "已收到"}})
 
+    def _receive(self, translate, data) -> None:
+        """On the SDK's thread, before it acknowledges the event: translate it, store it, queue it.
+        A failure to store raises, so the SDK answers 500 and Feishu delivers the event again."""
+        try:
+            msg = translate(data)
+        except Exception:
+            log.exception("feishu: could not read an event")
+            return
+        if msg is not None and self.bot.accept(msg):    # False: a redelivery of one stored before
+            self._events.put(("msg", msg))
+
     def _work(self) -> None:
-        self._read_bot_open_id()
         while (item := self._events.get()) is not None:
             if item[0] == "settled":        # the sender's word, recorded on this thread (one database user)
                 self._settle_all([item[1]], item[2])
                 continue
-            try:
-                msg = self._from_message(item[1]) if item[0] == "message" else self._from_card(item[1])
-            except Exception:
-                log.exception("feishu: could not read a %s event", item[0])
-                continue
-            if msg is None:
-                continue
+            msg = item[1]
             try:
                 outs = self.bot.handle(msg)     # every reply is in the outbox: marked sent, or sent again
             except DatabaseProblem as e:  # an outage, not a bug: one line, no traceback
@@ -240,6 +252,12 @@ class FeishuAdapter:
             log.exception("feishu: cannot record the outcome of %s", keys)
 
     def _read_bot_open_id(self) -> None:
+        try:
+            self._ask_bot_open_id()
+        finally:
+            self._bot_open_id_read.set()
+
+    def _ask_bot_open_id(self) -> None:
         req = (
             lark.BaseRequest.builder()
             .http_method(lark.HttpMethod.GET)
@@ -256,6 +274,7 @@ class FeishuAdapter:
         m, sender = data.event.message, data.event.sender
         if m.message_type != "text" or (sender.sender_type or "user") != "user":
             return None
+        self._bot_open_id_read.wait(BOT_INFO_WAIT_S)     # to tell the bot's @mention from a colleague's
         text = json.loads(m.content or "{}").get("text", "")
         for mt in sorted(m.mentions or [], key=lambda x: -len(x.key or "")):
             oid = mt.id.open_id if mt.id else None

@@ -98,13 +98,13 @@ def serve(adapter) -> WebhookServer:
 def _handler(adapter, timeout: float) -> type[BaseHTTPRequestHandler]:
     """A request handler class bound to `adapter`'s settings and dispatcher."""
     return type("Handler", (_Handler,), {"settings": adapter.settings, "dispatcher": adapter.dispatcher,
-                                         "read_timeout": timeout})
+                                         "read_timeout": timeout, "clock": adapter.clock})
 
 
 class _Handler(BaseHTTPRequestHandler):
     """One webhook request: refused here (one log line) or handed to the SDK's dispatcher."""
 
-    settings = dispatcher = None
+    settings = dispatcher = clock = None
     read_timeout = 10.0
 
     def setup(self):
@@ -117,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = self._body(time.monotonic() + self.read_timeout)
-            check(self.headers, body, self.settings.encrypt_key, time.time())
+            check(self.headers, body, self.settings.encrypt_key, self.clock.now().timestamp())
         except Rejected as r:
             self.close_connection = True
             self._answer(r.status, {"msg": r.reason}, r.reason)

@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -117,9 +117,9 @@ class _Pages:
         return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "max-age=300"})
 
 
-def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime] | None = None) -> Starlette:
-    """The ASGI app. `projects`: name → ProjectSettings; `clock`: for tests (default: now)."""
-    hub = Hub(engine, projects, clock or (lambda: datetime.now(UTC)))
+def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime]) -> Starlette:
+    """The ASGI app. `projects`: name → ProjectSettings; `clock`: the one wall clock's `now`."""
+    hub = Hub(engine, projects, clock)
     p = _Pages(engine, projects, hub)
     routes = [Route("/board/{token}", p.board_page), Route("/board/{token}/state", p.board_json),
               Route("/board/{token}/events", p.events), Route("/report/{token}", p.report),

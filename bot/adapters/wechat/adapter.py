@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.wechat.compat import close_session, fresh_pools, import_wechaty, wechaty_options
-from bot.clock import SystemClock
+from bot.clock import Clock
 from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
 
@@ -56,16 +56,18 @@ class WechatSettings:
 
 
 class WechatAdapter:
-    def __init__(self, bot: BotPort, settings: WechatSettings) -> None:
+    def __init__(self, bot: BotPort, settings: WechatSettings, clock: Clock) -> None:
         self.bot, self.settings = bot, settings
-        self.clock = SystemClock()      # messages are handled at the time they arrive (tests set a FakeClock)
+        self.clock = clock              # messages are handled at the time they arrive by this clock
         self._wechaty: Any = None  # the current session's Wechaty, None while disconnected
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None  # the thread running run()
         self._started = threading.Event()  # run() has begun: send() may be called
         self._ready, self._stopping = asyncio.Event(), asyncio.Event()
         self._session_task: asyncio.Task | None = None
-        self._inflight: set[asyncio.Task] = set()  # messages being handled, finished before stop()
+        self._inflight: set[asyncio.Future] = set()  # messages being handled, finished before stop()
+        self._drained = False                       # stored messages of a dead process handled (first login)
+        self._in_order = asyncio.Lock()             # FIFO: messages are handled in the order they arrived
 
     async def run(self) -> None:
         """Keep a session open until `stop()`; every failure is logged with its traceback, then retried."""
@@ -132,13 +134,24 @@ class WechatAdapter:
         await w.init_puppet()
         fresh_pools(w)
         await w.init_puppet_event_bridge(w.puppet)
-        w.on("login", lambda contact: (log.info("WeChat: logged in as %s", contact), self._ready.set()))
+        w.on("login", self._on_login)
         w.on("logout", lambda contact: (log.warning("WeChat: %s logged out", contact), self._ready.clear()))
         w.on("error", lambda payload: log.error("WeChat: puppet error %s", payload))
         w.on("message", self._on_message)
         self._wechaty = w
         log.info("WeChat: connecting to %s", self.settings.endpoint)
         await w.puppet.start()  # Stop+Start RPCs, then reads the event stream until it ends
+
+    def _on_login(self, contact: Any) -> None:
+        log.info("WeChat: logged in as %s", contact)
+        self._ready.set()
+        if not self._drained:
+            self._drained = True
+            self._track(asyncio.ensure_future(self._drain()))
+
+    def _track(self, task: asyncio.Future) -> None:
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
 
     async def _close(self) -> None:
         w, self._wechaty = self._wechaty, None
@@ -151,7 +164,8 @@ class WechatAdapter:
         task = asyncio.current_task()
         self._inflight.add(task)
         try:
-            await self._handle(msg)
+            async with self._in_order:      # one message at a time, in arrival order (handled on a thread)
+                await self._handle(msg)
         finally:
             self._inflight.discard(task)
 
@@ -168,13 +182,24 @@ class WechatAdapter:
                 sender_name=talker.name or None, event_id=f"wechat:{msg.message_id}", sent_at=sent)
         except Exception:
             return log.exception("WeChat: cannot read message %s", getattr(msg, "message_id", "?"))
+        if await asyncio.to_thread(self.bot.accept, incoming):     # stored first; False: seen before
+            await self._process(incoming)
+
+    async def _drain(self) -> None:
+        """After the first login: what a process that died had stored but never handled (before new ones)."""
+        async with self._in_order:
+            for incoming in await asyncio.to_thread(self.bot.pending):
+                await self._process(incoming)
+
+    async def _process(self, incoming: Incoming) -> None:
+        """Handle a stored message (on a worker thread: the database may keep it waiting), then answer."""
         try:
-            replies = self.bot.handle(incoming)     # in the outbox: marked sent here, or sent again later
+            replies = await asyncio.to_thread(self.bot.handle, incoming)    # in the outbox: marked sent, or sent again
         except Exception:
             log.exception("WeChat: handler failed for %s", incoming.event_id)
             replies = [Outgoing(text=T.APOLOGY)]
         try:
-            failed = await self._deliver(replies, incoming.chat_id, None if room else talker.contact_id)
+            failed = await self._deliver(replies, incoming.chat_id, incoming.sender_id if incoming.private else None)
         except Exception as e:
             log.error("WeChat: cannot deliver the replies to %s (%s); they are sent again later",
                       incoming.event_id, e)

@@ -10,10 +10,11 @@ import pytest
 from feishu_fake import APP_ID, APP_SECRET, BOT_NAME, FakeFeishu, RecordingBot
 
 from bot.adapters.feishu.adapter import FeishuAdapter, FeishuSettings
+from tests.clock import WALL
 
 
 @pytest.fixture
-def fake():
+def fake(wall):     # its event times are the tests' wall clock: every Feishu test is clock-sensitive
     server = FakeFeishu()
     yield server
     server.close()
@@ -36,11 +37,12 @@ def settings_for(fake) -> Callable[..., FeishuSettings]:
 
 @pytest.fixture
 def start_adapter(settings_for):
-    """start_adapter(bot, **settings) -> a started FeishuAdapter, stopped at teardown."""
+    """start_adapter(bot, **settings) -> a started FeishuAdapter on the bot's clock (a stand-in's: the
+    tests' wall clock), stopped at teardown."""
     started: list[FeishuAdapter] = []
 
     def start(bot, **overrides) -> FeishuAdapter:
-        adapter = FeishuAdapter(bot, settings_for(**overrides))
+        adapter = FeishuAdapter(bot, settings_for(**overrides), getattr(bot, "clock", WALL))
         adapter.start()
         started.append(adapter)
         return adapter

@@ -28,6 +28,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import serve
 
 from handlers.messages import Incoming, Outgoing
+from tests.clock import WALL, wall_ms
+from tests.waits import patience
 
 APP_ID, APP_SECRET = "cli_test_app", "test-secret"
 TOKEN = "t-fake-tenant-token"
@@ -36,8 +38,9 @@ SERVICE_ID = 7
 CLIENT_CONFIG = {"ReconnectCount": -1, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 120}
 
 
-def wait_for(pred, timeout: float = 10.0, what: str = "condition"):
-    """Poll `pred` until it returns something truthy; fail after `timeout` seconds."""
+def wait_for(pred, timeout: float = 20.0, what: str = "condition"):
+    """Poll `pred` until it returns something truthy; fail after `timeout` seconds (scaled by the load)."""
+    timeout = patience(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = pred()
@@ -119,7 +122,7 @@ class FakeFeishu:
                 if self._conn is conn:
                     self._conn = None
 
-    def wait_connected(self, count: int = 1, timeout: float = 10.0):
+    def wait_connected(self, count: int = 1, timeout: float = 20.0):
         wait_for(
             lambda: self.connections >= count and self._conn is not None, timeout, f"ws connection #{count}"
         )
@@ -295,7 +298,7 @@ def _http_handler(fake: FakeFeishu):
                                 "message_id": rec["message_id"],
                                 "chat_id": rec["receive_id"],
                                 "msg_type": rec["msg_type"],
-                                "create_time": str(int(time.time() * 1000)),
+                                "create_time": str(wall_ms()),
                                 "sender": {"id": "cli_test_app", "sender_type": "app"},
                             },
                         }
@@ -384,7 +387,7 @@ def _header(event_type: str, event_id: str | None, token: str) -> dict:
         "event_type": event_type,
         "token": token,
         "app_id": APP_ID,
-        "create_time": str(int(time.time() * 1000)),
+        "create_time": str(wall_ms()),
         "tenant_key": "tk_test",
     }
 
@@ -415,7 +418,7 @@ def message_event(
             },
             "message": {
                 "message_id": message_id or f"om_{uuid.uuid4().hex[:16]}",
-                "create_time": str(create_ms or int(time.time() * 1000)),
+                "create_time": str(create_ms or wall_ms()),
                 "chat_id": chat_id,
                 "chat_type": chat_type,
                 "message_type": message_type,
@@ -464,7 +467,7 @@ def encrypt(payload: dict, encrypt_key: str) -> bytes:
 def signed_headers(
     body: bytes, encrypt_key: str, *, timestamp: str | None = None, nonce: str = "n0nce"
 ) -> dict:
-    ts = timestamp or str(int(time.time()))
+    ts = timestamp or str(wall_ms() // 1000)
     sig = hashlib.sha256((ts + nonce + encrypt_key).encode() + body).hexdigest()
     return {
         "Content-Type": "application/json",
@@ -486,8 +489,21 @@ class RecordingBot:
         self.calls: list[Incoming] = []  # every handle() call, duplicates included
         self.handled: list[Incoming] = []  # the ones acted upon
         self._seen: set[str] = set()
+        self._stored: set[str] = set()
+        self.offered: list[Incoming] = []  # every accept() call: what the adapter stored before acknowledging
         self._chats = chats or ["oc_group"]
         self._lock = threading.Lock()
+
+    def accept(self, msg: Incoming) -> bool:
+        with self._lock:
+            self.offered.append(msg)
+            if msg.event_id in self._stored:
+                return False
+            self._stored.add(msg.event_id)
+            return True
+
+    def pending(self) -> list[Incoming]:
+        return []
 
     def handle(self, msg: Incoming) -> list[Outgoing]:
         with self._lock:
@@ -542,17 +558,38 @@ class RecordingBot:
         return list(self._chats) if project == PROJECT else []
 
 
+def started_core(config, db_url: str):
+    """The real core on the tests' wall clock, after what `run`'s first sweep does: what is due now
+    (at 14:00 the day opens at once, at 03:00 it opens at 09:00), so a test's first command gets
+    only its own answer at any hour."""
+    from bot.bootstrap import bootstrap
+    app = bootstrap(config, db_url=db_url, clock=WALL)
+    app.mark_sent([o.key for o in app.run_due(WALL.now())], WALL.now())
+    return CountingPort(app)
+
+
 class CountingPort:
     """Delegates to the real App and records what each handle() returned."""
 
     def __init__(self, app):
         self.app, self.results, self._lock = app, [], threading.Lock()
+        self.clock = app.clock          # the adapter handles events at the core's time
+        self.accepted: list = []        # (msg, stored as new) for every delivery the adapter stored
 
     def handle(self, msg):
         outs = self.app.handle(msg)
         with self._lock:
             self.results.append((msg, list(outs)))
         return outs
+
+    def accept(self, msg):
+        new = self.app.accept(msg)
+        with self._lock:
+            self.accepted.append((msg, new))
+        return new
+
+    def pending(self):
+        return self.app.pending()
 
     def run_due(self, now):
         return self.app.run_due(now)

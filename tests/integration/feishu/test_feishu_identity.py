@@ -6,10 +6,10 @@ without a manager."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from feishu_fake import CountingPort, message_event, wait_for
+from feishu_fake import message_event, started_core, wait_for
 
 from bot.identity import issue_code
 
@@ -46,11 +46,9 @@ class Chat:
 
 @pytest.fixture
 def chat(fake, start_adapter, tmp_path):
-    from bot.bootstrap import bootstrap
-
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG, encoding="utf-8")
-    port = CountingPort(bootstrap(path, db_url=f"sqlite:///{tmp_path}/r.db"))
+    port = started_core(path, f"sqlite:///{tmp_path}/r.db")
     start_adapter(port)
     fake.wait_connected()
     return Chat(fake, port)
@@ -61,6 +59,7 @@ def linked(chat, name: str) -> str | None:
 
 
 def test_a_strangers_claim_to_a_managers_name_is_refused_and_the_group_still_refuses_them(chat):
+    queue = chat.say("ou_manager", "轮排")[0].text
     (out,) = chat.say("ou_stranger", "我是 刘经理", private=True)
     assert "验证码" in out.text and "reception-bot link 刘经理" in out.text
     assert linked(chat, "刘经理") is None
@@ -68,7 +67,7 @@ def test_a_strangers_claim_to_a_managers_name_is_refused_and_the_group_still_ref
     assert "不认识你" in out.text
     (out,) = chat.say("ou_stranger", "/成员 添加 坏人")
     assert "不认识你" in out.text
-    assert chat.say("ou_manager", "轮排")[0].text.startswith("今天还没开班")
+    assert chat.say("ou_manager", "轮排")[0].text == queue             # the queue is as it was
 
 
 def test_a_strangers_claim_to_a_salesperson_waits_for_a_manager_who_is_told_privately(chat):
@@ -87,27 +86,27 @@ def test_a_strangers_claim_to_a_salesperson_waits_for_a_manager_who_is_told_priv
 
 
 def test_the_one_time_code_links_a_manager_once_and_only_in_a_private_chat(chat):
-    code = issue_code(chat.port.app.engine, P, "刘经理", datetime.now(UTC))
+    code = issue_code(chat.port.app.engine, P, "刘经理", chat.port.clock.now())
     assert len(code) == 6 and code.isdigit()
     (out,) = chat.say("ou_liu", f"我是 刘经理 {code}", private=True)
     assert "已用验证码绑定" in out.text and linked(chat, "刘经理") == "ou_liu"
     (out,) = chat.say("ou_other", f"我是 刘经理 {code}", private=True)    # the same code again
     assert "不对或已过期" in out.text and linked(chat, "刘经理") == "ou_liu"
     assert chat.say("ou_liu", "/开班 李四 赵六")[0].text.endswith("下一位:李四")
-    shown = issue_code(chat.port.app.engine, P, "刘经理", datetime.now(UTC))
+    shown = issue_code(chat.port.app.engine, P, "刘经理", chat.port.clock.now())
     assert "已作废" in chat.say("ou_other", f"我是 刘经理 {shown}")[0].text    # said in the group: burnt
     assert "不对或已过期" in chat.say("ou_other", f"我是 刘经理 {shown}", private=True)[0].text
     assert linked(chat, "刘经理") == "ou_liu"
 
 
 def test_the_one_time_code_expires_after_ten_minutes(chat):
-    old = issue_code(chat.port.app.engine, P, "刘经理", datetime.now(UTC) - timedelta(minutes=10, seconds=5))
+    old = issue_code(chat.port.app.engine, P, "刘经理", chat.port.clock.now() - timedelta(minutes=10, seconds=5))
     (out,) = chat.say("ou_liu", f"我是 刘经理 {old}", private=True)
     assert "不对或已过期" in out.text and linked(chat, "刘经理") is None
 
 
 def test_wrong_codes_burn_the_live_one_after_five_tries(chat):
-    code = issue_code(chat.port.app.engine, P, "刘经理", datetime.now(UTC))
+    code = issue_code(chat.port.app.engine, P, "刘经理", chat.port.clock.now())
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
         assert "不对" in chat.say("ou_guess", f"我是 刘经理 {wrong}", private=True)[0].text
@@ -118,7 +117,7 @@ def test_wrong_codes_burn_the_live_one_after_five_tries(chat):
 def test_a_manager_name_cannot_be_taken_not_even_with_a_managers_confirmation(chat):
     chat.say("ou_stranger", "我是 张经理", private=True)
     assert linked(chat, "张经理") == "ou_manager"                 # config.yaml ids are trusted
-    code = issue_code(chat.port.app.engine, P, "张经理", datetime.now(UTC))
+    code = issue_code(chat.port.app.engine, P, "张经理", chat.port.clock.now())
     assert "config.yaml" in chat.say("ou_stranger", f"我是 张经理 {code}", private=True)[0].text
     assert linked(chat, "张经理") == "ou_manager"                 # … even against a code
     chat.say("ou_stranger", "我是 刘经理", private=True)

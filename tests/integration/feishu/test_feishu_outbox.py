@@ -55,7 +55,6 @@ def reply_row(app, key: str):
 def test_a_reply_sent_but_not_marked_when_the_sender_dies_is_sent_again_with_its_uuid_and_shown_once(
         fake, start_adapter, core):
     adapter = start_adapter(CountingPort(core))
-    adapter.clock = FakeClock(NOW)
     adapter._settle = lambda key, ok: None          # the process dies after Feishu took it, before the mark
     fake.wait_connected()
     fake.push(message_event("/开班 李四 王五", sender="ou_manager", message_id="om_open"))
@@ -78,7 +77,6 @@ def test_a_reply_sent_but_not_marked_when_the_sender_dies_is_sent_again_with_its
 
 def test_a_reply_that_fails_while_feishu_is_down_arrives_once_after_it_recovers(fake, start_adapter, core):
     adapter = start_adapter(CountingPort(core))
-    adapter.clock = FakeClock(NOW)
     adapter.sender._max_backoff = 0.01              # the sender's own quick retries, without the waits
     fake.wait_connected()
     down = (500, 1, "0")

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from feishu_fake import APP_ID, APP_SECRET, message_event, wait_for
 
+from tests.clock import wall_at
+from tests.waits import patience
+
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = """\
 database: sqlite:///{db}
@@ -25,7 +28,8 @@ def test_run_with_credentials_answers_in_the_group_through_the_long_connection(f
     cfg.write_text(CONFIG.format(db=tmp_path / "r.db"), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEISHU_", "WECHATY_"))}
     env.update(FEISHU_APP_ID=APP_ID, FEISHU_APP_SECRET=APP_SECRET, FEISHU_DOMAIN=fake.url)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--config", str(cfg)], cwd=ROOT, env=env,
+    cmd = [sys.executable, "-m", "bot.cli", "run", "--config", str(cfg), "--at", wall_at()]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         fake.wait_connected(timeout=30)
@@ -36,5 +40,5 @@ def test_run_with_credentials_answers_in_the_group_through_the_long_connection(f
         assert "138****5678" in reply[0] and "13812345678" not in reply[0]
     finally:
         proc.terminate()
-        out = proc.communicate(timeout=20)[0]
+        out = proc.communicate(timeout=patience(20))[0]
     assert proc.returncode == 0 and "Feishu adapter started" in out and "stopping" in out, out[-2000:]

@@ -8,7 +8,6 @@ FeishuAdapter. The final state (queue, next, customers, deals) and the messages 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from datetime import datetime
@@ -16,11 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from feishu_fake import APP_ID, APP_SECRET, BOT_NAME, CountingPort, FakeFeishu, message_event, wait_for
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("bot.bootstrap") is None,
-    reason="the real core (bot/bootstrap.py) does not exist yet",
-)
 
 # Copied verbatim from shared/scenarios/03_absent_and_business_trip.txt (tests read no file outside the repo).
 TRANSCRIPT = """\
@@ -126,12 +120,11 @@ def run_feishu(fake, start_adapter, tmp_path) -> tuple[list[tuple[str, str]], li
     cfg.write_text(CONFIG, encoding="utf-8")
     app = bootstrap(load_config(cfg), db_url=f"sqlite:///{tmp_path / 'feishu.db'}", clock=FakeClock(lines[0][0]))
     port = CountingPort(app)
-    adapter = start_adapter(port)
-    adapter.clock = FakeClock(lines[0][0])      # each line arrives at its transcript time
+    start_adapter(port)
     fake.wait_connected()
 
     for i, (at, sender, text) in enumerate(lines, 1):
-        adapter.clock.set(at)
+        app.clock.set(at)                   # each line arrives at its transcript time
         fake.push(
             message_event(
                 text,
@@ -164,7 +157,7 @@ def feishu_run(tmp_path_factory):
         from bot.adapters.feishu.adapter import FeishuAdapter, FeishuSettings
 
         adapter = FeishuAdapter(
-            bot, FeishuSettings(app_id=APP_ID, app_secret=APP_SECRET, domain=fake.url, bot_name=BOT_NAME)
+            bot, FeishuSettings(app_id=APP_ID, app_secret=APP_SECRET, domain=fake.url, bot_name=BOT_NAME), bot.clock
         )
         adapters.append(adapter)
         adapter.start()

@@ -15,11 +15,13 @@ import time
 
 import pytest
 import requests
-from feishu_fake import CountingPort, encrypt, message_event, signed_headers, wait_for
+from feishu_fake import encrypt, message_event, signed_headers, started_core, wait_for
 
 from bot.adapters.feishu import webhook as feishu_webhook
 from bot.adapters.feishu.adapter import FeishuSettings
 from bot.config import ConfigError
+from tests.clock import WALL
+from tests.waits import patience
 
 KEY, TOKEN = "webhook-encrypt-key", "webhook-verification-token"
 CONFIG = """\
@@ -53,12 +55,10 @@ def assert_one_line(caplog, reason: str) -> None:
 
 
 @pytest.fixture
-def real_core(tmp_path):
-    from bot.bootstrap import bootstrap
-
+def real_core(tmp_path, wall):
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG, encoding="utf-8")
-    return CountingPort(bootstrap(path, db_url="sqlite://"))
+    return started_core(path, f"sqlite:///{tmp_path}/r.db")     # the webhook thread stores while the worker handles
 
 
 def test_webhook_mode_refuses_to_start_without_both_secrets_naming_them():
@@ -76,7 +76,7 @@ def test_run_in_webhook_mode_without_the_secrets_exits_2_with_one_line(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEISHU_", "WECHATY_"))}
     env.update(FEISHU_APP_ID="cli_x", FEISHU_APP_SECRET="s", FEISHU_MODE="webhook", FEISHU_ENCRYPT_KEY="k")
     r = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--config", str(cfg)], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=patience(60))
     assert r.returncode == 2 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "FEISHU_ENCRYPT_KEY" in r.stderr and "FEISHU_VERIFICATION_TOKEN" in r.stderr
@@ -88,11 +88,11 @@ def test_an_unsigned_plaintext_post_as_a_manager_is_refused_and_changes_nothing(
     caplog.set_level(logging.INFO)
     _, url = webhook(start_adapter, real_core)
     plain = message_event("/开班 李四 王五", sender="ou_manager", message_id="om_plain", token=TOKEN)
-    r = requests.post(url, json=plain, timeout=5)
+    r = requests.post(url, json=plain, timeout=patience(5))
     assert r.status_code == 400 and "not encrypted" in r.text
     assert_one_line(caplog, "not encrypted")
     unsigned = opening("om_unsigned")  # encrypted with the right key, but without a signature
-    assert requests.post(url, data=unsigned, timeout=5).status_code == 401
+    assert requests.post(url, data=unsigned, timeout=patience(5)).status_code == 401
     assert_one_line(caplog, "no signature")
     time.sleep(0.3)
     assert real_core.results == []
@@ -104,10 +104,10 @@ def test_a_bad_signature_is_refused_with_one_line(start_adapter, recording_bot, 
     _, url = webhook(start_adapter, recording_bot)
     body = opening("om_forged")
     headers = signed_headers(body, "a-guessed-key")
-    assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 401
+    assert requests.post(url, data=body, headers=headers, timeout=patience(5)).status_code == 401
     assert_one_line(caplog, "bad signature")
     tampered = signed_headers(body, KEY)
-    assert requests.post(url, data=body + b" ", headers=tampered, timeout=5).status_code == 401
+    assert requests.post(url, data=body + b" ", headers=tampered, timeout=patience(5)).status_code == 401
     assert_one_line(caplog, "bad signature")
     time.sleep(0.3)
     assert recording_bot.calls == []
@@ -116,20 +116,20 @@ def test_a_bad_signature_is_refused_with_one_line(start_adapter, recording_bot, 
 def test_a_signature_more_than_five_minutes_off_is_refused(start_adapter, recording_bot, caplog):
     caplog.set_level(logging.INFO)
     _, url = webhook(start_adapter, recording_bot)
-    now = int(time.time())
+    now = int(WALL.now().timestamp())
     for i, ts in enumerate((now - 301, now + 301, now - 86_400 * 365)):
         body = opening(f"om_stale_{i}")
-        r = requests.post(url, data=body, headers=signed_headers(body, KEY, timestamp=str(ts)), timeout=5)
+        r = requests.post(url, data=body, headers=signed_headers(body, KEY, timestamp=str(ts)), timeout=patience(5))
         assert r.status_code == 401
         assert_one_line(caplog, "more than 300 s off")
     body = opening("om_fresh")  # 4 minutes off is still inside the window
-    r = requests.post(url, data=body, headers=signed_headers(body, KEY, timestamp=str(now - 240)), timeout=5)
+    r = requests.post(url, data=body, headers=signed_headers(body, KEY, timestamp=str(now - 240)), timeout=patience(5))
     assert r.status_code == 200, r.text
     wait_for(lambda: [m.event_id for m in recording_bot.calls] == ["feishu:om_fresh"], what="the fresh one")
 
 
 def raw_request(port: int, head: str, body: bytes = b"") -> socket.socket:
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s = socket.create_connection(("127.0.0.1", port), timeout=patience(5))
     s.sendall(head.encode() + body)
     return s
 
@@ -159,7 +159,7 @@ def test_a_body_over_one_megabyte_is_refused_from_its_length_without_reading_it(
     just = encrypt(message_event("x" * (2**20 - 1500), message_id="om_big", token=TOKEN), KEY)
     assert len(just) > 2**20
     try:  # the server answers 413 and closes; the client may still be sending and see a reset instead
-        r = requests.post(adapter_url(adapter), data=just, headers=signed_headers(just, KEY), timeout=5)
+        r = requests.post(adapter_url(adapter), data=just, headers=signed_headers(just, KEY), timeout=patience(5))
         assert r.status_code == 413
     except requests.ConnectionError:
         pass
@@ -194,7 +194,7 @@ def test_stalled_connections_are_closed_after_the_read_timeout_and_do_not_pile_u
     assert any("stalled after 6 of 500 bytes" in r.getMessage() for r in refusals(caplog))
     assert all(r.exc_info is None for r in refusals(caplog))
     body = opening("om_after")  # the server still answers
-    assert requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=5).status_code == 200
+    assert requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=patience(5)).status_code == 200
 
 
 def test_a_good_signed_event_is_applied_by_the_core_once(start_adapter, real_core, fake, caplog):
@@ -202,11 +202,12 @@ def test_a_good_signed_event_is_applied_by_the_core_once(start_adapter, real_cor
     _, url = webhook(start_adapter, real_core)
     body = opening("om_good")
     lower = {k.lower(): v for k, v in signed_headers(body, KEY).items()}  # proxies may lowercase headers
-    assert requests.post(url, data=body, headers=lower, timeout=5).status_code == 200
-    assert requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=5).status_code == 200
-    wait_for(lambda: len(real_core.results) == 2, what="two deliveries")
-    (first, outs), (_, again) = real_core.results
-    assert first.event_id == "feishu:om_good" and again == []
+    assert requests.post(url, data=body, headers=lower, timeout=patience(5)).status_code == 200
+    assert requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=patience(5)).status_code == 200
+    wait_for(lambda: len(real_core.accepted) == 2 and real_core.results, what="two deliveries, one handled")
+    assert [new for _, new in real_core.accepted] == [True, False]      # the second: stored before, not handled
+    [(first, outs)] = real_core.results
+    assert first.event_id == "feishu:om_good"
     assert outs[0].text.endswith("下一位:李四")
     wait_for(lambda: fake.texts_to("oc_group"), what="the reply in the group")
     assert refusals(caplog) == []
@@ -216,7 +217,7 @@ def test_a_challenge_comes_unsigned_but_only_with_the_token(start_adapter, recor
     caplog.set_level(logging.INFO)
     _, url = webhook(start_adapter, recording_bot)
     ok = {"challenge": "ch-1", "token": TOKEN, "type": "url_verification"}
-    assert requests.post(url, data=encrypt(ok, KEY), timeout=5).json() == {"challenge": "ch-1"}
+    assert requests.post(url, data=encrypt(ok, KEY), timeout=patience(5)).json() == {"challenge": "ch-1"}
     bad = {**ok, "token": "guess"}
-    assert requests.post(url, data=encrypt(bad, KEY), timeout=5).status_code == 500
+    assert requests.post(url, data=encrypt(bad, KEY), timeout=patience(5)).status_code == 500
     assert_one_line(caplog, "invalid verification_token")

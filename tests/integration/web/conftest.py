@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,8 @@ from bot.adapters.web import make_web, serve_in_thread
 from bot.bootstrap import bootstrap
 from handlers.messages import Incoming
 from storage.pgcluster import free_port
-from tests.conftest import ROOT, TZ
+from tests.clock import WALL
+from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -84,18 +84,19 @@ class Site:
         self.port = free_port()
         cfg = tmp_path / "config.yaml"
         cfg.write_text(CONFIG % {"port": self.port}, encoding="utf-8")
-        self.app = bootstrap(cfg, db_url=f"sqlite:///{tmp_path}/reception.db")
+        self.app = bootstrap(cfg, db_url=f"sqlite:///{tmp_path}/reception.db", clock=WALL)
         self.server = None
+        self.app.run_due(WALL.now())     # like `run`'s first sweep: at 14:00 the day opens now, at 03:00 at 09:00
         self.start()
 
     def start(self):
-        self.server = serve_in_thread(make_web(self.app.engine, self.app.projects), "127.0.0.1", self.port)
+        self.server = serve_in_thread(make_web(self.app.engine, self.app.projects, WALL.now), "127.0.0.1", self.port)
 
     def stop(self):
         self.server.stop()
 
     def say(self, who: str, text: str, private: bool = False) -> list:
-        return self.app.handle(Incoming("console", who, text, datetime.now(TZ), private=private, project="阳光花园"))
+        return self.app.handle(Incoming("console", who, text, WALL.now(), private=private, project="阳光花园"))
 
     def links(self, reset: bool = False) -> tuple[str, str]:
         [out] = self.say("张经理", "/看板 重置" if reset else "/看板")
@@ -104,7 +105,7 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
+def site(tmp_path, monkeypatch, wall):
     monkeypatch.chdir(tmp_path)           # charts and workbooks land in tmp_path/exports
     s = Site(tmp_path)
     yield s

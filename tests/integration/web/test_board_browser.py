@@ -9,6 +9,8 @@ import time
 import urllib.error
 import urllib.request
 
+from tests.waits import patience
+
 
 def next_up(page) -> str:
     return page.locator("#next").inner_text().strip()
@@ -24,7 +26,7 @@ def wait_next(page, name: str, timeout: float) -> float:
 
 def status_of(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as r:
+        with urllib.request.urlopen(url, timeout=patience(5)) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -37,7 +39,7 @@ def test_next_up_changes_on_the_page_within_2_seconds_of_a_command(site, page, a
     wait_next(page, "李四", 5)
     done = threading.Event()
     threading.Thread(target=lambda: (site.say("李四", "接待"), done.set())).start()
-    assert done.wait(5)
+    assert done.wait(patience(5))
     elapsed = wait_next(page, "王五", 2)               # measured from the command's commit
     assert elapsed < 2
     queue = page.locator("#queue li").all_inner_texts()

@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 
 from storage.pgcluster import free_port
+from tests.clock import wall_at
+from tests.waits import patience
 
 CONFIG = """
 timezone: Asia/Shanghai
@@ -28,16 +30,16 @@ projects:
 
 def cli(*args, cfg, stdin=None, wait=True):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEISHU_", "WECHATY_"))}
-    cmd = [sys.executable, "-m", "bot.cli", *args, "--config", str(cfg)]
+    cmd = [sys.executable, "-m", "bot.cli", *args, "--config", str(cfg), "--at", wall_at()]
     if wait:
-        return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=patience(60))
     return subprocess.Popen(cmd, cwd=cfg.parent, env=env, stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
 def get(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as r:
+        with urllib.request.urlopen(url, timeout=patience(5)) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -46,7 +48,7 @@ def get(url: str) -> tuple[int, str]:
 
 
 def wait_up(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience(timeout)
     while get(url)[0] == 0:
         assert time.monotonic() < deadline, f"nothing serves {url}"
         time.sleep(0.1)
@@ -63,7 +65,7 @@ class Events:
 
     def __init__(self, url: str):
         self.got: list[tuple[float, dict]] = []
-        self.resp = urllib.request.urlopen(url + "/events", timeout=10)
+        self.resp = urllib.request.urlopen(url + "/events", timeout=patience(10))
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -73,7 +75,7 @@ class Events:
                 self.got.append((time.monotonic(), json.loads(line[6:])))
 
     def wait(self, pred, timeout: float) -> float:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patience(timeout)
         while time.monotonic() < deadline:
             for t, state in self.got:
                 if pred(state):
@@ -82,7 +84,7 @@ class Events:
         raise AssertionError(f"no matching event in {timeout} s: {[s.get('next') for _, s in self.got]}")
 
 
-def test_run_serves_the_board_and_another_process_change_shows_within_1_second(tmp_path):
+def test_run_serves_the_board_and_another_process_change_shows_within_1_second(tmp_path, wall):
     port = free_port()
     cfg = tmp_path / "config.yaml"
     cfg.write_text(CONFIG % {"dir": tmp_path, "port": port}, encoding="utf-8")
@@ -97,15 +99,15 @@ def test_run_serves_the_board_and_another_process_change_shows_within_1_second(t
         r = cli("say", "李四", "接待", cfg=cfg)                 # a second bot process
         done = time.monotonic()
         assert "下一位:王五" in r.stdout, r.stdout + r.stderr
-        assert events.wait(lambda s: s["next"] == "王五", 1.0) - done < 1.0
+        assert events.wait(lambda s: s["next"] == "王五", 1.0) - done < patience(1.0)
         assert get(board.rsplit("/", 1)[0] + "/wrong")[0] == 404
     finally:
-        _, err = bot.communicate("exit\n", timeout=30)      # with the event stream still open
+        _, err = bot.communicate("exit\n", timeout=patience(30))      # with the event stream still open
     assert bot.returncode == 0, err
     assert "Traceback" not in err and "ERROR" not in err, err
 
 
-def test_web_alone_serves_the_pages_and_404s_the_rest(tmp_path):
+def test_web_alone_serves_the_pages_and_404s_the_rest(tmp_path, wall):
     port = free_port()
     cfg = tmp_path / "config.yaml"
     cfg.write_text(CONFIG % {"dir": tmp_path, "port": port}, encoding="utf-8")
@@ -120,4 +122,4 @@ def test_web_alone_serves_the_pages_and_404s_the_rest(tmp_path):
         assert get(board + "x")[0] == 404 and get(f"http://127.0.0.1:{port}/report/")[0] == 404
     finally:
         web.terminate()
-        web.wait(10)
+        web.wait(patience(10))

@@ -12,7 +12,6 @@ import asyncio
 import base64
 import itertools
 import json
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,6 +19,8 @@ from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 from wechaty_grpc.wechaty import puppet as pb
+
+from tests.clock import wall_ms
 
 ATTACHMENT, IMAGE, TEXT = 1, 6, 7  # TypeScript wechaty-puppet MessageType numbering
 
@@ -112,7 +113,7 @@ class FakePuppetService:
                      mention_ids: tuple[str, ...] = (), type: int = TEXT,
                      timestamp: float | None = None) -> None:
         """Store a message payload and announce it on every open event stream (timestamp in seconds)."""
-        ms = int((time.time() if timestamp is None else timestamp) * 1000)
+        ms = wall_ms() if timestamp is None else int(timestamp * 1000)
         self.messages[message_id] = pb.MessagePayloadResponse(
             id=message_id, text=text, timestamp=ms, type=type, from_id=talker,
             room_id=room, to_id="" if room else self.self_id, mention_ids=list(mention_ids))
@@ -229,7 +230,7 @@ class FakePuppetService:
         message_id = f"sent-{next(self._ids)}"
         in_room = conversation_id in self.rooms
         self.messages[message_id] = pb.MessagePayloadResponse(
-            id=message_id, timestamp=int(time.time() * 1000), from_id=self.self_id,
+            id=message_id, timestamp=wall_ms(), from_id=self.self_id,
             room_id=conversation_id if in_room else "", to_id="" if in_room else conversation_id, **fields)
         self.emit(pb.EventType.EVENT_TYPE_MESSAGE, {"messageId": message_id})
         return message_id

@@ -185,3 +185,32 @@ def test_replies_are_marked_sent_and_a_key_already_marked_sent_is_not_sent_again
         assert h.bot.marked == ["k-done", "k-new"] and h.bot.failed == []
 
     run(scenario)
+
+
+def test_messages_are_handled_in_arrival_order_off_the_event_loop(run) -> None:
+    """The core may keep a message waiting (a busy database): the next one waits its turn, and the
+    adapter's event loop stays free meanwhile (the puppet keeps being read)."""
+    import threading
+    import time
+
+    loop_threads: set[int] = set()
+
+    async def scenario(h: Harness) -> None:
+        loop_threads.add(threading.get_ident())
+        script = h.bot.default_script
+
+        def slow_first(msg):
+            if msg.event_id == "wechat:m-order-1":
+                time.sleep(0.5)             # blocks this worker thread, not the loop
+            h.bot.threads.add(threading.get_ident())
+            return script(msg)
+
+        h.bot.script, h.bot.threads = slow_first, set()
+        for i in (1, 2, 3):
+            h.service.push_message(f"m-order-{i}", ZHANG, f"签到 {i}", room=ROOM)
+        await wait_until(lambda: len(h.replies(ROOM)) == 3, what="three replies")
+        assert [m.event_id for m in h.bot.handled] == ["wechat:m-order-1", "wechat:m-order-2", "wechat:m-order-3"]
+        assert ["签到 1" in r.text for r in h.replies(ROOM)] == [True, False, False]
+        assert not h.bot.threads & loop_threads
+
+    run(scenario)

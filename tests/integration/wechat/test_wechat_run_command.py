@@ -9,6 +9,9 @@ import threading
 import time
 from pathlib import Path
 
+from tests.clock import wall_at
+from tests.waits import patience
+
 from .conftest import LISI, ROOM, ZHANG
 from .fake_puppet import FakePuppetService, Room
 
@@ -25,7 +28,7 @@ projects:
 
 
 def poll(pred, timeout, what):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience(timeout)
     while time.monotonic() < deadline:
         if pred():
             return
@@ -33,7 +36,7 @@ def poll(pred, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_run_with_an_endpoint_answers_in_the_room_and_stops_on_sigterm(tmp_path):
+def test_run_with_an_endpoint_answers_in_the_room_and_stops_on_sigterm(tmp_path, wall):
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     service = FakePuppetService(self_id="wxid_bot")
@@ -45,7 +48,8 @@ def test_run_with_an_endpoint_answers_in_the_room_and_stops_on_sigterm(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEISHU_", "WECHATY_"))}
     env.update(WECHATY_PUPPET_SERVICE_ENDPOINT=f"127.0.0.1:{service.port}",
                WECHATY_PUPPET_SERVICE_TOKEN="insecure_test-token")
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--config", str(cfg)], cwd=ROOT, env=env,
+    cmd = [sys.executable, "-m", "bot.cli", "run", "--config", str(cfg), "--at", wall_at()]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         poll(lambda: service.streams > 0, 30, "the bot's event stream")
@@ -67,7 +71,7 @@ def test_run_with_an_endpoint_answers_in_the_room_and_stops_on_sigterm(tmp_path)
         assert any("138****5678" in t for t in texts) and not any("13812345678" in t for t in texts)
     finally:
         proc.terminate()
-        out = proc.communicate(timeout=30)[0]
+        out = proc.communicate(timeout=patience(30))[0]
         asyncio.run_coroutine_threadsafe(service.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
     assert proc.returncode == 0 and "WeChat adapter started" in out and "stopping" in out, out[-3000:]
