@@ -78,6 +78,22 @@ CFG_MESSAGES = {                    # pydantic's error types, in words
     "dataclass_type": "应是映射（key: value）",
     "time_type": '应是时间，例如 "09:00"', "time_parsing": '应是时间，例如 "09:00"',
 }
+# config that cannot lie (issue 22 item 4): what YAML would silently misread is refused
+CFG_KEY = "{key}: {why}"
+CFG_TIME_UNQUOTED = '写成了 {text}（没有引号，YAML 会把它读成一个数）；请写成 "{fix}"'
+CFG_TIME_ZONED = '时间 {value!r} 带了时区；请写成 "{fix}"，时区用 timezone 设置'
+CFG_TIME_FORMAT = '应是带引号的 24 小时制时间 "HH:MM"，例如 "09:00"，现在是 {value}'
+CFG_DUPLICATE_KEY = "{key} 重复出现（第 {first} 行已写过一次，YAML 会悄悄只留后一个）；请删去一个"
+CFG_NO_MANAGERS = "每个项目至少要写一位经理，例如 managers: [张经理]（经理全在数据库里时写 managers: []）"
+CFG_NO_PROJECTS = "至少要有一个项目"
+CFG_NAME_NO_LETTER = "名字 {name!r} 里没有汉字或字母（空白、标点或数字不能当名字）"
+CFG_NAME_BAD = "名字 {name!r} 不行：{why}"
+CFG_NAME_TOO_LONG = "名字最多 {limit} 个字"
+CFG_PLATFORM = "未知的平台 {name!r}（可选 {names}）"
+CFG_ACCOUNT_TWICE = ("{key}: {platform}账号 {uid} 已是「{first}」的（{first_key}），不能再写给「{name}」："
+                     "一个账号只对应一个人")
+CFG_CHAT_TWICE = ("{key}: {platform}群 {chat} 已绑定项目「{first}」（{first_key}），不能再绑定「{second}」："
+                  "一个群只属于一个项目")
 FEISHU_WEBHOOK_SECRETS = ("飞书 webhook 模式必须同时设置环境变量 FEISHU_ENCRYPT_KEY 和 FEISHU_VERIFICATION_TOKEN"
                           "（缺少 {missing}）")
 FEISHU_APP_SECRETS = "飞书：请在环境变量中设置 FEISHU_APP_ID 和 FEISHU_APP_SECRET"
