@@ -3,17 +3,24 @@
 In: `[2026-01-05 09:00] 李四: 到访 张三 13812345678` (`(私聊)` after the name: a private message).
 Out: `[2026-01-05 09:00] → 群: …` or `→ 李四(私聊): …`; a chart file as one more line `图表:PATH`.
 A time earlier than the project's last recorded change, or scheduled work more than 31 days
-behind, is a `Refusal` (one line on stderr, exit code 2) unless `--catch-up` asks for it.
+behind, is a `Refusal` (one line on stderr, exit code 2) unless `--catch-up` asks for it. So is a
+time that is not a real 'YYYY-MM-DD HH:MM', one before EARLIEST, or one more than AHEAD past the
+real clock (`REAL`; it would schedule the project in the future, and `--catch-up` does not lift it).
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from bot.clock import Clock, SystemClock
 from bot.scheduled import CATCH_UP_LIMIT
 from handlers.messages import Outgoing
 from rules import texts as T
 
+TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f")
+EARLIEST = date(2000, 1, 1)         # nothing earlier is meant (and year 1 would overflow in UTC)
+AHEAD = timedelta(days=1)           # the most a command-line time may be past the real clock
+REAL: Clock = SystemClock()         # the real clock those times are checked against (tests put a FakeClock here)
 LINE = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?)\]\s*(.+?)(\s*[(（]私聊[)）])?\s*[:：]\s?(.*)$")
 
 
@@ -29,10 +36,28 @@ def fmt(o: Outgoing, at: datetime) -> str:
     return f"[{stamp}] → {target}: {o.text}{chart}"
 
 
-def parse_time(s: str, tz) -> datetime:
-    """'YYYY-MM-DD HH:MM', with ':SS' and '.ffffff' if given, in `tz`."""
-    fmt_ = "%Y-%m-%d %H:%M:%S" if s.count(":") == 2 else "%Y-%m-%d %H:%M"
-    return datetime.strptime(s.strip(), fmt_ + (".%f" if "." in s else "")).replace(tzinfo=tz)
+def parse_time(s: str, tz, real: Clock | None = None) -> datetime:
+    """'YYYY-MM-DD HH:MM', with ':SS' and '.ffffff' if given, in `tz`: every time the command line takes
+    (`--at`, `--until`, transcript lines). Not a real date and time, before EARLIEST or more than AHEAD
+    past the real clock (`real`, default REAL): a Refusal."""
+    at = _strptime(s.strip(), tz)
+    if at is None:
+        raise Refusal(T.CLI_BAD_TIME.format(value=s))
+    if at.date() < EARLIEST:
+        raise Refusal(T.CLI_TIME_TOO_EARLY.format(value=s, earliest=EARLIEST))
+    now = (real or REAL).now()
+    if at - now > AHEAD:
+        raise Refusal(T.CLI_TIME_AHEAD.format(value=s, now=f"{now.astimezone(tz):%Y-%m-%d %H:%M}"))
+    return at
+
+
+def _strptime(s: str, tz) -> datetime | None:
+    for f in TIME_FORMATS:
+        try:
+            return datetime.strptime(s, f).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    return None
 
 
 def check_time(app, project: str, at: datetime, catch_up: bool) -> None:
