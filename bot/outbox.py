@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot.privacy import mask_phones
 from handlers.messages import Incoming, Outgoing
 from rules import texts as T
+from rules.enums import STALE_AFTER_ITS_DAY, MessageKind
 from storage import models as m
 from storage.uow import UnitOfWork
 
@@ -35,16 +36,27 @@ class Stored(list):
 
 
 class Outbox:
-    def __init__(self, engine, worker: str):
-        self.engine, self.worker = engine, worker
+    def __init__(self, engine, worker: str, zones: dict[str, tzinfo]):
+        self.engine, self.worker, self.zones = engine, worker, zones     # zones: project name → its time zone
 
     def claim(self, uow: UnitOfWork, o: Outgoing, project_id: int | None, now: datetime) -> bool:
         """In the caller's transaction: write `o` under its key, claimed for sending by this process;
         False when the key is taken (some process wrote this message already)."""
+        due = o.at or now
         return uow.outbox.add(dict(
             key=o.key, project_id=project_id, to=o.to, text=o.text, mentions=list(o.mentions),
-            due_at=o.at or now, created_at=now, claimed_at=now, claimed_by=self.worker, platform=o.platform,
-            chat_id=o.chat_id, card=o.card, file=o.file, attempts=1, retry_at=now + LEASE))
+            due_at=due, created_at=now, claimed_at=now, claimed_by=self.worker, platform=o.platform,
+            chat_id=o.chat_id, card=o.card, file=o.file, attempts=1, retry_at=now + LEASE,
+            kind=str(o.kind), day=self._day(o.project, due)))
+
+    def _day(self, project: str | None, t: datetime) -> date:
+        """The project's local date of `t` (UTC for a message that belongs to no project)."""
+        return t.astimezone(self.zones.get(project, UTC) if project else UTC).date()
+
+    def drop_stale(self, uow: UnitOfWork, project: str, project_id: int, now: datetime) -> dict[str, int]:
+        """In the caller's transaction: a day's announcements left unsent (a killed process) are dropped
+        once that day is over, never sent late; {kind: how many} for the catch-up line."""
+        return uow.outbox.drop_stale(project_id, STALE_AFTER_ITS_DAY, self._day(project, now), now)
 
     def write(self, uow: UnitOfWork, msgs: list[Outgoing], now: datetime, numbered: bool) -> Stored:
         """Write replies in the caller's transaction. A taken key is a repeat delivery of the same message
@@ -74,12 +86,18 @@ class Outbox:
         out: list[Outgoing] = []
         with UnitOfWork(self.engine) as uow:
             for row, pname in uow.outbox.due_again(now, LEASE, limit):
-                if row.attempts >= MAX_ATTEMPTS:
+                if self._stale(row, pname, now):
+                    if uow.outbox.drop(row, now):
+                        log.info("outbox: %s (%s of %s) not sent: its day is over", row.key, row.kind, row.day)
+                elif row.attempts >= MAX_ATTEMPTS:
                     out += self._give_up(uow, row, pname, now)
                 elif uow.outbox.take(row, now, self.worker, now + LEASE):
                     out.append(_outgoing(row, pname))
             uow.commit()
         return out
+
+    def _stale(self, row: m.Outbox, pname: str | None, now: datetime) -> bool:
+        return row.kind in STALE_AFTER_ITS_DAY and row.day is not None and row.day < self._day(pname, now)
 
     def _give_up(self, uow: UnitOfWork, row: m.Outbox, pname: str | None, now: datetime) -> list[Outgoing]:
         if not uow.outbox.give_up(row, now):
@@ -90,8 +108,8 @@ class Outbox:
         where = T.UNDELIVERED_GROUP if row.to is None else T.UNDELIVERED_PRIVATE.format(to=row.to)
         text = T.UNDELIVERED.format(n=row.attempts, where=where, text=mask_phones(_short(row.text)))
         managers = uow.members.manager_names(row.project_id, by_position=True)
-        notices = [Outgoing(text, to=name, key=f"{row.key}{NOTICE}:{name}", project=pname, at=now)
-                   for name in managers]
+        notices = [Outgoing(text, to=name, key=f"{row.key}{NOTICE}:{name}", project=pname, at=now,
+                            kind=MessageKind.NOTICE) for name in managers]
         return [o for o in notices if self.claim(uow, o, row.project_id, now)]
 
     def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
@@ -119,7 +137,8 @@ class Outbox:
 
 def _outgoing(row: m.Outbox, pname: str | None) -> Outgoing:
     return Outgoing(row.text, row.to, tuple(row.mentions or ()), row.key, pname, card=row.card, at=row.due_at,
-                    file=row.file, chat_id=row.chat_id, platform=row.platform)
+                    file=row.file, chat_id=row.chat_id, platform=row.platform,
+                    kind=MessageKind(row.kind) if row.kind else MessageKind.REPLY)
 
 
 def _fit(key: str, room: int = 200) -> str:

@@ -7,8 +7,9 @@ are not sent once that day is over; one catch-up line tells the group instead.""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.outbox import Outbox
@@ -18,7 +19,7 @@ from handlers.jobs import due_jobs, stale
 from handlers.messages import Outgoing
 from handlers.settings import ProjectSettings
 from rules import texts as T
-from rules.enums import AuditKind
+from rules.enums import AuditKind, MessageKind
 from rules.queue import Day
 from rules.schedule import in_quiet_hours
 from storage import models as m
@@ -40,14 +41,16 @@ def first_due(uow: UnitOfWork, project_id: int, next_open_at, next_summary_at) -
 
 @dataclass
 class Skipped:
-    """Stale announcements left out during one catch-up."""
+    """Stale announcements left out during one catch-up: not made (`count`), or made by a process
+    that was killed before sending them (`dropped`, by kind)."""
     count: int = 0
+    dropped: Counter = field(default_factory=Counter)
 
 
 class Scheduled:
     def __init__(self, engine, projects: dict[str, ProjectSettings], worker: str):
         self.engine, self.projects, self.worker = engine, projects, worker
-        self.outbox = Outbox(engine, worker)
+        self.outbox = Outbox(engine, worker, {n: p.tz for n, p in projects.items()})
         self.continuous = False     # True: late work is a bot that never stopped (`replay`), not downtime
 
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
@@ -64,13 +67,15 @@ class Scheduled:
             t = self.first_due(name)
             if t is None or t > now:
                 break
-            first = first or t
+            once, first = first is None, first or t
             with UnitOfWork(self.engine) as uow:
                 row = uow.lock_project(name)
+                if once and not self.continuous:        # once per catch-up: what a killed process left
+                    skipped.dropped.update(self.outbox.drop_stale(uow, name, row.id, now))
                 out += self.due_in(uow, row, now, skipped)
                 more = self.first_due(name, uow)
-                if skipped.count and (more is None or more > now):
-                    out += self._catch_up_line(uow, row, first, now, out)
+                if (skipped.count or skipped.dropped) and (more is None or more > now):
+                    out += self._catch_up_line(uow, row, first, now, out, skipped)
                 uow.commit()
         return out
 
@@ -112,23 +117,30 @@ class Scheduled:
                                                AuditKind.SYSTEM, {"day": before, "rows": changes}))
         row.state = ctx.day.to_dict()
         out = []
-        for key, to, text, mentions in msgs:
-            if not self.continuous and stale(key, at, now.astimezone(ps.tz)):
+        for key, to, text, mentions, kind in msgs:
+            if not self.continuous and stale(kind, at, now.astimezone(ps.tz)):
                 skipped.count += 1
                 continue
-            o = Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key, ps.name, at=at)
+            o = Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key, ps.name, at=at,
+                         kind=kind)
             if self.outbox.claim(uow, o, row.id, now):
                 out.append(o)
         return out
 
-    def _catch_up_line(self, uow, row, first: datetime, now: datetime, sent: list[Outgoing]) -> list[Outgoing]:
-        """One line to the group after downtime: how long the bot was away, how many reminders went out."""
+    def _catch_up_line(self, uow, row, first: datetime, now: datetime, sent: list[Outgoing],
+                       skipped: Skipped) -> list[Outgoing]:
+        """One line to the group after downtime: how long the bot was away, how many reminders went out,
+        and which of the messages a killed process left unsent are past their day and dropped."""
         ps = self.projects[row.name]
         days = (now.astimezone(ps.tz).date() - first.astimezone(ps.tz).date()).days
-        text = T.CATCH_UP.format(days=days, n=sum(1 for o in sent if o.to is not None))
+        text = T.CATCH_UP.format(days=days, n=sum(1 for o in sent if o.to is not None)) if skipped.count else ""
+        if skipped.dropped:
+            what = "、".join(T.CATCH_UP_KIND.format(kind=name, n=skipped.dropped[k])
+                            for k, name in T.MESSAGE_KINDS.items() if k in skipped.dropped)
+            text += T.CATCH_UP_DROPPED.format(what=what)
         if in_quiet_hours(now.astimezone(ps.tz), ps.policy):       # nothing is pushed at night
             log.info("%s: back after %d days inside the quiet hours; no catch-up line", row.name, days)
             return []
         key = f"catchup:{row.id}:{now.astimezone(ps.tz):%Y%m%d}"        # one a day, however many processes
-        o = Outgoing(text, None, (), key, row.name, at=now)
+        o = Outgoing(text, None, (), key, row.name, at=now, kind=MessageKind.CATCH_UP)
         return [o] if self.outbox.claim(uow, o, row.id, now) else []

@@ -33,8 +33,9 @@ def settle(app, msgs: list[Outgoing], deliver: Deliver, now: datetime) -> None:
 
 
 def sweep_once(app, deliver: Deliver, now: datetime) -> list[Outgoing]:
-    """One sweep: what is due to be sent again (same keys), then the due work; sent and marked."""
-    msgs = app.reclaim_unsent(now) + app.run_due(now)
+    """One sweep: the due work (a catch-up first drops a past day's unsent announcements and says so),
+    then what is due to be sent again (same keys); sent and marked."""
+    msgs = app.run_due(now) + app.reclaim_unsent(now)
     if msgs:
         settle(app, msgs, deliver, now)
     return msgs

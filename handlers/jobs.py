@@ -6,12 +6,14 @@ in the same transaction, so two processes never do the same work twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from handlers.admin import summary_text
 from handlers.context import Ctx
 from handlers.queue_cmds import board_line, next_line, open_today
 from rules import customers as cr
 from rules import texts as T
+from rules.enums import STALE_AFTER_ITS_DAY, MessageKind
 from rules.queue import BUSY
 from rules.schedule import (
     LAPSE_NOTICE,
@@ -27,7 +29,15 @@ from rules.schedule import (
 )
 from storage import models as m
 
-Msg = tuple[str, str | None, str, tuple[str, ...]]   # (key, to, text, mentions)
+
+class Msg(NamedTuple):
+    """A message a job wants sent: its work-item key (one per message, however many processes), whom
+    (None: the group), the text, who is @mentioned, and what kind of message it is."""
+    key: str
+    to: str | None
+    text: str
+    mentions: tuple[str, ...]
+    kind: MessageKind
 
 
 def due_jobs(ctx: Ctx) -> list[Msg]:
@@ -63,18 +73,16 @@ def _summary(ctx: Ctx) -> list[Msg]:
     p.next_summary_at = summary_due(day + timedelta(days=1), s.shift_end, s.tz, ctx.policy)
     if ctx.day.date is None or ctx.day.date < day:       # that day never opened
         return []
-    return [(f"summary:{p.id}:{day}", None, summary_text(ctx, day), ())]
+    return [Msg(f"summary:{p.id}:{day}", None, summary_text(ctx, day), (), MessageKind.SUMMARY)]
 
 
 EVENT_RETENTION = timedelta(days=30)     # redelivered platform events are refused for 30 days (≥ 7)
-STALE_AFTER_ITS_DAY = ("open:", "summary:", "nudge:")   # a day's greeting, 日报 and over-time nudges
 
 
-def stale(key: str, due: datetime, now: datetime) -> bool:
-    """After downtime: a day's 开班 greeting, 日报, nudge or "expires tomorrow/today" reminder reached
-    only once that day is over is not sent; lapse notices still are (RULES §7). `due`, `now`: local."""
-    reminder = key.startswith("cust:") and key.count(":") == 3      # lapse notices: cust:…:stage:to
-    return (reminder or key.startswith(STALE_AFTER_ITS_DAY)) and now.date() > due.date()
+def stale(kind: MessageKind, due: datetime, now: datetime) -> bool:
+    """After downtime: a day's 开班 greeting, 日报, nudge, "expires tomorrow/today" reminder or catch-up
+    line reached only once that day is over is not sent; lapse notices still are. `due`, `now`: local."""
+    return kind in STALE_AFTER_ITS_DAY and now.date() > due.date()
 
 
 def _forget_old_deliveries(ctx: Ctx) -> None:
@@ -90,7 +98,7 @@ def _open(ctx: Ctx) -> list[Msg]:
         open_today(ctx)
     nxt = ctx.day.next_up()
     text = T.MORNING.format(date=f"{ctx.today:%m-%d}", board=board_line(ctx)) + "\n" + next_line(ctx.day)
-    return [(f"open:{ctx.project.id}:{ctx.today}", None, text, (nxt,) if nxt else ())]
+    return [Msg(f"open:{ctx.project.id}:{ctx.today}", None, text, (nxt,) if nxt else (), MessageKind.GREETING)]
 
 
 def _reminders(ctx: Ctx) -> list[Msg]:
@@ -116,13 +124,13 @@ def _remind(ctx: Ctx, row: m.Customer, stage: int) -> list[Msg]:
         if ctx.now > deadline:       # stale after downtime: the deadline already passed
             return []
         when = T.REMIND_WHEN_EVE if stage == REMIND_EVE else T.REMIND_WHEN_LAST
-        return [(key, row.owner, T.REMINDER.format(who=who, when=when, deadline=f"{deadline:%m-%d}",
-                                                   phone=row.phone), ())]
+        return [Msg(key, row.owner, T.REMINDER.format(who=who, when=when, deadline=f"{deadline:%m-%d}",
+                                                      phone=row.phone), (), MessageKind.REMINDER)]
     if stage == LAPSE_NOTICE and ctx.now > deadline:
         text = T.LAPSED.format(who=who, days=ctx.policy.tracking_days, deadline=f"{deadline:%m-%d}")
-        msgs = [(key + ":" + row.owner, row.owner, T.LAPSED_TO_OWNER.format(text=text), ())]
-        msgs += [(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=row.owner, text=text), ())
-                 for mgr in ctx.managers()]
+        msgs = [Msg(key + ":" + row.owner, row.owner, T.LAPSED_TO_OWNER.format(text=text), (), MessageKind.LAPSE)]
+        msgs += [Msg(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=row.owner, text=text), (),
+                     MessageKind.LAPSE) for mgr in ctx.managers()]
         return msgs
     return []
 
@@ -143,8 +151,8 @@ def _nudges(ctx: Ctx) -> list[Msg]:
         if quiet:
             continue
         mins = ctx.policy.max_reception_minutes
-        out.append((f"nudge:{r.id}", r.member,
-                    T.NUDGE.format(minutes=mins, since=f"{ctx.local(r.started_at):%H:%M}"), ()))
+        out.append(Msg(f"nudge:{r.id}", r.member,
+                       T.NUDGE.format(minutes=mins, since=f"{ctx.local(r.started_at):%H:%M}"), (), MessageKind.NUDGE))
     return out
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from rules.enums import MessageKind
 from rules.normalize import clean
 
 
@@ -75,6 +76,7 @@ class Outgoing:
     file      path of a file that goes with the text (platforms upload it; the console prints the path)
     chat_id   for a reply in a group: the chat it answers (None: the project's chats, or `to`)
     platform  for a reply: the platform it goes back through (None: every adapter)
+    kind      what it is (a reply, the day's greeting, a reminder …): a day's announcements go stale
     """
 
     text: str
@@ -87,6 +89,7 @@ class Outgoing:
     file: str | None = None           # a file to send with the text (the /导出 workbook), a local path
     chat_id: str | None = field(default=None, compare=False)
     platform: str | None = field(default=None, compare=False)
+    kind: MessageKind = field(default=MessageKind.REPLY, compare=False)
 
 
 class BotPort(Protocol):

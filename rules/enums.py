@@ -52,3 +52,19 @@ class AuditKind(StrEnum):
     CMD = "cmd"             # a member's command
     SYSTEM = "system"       # scheduled work
     UNDO = "undo"           # an /撤销 (never undone itself)
+
+
+class MessageKind(StrEnum):
+    """What an outgoing message is; a day's announcements are worthless once that day is over."""
+    REPLY = "reply"         # the answer to a message
+    GREETING = "greeting"   # the day's opening
+    SUMMARY = "summary"     # 日报
+    NUDGE = "nudge"         # a reception running over time
+    REMINDER = "reminder"   # a customer's registration expires tomorrow / today
+    LAPSE = "lapse"         # a customer lapsed (sent however late: the owner must know)
+    CATCH_UP = "catch_up"   # the line after downtime
+    NOTICE = "notice"       # a message the bot could not deliver, told to the managers
+
+
+STALE_AFTER_ITS_DAY = frozenset({MessageKind.GREETING, MessageKind.SUMMARY, MessageKind.NUDGE,
+                                 MessageKind.REMINDER, MessageKind.CATCH_UP})

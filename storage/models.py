@@ -184,6 +184,9 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(default=0)             # sends started (claims)
     retry_at: Mapped[datetime | None] = mapped_column(index=True)   # unsent by then: claimed and sent again
     failed_at: Mapped[datetime | None]                           # given up after MAX_ATTEMPTS; managers told
+    kind: Mapped[str | None] = mapped_column(String(16))        # rules.enums.MessageKind (None: from before 0008)
+    day: Mapped[date | None] = mapped_column(Date)               # the project's local day it belongs to
+    dropped_at: Mapped[datetime | None]                          # a day's announcement unsent once the day was over
 
 
 class BoardToken(Base):

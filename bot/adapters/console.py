@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 import threading
 
-from bot.sweep import settle
 from bot.transcript import LINE, fmt
 from handlers.messages import Incoming, Outgoing
 from rules import texts as T
@@ -68,7 +67,9 @@ class ConsoleAdapter:
             return
         now = self.app.clock.now().astimezone(self.tz)
         msg = Incoming("console", self._last, text, now, private=private, project=self.project)
-        settle(self.app, self.app.handle(msg), self.send, now)
+        outs = self.app.handle(msg)
+        self.app.mark_sent([o.key for o in outs], now)      # before printing: never printed twice
+        self.send(outs)
 
     def _print(self, text: str) -> None:
         print(text, file=self.stdout)

@@ -1,9 +1,9 @@
 """Outbox rows: written under a unique key, claimed, re-claimed after a lease, marked sent or failed."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -23,7 +23,7 @@ class OutboxRows:
     def due_again(self, now: datetime, lease: timedelta, limit: int) -> list[tuple[m.Outbox, str | None]]:
         """(row, project name) of unsent messages whose retry time has come, oldest first."""
         return self.s.execute(select(Ob, m.Project.name).outerjoin(m.Project, m.Project.id == Ob.project_id)
-                              .where(Ob.sent_at.is_(None), Ob.failed_at.is_(None),
+                              .where(Ob.sent_at.is_(None), Ob.failed_at.is_(None), Ob.dropped_at.is_(None),
                                      or_(Ob.retry_at <= now,     # (rows from before retry_at: by claim)
                                          and_(Ob.retry_at.is_(None), Ob.claimed_at < now - lease)))
                               .order_by(Ob.id).limit(limit)).all()
@@ -47,6 +47,20 @@ class OutboxRows:
 
     def unsent(self, keys: list[str]) -> list[m.Outbox]:
         return list(self.s.scalars(select(Ob).where(Ob.key.in_(keys), Ob.sent_at.is_(None))))
+
+    def drop_stale(self, project_id: int, kinds, today: date, now: datetime) -> dict[str, int]:
+        """Mark the project's unsent rows of these kinds from before `today` dropped; {kind: how many}."""
+        which = (Ob.project_id == project_id, Ob.sent_at.is_(None), Ob.failed_at.is_(None),
+                 Ob.dropped_at.is_(None), Ob.kind.in_([str(k) for k in kinds]), Ob.day < today)
+        counts = dict(self.s.execute(select(Ob.kind, func.count()).where(*which).group_by(Ob.kind)).all())
+        if counts:
+            self.s.execute(update(Ob).where(*which).values(dropped_at=now))
+        return counts
+
+    def drop(self, row: m.Outbox, now: datetime) -> bool:
+        """Mark one row dropped (False: sent, given up or dropped by another process meanwhile)."""
+        return bool(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.sent_at.is_(None), Ob.dropped_at.is_(None))
+                                   .values(dropped_at=now)).rowcount)
 
     def sent_keys(self, keys: list[str]) -> set[str]:
         return set(self.s.scalars(select(Ob.key).where(Ob.key.in_(keys), Ob.sent_at.is_not(None))))

@@ -12,13 +12,28 @@ from bot.cli import main
 from bot.clock import FakeClock
 from handlers.messages import Incoming
 from handlers.state_view import dump
-from tests.conftest import at
+from tests.conftest import at, fixed
 
 P = "阳光花园"
 
 
 def say(app, who, text, when):
-    return app.handle(Incoming("console", who, text, at(when), project=P))
+    """A message to a bot that sends what it answers (marked sent, as `say` and the console do)."""
+    outs = app.handle(Incoming("console", who, text, at(when), project=P))
+    app.mark_sent([o.key for o in outs], at(when))
+    return outs
+
+
+def unsent(app) -> list[tuple[str, str | None, str | None]]:
+    """(key, kind, day) of every outbox row neither sent, given up nor dropped."""
+    from sqlalchemy import select
+
+    from storage import models as m
+    from storage.uow import UnitOfWork
+    ob = m.Outbox
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        q = select(ob.key, ob.kind, ob.day).where(ob.sent_at.is_(None), ob.failed_at.is_(None), ob.dropped_at.is_(None))
+        return [(k, kind, f"{d:%m-%d}" if d else None) for k, kind, d in uow.session.execute(q)]
 
 
 @pytest.fixture
@@ -54,8 +69,7 @@ def test_replay_refuses_a_transcript_earlier_than_the_database(config_file, tmp_
     assert len(err.strip().splitlines()) == 1 and "早于" in err
 
 
-def test_a_catch_up_over_31_days_needs_the_flag_on_say_and_replay(config_file, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("bot.transcript.REAL", FakeClock(at("2062-01-02 00:00")))   # none of these times is ahead
+def test_a_catch_up_over_31_days_needs_the_flag_on_say_and_replay(config_file, tmp_path, capsys):
     db = f"sqlite:///{tmp_path}/r.db"
     assert cli(config_file, db, "say", "--at", "2026-11-27 09:10", "张经理", "/开班 李四 王五") == 0
     capsys.readouterr()
@@ -116,6 +130,52 @@ def test_after_downtime_past_greetings_and_summaries_are_not_posted_one_catch_up
     assert sorted(o.to for o in private) == ["张经理", "李四"] and all("公客" in o.text for o in private)
     assert catch_up == [f"机器人离线 8 天，已补发提醒 {len(private)} 条。"]
     assert app.run_due(at("2026-11-28 10:05"), P) == []                     # said once
+
+
+def test_a_days_announcements_left_unsent_by_a_killed_process_are_dropped_and_the_catch_up_line_says_so(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    say(app, "李四", "到访 张三 13812345678", "2026-11-20 09:05")
+    say(app, "李四", "送客", "2026-11-20 09:30")                    # valid until 11-27 24:00
+    left = app.run_due(at("2026-11-26 09:00"), P)                   # a process that is killed before sending
+    kinds = sorted({o.kind for o in left})
+    assert kinds == ["catch_up", "greeting", "reminder"] and unsent(app)
+    assert {day for _, _, day in unsent(app)} == {"11-26"}
+    # the next process starts a day later: its sweep (due work, then re-sends) sends nothing of 11-26 …
+    out = app.run_due(at("2026-11-27 10:00"), P)
+    assert not [o for o in out if o.at.astimezone(left[0].at.tzinfo).day == 26]
+    assert app.reclaim_unsent(at("2026-11-27 10:00")) == []
+    # … and today's catch-up line says what was dropped
+    [line] = [o.text for o in out if o.kind == "catch_up"]
+    assert line.endswith("停机前没发出的开班通知 1 条、到期提醒 1 条、离线说明 1 条已过期，不再补发。"), line
+    app.mark_sent([o.key for o in out], at("2026-11-27 10:00"))        # today's went out
+    assert unsent(app) == [] and app.reclaim_unsent(at("2026-11-27 10:30")) == []
+
+
+def test_an_unsent_reply_or_lapse_notice_is_still_sent_the_next_day(app):
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    app.handle(Incoming("console", "李四", "到访 张三 13812345678", at("2026-11-20 09:05"), project=P))
+    [(key, kind, day)] = unsent(app)                                   # a reply the process never sent
+    assert (kind, day) == ("reply", "11-20")
+    assert [o.key for o in app.reclaim_unsent(at("2026-11-21 09:30"))] == [key]
+
+
+def test_say_marks_its_lines_sent_before_it_prints_them(config_file, tmp_path, capsys, monkeypatch):
+    from bot import cli
+    db = f"sqlite:///{tmp_path}/r.db"
+    printed_unmarked = []
+    real_print = print
+
+    def spying_print(*a, **k):                                  # each printed line's row is already sent
+        if a and str(a[0]).startswith("["):
+            from bot.bootstrap import bootstrap
+            again = bootstrap(config_file(), db_url=db, clock=fixed())
+            printed_unmarked.extend(unsent(again))
+        real_print(*a, **k)
+
+    monkeypatch.setattr(cli, "print", spying_print, raising=False)
+    assert cli.main(["say", "--config", str(config_file()), "--db", db, "--at", "2026-12-02 09:05", "张经理",
+                     "/开班 李四 王五"]) == 0
+    assert "开班" in capsys.readouterr().out and printed_unmarked == []
 
 
 def test_a_command_after_downtime_brings_the_catch_up_line_with_its_reply(app):
