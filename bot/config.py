@@ -101,7 +101,7 @@ class MemberCfg(BaseModel):
     _name = field_validator("name")(lambda cls, v: member_name(v))
 
 
-PLATFORMS = tuple(f for f in MemberCfg.model_fields if f != "name")     # member accounts and chats:
+PLATFORMS = tuple(f for f in MemberCfg.model_fields if f != "name")     # of member accounts and of chats
 
 
 def _members(v, info):
