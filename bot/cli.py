@@ -40,21 +40,31 @@ def _config(args):
     return cfg, next((p for p in ps if p.name == args.project), ps[0]).tz
 
 
-def cmd_replay(args) -> int:
-    cfg, tz = _config(args)
+def _transcript(path: str, tz) -> list[tuple]:
+    """(time, sender, private, text) of every line; a line that is not one, a time that is not a real
+    one or lines out of order: a Refusal naming the file and the line."""
     lines = []
-    for n, raw in enumerate(Path(args.file).read_text(encoding="utf-8").splitlines(), 1):
+    for n, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         mt = LINE.match(raw.strip())
         if not mt:
-            print(T.CLI_BAD_LINE.format(file=args.file, n=n, line=raw), file=sys.stderr)
-            return 2
-        lines.append((parse_time(mt.group(1), tz), mt.group(2).strip(), bool(mt.group(3)), mt.group(4)))
+            raise Refusal(T.CLI_BAD_LINE.format(file=path, n=n, line=raw))
+        try:
+            at = parse_time(mt.group(1), tz)
+        except Refusal as e:
+            raise Refusal(T.CLI_BAD_LINE_TIME.format(file=path, n=n, problem=e)) from None
+        lines.append((at, mt.group(2).strip(), bool(mt.group(3)), mt.group(4)))
     for (a, *_), (b, *_) in zip(lines, lines[1:], strict=False):
         if b < a:
-            print(T.CLI_LINES_OUT_OF_ORDER.format(file=args.file, later=b, earlier=a), file=sys.stderr)
-            return 2
+            raise Refusal(T.CLI_LINES_OUT_OF_ORDER.format(file=path, later=b, earlier=a))
+    return lines
+
+
+def cmd_replay(args) -> int:
+    cfg, tz = _config(args)
+    lines = _transcript(args.file, tz)
+    until = parse_time(args.until, tz) if args.until else None     # a bad --until: refused before any work
     start = lines[0][0] if lines else SystemClock().now().astimezone(tz)
     app, project = _app(args, cfg, "sqlite://", FakeClock(start))
     app.scheduled.continuous = True     # a transcript is a bot that never stopped: its gaps are not downtime
@@ -66,8 +76,8 @@ def cmd_replay(args) -> int:
         for o in app.handle(Incoming("console", sender, text, at, private=private, project=project)):
             print(fmt(o, at))
         last = at
-    if args.until:
-        last = parse_time(args.until, tz)
+    if until:
+        last = until
         check_time(app, project, last, args.catch_up)
         for o in app.run_due(last, project):
             print(fmt(o, last))

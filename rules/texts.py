@@ -508,6 +508,10 @@ MESSAGE_KINDS = {"greeting": "开班通知", "summary": "日报", "nudge": "超�
 # the command line (say / replay / run), one line on stderr
 CLI_BEFORE_LAST_CHANGE = "时间 {at} 早于项目「{project}」最后一次变更（{last}），不能倒回去处理。"
 CLI_CATCH_UP_TOO_LONG = "项目「{project}」的定时任务要补 {days} 天（超过 {limit} 天）；确认要补上，请加 --catch-up。"
+CLI_BAD_TIME = "时间「{value}」无法识别：请写成 YYYY-MM-DD HH:MM（项目时区，日期和钟点要真实存在），例如 2026-12-01 09:00。"
+CLI_TIME_TOO_EARLY = "时间「{value}」太早：不能早于 {earliest}。"
+CLI_TIME_AHEAD = "时间「{value}」比现在（{now}）晚一天以上：不能处理将来的时间（--catch-up 也不行）。"
+CLI_BAD_LINE_TIME = "{file}:{n}: {problem}"
 
 # ---- 帮助 ---------------------------------------------------------------------------------
 # Examples are typed exactly as shown (the help reply is catalogue text and is not masked).

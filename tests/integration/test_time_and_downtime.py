@@ -69,7 +69,8 @@ def test_replay_refuses_a_transcript_earlier_than_the_database(config_file, tmp_
     assert len(err.strip().splitlines()) == 1 and "早于" in err
 
 
-def test_a_catch_up_over_31_days_needs_the_flag_on_say_and_replay(config_file, tmp_path, capsys):
+def test_a_catch_up_over_31_days_needs_the_flag_on_say_and_replay(config_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("bot.transcript.REAL", FakeClock(at("2062-01-02 00:00")))   # none of these times is ahead
     db = f"sqlite:///{tmp_path}/r.db"
     assert cli(config_file, db, "say", "--at", "2026-11-27 09:10", "张经理", "/开班 李四 王五") == 0
     capsys.readouterr()
