@@ -12,7 +12,7 @@ import pytest
 from bot import transcript
 from bot.cli import main
 from bot.clock import FakeClock
-from tests.conftest import BASIC_CONFIG, at
+from tests.conftest import at
 
 REAL = FakeClock(at("2026-12-02 10:00"))
 BAD_TIMES = ["2026-13-01 09:00", "2026-12-01", "09:00", "2026-12-01T09:00", "2026/12/01 09:00",
