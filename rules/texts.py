@@ -104,6 +104,9 @@ FEISHU_NUMBER = "飞书：{key} 应是 {low}–{high} 之间的数，不是 {val
 DATABASE_ERROR = "数据库错误：{problem}"
 DB_BAD_URL = "数据库地址无法识别：{url}（例如 sqlite:///data/reception.db 或 postgresql://user:password@host/dbname）"
 DB_NOT_A_URL = "（不是 URL）"
+DB_UNSUPPORTED = ("数据库地址无法识别或不支持：{url}（只支持 SQLite 和 PostgreSQL，"
+                  "例如 sqlite:///data/reception.db 或 postgresql://user:password@host/dbname）")
+DB_NO_DRIVER = "数据库驱动 {module} 没有安装（{url}）：PostgreSQL 请写 postgresql://…，SQLite 请写 sqlite:///…"
 DB_DOWN = "连不上数据库或数据库出错（{url}）：{why}"
 DB_SQLITE_FAULT = "{what}（{url}）"
 DB_SQLITE_CORRUPT = "SQLite 文件已损坏或不是数据库：请从备份恢复，或换一个文件"

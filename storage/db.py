@@ -31,16 +31,21 @@ class SchemaTooNew(DatabaseProblem):
 
 
 def make_engine(url: str) -> Engine:
+    """SQLite or PostgreSQL; any other database, or a driver that is not installed, is a DatabaseProblem."""
     try:
         parsed = make_url(url)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        if parsed.get_backend_name() == "sqlite":
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):     # (their drivers are not installed either)
+            raise DatabaseProblem(T.DB_UNSUPPORTED.format(url=_shown(url)))
+        if backend == "sqlite":
             return _sqlite_engine(url, parsed)
-        args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
-        return create_engine(parsed, pool_pre_ping=True, connect_args=args)
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     except (ArgumentError, NoSuchModuleError, ValueError) as e:
         raise DatabaseProblem(T.DB_BAD_URL.format(url=_shown(url))) from e
+    except ImportError as e:                            # e.g. postgresql+asyncpg://, sqlite+pysqlcipher://
+        raise DatabaseProblem(T.DB_NO_DRIVER.format(url=_shown(url), module=e.name or e)) from e
 
 
 def _shown(url: str | URL) -> str:

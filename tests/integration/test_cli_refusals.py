@@ -12,7 +12,7 @@ import pytest
 from bot import transcript
 from bot.cli import main
 from bot.clock import FakeClock
-from tests.conftest import at
+from tests.conftest import BASIC_CONFIG, at
 
 REAL = FakeClock(at("2026-12-02 10:00"))
 BAD_TIMES = ["2026-13-01 09:00", "2026-12-01", "09:00", "2026-12-01T09:00", "2026/12/01 09:00",
@@ -114,3 +114,24 @@ def test_a_time_more_than_a_day_ahead_of_the_real_clock_is_refused_and_nothing_i
 def test_up_to_a_day_ahead_is_allowed(cli):
     rc, out, err = cli("say", "--at", "2026-12-03 09:59", "张经理", "/开班 李四 王五")
     assert rc == 0 and "开班" in out and err == ""
+
+
+# ---- databases other than SQLite and PostgreSQL ---------------------------------------------------
+@pytest.mark.parametrize("url", ["mysql://u:s3cret@h/db", "mysql+pymysql://u:s3cret@h/db",
+                                 "mssql+pyodbc://u:s3cret@h/db", "oracle://u:s3cret@h/db"])
+def test_another_database_is_one_line_without_the_password(cli, url):
+    line = one_line(cli("say", "--at", "2026-12-02 09:00", "张经理", "轮排", db=url),
+                    "数据库错误", "只支持 SQLite 和 PostgreSQL", url.replace("s3cret", "***"))
+    assert "s3cret" not in line
+
+
+def test_another_database_in_config_yaml_is_one_line(config_file, capsys):
+    cfg = config_file(text='database: "mysql://u:s3cret@h/db"\n' + BASIC_CONFIG % {"preset": "real_estate"})
+    one_line((main(["say", "--config", str(cfg), "--at", "2026-12-02 09:00", "张经理", "轮排"]), *capsys.readouterr()),
+             "只支持 SQLite 和 PostgreSQL", "mysql://u:***@h/db")
+
+
+@pytest.mark.parametrize("url", ["postgresql+asyncpg://u:s3cret@h/db", "sqlite+pysqlcipher://:s3cret@/x.db"])
+def test_a_driver_that_is_not_installed_is_one_line(cli, url):
+    line = one_line(cli("say", "--at", "2026-12-02 09:00", "张经理", "轮排", db=url), "没有安装")
+    assert "s3cret" not in line
