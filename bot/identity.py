@@ -31,7 +31,8 @@ from storage.uow import UnitOfWork
 
 CODE_MINUTES = 10
 CODE_TTL = timedelta(minutes=CODE_MINUTES)
-MAX_TRIES = 5
+MAX_TRIES = 5                       # wrong codes before a code is burnt, and per account within CODE_TTL
+CLAIM_TTL = timedelta(days=1)       # a claim no manager confirmed within this gives way to a new one
 
 
 @dataclass
@@ -95,19 +96,21 @@ def claim(uow: UnitOfWork, who: Claimant, said: WhoAmI, project: str | None, now
 def _with_code(uow: UnitOfWork, who: Claimant, said: WhoAmI, rows, now: datetime) -> Answer:
     name, code = said.name, said.code
     projects = {r.project_id: p for r, p in rows}
+    if uow.links.guesses(who.platform, who.account, now - CODE_TTL) >= MAX_TRIES:
+        return Answer(T.WHOAMI_CODE_SLOW_DOWN.format(minutes=CODE_MINUTES))     # per account, checked first
     live = uow.links.live_codes(name, projects, now)
-    if not who.private:
-        for c in live:
-            c.used_at = now            # a code seen in a group is burnt
-        return Answer(T.WHOAMI_CODE_IN_GROUP.format(name=name))
     hit = next((c for c in live if _matches(c.code_hash, code)), None)
+    if not who.private:
+        if hit is not None:
+            uow.links.burn(hit, now)    # the right code was seen in a group: burnt; a wrong one voids nothing
+        return Answer(T.WHOAMI_CODE_IN_GROUP.format(name=name))
     if hit is None:
-        for c in live:
-            c.tries += 1
-            if c.tries >= MAX_TRIES:
-                c.used_at = now
+        uow.links.guessed(who.platform, who.account, now)
+        for c in live:                  # atomic: concurrent guesses cannot lose a try
+            uow.links.count_try(c, MAX_TRIES, now)
         return Answer(T.WHOAMI_CODE_WRONG.format(name=name, minutes=CODE_MINUTES))
-    hit.used_at = now
+    if not uow.links.burn(hit, now):    # another process used or burnt it meanwhile
+        return Answer(T.WHOAMI_CODE_WRONG.format(name=name, minutes=CODE_MINUTES))
     link(uow, who.platform, who.account, hit.project_id, name)
     return Answer(T.WHOAMI_CODE_OK.format(name=name, project=projects[hit.project_id]))
 
@@ -119,7 +122,12 @@ def _wait_for_manager(uow: UnitOfWork, who: Claimant, name: str, rows, now: date
         old = uow.links.claim_of(r.project_id, name, who.platform)
         if old is not None and old.account == who.account:
             continue                   # asked before: the managers were told then
-        if old is not None:
+        if old is not None and now - old.at < CLAIM_TTL:    # the first claim stands; the managers hear of both
+            answer.text = T.WHOAMI_CLAIM_PENDING.format(name=name)
+            rival = T.CLAIM_RIVAL.format(who=label, first=_claimant(old), name=name)
+            answer.notices += [(project, mgr, rival) for mgr in uow.members.manager_names(r.project_id)]
+            continue
+        if old is not None:            # a claim nobody confirmed within CLAIM_TTL gives way
             uow.links.drop(old)
             uow.session.flush()
         uow.links.add(m.LinkClaim(project_id=r.project_id, name=name, platform=who.platform, account=who.account,
@@ -131,6 +139,10 @@ def _wait_for_manager(uow: UnitOfWork, who: Claimant, name: str, rows, now: date
         managers = uow.members.manager_names(r.project_id)
         answer.notices += [(project, mgr, text) for mgr in managers]
     return answer
+
+
+def _claimant(claim: m.LinkClaim) -> str:
+    return T.CLAIM_WHO_NAMED.format(display=claim.display) if claim.display else T.CLAIM_WHO_UNNAMED
 
 
 # ---- who is speaking: the bus's identity step ------------------------------------------------

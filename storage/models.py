@@ -220,6 +220,17 @@ class LinkCode(Base):
     tries: Mapped[int] = mapped_column(default=0)
 
 
+class LinkGuess(Base):
+    """A wrong one-time code, by account: guessing is limited per account, whichever code it aims at."""
+
+    __tablename__ = "link_guesses"
+    __table_args__ = (Index("ix_link_guesses_account", "platform", "account", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime]
+
+
 class LinkClaim(Base):
     """「我是 姓名」 from an account that waits for a manager's /确认 (one claim per name and platform)."""
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
 
-LC, CL = m.LinkCode, m.LinkClaim
+LC, CL, LG = m.LinkCode, m.LinkClaim, m.LinkGuess
 
 
 class Links:
@@ -33,3 +33,23 @@ class Links:
 
     def drop(self, row: m.LinkClaim) -> None:
         self.s.delete(row)
+
+    def burn(self, code: m.LinkCode, now: datetime) -> bool:
+        """Use up a code (False: another process used or burnt it first)."""
+        return bool(self.s.execute(update(LC).where(LC.id == code.id, LC.used_at.is_(None))
+                                   .values(used_at=now)).rowcount)
+
+    def count_try(self, code: m.LinkCode, cap: int, now: datetime) -> None:
+        """One more wrong try, counted in the database (concurrent tries are never lost); burnt at `cap`."""
+        tries = self.s.execute(update(LC).where(LC.id == code.id, LC.used_at.is_(None))
+                               .values(tries=LC.tries + 1).returning(LC.tries)).scalar()
+        if tries is not None and tries >= cap:
+            self.burn(code, now)
+
+    def guessed(self, platform: str, account: str, now: datetime) -> None:
+        self.s.add(m.LinkGuess(platform=platform, account=account, at=now))
+
+    def guesses(self, platform: str, account: str, since: datetime) -> int:
+        """Wrong codes this account sent since `since` (any name, any project)."""
+        return self.s.scalar(select(func.count()).select_from(LG).where(
+            LG.platform == platform, LG.account == account, LG.at >= since)) or 0

@@ -135,3 +135,90 @@ def test_one_account_speaks_for_one_name_in_a_project(app):
     salesperson_links(app, "ou_li", "王五")
     assert app.user_id("feishu", "阳光花园", "王五") == "ou_li"
     assert app.user_id("feishu", "阳光花园", "李四") is None
+
+
+# ---- claims and codes cannot be raced or voided ---------------------------------------------
+def named(app, sender, display, text, private=True):
+    return app.handle(Incoming("feishu", sender, text, T, chat_id=None if private else "oc_new", private=private,
+                               sender_name=display))
+
+
+def waiting(app, name):
+    from storage.uow import UnitOfWork
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        return [c.account for c in uow.links.claims_for(uow.projects.id_of("阳光花园"), name)]
+
+
+def test_a_second_claim_to_a_waiting_name_does_not_replace_the_first_and_the_managers_hear_of_both(app):
+    manager_links(app)
+    first = named(app, "ou_first", "王五", "我是 王五")
+    assert [o.to for o in first[1:]] == ["张经理"] and "「王五」的飞书账号说自己是「王五」" in first[1].text
+    second = named(app, "ou_rival", "小王", "我是 王五")
+    assert "已有人申请" in second[0].text
+    assert [o.to for o in second[1:]] == ["张经理"]
+    assert "「小王」的" in second[1].text and "先申请的「王五」的" in second[1].text
+    assert waiting(app, "王五") == ["ou_first"]                         # the first claim stands
+    feishu(app, "ou_boss", "/确认 王五", private=True)
+    assert app.user_id("feishu", "阳光花园", "王五") == "ou_first"
+
+
+def test_a_wrong_code_said_in_a_group_voids_nothing_the_right_one_is_burnt(app):
+    code = issue_code(app.engine, "阳光花园", "张经理", T)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert "私聊" in feishu(app, "ou_rival", f"我是 张经理 {wrong}")[0].text
+    assert "已用验证码绑定" in feishu(app, "ou_boss", f"我是 张经理 {code}", private=True)[0].text
+    shown = issue_code(app.engine, "阳光花园", "张经理", T)
+    feishu(app, "ou_copier", f"我是 张经理 {shown}")                     # the right code, in a group: burnt
+    assert "不对" in feishu(app, "ou_other", f"我是 张经理 {shown}", private=True)[0].text
+
+
+def test_guessing_is_limited_per_account_whatever_code_it_aims_at(app):
+    issue_code(app.engine, "阳光花园", "张经理", T)
+    for n in range(5):
+        assert "不对" in feishu(app, "ou_guess", f"我是 张经理 {n:06d}", private=True)[0].text
+    fresh = issue_code(app.engine, "阳光花园", "张经理", T)                # even a fresh, right code
+    assert "太多次" in feishu(app, "ou_guess", f"我是 张经理 {fresh}", private=True)[0].text
+    assert app.user_id("feishu", "阳光花园", "张经理") is None
+    assert "已用验证码绑定" in feishu(app, "ou_boss", f"我是 张经理 {fresh}", private=True)[0].text
+
+
+GUESSER = """
+import sys
+from bot.bootstrap import bootstrap
+from bot.clock import FakeClock
+from handlers.messages import Incoming
+from tests.conftest import at
+cfg, url, n, start = sys.argv[1:5]
+app = bootstrap(cfg, db_url=url, clock=FakeClock(at("2026-11-27 09:00")))
+sys.stdin.readline()                                    # the start line: every process guesses at once
+for i in range(3):
+    app.handle(Incoming("feishu", f"ou_guess{n}", f"我是 张经理 {int(start) + i:06d}", at("2026-11-27 09:31"),
+                        private=True))
+"""
+
+
+def test_sixteen_processes_guessing_at_once_cannot_pass_the_cap_of_five(pg_url, config_file):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.waits import patience
+    app = bootstrap(config_file(), db_url=pg_url, clock=fixed())
+    code = issue_code(app.engine, "阳光花园", "张经理", T)
+    starts = [(int(code) + 1 + 3 * n) % (10**6 - 3) for n in range(16)]     # 48 wrong codes
+    procs = [subprocess.Popen([sys.executable, "-c", GUESSER, str(config_file()), pg_url, str(n), str(s)],
+                              cwd=ROOT, stdin=subprocess.PIPE, text=True) for n, s in enumerate(starts)]
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    for p in procs:
+        p.communicate(timeout=patience(120))
+        assert p.returncode == 0
+    from sqlalchemy import select
+
+    from storage import models as m
+    from storage.uow import UnitOfWork
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        [(tries, used)] = uow.session.execute(select(m.LinkCode.tries, m.LinkCode.used_at)).all()
+    assert tries == 5 and used is not None                                  # no try was lost
+    assert "不对" in feishu(app, "ou_boss", f"我是 张经理 {code}", private=True)[0].text    # burnt for good

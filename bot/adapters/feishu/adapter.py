@@ -222,7 +222,7 @@ class FeishuAdapter:
             if item[0] == "settled":        # the sender's word, recorded on this thread (one database user)
                 self._settle_all([item[1]], item[2])
                 continue
-            msg = item[1]
+            msg = self._named(item[1])
             try:
                 outs = self.bot.handle(msg)     # every reply is in the outbox: marked sent, or sent again
             except DatabaseProblem as e:  # an outage, not a bug: one line, no traceback
@@ -236,6 +236,21 @@ class FeishuAdapter:
             except Exception:
                 log.exception("feishu: sending the replies to %s failed", msg.event_id)
                 self._settle_all([o.key for o in outs], False)
+
+    def _named(self, msg: Incoming) -> Incoming:
+        """A 「我是」 carries the sender's Feishu name (the managers' notice names the claimant); events
+        do not say it, so it is asked of the contact API (needs the contact read scope; else none)."""
+        if msg.sender_name or not msg.text.startswith("我是"):
+            return msg
+        req = (lark.BaseRequest.builder().http_method(lark.HttpMethod.GET)
+               .uri(f"/open-apis/contact/v3/users/{msg.sender_id}?user_id_type=open_id")
+               .token_types({lark.AccessTokenType.TENANT}).build())
+        try:
+            name = json.loads(self.client.request(req).raw.content)["data"]["user"]["name"]
+        except Exception as e:
+            log.info("feishu: no display name for %s (%s)", msg.sender_id, e)
+            return msg
+        return replace(msg, sender_name=str(name)[:80] or None)
 
     def _settle(self, key: str, ok: bool) -> None:
         """The sender's word on one message (from its thread): marked sent, or sent again by the sweep

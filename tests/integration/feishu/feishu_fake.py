@@ -59,6 +59,7 @@ class FakeFeishu:
         self.patches: list[dict] = []
         self.acks: dict[str, dict] = {}  # ws message_id -> the client's Response
         self.pings = 0
+        self.names: dict[str, str] = {}  # open_id -> display name (the contact API); others: no authority
         self.connections = 0
         self.endpoint_calls = 0
         # per message attempt: (http status, code, reset header), or None to accept that one
@@ -234,6 +235,11 @@ def _http_handler(fake: FakeFeishu):
                         "bot": {"open_id": BOT_OPEN_ID, "app_name": BOT_NAME, "activate_status": 2},
                     }
                 )
+            elif urlparse(self.path).path.startswith("/open-apis/contact/v3/users/") and self._authorized():
+                open_id = urlparse(self.path).path.rsplit("/", 1)[1]
+                name = fake.names.get(open_id)
+                self._reply({"code": 0, "msg": "ok", "data": {"user": {"open_id": open_id, "name": name}}}
+                            if name else {"code": 41050, "msg": "no user authority"})
             elif not self.path.startswith("/open-apis/bot"):
                 self._reply({"code": 404, "msg": "not found"}, 404)
 

@@ -71,11 +71,12 @@ def test_a_strangers_claim_to_a_managers_name_is_refused_and_the_group_still_ref
 
 
 def test_a_strangers_claim_to_a_salesperson_waits_for_a_manager_who_is_told_privately(chat):
+    chat.fake.names["ou_wang"] = "王小五"                              # the name the contact API gives
     out, *notices = chat.say("ou_wang", "我是 王五", private=True)
     assert "等经理确认" in out.text and linked(chat, "王五") is None
     assert sorted(n.to for n in notices) == ["刘经理", "张经理"]      # every manager of the project
     notice = chat.texts_to("ou_manager", 1)[0]                        # 刘经理 has no account yet
-    assert "「王五」" in notice and "/确认 王五" in notice
+    assert "「王五」" in notice and "/确认 王五" in notice and "「王小五」的飞书账号" in notice
     assert "不认识你" in chat.say("ou_wang", "签到")[0].text          # nothing until confirmed
     assert "只有经理" in chat.say("ou_lisi", "/确认 王五")[0].text     # a salesperson cannot confirm
     (out, told) = chat.say("ou_manager", "/确认 王五")
