@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,8 +82,9 @@ SQLITE_FAULTS = (
 
 def _sqlite_engine(url: str, parsed: URL) -> Engine:
     memory = parsed.database in (None, "", ":memory:")
-    if memory:
+    if memory:                                      # one database, on one connection every thread shares
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        event.listen(engine, "do_connect", _one_at_a_time)
     else:
         if not parsed.query.get("uri"):             # a file: URI names an existing file
             _make_parent(Path(parsed.database))
@@ -100,17 +102,82 @@ def _sqlite_engine(url: str, parsed: URL) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        # Every write transaction takes the write lock up front: two commands never interleave.
-        # Read-only units of work (lookups, the state dump) read a WAL snapshot without it.
-        # Waiting for the lock: a short busy timeout, then again after a random pause (storage/retry.py).
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def _on_begin(conn: Connection) -> None:
+    """Every write transaction takes the write lock up front: two commands never interleave.
+    Read-only units of work (lookups, the state dump) read a WAL snapshot without it.
+    Waiting for the lock: a short busy timeout, then again after a random pause (storage/retry.py).
+    In memory, the shared connection's turn comes first (`_OneAtATime`)."""
+    raw = conn.connection.dbapi_connection
+    took = isinstance(raw, _OneAtATime) and raw.take_turn()
+    try:
         if conn.get_execution_options().get("readonly"):
             conn.exec_driver_sql("BEGIN")
         else:
-            retry.begin_immediate(conn.connection.dbapi_connection, lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            retry.begin_immediate(raw, lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    except BaseException:
+        if took:
+            raw.give_back()
+        raise
 
-    return engine
+
+def _one_at_a_time(dialect, _record, cargs, cparams) -> _OneAtATime:
+    """The engine's do_connect for an in-memory database: its one connection, wrapped."""
+    return _OneAtATime(dialect.loaded_dbapi.connect(*cargs, **cparams))
+
+
+class _OneAtATime:
+    """The one pysqlite connection of an in-memory database (StaticPool), shared by every thread (a
+    platform's SDK thread storing a delivery while the worker runs a command): one transaction at a
+    time. The engine's begin event waits for the turn; the DBAPI commit or rollback that ends the
+    transaction gives it back, after SQLite has ended it (SQLAlchemy's commit and rollback events
+    come before: the next thread's BEGIN would find the transaction still open). A commit or rollback
+    from a thread without the turn has no transaction to end and does nothing: the pool's
+    reset-on-return would otherwise roll back the transaction of the thread that has it."""
+
+    def __init__(self, raw: sqlite3.Connection):
+        object.__setattr__(self, "_raw", raw)
+        object.__setattr__(self, "_turn", threading.Lock())
+        object.__setattr__(self, "_owner", None)
+
+    def __getattr__(self, name: str):
+        return getattr(self._raw, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._raw, name, value)             # (isolation_level, in the connect event)
+
+    def take_turn(self) -> bool:
+        """Wait until no other thread has a transaction here; False when this thread has the turn already
+        (its BEGIN then fails as SQLite says, not by waiting for itself)."""
+        me = threading.get_ident()
+        if self._owner == me:
+            return False
+        if not self._turn.acquire(timeout=retry.DEADLINE):
+            raise OperationalError("BEGIN", None, sqlite3.OperationalError("database is locked"))
+        object.__setattr__(self, "_owner", me)
+        return True
+
+    def give_back(self) -> None:
+        if self._owner == threading.get_ident() and not self._raw.in_transaction:
+            object.__setattr__(self, "_owner", None)
+            self._turn.release()
+
+    def commit(self) -> None:
+        if self._owner == threading.get_ident():
+            try:
+                self._raw.commit()
+            finally:
+                self.give_back()                    # (a failed COMMIT leaves it open: the rollback gives it back)
+
+    def rollback(self) -> None:
+        if self._owner == threading.get_ident():
+            try:
+                self._raw.rollback()
+            finally:
+                self.give_back()
 
 
 def _make_parent(path: Path) -> None:
