@@ -5,6 +5,10 @@ applied by the real core. A refusal is one log line with the reason, never a tra
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import json
 import logging
 import os
 import socket
@@ -221,3 +225,147 @@ def test_a_challenge_comes_unsigned_but_only_with_the_token(start_adapter, recor
     bad = {**ok, "token": "guess"}
     assert requests.post(url, data=encrypt(bad, KEY), timeout=patience(5)).status_code == 500
     assert_one_line(caplog, "invalid verification_token")
+
+
+class Drip:
+    """`n` connections that send a request line, then one header byte a second; each one the server
+    closes is opened again (as a slowloris does), its lifetime noted."""
+
+    def __init__(self, port: int, n: int):
+        self.port, self.lifetimes, self.stopped = port, [], threading.Event()
+        self.socks = [self._open() for _ in range(n)]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _open(self) -> tuple[socket.socket, float]:
+        s = raw_request(self.port, "POST /feishu/events HTTP/1.1\r\nHost: x\r\nX-Drip: ")
+        s.setblocking(False)
+        return s, time.monotonic()
+
+    def _run(self):
+        while not self.stopped.wait(1.0):
+            for i, (s, opened) in enumerate(self.socks):
+                try:
+                    if s.recv(1) == b"":            # closed by the server
+                        raise ConnectionResetError
+                except BlockingIOError:             # still open: one more byte
+                    s.send(b"a")
+                    continue
+                except OSError:
+                    pass
+                self.lifetimes.append(time.monotonic() - opened)
+                s.close()
+                self.socks[i] = self._open()
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join()
+        for s, _ in self.socks:
+            s.close()
+
+
+def test_forty_connections_dripping_their_headers_neither_refuse_nor_delay_signed_events(
+        start_adapter, recording_bot, caplog):
+    caplog.set_level(logging.INFO)
+    adapter, url = webhook(start_adapter, recording_bot, webhook_timeout=2.0)
+    drip = Drip(adapter.webhook_address[1], 40)
+    took, started = [], time.monotonic()
+    try:
+        time.sleep(1.2)                            # all 40 are in and dripping
+        for i in range(10):                        # 5 s: across the drippers' deadline and their return
+            body = opening(f"om_drip_{i}")
+            t0 = time.monotonic()
+            r = requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=patience(5))
+            took.append(time.monotonic() - t0)
+            assert r.status_code == 200, r.text
+            time.sleep(0.4)
+        wait_for(lambda: len(drip.lifetimes) >= 40, timeout=4, what="the first 40 drippers to be closed")
+    finally:
+        drip.stop()
+    print(f"\n40 drippers for {time.monotonic() - started:.1f} s: {len(drip.lifetimes)} closed after "
+          f"{min(drip.lifetimes):.2f}–{max(drip.lifetimes):.2f} s; signed events took {max(took) * 1000:.0f} ms at most")
+    assert max(took) < patience(1)
+    assert min(drip.lifetimes) >= 1.9 and max(drip.lifetimes) < patience(2.0 + 1.5)   # the 2 s deadline, not 72 s
+    wait_for(lambda: len(recording_bot.calls) == 10, what="the ten events")
+    heads = [r for r in refusals(caplog) if "no complete request head within 2 s" in r.getMessage()]
+    assert len(heads) >= 40 and all(r.exc_info is None for r in refusals(caplog))
+    assert len(heads) == len(refusals(caplog))     # nothing else was refused
+
+
+def test_when_too_many_connections_are_unfinished_the_oldest_makes_room_for_a_new_one(
+        start_adapter, recording_bot, caplog, monkeypatch):
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(feishu_webhook, "MAX_PENDING", 8)
+    adapter, url = webhook(start_adapter, recording_bot, webhook_timeout=30)
+    port = adapter.webhook_address[1]
+    silent = [raw_request(port, "POST /feishu/events HTTP/1.1\r\n") for _ in range(20)]
+    body = opening("om_room")
+    t0 = time.monotonic()
+    assert requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=patience(5)).status_code == 200
+    assert time.monotonic() - t0 < patience(1)
+    for s in silent[:13]:                           # 12 pushed out by the later 12, one by the signed event
+        with contextlib.suppress(ConnectionResetError):  # closed at once, long before their 30 s
+            assert read_all(s) == b""
+    for s in silent[13:]:
+        s.setblocking(False)
+        with pytest.raises(BlockingIOError):        # the 7 newest are still open
+            s.recv(1)
+        s.close()
+    evicted = [r for r in refusals(caplog) if "closed unfinished after" in r.getMessage()]
+    assert len(evicted) == len(refusals(caplog)) == 13 and all(r.exc_info is None for r in evicted)
+
+
+def encrypt_raw(plain: bytes, key: str) -> bytes:
+    """Like feishu_fake.encrypt, for a payload that is not a dict json.dumps could make."""
+    from Crypto.Cipher import AES
+    pad = 16 - len(plain) % 16
+    iv = os.urandom(16)
+    cipher = AES.new(hashlib.sha256(key.encode()).digest(), AES.MODE_CBC, iv)
+    return json.dumps({"encrypt": base64.b64encode(iv + cipher.encrypt(plain + bytes([pad]) * pad)).decode()}).encode()
+
+
+def assert_answered_in_one_line(caplog, capsys, r, status: int, reason: str) -> None:
+    assert r.status_code == status and reason in r.text, (r.status_code, r.text)
+    wait_for(lambda: refusals(caplog), what="the refusal's log line")
+    assert_one_line(caplog, reason)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_hostile_timestamps_and_signatures_get_one_answer_and_one_line(start_adapter, recording_bot, caplog, capsys):
+    caplog.set_level(logging.INFO)
+    _, url = webhook(start_adapter, recording_bot)
+    body = opening("om_hostile_ts")
+    for ts in ("9" * 400, "²" * 10, "1e9", "-5", "12.5"):     # ² is a digit to str.isdigit, not to int()
+        r = requests.post(url, data=body, headers=signed_headers(body, KEY, timestamp=ts), timeout=patience(5))
+        assert_answered_in_one_line(caplog, capsys, r, 401, "is not a number of seconds")
+    headers = {**signed_headers(body, KEY), "X-Lark-Signature": "ÿ" * 64}    # not ASCII: hmac cannot compare str
+    r = requests.post(url, data=body, headers=headers, timeout=patience(5))
+    assert_answered_in_one_line(caplog, capsys, r, 401, "bad signature")
+    for length, status, reason in (("²", 411, "no Content-Length"), ("9" * 5000, 413, "is over 1048576")):
+        answer = read_all(raw_request(int(url.split(":")[2].split("/")[0]),
+                                      f"POST /feishu/events HTTP/1.1\r\nContent-Length: {length}\r\n\r\n"))
+        assert answer.startswith(f"HTTP/1.0 {status}".encode()), answer[:100]
+        assert_one_line(caplog, reason)
+    assert "Traceback" not in capsys.readouterr().err
+    time.sleep(0.3)
+    assert recording_bot.calls == []
+
+
+def test_a_200000_deep_json_body_or_payload_gets_one_answer_and_one_line(start_adapter, recording_bot, caplog, capsys):
+    caplog.set_level(logging.INFO)
+    _, url = webhook(start_adapter, recording_bot)
+    deep = b"[" * 200_000 + b"]" * 200_000
+    r = requests.post(url, data=deep, timeout=patience(5))
+    assert_answered_in_one_line(caplog, capsys, r, 400, "body is nested too deep")
+    inside = b'{"encrypt": "x", "extra": ' + deep + b"}"
+    r = requests.post(url, data=inside, headers=signed_headers(inside, KEY), timeout=patience(5))
+    assert_answered_in_one_line(caplog, capsys, r, 400, "body is nested too deep")
+    for plain in (deep, b'{"schema": "2.0", "header": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001):
+        body = encrypt_raw(plain, KEY)
+        assert len(body) < 2**20
+        r = requests.post(url, data=body, headers=signed_headers(body, KEY), timeout=patience(5))
+        assert_answered_in_one_line(caplog, capsys, r, 400, "payload is nested too deep")
+        r = requests.post(url, data=body, timeout=patience(5))          # unsigned: not a URL check either
+        assert_answered_in_one_line(caplog, capsys, r, 401, "no signature")
+    time.sleep(0.3)
+    assert recording_bot.calls == []
