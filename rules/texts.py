@@ -130,6 +130,11 @@ CONSOLE_FORMAT = "请用「姓名：命令」的格式，例如「李四：签�
 CLI_BAD_LINE = "{file}:{n}: 无法识别的行：{line}"
 CLI_LINES_OUT_OF_ORDER = "{file}: 行的时间必须按顺序（{later} 在 {earlier} 之后）"
 WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板 获取带密钥的链接）"
+WEB_REPORT_BAD_DATE = "日期格式应为 YYYY-MM-DD，例如 ?from=2026-11-01&to=2026-11-30。"
+WEB_REPORT_OUT_OF_RANGE = "报表的日期应在 {earliest} 至 {latest} 之间。"
+WEB_REPORT_FROM_AFTER_TO = "开始日期 {start} 晚于结束日期 {end}。"
+WEB_REPORT_TOO_LONG = "日期范围最多 {days} 天。"
+WEB_REPORT_THIS_MONTH = "查看本月报表"
 
 # ---- errors ------------------------------------------------------------------------------
 APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试；如一直出错请联系经理。"

@@ -10,9 +10,11 @@ from starlette.responses import HTMLResponse
 from bot.adapters.web import svg
 from handlers import reports
 from handlers.charts import series
+from rules import texts as T
 from storage.uow import UnitOfWork
 
 MAX_DAYS = 400
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)     # the report's dates, as /导出's
 
 
 def board_html(project: str) -> HTMLResponse:
@@ -29,31 +31,52 @@ def board_html(project: str) -> HTMLResponse:
 </main><script src="../assets/board.js"></script></body></html>""", headers={"Cache-Control": "no-store"})
 
 
-def _span(request: Request, today: date) -> tuple[date, date, str]:
-    """?from=&to= (both included); this month by default; a bad range says so and falls back."""
-    default = reports.month_span(today)
+class BadSpan(ValueError):
+    """A ?from=&to= the report cannot show; the message says why (the page answers 400)."""
+
+
+def _span(request: Request, today: date) -> tuple[date, date]:
+    """?from=&to= (both included); this month by default, `to` alone: from the first of its month.
+    Not a date, outside EARLIEST..LATEST (as /导出), `from` after `to`, or over MAX_DAYS: BadSpan."""
     f, t = request.query_params.get("from"), request.query_params.get("to")
     if not f and not t:
-        return *default, ""
+        return reports.month_span(today)
     try:
-        start = date.fromisoformat(f) if f else default[0]
         end = date.fromisoformat(t) if t else today
+        start = date.fromisoformat(f) if f else end.replace(day=1)
     except ValueError:
-        return *default, "日期格式应为 YYYY-MM-DD，已显示本月。"
-    if end < start or (end - start).days >= MAX_DAYS:
-        return *default, f"日期范围应为 1–{MAX_DAYS} 天，已显示本月。"
-    return start, end, ""
+        raise BadSpan(T.WEB_REPORT_BAD_DATE) from None
+    if not (EARLIEST <= start <= LATEST and EARLIEST <= end <= LATEST):
+        raise BadSpan(T.WEB_REPORT_OUT_OF_RANGE.format(earliest=EARLIEST, latest=LATEST))
+    if end < start:
+        raise BadSpan(T.WEB_REPORT_FROM_AFTER_TO.format(start=start, end=end))
+    if (end - start).days >= MAX_DAYS:
+        raise BadSpan(T.WEB_REPORT_TOO_LONG.format(days=MAX_DAYS))
+    return start, end
 
 
 def report_response(engine, settings, found: tuple[int, str], request: Request, clock) -> HTMLResponse:
     now = clock().astimezone(settings.tz)
-    start, end, note = _span(request, now.date())
+    try:
+        start, end = _span(request, now.date())
+    except BadSpan as e:
+        return _bad_span(str(e))
     with UnitOfWork(engine, readonly=True) as uow:
         rep = reports.build(uow.session, found[0], found[1], settings.tz, (start, end), now)
-    return HTMLResponse(report_html(rep, note), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(report_html(rep), headers={"Cache-Control": "no-store"})
 
 
-def report_html(rep: reports.Report, note: str = "") -> str:
+def _bad_span(why: str) -> HTMLResponse:
+    """400: the reason in one line, and a link to this month's report (the same page, no query)."""
+    return HTMLResponse(f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><meta name="referrer" content="no-referrer">
+<title>报表 · 日期有误</title><link rel="stylesheet" href="../assets/report.css"></head>
+<body><p class="note">{escape(why)}</p><p><a href="?">{T.WEB_REPORT_THIS_MONTH}</a></p></body></html>""",
+                        status_code=400, headers={"Cache-Control": "no-store"})
+
+
+def report_html(rep: reports.Report) -> str:
     data = series(rep)
     head = "".join(f"<th>{escape(h)}</th>" for h in reports.HEADERS)
     body = "".join(_tr(r) for r in rep.rows) + _tr(rep.total(), "total")
@@ -66,7 +89,7 @@ def report_html(rep: reports.Report, note: str = "") -> str:
 <title>{escape(rep.project)} · 报表</title><link rel="stylesheet" href="../assets/report.css"></head>
 <body><h1>{escape(rep.project)} · 报表 <small>{rep.start} 至 {rep.end}</small></h1>
 <form method="get">从 <input type="date" name="from" value="{rep.start}"> 到 <input type="date" name="to" value="{rep.end}">
-<button>查看</button> {links}</form>{f'<p class="note">{escape(note)}</p>' if note else ''}
+<button>查看</button> {links}</form>
 <table id="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <p class="how">转化率 = 成交 ÷ 计名次接待；两人分单各计份额；流失公客 = 这段时间跟踪期到期、未跟进的客户。</p>
 <figure>{svg.bars(data)}</figure><figure>{svg.line(data)}</figure></body></html>"""
