@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.clock import Clock, FakeClock, SystemClock, clock_at
 from bot.config import ConfigError, load_config
-from bot.transcript import LINE, Refusal, check_time, fmt, parse_time
+from bot.transcript import LINE, Refusal, catch_up_to, check_time, fmt, parse_time
 from handlers.messages import Incoming
 from rules import texts as T
 from storage.db import DatabaseProblem, explain
@@ -18,8 +18,9 @@ from storage.db import DatabaseProblem, explain
 def clock_of(args, tz, running: bool = False) -> Clock:
     """The one wall clock of this command: `--at` (standing still, or from there at real speed for
     `run`/`web`), else the real one."""
-    at = getattr(args, "at", None)
-    return clock_at(parse_time(at, tz) if at else None, running)
+    at = parse_time(args.at, tz) if getattr(args, "at", None) else None
+    catch_up_to(at, getattr(args, "catch_up", False))
+    return clock_at(at, running)
 
 
 def _app(args, cfg, default_db: str | None, clock: Clock):
@@ -65,6 +66,7 @@ def cmd_replay(args) -> int:
     cfg, tz = _config(args)
     lines = _transcript(args.file, tz)
     until = parse_time(args.until, tz) if args.until else None     # a bad --until: refused before any work
+    catch_up_to(until or (lines[-1][0] if lines else None), args.catch_up)
     start = lines[0][0] if lines else SystemClock().now().astimezone(tz)
     app, project = _app(args, cfg, "sqlite://", FakeClock(start))
     app.scheduled.continuous = True     # a transcript is a bot that never stopped: its gaps are not downtime

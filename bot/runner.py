@@ -10,7 +10,7 @@ import threading
 from bot.bootstrap import bootstrap, feishu_settings, has_platform, start_edges
 from bot.clock import clock_at
 from bot.config import load_config
-from bot.transcript import check_catch_up, check_time, parse_time
+from bot.transcript import catch_up_to, check_catch_up, check_time, parse_time
 from rules import texts as T
 
 log = logging.getLogger("reception")
@@ -45,8 +45,9 @@ def run(args) -> int:
 def _clock(args, cfg):
     """`--at`: the clock starts there and runs at real speed; else the real clock."""
     from bot.config import project_settings
-    at = getattr(args, "at", None)
-    return clock_at(parse_time(at, project_settings(cfg)[0].tz) if at else None, running=True)
+    at = parse_time(args.at, project_settings(cfg)[0].tz) if getattr(args, "at", None) else None
+    catch_up_to(at, getattr(args, "catch_up", False))
+    return clock_at(at, running=True)
 
 
 def _wait_for_stop(stop: threading.Event) -> None:
@@ -68,5 +69,6 @@ def web(args) -> int:
     app = bootstrap(cfg, db_url=args.db_url, clock=_clock(args, cfg))
     host, port = args.host or conf.host, args.port or conf.port
     print(T.WEB_SERVING.format(host=host, port=port), flush=True)
-    WebServer(make_web(app.engine, app.projects, app.clock.now), host, port).run()
+    WebServer(make_web(app.engine, app.projects, app.clock.now, conf.max_streams, conf.max_streams_per_board),
+              host, port).run()
     return 0

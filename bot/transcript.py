@@ -4,8 +4,9 @@ In: `[2026-01-05 09:00] 李四: 到访 张三 13812345678` (`(私聊)` after the
 Out: `[2026-01-05 09:00] → 群: …` or `→ 李四(私聊): …`; a chart file as one more line `图表:PATH`.
 A time earlier than the project's last recorded change, or scheduled work more than 31 days
 behind, is a `Refusal` (one line on stderr, exit code 2) unless `--catch-up` asks for it. So is a
-time that is not a real 'YYYY-MM-DD HH:MM', one before EARLIEST, or one more than AHEAD past the
-real clock (`REAL`; it would schedule the project in the future, and `--catch-up` does not lift it).
+time that is not a real 'YYYY-MM-DD HH:MM' or one before EARLIEST; and a `--catch-up` to a time more
+than AHEAD past the real clock (`REAL`: it would run and schedule the project into the future). A
+transcript or `say` dated ahead without `--catch-up` stays free: the 31-day rule bounds it.
 """
 from __future__ import annotations
 
@@ -36,19 +37,26 @@ def fmt(o: Outgoing, at: datetime) -> str:
     return f"[{stamp}] → {target}: {o.text}{chart}"
 
 
-def parse_time(s: str, tz, real: Clock | None = None) -> datetime:
+def parse_time(s: str, tz) -> datetime:
     """'YYYY-MM-DD HH:MM', with ':SS' and '.ffffff' if given, in `tz`: every time the command line takes
-    (`--at`, `--until`, transcript lines). Not a real date and time, before EARLIEST or more than AHEAD
-    past the real clock (`real`, default REAL): a Refusal."""
+    (`--at`, `--until`, transcript lines). Not a real date and time, or before EARLIEST: a Refusal."""
     at = _strptime(s.strip(), tz)
     if at is None:
         raise Refusal(T.CLI_BAD_TIME.format(value=s))
     if at.date() < EARLIEST:
         raise Refusal(T.CLI_TIME_TOO_EARLY.format(value=s, earliest=EARLIEST))
+    return at
+
+
+def catch_up_to(at: datetime | None, catch_up: bool, real: Clock | None = None) -> None:
+    """`--catch-up` to `at` more than AHEAD past the real clock (`real`, default REAL): a Refusal, before
+    any work (a catch-up to 2099 ran for a minute and left the project scheduled decades ahead)."""
+    if at is None or not catch_up:
+        return
     now = (real or REAL).now()
     if at - now > AHEAD:
-        raise Refusal(T.CLI_TIME_AHEAD.format(value=s, now=f"{now.astimezone(tz):%Y-%m-%d %H:%M}"))
-    return at
+        raise Refusal(T.CLI_TIME_AHEAD.format(value=f"{at:%Y-%m-%d %H:%M}",
+                                              now=f"{now.astimezone(at.tzinfo):%Y-%m-%d %H:%M}"))
 
 
 def _strptime(s: str, tz) -> datetime | None:
