@@ -63,7 +63,8 @@ def start_web(app: App, cfg: Config) -> list[Stopper]:
     if cfg.web is None:
         return []
     from bot.adapters.web import make_web, serve_in_thread
-    server = serve_in_thread(make_web(app.engine, app.projects, app.clock.now), cfg.web.host, cfg.web.port)
+    web = make_web(app.engine, app.projects, app.clock.now, cfg.web.max_streams, cfg.web.max_streams_per_board)
+    server = serve_in_thread(web, cfg.web.host, cfg.web.port)
     log.info("board pages on http://%s:%s", cfg.web.host, cfg.web.port)
     return [server.stop]
 

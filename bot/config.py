@@ -171,6 +171,8 @@ class WebCfg(BaseModel):
     host: str = "127.0.0.1"
     port: StrictInt = Field(8080, ge=1, le=65535)
     base_url: str = ""          # how phones and TVs reach it, e.g. http://192.168.1.20:8080 (default: host:port)
+    max_streams: StrictInt = Field(200, ge=1)               # open board event streams in all (over it: 503)
+    max_streams_per_board: StrictInt = Field(20, ge=1)      # … and for one board
 
     def url(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -6,6 +6,12 @@
 /report/{token}         per-salesperson figures for ?from=YYYY-MM-DD&to=YYYY-MM-DD, charts as inline SVG
 Anything else, and any unknown token, is a bare 404 that names nothing.
 
+Every answer carries SECURITY_HEADERS (a CSP that allows only this site's own script, style and
+fetches: the pages have no inline script or style), and /state and /events `Cache-Control: no-store`.
+Open event streams are capped per board and overall (config.yaml web: max_streams_per_board,
+max_streams): every stream polls the hub, and at 1,500 streams an update took a second; over a cap
+the stream is refused with 503 and Retry-After, and board.js falls back to polling /state.
+
 The state lives in the database, so changes made by another bot process show as well: one
 poller per project compares a cheap signature (last change-log id + hash of the day's state)
 every POLL seconds and rebuilds the board only when it moved.
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,9 +29,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.adapters.web import pages
 from handlers.board_view import board_state
@@ -36,6 +45,75 @@ PING = 15.0           # keep-alive comment for proxies
 TOKEN_CHECK = 2.0     # a reset token ends open streams within this long
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"board.js": "text/javascript", "board.css": "text/css", "report.css": "text/css"}
+MAX_STREAMS, MAX_STREAMS_PER_BOARD = 200, 20     # open event streams (config.yaml web:)
+RETRY_AFTER = 30      # seconds, on a refused stream
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = [(k.encode(), v.encode()) for k, v in (
+    ("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"))]
+log = logging.getLogger(__name__)
+
+
+class SecurityHeaders:
+    """ASGI middleware: SECURITY_HEADERS on every response (pages, state, events, assets, 404s)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k.lower() not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class StreamCaps:
+    """Open event streams: at most `total`, and `per_board` for one board. Used on the server's one
+    event loop only (no lock)."""
+
+    def __init__(self, total: int = MAX_STREAMS, per_board: int = MAX_STREAMS_PER_BOARD):
+        self.total, self.per_board = total, per_board
+        self.open: dict[int, int] = {}
+        self._warned = -RETRY_AFTER
+
+    def take(self, pid: int) -> bool:
+        if sum(self.open.values()) >= self.total or self.open.get(pid, 0) >= self.per_board:
+            if time.monotonic() - self._warned >= RETRY_AFTER:       # one line now and then, not per refusal
+                self._warned = time.monotonic()
+                log.warning("web: event stream refused: %d open (caps: %d per board, %d in all)",
+                            sum(self.open.values()), self.per_board, self.total)
+            return False
+        self.open[pid] = self.open.get(pid, 0) + 1
+        return True
+
+    def give(self, pid: int) -> None:
+        self.open[pid] -= 1
+        if not self.open[pid]:
+            del self.open[pid]
+
+
+class _Stream(StreamingResponse):
+    """An event stream that gives its slot back however it ends (done, client gone, cancelled)."""
+
+    def __init__(self, content, release: Callable[[], None]):
+        super().__init__(content, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        self.release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
 
 
 class Hub:
@@ -79,8 +157,8 @@ def _not_found() -> PlainTextResponse:
 class _Pages:
     """The route handlers: every page looks up its token first (unknown: a bare 404)."""
 
-    def __init__(self, engine: Engine, projects: dict, hub: Hub):
-        self.engine, self.projects, self.hub = engine, projects, hub
+    def __init__(self, engine: Engine, projects: dict, hub: Hub, caps: StreamCaps):
+        self.engine, self.projects, self.hub, self.caps = engine, projects, hub, caps
 
     async def lookup(self, request: Request):
         return await asyncio.to_thread(self.hub.project_id, request.path_params["token"])
@@ -93,14 +171,16 @@ class _Pages:
         found = await self.lookup(request)
         if not found:
             return _not_found()
-        return JSONResponse((await self.hub.current(*found))[1])
+        return JSONResponse((await self.hub.current(*found))[1], headers={"Cache-Control": "no-store"})
 
     async def events(self, request: Request):
         found = await self.lookup(request)
         if not found:
             return _not_found()
-        return StreamingResponse(_stream(request, self.hub, found), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        if not self.caps.take(found[0]):
+            return PlainTextResponse("Too many open streams", status_code=503,
+                                     headers={"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"})
+        return _Stream(_stream(request, self.hub, found), lambda: self.caps.give(found[0]))
 
     async def report(self, request: Request):
         found = await self.lookup(request)
@@ -117,15 +197,17 @@ class _Pages:
         return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "max-age=300"})
 
 
-def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime]) -> Starlette:
-    """The ASGI app. `projects`: name → ProjectSettings; `clock`: the one wall clock's `now`."""
+def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime], max_streams: int = MAX_STREAMS,
+             max_streams_per_board: int = MAX_STREAMS_PER_BOARD) -> Starlette:
+    """The ASGI app. `projects`: name → ProjectSettings; `clock`: the one wall clock's `now`; the caps
+    on open event streams (config.yaml web:)."""
     hub = Hub(engine, projects, clock)
-    p = _Pages(engine, projects, hub)
+    p = _Pages(engine, projects, hub, StreamCaps(max_streams, max_streams_per_board))
     routes = [Route("/board/{token}", p.board_page), Route("/board/{token}/state", p.board_json),
               Route("/board/{token}/events", p.events), Route("/report/{token}", p.report),
               Route("/assets/{name}", p.asset)]
-    app = Starlette(routes=routes, exception_handlers={404: lambda r, e: _not_found(),
-                                                       405: lambda r, e: _not_found()})
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
+                    exception_handlers={404: lambda r, e: _not_found(), 405: lambda r, e: _not_found()})
     app.state.stopping = hub.stopping
     return app
 

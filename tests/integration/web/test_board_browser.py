@@ -57,7 +57,7 @@ def test_the_page_shows_no_phone_number_and_no_customer_name(site, page):
     site.say("李四", "跟进 13812345678 欧阳娜娜 电话 13987654321 明天再来")    # name and phones in the log
     board, _ = site.links()
     page.goto(board)
-    page.wait_for_function("document.getElementById('last').textContent.includes('跟进')")
+    page.wait_for_function("() => document.getElementById('last').textContent.includes('跟进')")
 
     def check():
         text = page.locator("body").inner_text()
@@ -69,7 +69,7 @@ def test_the_page_shows_no_phone_number_and_no_customer_name(site, page):
 
     assert "李四 跟进 客户" in check()
     site.say("张经理", "/撤销")                       # its log line quotes the whole command
-    page.wait_for_function("document.getElementById('last').textContent.includes('撤销')")
+    page.wait_for_function("() => document.getElementById('last').textContent.includes('撤销')")
     assert "撤销 李四 的「跟进」" in check()
 
 
@@ -97,7 +97,7 @@ def test_the_page_recovers_after_a_server_restart(site, page):
     page.goto(board)
     wait_next(page, "李四", 5)
     site.stop()
-    page.wait_for_function("document.getElementById('conn').textContent.includes('重连')")
+    page.wait_for_function("() => document.getElementById('conn').textContent.includes('重连')")
     site.say("李四", "接待")                          # while the pages are down
     site.start()
     wait_next(page, "王五", 8)

@@ -1,11 +1,14 @@
 // The office TV: render the board state pushed by /board/<token>/events (Server-Sent Events).
-// EventSource reconnects by itself after a network drop or a server restart; if the stream is
-// closed for good (e.g. the server was down for long) we open a new one every few seconds.
+// EventSource reconnects by itself after a network drop or a server restart. When the stream is
+// closed for good (refused with 503 because too many screens are open, or the server was down for
+// long) we poll /state every POLL_MS so the board stays current, and open a new stream after a
+// delay that doubles up to MAX_DELAY_MS (with jitter, so refused screens do not return together).
 (function () {
   "use strict";
   var base = location.pathname.replace(/\/+$/, "");
   var conn = document.getElementById("conn");
-  var es = null, retry = null;
+  var FIRST_DELAY_MS = 2000, MAX_DELAY_MS = 60000, POLL_MS = 10000;
+  var es = null, retry = null, poller = null, polled = false, delay = FIRST_DELAY_MS;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -48,19 +51,45 @@
     document.body.dataset.next = s.next || "";
   }
 
-  function status(ok) {
-    conn.textContent = ok ? "实时" : "连接中断，正在重连…";
-    conn.className = "conn" + (ok ? "" : " down");
+  function status(text, down) {
+    conn.textContent = text;
+    conn.className = "conn" + (down ? " down" : "");
+  }
+
+  function live() {
+    delay = FIRST_DELAY_MS;
+    polled = false;
+    if (poller) { clearInterval(poller); poller = null; }
+    status("实时", false);
+  }
+
+  function poll() {
+    fetch(base + "/state", { cache: "no-store" }).then(function (r) {
+      if (r.status === 404) { polled = false; status("链接已失效，请向经理要新链接", true); return null; }
+      return r.ok ? r.json() : null;
+    }).then(function (s) {
+      if (s && !(es && es.readyState === EventSource.OPEN)) { polled = true; render(s); status("定时刷新", false); }
+    }).catch(function () { polled = false; status("连接中断，正在重连…", true); });
+  }
+
+  function closed() {
+    if (es) { es.close(); es = null; }
+    if (!poller) { poll(); poller = setInterval(poll, POLL_MS); }
+    if (!retry) {
+      retry = setTimeout(connect, delay * (0.75 + Math.random() / 2));
+      delay = Math.min(delay * 2, MAX_DELAY_MS);
+    }
   }
 
   function connect() {
     if (retry) { clearTimeout(retry); retry = null; }
-    es = new EventSource(base + "/events");
-    es.addEventListener("state", function (ev) { status(true); render(JSON.parse(ev.data)); });
-    es.onopen = function () { status(true); };
-    es.onerror = function () {
-      status(false);
-      if (es.readyState === EventSource.CLOSED && !retry) retry = setTimeout(connect, 3000);
+    var source = es = new EventSource(base + "/events");
+    source.addEventListener("state", function (ev) { live(); render(JSON.parse(ev.data)); });
+    source.onopen = live;
+    source.onerror = function () {
+      if (source !== es) return;
+      if (!polled) status("连接中断，正在重连…", true);
+      if (source.readyState === EventSource.CLOSED) closed();
     };
   }
   connect();
