@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.clock import Clock, FakeClock, SystemClock, clock_at
 from bot.config import ConfigError, load_config
+from bot.privacy import mask_phones
 from bot.transcript import LINE, Refusal, catch_up_to, check_time, fmt, parse_time
 from handlers.messages import Incoming
 from rules import texts as T
@@ -152,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         line = _one_line(e, getattr(args, "db_url", None))
         if line is None:
             raise                                   # a bug: the whole traceback
-        if getattr(args, "debug", False):
-            traceback.print_exc()
+        if getattr(args, "debug", False):          # masked like the logs: a statement's parameters carry phones
+            print(mask_phones(traceback.format_exc()), end="", file=sys.stderr)
         print(line, file=sys.stderr)
         return 2
 
