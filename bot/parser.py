@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,11 +16,15 @@ from handlers import commands as c
 from rules import texts as T
 from rules.normalize import (
     MAX_TEXT,
+    addressed_to_someone,
     edit_distance_one,
+    is_junk,
     normalize,
     only_junk,
+    particles,
     space_phones,
     split_args,
+    without_self_prefix,
 )
 
 
@@ -54,6 +59,13 @@ class Verb:
     usage: str
     manager: bool = False
     slash: bool = False         # a common chat word: a command only with the leading /
+    # the everyday forms (COMMANDS §Parsing): NOTE: a reason after punctuation or emoji is taken and
+    # dropped (`签到🙏不好意思堵车`); ARG: text glued to the word is its reason argument (`外出办事`)
+    reason: str = ""
+    closing: str = ""           # the word that ends the form: `让林峰代接` is `让 林峰 代接`
+
+
+NOTE, ARG = "note", "arg"
 
 
 def _help(args):
@@ -66,18 +78,18 @@ def _help(args):
 
 
 VERBS: list[Verb] = [
-    Verb(("签到", "已签到"), a.none(c.SignIn), T.USAGES["签到"]),
-    Verb(("签退", "已签退"), a.none(c.SignOut), T.USAGES["签退"]),
-    Verb(("请假",), a.none(c.Leave), T.USAGES["请假"]),
-    Verb(("暂离",), a.reason(c.StepOut), T.USAGES["暂离"]),
-    Verb(("外出",), a.reason(c.GoOut), T.USAGES["外出"]),
-    Verb(("回来",), a.none(c.Back), T.USAGES["回来"]),
+    Verb(("签到", "已签到"), a.none(c.SignIn), T.USAGES["签到"], reason=NOTE),
+    Verb(("签退", "已签退"), a.none(c.SignOut), T.USAGES["签退"], reason=NOTE),
+    Verb(("请假",), a.none(c.Leave), T.USAGES["请假"], reason=NOTE),
+    Verb(("暂离",), a.reason(c.StepOut), T.USAGES["暂离"], reason=ARG),
+    Verb(("外出",), a.reason(c.GoOut), T.USAGES["外出"], reason=ARG),
+    Verb(("回来",), a.none(c.Back), T.USAGES["回来"], reason=NOTE),
     Verb(("接待", "来客"), a.none(c.Receive), T.USAGES["接待"]),
     Verb(("到访", "来访"), a.visit, T.USAGES["到访"]),
     Verb(("非客",), a.non_buyer,
          T.USAGES["非客"]),
     Verb(("代接",), a.phone_only(c.HelpReceive), T.USAGES["代接"]),
-    Verb(("让",), a.name_helper, T.USAGES["让"]),
+    Verb(("让",), a.name_helper, T.USAGES["让"], closing="代接"),
     Verb(("送客",), a.see_off, T.USAGES["送客"]),
     Verb(("跟进",), a.follow_up, T.USAGES["跟进"]),
     Verb(("成交",), a.deal, T.USAGES["成交"]),
@@ -131,30 +143,31 @@ TOO_LONG = T.TOO_LONG.format(limit=MAX_TEXT)
 PHONE_WORDS = tuple(w for v in VERBS if "手机" in v.usage.split("——")[0] for w in v.words)
 _SEP = " ,、;:"
 _PARTICLES = "了的过啦吗呢吧着"     # 到访了 / 到访的客户 … is talk about the command, not the command
+_NOT_A_MARK = "?\"'"                # `签到？不是9点吗` `签到”是什么意思`: a question or a quote is chat
 
 
 def parse(text: str) -> tuple[Verb, c.Command] | None:
     """(verb, command) for a command, None for ordinary chat; raises Usage, Unknown or Hint."""
     if len(text) > MAX_TEXT:
         head = normalize(text[:100])
-        if _command_word(head[1:].lstrip() if head.startswith("/") else head, head.startswith("/")):
+        if _command(head[1:].lstrip() if head.startswith("/") else head, head.startswith("/")):
             raise Hint(TOO_LONG)
         return None
     text = re.sub(r" +", " ", space_phones(normalize(text))).strip()
-    if only_junk(text):
+    if only_junk(text) or addressed_to_someone(text):     # `@林峰 送客` is not the sender's 送客
         return None
     slash = text.startswith("/")
     body = text[1:].lstrip() if slash else text
-    word = _command_word(body, slash)
-    if word is None:
+    found = _command(body, slash)
+    if found is None:
         if slash and body:
             first = body.split(" ", 1)[0]
             raise Unknown(first, closest(first))
         _near_miss(body)
         return None
-    verb = TABLE[word]
+    verb, args = TABLE[found[0]], found[1]
     try:
-        return verb, verb.parse(split_args(body[len(word):]))
+        return verb, verb.parse(split_args(args))
     except (ValueError, IndexError):
         raise Usage(verb) from None
 
@@ -164,27 +177,46 @@ def command_verb(text: str) -> str:
     try:
         head = normalize(text[:100])
         slash = head.startswith("/")
-        word = _command_word(head[1:].lstrip() if slash else head, slash)
-        return word or ("/?" if slash else "chat")
+        found = _command(head[1:].lstrip() if slash else head, slash)
+        return found[0] if found else ("/?" if slash else "chat")
     except Exception:               # a log line must not fail
         return "?"
 
 
-def _command_word(body: str, slash: bool) -> str | None:
-    """The command word `body` starts with: followed by nothing, a space, a separator, or punctuation
-    and emoji only up to the next space (`签到。` `签到~` `接待!`); `签到表放哪了` is chat."""
-    for w in _BY_LENGTH:
-        if not body.startswith(w) or (TABLE[w].slash and not slash):
-            continue
-        rest = body[len(w):]
-        if not rest or rest[0] in _SEP:
-            return w
-        head = rest.split(" ", 1)[0]
-        if only_junk(head):
-            return w
-        if not slash and _glued_ok(body, w):
-            return w
+def _command(body: str, slash: bool) -> tuple[str, str] | None:
+    """(command word, argument text) when `body` starts with a command word in one of its forms,
+    also after 我 / 已 (`我回来了`, `已经签到了`); None for chat."""
+    for text in (body, *without_self_prefix(body)):
+        for w in _BY_LENGTH:
+            if text.startswith(w) and (slash or not TABLE[w].slash):
+                args = _form(TABLE[w], text, w, slash)
+                if args is not None:
+                    return w, args
     return None
+
+
+def _form(verb: Verb, body: str, word: str, slash: bool) -> str | None:
+    """The argument text when `body` is `word` followed by nothing, a space, a separator, or particles
+    and punctuation/emoji only up to the next space (`签到。` `回来啦～` `送客了 张三`), or a form of its
+    Verb row (`外出办事` `签到🙏堵车` `让林峰代接`); None: `word` is part of chat (`签到表放哪了`)."""
+    rest = body[len(word):]
+    if verb.closing and verb.closing in rest:
+        before, after = rest.split(verb.closing, 1)
+        return f"{before} {verb.closing} {after[particles(after):]}"
+    glued = rest[particles(rest):]
+    if not glued or glued[0] in _SEP or only_junk(glued.split(" ", 1)[0]):
+        return glued
+    if verb.reason and _mark(glued[0]):
+        return glued[next(i for i, ch in enumerate(glued) if not is_junk(ch)):]
+    if verb.reason == ARG and rest[0] not in _PARTICLES:
+        return glued
+    return rest if not slash and _glued_ok(body, word) else None
+
+
+def _mark(ch: str) -> bool:
+    """Punctuation or emoji between a command word and its reason (`签到🙏堵车`), not a question mark,
+    a closing bracket or a quote (`签到？不是9点吗`, `签到”是什么意思` are chat)."""
+    return is_junk(ch) and ch not in _NOT_A_MARK and unicodedata.category(ch) not in ("Pe", "Pf")
 
 
 def _near_miss(body: str) -> None:

@@ -28,6 +28,11 @@ _SPLIT = re.compile(r"[\s,、;]+|(?<![0-9]):|:(?![0-9])")
 PHONE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ -]{0,3}|\(\+?86\)[ -]{0,3})?"
                    r"(1[ -]{0,3}[3-9](?:[ -]{0,3}[0-9]){9})(?![0-9])")
 _KEEP_TRAILING = "*#%"              # 王** stays a placeholder, 138****5678 stays masked
+BOT_NAME = "接待助手"                # the bot's own @mention (the adapters strip it; the console may not)
+# everyday forms of a command word (COMMANDS §Parsing): 回来了, 暂离一下, 我回来了, 已回来, 我已经签到了;
+# `下` only when no word follows (`暂离下` is 暂离一下, `暂离下楼拿快递` has the reason 下楼拿快递)
+_PARTICLES = re.compile(r"(?:一下|下(?![^\W\d_])|了|啦|咯|喽|啊|呀|哈)+")
+SELF_PREFIXES = ("我已经", "我已", "已经", "我", "已")
 
 
 def clean(text: str) -> str:
@@ -42,11 +47,33 @@ def fold(text: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """`fold`, and the leading @mentions (of the bot) dropped."""
+    """`fold`, and a leading @mention of the bot dropped (`@接待助手 签到`, also glued: `@接待助手签到`).
+    An @mention of anyone else stays: such a message is addressed to that person (COMMANDS §Parsing)."""
     text = fold(text)
     while text.startswith("@"):
-        text = text.split(" ", 1)[1] if " " in text else ""
+        rest = text[1:]
+        if rest.startswith(BOT_NAME):
+            rest = rest[len(BOT_NAME):]
+        elif rest[:1] not in ("", " "):
+            break                       # `@林峰 送客`: addressed to 林峰
+        text = rest.lstrip(" " + SEPARATORS + ":")
     return text.strip()
+
+
+def addressed_to_someone(text: str) -> bool:
+    """A normalised message whose first word is an @mention of someone other than the bot."""
+    return text.startswith("@")
+
+
+def particles(rest: str) -> int:
+    """How many leading characters of `rest` are everyday particles: `回来了` `回来啦` `暂离一下` `签到下`."""
+    mt = _PARTICLES.match(rest)
+    return mt.end() if mt else 0
+
+
+def without_self_prefix(text: str) -> list[str]:
+    """`text` without each 我/已 prefix it starts with, longest first: `我已经签到了` → `签到了`, …"""
+    return [text[len(p):] for p in SELF_PREFIXES if text.startswith(p) and len(text) > len(p)]
 
 
 @lru_cache(maxsize=4096)
