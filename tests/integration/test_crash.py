@@ -2,19 +2,23 @@
 the command or exactly as after it, never in between (DEVELOPERS: correct under a crash mid-command).
 
 Each round copies the database, runs the command cleanly on the copy (the "after" picture), then runs the
-same command on the real database and kills it at a random moment of its run. Every table is compared row
+same command on the real database and kills it at a random moment of its run (`kill_moment`: moments
+spread over the part of the run where the database is touched, one in each slice of it). Every table is compared row
 by row; only the outbox's delivery columns may differ (a reply written but not yet marked sent is the
 outbox's business: it is sent again under the same key). A command that did not happen is sent again, as
 a platform redelivers it, and must then give the "after" picture.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import random
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -26,26 +30,62 @@ from tests.conftest import ROOT
 from tests.waits import patience
 
 BOT = [sys.executable, "-m", "bot.cli"]
-ROUNDS = int(os.environ.get("CRASH_ROUNDS", "20"))          # kills per database; the test stops by itself
+# Kills per database. 8 by default (make test); CRASH_ROUNDS=40 for a long run. Eight suffice because the
+# moments are not uniform over the whole run: see kill_moment.
+ROUNDS = int(os.environ.get("CRASH_ROUNDS", "8"))
 DELIVERY = {"claimed_at", "claimed_by", "sent_at", "attempts", "retry_at", "failed_at"}
 MEMBERS = ["李四", "王五", "赵六"]
 
 
-def say(cfg, db, when, sender, msg, kill_after=None) -> tuple[bool, float]:
-    """Run one `say`; kill it after `kill_after` seconds. Returns (finished by itself, seconds it ran)."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(BOT + ["say", "--config", str(cfg), "--db", db, "--at", when, sender, msg],
-                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if kill_after is not None:
-        try:
-            p.wait(timeout=kill_after)
-        except subprocess.TimeoutExpired:
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-            return False, time.monotonic() - t0
-    _, err = p.communicate(timeout=patience(120))
-    assert p.returncode == 0, err.decode()
-    return True, time.monotonic() - t0
+def say(cfg, db, when, sender, msg, kill_after=None) -> tuple[bool, float, float | None]:
+    """Run one `say`; kill it after `kill_after` seconds. Returns (finished by itself, seconds it ran,
+    seconds until its first reply line: `say` prints after its transaction and the outbox marking committed)."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.monotonic()
+        p = subprocess.Popen(BOT + ["say", "--config", str(cfg), "--db", db, "--at", when, sender, msg],
+                             cwd=ROOT, stdout=subprocess.PIPE if kill_after is None else subprocess.DEVNULL, stderr=err)
+        replied = None
+        if kill_after is not None:
+            try:
+                p.wait(timeout=kill_after)
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                return False, time.monotonic() - t0, None
+        else:
+            for _line in p.stdout:           # (`say` flushes each line)
+                replied = replied or time.monotonic() - t0
+            p.stdout.close()
+        p.wait(timeout=patience(120))
+        took = time.monotonic() - t0
+        err.seek(0)
+        assert p.returncode == 0, err.read().decode()
+        return True, took, replied
+
+
+def say_here(cfg, db, when, sender, msg) -> None:
+    """The same `say`, in this process: the set-up before the kills (a process start saved per command)."""
+    from bot.cli import main
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["say", "--config", str(cfg), "--db", db, "--at", when, sender, msg]) == 0
+
+
+def kill_moment(rng, stratum: int, rounds: int, took: float, replied: float | None) -> float:
+    """When to kill the command, from the clean run's length (`took`) and its first reply (`replied`).
+
+    The first part of a run is the interpreter starting and importing; the reply comes at about 0.75·took,
+    after the command's transaction and the outbox marking committed; the rest is the exit. The kills
+    fall in [0.5·took, the reply + a quarter of the rest]: the bootstrap, the scheduler's catch-up, the
+    command's own transaction and its commit, the marking, the start of the exit. (Uniform kills over
+    [0.5, 1.05]·took, as before, spent about half of themselves in the exit, where nothing can break.)
+    The window is cut into `rounds` equal slices and each round kills at a random moment of its own slice
+    (`stratum`, shuffled): so eight rounds already kill before the transaction, inside it and around its
+    commit, and after it on either side of the marking; the killed run's own pace, never quite the clean
+    run's, moves each moment a little further. CRASH_ROUNDS=40 cuts the window finer.
+    """
+    lo = 0.5 * took
+    hi = replied + 0.25 * (took - replied) if replied else 1.05 * took
+    return lo + (stratum + rng.random()) / rounds * (hi - lo)
 
 
 def picture(db: str) -> dict:
@@ -84,6 +124,9 @@ class Sqlite:
         with sqlite3.connect(self.dir / "reception.db") as src, sqlite3.connect(name) as dst:
             src.backup(dst)              # a consistent copy, WAL included
         return f"sqlite:///{name}"
+
+    def drop(self, url: str) -> None:
+        pass                             # (tmp_path goes with the test)
 
 
 class Postgres:
@@ -130,6 +173,10 @@ class Postgres:
                 time.sleep(0.1)
         raise AssertionError("could not copy the database")
 
+    def drop(self, url: str) -> None:
+        """The copy, once its picture is taken: the cluster stays small (it is removed at the end of the session)."""
+        self._sql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
@@ -152,19 +199,23 @@ def test_a_say_killed_at_a_random_moment_leaves_the_command_whole_or_absent(data
     cfg = config_file()
     seed = int(os.environ.get("CRASH_SEED") or random.randrange(1 << 30))    # CRASH_SEED=… reproduces a run
     rng = random.Random(seed)
-    say(cfg, database.url, "2026-11-27 09:00", "张经理", "/开班 " + " ".join(MEMBERS))
+    say_here(cfg, database.url, "2026-11-27 09:00", "张经理", "/开班 " + " ".join(MEMBERS))
     for who in MEMBERS:
-        say(cfg, database.url, "2026-11-27 09:01", who, "签到")
-    outcomes = {"absent": 0, "whole": 0}
+        say_here(cfg, database.url, "2026-11-27 09:01", who, "签到")
+    strata = rng.sample(range(ROUNDS), ROUNDS)
+    outcomes, moments = {"absent": 0, "whole": 0}, []       # moments: the kill's share of the clean run
     for i, (who, msg) in enumerate(day_of_commands(ROUNDS)):
         when = f"2026-11-27 {10 + i // 60:02d}:{i % 60:02d}"
         before, sequences = picture(database.url), database.sequences()
         copy = database.copy()
-        _, took = say(cfg, copy, when, who, msg)
+        _, took, replied = say(cfg, copy, when, who, msg)
         after = picture(copy)
-        finished, _ = say(cfg, database.url, when, who, msg, kill_after=rng.uniform(0.5, 1.05) * took)
+        database.drop(copy)
+        kill_after = kill_moment(rng, strata[i], ROUNDS, took, replied)
+        finished, _, _ = say(cfg, database.url, when, who, msg, kill_after=kill_after)
         now = picture(database.url)
         assert now in (before, after), f"round {i} (CRASH_SEED={seed}): {who}「{msg}」 half-applied after a kill"
+        moments.append(f"{kill_after / took:.2f}{'·' if now == before else '+'}")
         if now == before:
             assert not finished
             outcomes["absent"] += 1
@@ -174,4 +225,4 @@ def test_a_say_killed_at_a_random_moment_leaves_the_command_whole_or_absent(data
         else:
             outcomes["whole"] += 1
     assert sum(outcomes.values()) == ROUNDS
-    print(f"{ROUNDS} kills (CRASH_SEED={seed}): {outcomes}")
+    print(f"{ROUNDS} kills (CRASH_SEED={seed}): {outcomes}; at (· absent, + whole): {' '.join(moments)}")
