@@ -31,7 +31,7 @@ _KEEP_TRAILING = "*#%"              # 王** stays a placeholder, 138****5678 sta
 BOT_NAME = "接待助手"                # the bot's own @mention (the adapters strip it; the console may not)
 # everyday forms of a command word (COMMANDS §Parsing): 回来了, 暂离一下, 我回来了, 已回来, 我已经签到了;
 # `下` only when no word follows (`暂离下` is 暂离一下, `暂离下楼拿快递` has the reason 下楼拿快递)
-_PARTICLES = re.compile(r"^(?:一下|下(?![^\W\d_])|了|啦|咯|喽|啊|呀|哈)+")
+_PARTICLES = re.compile(r"^(?:一下|下(?!(?:一下|下|了|啦|咯|喽|啊|呀|哈)*+[^\W\d_])|了|啦|咯|喽|啊|呀|哈)+")
 SELF_PREFIXES = ("我已经", "我已", "已经", "我", "已")
 
 
