@@ -6,6 +6,8 @@ is sent exactly once even when two processes catch up at the same moment.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -28,11 +30,22 @@ def run_say(cfg, db, when, sender, msg):
     return r.stdout
 
 
+def here(*argv) -> str:
+    """The same CLI command in this process: for the set-up and the look afterwards, where what is tested
+    is not the process (a process start saved each time); its output."""
+    from bot.cli import main
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(list(argv)) == 0
+    return out.getvalue()
+
+
+def say_here(cfg, db, when, sender, msg) -> str:
+    return here("say", "--config", str(cfg), "--db", db, "--at", when, sender, msg)
+
+
 def state(cfg, db, when):
-    r = subprocess.run(BOT + ["state", "--json", "--config", str(cfg), "--db", db, "--at", when],
-                       capture_output=True, text=True, cwd=ROOT, timeout=patience(120))
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    return json.loads(here("state", "--json", "--config", str(cfg), "--db", db, "--at", when))
 
 
 def sync_url(db: str) -> str:
@@ -41,7 +54,7 @@ def sync_url(db: str) -> str:
 
 def test_simultaneous_walk_ins_never_give_a_turn_twice(db_url, config_file):
     cfg = config_file()
-    run_say(cfg, db_url, "2026-11-27 09:00", "张经理", "/开班 " + " ".join(MEMBERS))
+    say_here(cfg, db_url, "2026-11-27 09:00", "张经理", "/开班 " + " ".join(MEMBERS))
     jobs = [(name, "接待") for name in MEMBERS for _ in range(2)]
     with ThreadPoolExecutor(len(jobs)) as pool:
         outs = list(pool.map(lambda j: run_say(cfg, db_url, "2026-11-27 09:05", *j), jobs))
@@ -71,11 +84,11 @@ def test_simultaneous_walk_ins_never_give_a_turn_twice(db_url, config_file):
 
 
 def _seed_reminders(cfg, db, n):
-    run_say(cfg, db, "2026-11-20 09:00", "张经理", "/开班 李四 王五")
+    say_here(cfg, db, "2026-11-20 09:00", "张经理", "/开班 李四 王五")
     for i in range(n):
         who = "李四" if i % 2 == 0 else "王五"
-        run_say(cfg, db, f"2026-11-20 09:{10 + i:02d}", who, f"到访 王{chr(0x4e00 + i)}明 1380000{i:04d}")
-        run_say(cfg, db, f"2026-11-20 09:{10 + i:02d}", who, "送客")
+        say_here(cfg, db, f"2026-11-20 09:{10 + i:02d}", who, f"到访 王{chr(0x4e00 + i)}明 1380000{i:04d}")
+        say_here(cfg, db, f"2026-11-20 09:{10 + i:02d}", who, "送客")
 
 
 def test_two_processes_catching_up_at_once_send_each_reminder_exactly_once(db_url, config_file):
