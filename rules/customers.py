@@ -119,7 +119,7 @@ class Customer:
     name: str
     phone: str
     owner: str | None
-    status: str
+    status: CustomerStatus
     registered_by: str
     registered_at: datetime
     last_activity_at: datetime | None = None
@@ -128,7 +128,7 @@ class Customer:
     other_names: list[str] = field(default_factory=list)
     id: int | None = None
 
-    def effective_status(self, now: datetime) -> str:
+    def effective_status(self, now: datetime) -> CustomerStatus:
         """active → lapsed (公客) once now is past valid_until; closed never lapses."""
         if self.status == ACTIVE and self.valid_until is not None and now > self.valid_until:
             return LAPSED

@@ -1,6 +1,7 @@
-"""The closed sets of words the rules use: presence, reception category, customer status, member role
-and the kind of a change-log row. StrEnums: each compares equal to its string, so the database,
-the state dump and every reply keep the same words."""
+"""The closed sets of words the rules use: presence, reception category, customer status, member role,
+the kind of a change-log row, what a reception earned, when a 非客 takes effect and the report periods.
+StrEnums: each compares equal to its string, so the database, the state dump and every reply keep the
+same words."""
 from __future__ import annotations
 
 from enum import StrEnum
@@ -42,6 +43,24 @@ class Role(StrEnum):
     SALES = "sales"
     MANAGER = "manager"
     BOTH = "both"           # a manager who also receives customers
+
+
+class Benefit(StrEnum):
+    """What a reception earned its receiver (RULES §4: one benefit per reception); receptions.benefit."""
+    NONE = ""
+    REFUND = "refund"       # 退名次并补接: a counted turn re-classified, the count back with a make-up
+    MAKEUP = "makeup"       # 补接: an obligation or helper reception without a deal
+
+
+class NonBuyerTiming(StrEnum):
+    """When a 非客 takes effect (seed 十三)."""
+    NOW = "now"             # within the window, or while the visitor is still here
+    APPROVE = "approve"     # after 送客 and past the window: it waits for /批准
+
+
+class ReportPeriod(StrEnum):
+    WEEK = "week"           # /周报
+    MONTH = "month"         # /月报
 
 
 SELLS = (Role.SALES, Role.BOTH)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from rules import texts as T
-from rules.enums import Category
+from rules.enums import Benefit, Category, NonBuyerTiming
 from rules.queue import AVAILABLE, AWAY_BUSINESS, BUSY
 
 
@@ -28,7 +28,7 @@ def earns_makeup(turn: bool, deal_today: bool) -> bool:
 
 def withdraw_on_registration(category: str, benefit: str) -> bool:
     """非客 then 到访 in the same reception: it was not a non-buyer; the refund is withdrawn."""
-    return category == Category.NON_BUYER and benefit == "refund"
+    return category == Category.NON_BUYER and benefit == Benefit.REFUND
 
 
 def withdraw_on_split(makeup_src: int | None, receptions: set[int]) -> bool:
@@ -68,11 +68,11 @@ def deal_correction_refusal(poster: str, shares: dict[str, float], manager: bool
     return T.DEAL_NOT_YOURS.format(owner=owner)
 
 
-def non_buyer_timing(started: datetime, now: datetime, window_minutes: int, still_open: bool) -> str:
-    """十三: 'now' within the window or while the visitor is still here; 'approve' after 送客."""
+def non_buyer_timing(started: datetime, now: datetime, window_minutes: int, still_open: bool) -> NonBuyerTiming:
+    """十三: NOW within the window or while the visitor is still here; APPROVE after 送客."""
     if still_open or now <= started + timedelta(minutes=window_minutes):
-        return "now"
-    return "approve"
+        return NonBuyerTiming.NOW
+    return NonBuyerTiming.APPROVE
 
 
 def managers_of(db_managers: list[str], config_managers: tuple[str, ...] | list[str]) -> list[str]:

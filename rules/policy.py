@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from datetime import time
+from typing import Any
 
 from rules import texts as T
 
@@ -34,7 +35,7 @@ class Policy:
     phone_duty: bool = False                 # auto_dealer 二.10
     door_duty: bool = False                  # auto_dealer 二.1
 
-    def with_overrides(self, **overrides: object) -> Policy:
+    def with_overrides(self, **overrides: Any) -> Policy:      # Any: config.yaml's values, checked by bot/config.py
         known = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - known)
         if unknown:

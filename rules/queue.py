@@ -5,8 +5,8 @@ Nothing here reads a clock or a database: the date comes in as an argument.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from datetime import date
 
 from rules import texts as T
 from rules.enums import Presence
@@ -22,7 +22,7 @@ PRESENCE_WORDS = T.PRESENCE
 @dataclass
 class Entry:
     name: str
-    presence: str = ABSENT
+    presence: Presence = ABSENT
     counted: int = 0
     makeup: int | None = None        # when the make-up was earned (first earned, first served)
     held: int | None = None          # when the turn passed while busy/away on business (place kept)
@@ -40,10 +40,11 @@ def _place(e: Entry) -> int | None:
 
 @dataclass
 class Day:
-    date: date | None = None
+    # dt.date, never `date`: in this class body that name is the field below
+    date: dt.date | None = None
     queue: list[Entry] = field(default_factory=list)
     off: list[str] = field(default_factory=list)           # 请假 / 签退 today
-    early_date: date | None = None                          # sign-ins before that day's opening
+    early_date: dt.date | None = None                       # sign-ins before that day's opening
     early: list[str] = field(default_factory=list)
     early_off: list[str] = field(default_factory=list)      # 请假 before that day's opening
     assigned: str | None = None                             # /指派
@@ -81,7 +82,7 @@ class Day:
         return rest[0] if rest else None
 
     # ---- opening the day (§2) -----------------------------------------
-    def open(self, today: date, roster: list[str], carry_over: bool) -> list[str]:
+    def open(self, today: dt.date, roster: list[str], carry_over: bool) -> list[str]:
         """开班: build today's queue from yesterday's order (carry_over) or the roster."""
         order = [n for n in self.names() if n in roster] if carry_over else []
         order += [n for n in roster if n not in order]
@@ -94,7 +95,7 @@ class Day:
         return [T.Q_OPENED.format(order=" ".join(order) or T.EMPTY)
                 + (T.Q_OPENED_EARLY.format(names=" ".join(sorted(early & set(order)))) if early else "")]
 
-    def open_with(self, today: date, names: list[str]) -> list[str]:
+    def open_with(self, today: dt.date, names: list[str]) -> list[str]:
         """/开班 甲 乙 丙: today's queue is exactly these members, all available; counts kept."""
         old = {e.name: e for e in self.queue} if self.date == today else {}
         self.queue = []
@@ -124,7 +125,7 @@ class Day:
         self._get(name).counted = counted
 
     # ---- before the opening (§2) ----------------------------------------
-    def expect_opening(self, today: date) -> None:
+    def expect_opening(self, today: dt.date) -> None:
         """Sign-ins and leave before `today`'s opening are remembered; an earlier day's are dropped."""
         if self.early_date != today:
             self.early_date, self.early, self.early_off = today, [], []
@@ -165,7 +166,7 @@ class Day:
         """Off the roster (/成员 移除): out of the queue; unlike `leave`, `off` and /指派 are untouched."""
         self.queue = [e for e in self.queue if e.name != name]
 
-    def set_presence(self, name: str, presence: str, why: str) -> list[str]:
+    def set_presence(self, name: str, presence: Presence, why: str) -> list[str]:
         self._get(name).presence = presence
         return [T.Q_PRESENCE.format(name=name, word=why)]
 
@@ -223,7 +224,7 @@ class Day:
             seq = self.makeup_seq
         e.makeup, e.makeup_src = seq, src
         i = 0
-        while i < len(self.queue) and _place(self.queue[i]) is not None and _place(self.queue[i]) < seq:
+        while i < len(self.queue) and (place := _place(self.queue[i])) is not None and place < seq:
             i += 1
         self.queue.insert(i, e)
         return [T.Q_MAKEUP.format(name=name, pos=i + 1, why=T.REASON.format(reason=why) if why else "")]
@@ -350,9 +351,10 @@ class Day:
             return cls()
         # copies throughout: never share a list with the caller's (ORM-loaded) dict
         d = {k: list(v) if isinstance(v, list) else v for k, v in d.items()}
-        d["queue"] = [Entry(**{**e, "receptions": list(e.get("receptions", []))}) for e in d.get("queue", [])]
+        d["queue"] = [Entry(**{**e, "presence": Presence(e.get("presence", ABSENT)),
+                               "receptions": list(e.get("receptions", []))}) for e in d.get("queue", [])]
         d["pending_non_buyer"] = {k: dict(v) for k, v in d.get("pending_non_buyer", {}).items()}
         d["helpers"] = dict(d.get("helpers", {}))
         for k in ("date", "early_date"):
-            d[k] = date.fromisoformat(d[k]) if d.get(k) else None
+            d[k] = dt.date.fromisoformat(d[k]) if d.get(k) else None
         return cls(**d)

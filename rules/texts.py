@@ -8,7 +8,7 @@ bot/ read it from here.
 """
 from __future__ import annotations
 
-from rules.enums import Category, CustomerStatus, Presence
+from rules.enums import Category, CustomerStatus, Presence, ReportPeriod
 
 # ---- words -------------------------------------------------------------------------------
 PRESENCE = {Presence.AVAILABLE: "在岗", Presence.BUSY: "接待中", Presence.AWAY_BUSINESS: "外出（公事）",
@@ -482,7 +482,7 @@ WEB_OFF = "看板未启用：请在 config.yaml 里设置 web（host、port、ba
 BOARD_LINKS = ("{head}「{project}」看板（在电视上用浏览器全屏打开）：\n{base}/board/{token}\n"
                "报表：{base}/report/{token}\n请勿转发；需要换链接时发 /看板 重置。")
 BOARD_RESET = "已换新链接，旧链接已失效。\n"
-REPORT_TITLE = {"week": "周报", "month": "月报"}
+REPORT_TITLE = {ReportPeriod.WEEK: "周报", ReportPeriod.MONTH: "月报"}
 REPORT_HEAD = "【{title}】{project} {start:%m-%d} 至 {end:%m-%d}"
 REPORT_TOTAL = ("合计：接待 {all}（计名次 {counted}），登记 {registrations}，成交 {deals}（{units} 套），"
                 "转化率 {conversion}，流失公客 {lapsed}。")

@@ -17,7 +17,7 @@ CATEGORY_WORDS = T.CATEGORY
 
 @dataclass(frozen=True)
 class Visit:
-    category: str
+    category: Category
     receiver: str           # who should receive the customer
     counted: bool           # the receiver's reception uses up a turn
     owner: str | None = None        # the customer's owner, when it is not the reporter
