@@ -68,9 +68,11 @@ def undo(cmd: c.Undo, ctx: Ctx) -> Reply:
         break
     if target is None:
         raise Refused(T.NOTHING_TO_UNDO)
-    for a in passed + [target]:                  # newest first: each restores what the one after it saw
-        ctx.uow.restore(a.undo["rows"])
-    ctx.day = Day.from_dict(target.undo["day"])
+    # every one has before-images (the search above passed over those without); target's come last
+    images = [a.undo for a in (*passed, target) if a.undo is not None]
+    for image in images:                         # newest first: each restores what the one after it saw
+        ctx.uow.restore(image["rows"])
+    ctx.day = Day.from_dict(images[-1]["day"])
     _opening_due_again(ctx)
     ctx.note(T.UNDO_NOTE.format(actor=target.actor, command=target.command))
     return Reply(T.UNDONE.format(actor=target.actor, command=target.command, time=f"{ctx.local(target.at):%H:%M}"),

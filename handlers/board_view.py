@@ -33,7 +33,7 @@ def board_state(s: Session, project: m.Project, settings, now: datetime) -> dict
     nxt = day.next_up() if is_open else None
     receiving = [{"name": who, "since": f"{started.astimezone(tz):%H:%M}"}
                  for who, started in boards.open_receptions(s, project.id, local.date())]
-    since = {}
+    since: dict[str, str] = {}
     for r in receiving:
         since.setdefault(r["name"], r["since"])
     queue = [{"name": e.name, "presence": e.presence, "word": PRESENCE_WORDS[e.presence], "counted": e.counted,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules.enums import ReportPeriod
+
 
 @dataclass(frozen=True)
 class Command:
@@ -202,7 +204,10 @@ class BoardLink(Command):
 
 @dataclass(frozen=True)
 class PeriodReport(Command):
-    period: str          # "week" (/周报) | "month" (/月报)
+    period: ReportPeriod          # /周报 | /月报
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "period", ReportPeriod(self.period))   # the parser passes the word
 
 
 @dataclass(frozen=True)

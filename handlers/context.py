@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import overload
 
 from handlers.export_rows import WorkbookWriter
 from handlers.settings import ProjectSettings
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import MANAGES, SELLS
+from rules.enums import MANAGES, SELLS, Benefit, CustomerStatus, Presence
 from rules.errors import Refused
-from rules.queue import Day
+from rules.queue import Day, Entry
 from rules.schedule import customer_due
 from storage import models as m
 from storage.uow import UnitOfWork
@@ -42,6 +43,13 @@ class Ctx:
     @property
     def today(self) -> date:
         return self.now.date()
+
+    @overload
+    def local(self, t: datetime) -> datetime: ...
+    @overload
+    def local(self, t: None) -> None: ...
+    @overload
+    def local(self, t: datetime | None) -> datetime | None: ...
 
     def local(self, t: datetime | None) -> datetime | None:
         return None if t is None else t.astimezone(self.settings.tz)
@@ -81,7 +89,7 @@ class Ctx:
             raise Refused(T.NOT_ON_ROSTER.format(name=name))
         return name
 
-    def presence(self, name: str | None) -> str | None:
+    def presence(self, name: str | None) -> Presence | None:
         e = self.day.entry(name) if name else None
         return e.presence if e else None
 
@@ -93,10 +101,12 @@ class Ctx:
         if not self.day_open():
             raise Refused(T.NOT_OPEN.format(start=f"{self.settings.shift_start:%H:%M}"))
 
-    def require_in_queue(self, name: str) -> None:
+    def require_in_queue(self, name: str) -> Entry:
         self.require_open()
-        if self.day.entry(name) is None:
+        e = self.day.entry(name)
+        if e is None:
             raise Refused(T.NOT_IN_QUEUE.format(name=name))
+        return e
 
     # ---- register ----------------------------------------------------------
     def customer_row(self, phone: str) -> m.Customer | None:
@@ -111,7 +121,7 @@ class Ctx:
 
     def domain(self, row: m.Customer) -> cr.Customer:
         return cr.Customer(
-            name=row.name, phone=row.phone, owner=row.owner, status=row.status,
+            name=row.name, phone=row.phone, owner=row.owner, status=CustomerStatus(row.status),
             registered_by=row.registered_by, registered_at=self.local(row.registered_at),
             last_activity_at=self.local(row.last_activity_at), valid_until=self.local(row.valid_until),
             note=row.note, other_names=list(row.other_names or []), id=row.id)
@@ -169,7 +179,7 @@ class Ctx:
                         turn: bool = False) -> m.Reception:
         r = m.Reception(project_id=self.project.id, day=self.today, member=member,
                         customer_id=customer_id, category=category, counted_for=counted_for,
-                        for_owner=for_owner, kind="", turn=turn, benefit="", started_at=self.now,
+                        for_owner=for_owner, kind="", turn=turn, benefit=Benefit.NONE, started_at=self.now,
                         nudge_at=self.now + timedelta(minutes=self.policy.max_reception_minutes))
         self.uow.receptions.add(r)
         if self.day_open():

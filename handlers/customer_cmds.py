@@ -85,11 +85,11 @@ def verify(cmd: c.Verify, ctx: Ctx) -> Reply:
     if cmd.same:
         twin = next((o for o in ctx.customers_named(row.name)
                      if o.id != row.id and ctx.domain(o).owner_at(ctx.now)), None)
-        if twin is None:
+        other = ctx.domain(twin) if twin is not None else None
+        if other is None or other.owner is None:           # (owner_at above: the twin has an owner)
             raise Refused(T.NO_TWIN)
-        other = ctx.domain(twin)
         cust.owner, cust.status, cust.valid_until = other.owner, other.status, other.valid_until
-        cust.last_activity_at, cust.note = other.last_activity_at, T.TWIN_NOTE_FIELD.format(phone=cr.mask(twin.phone))
+        cust.last_activity_at, cust.note = other.last_activity_at, T.TWIN_NOTE_FIELD.format(phone=cr.mask(other.phone))
         ctx.save(cust, row)
         ctx.note(T.VERIFIED_SAME_NOTE.format(name=row.name, owner=other.owner))
         return _hand_over_after_verify(ctx, row, other.owner, other.status == cr.CLOSED)

@@ -8,6 +8,7 @@ from rules import customers as cr
 from rules import deals as dr
 from rules import fairness as fair
 from rules import texts as T
+from rules.enums import Benefit
 from rules.errors import Refused
 from storage import models as m
 
@@ -20,7 +21,7 @@ def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> Reply:
     linked = _linked(ctx, cmd, row)
     target = linked if linked is not None else row
     deal = _deal_today(ctx, target)
-    if deal is not None:
+    if deal is not None and target is not None:      # (without a customer there is no deal today)
         return _correct(ctx, deal, target, cmd)
     me = ctx.salesperson(ctx.sender)
     note = cmd.note if linked is not None else " ".join(x for x in (cmd.linked, cmd.note) if x)
@@ -130,16 +131,18 @@ def _alert_big(ctx: Ctx, me: str, row: m.Customer, units: int, shares: dict) -> 
 
 def _withdraw_split_makeups(ctx: Ctx, customer_id: int | None, shares: dict, owner: str) -> list[str]:
     """A same-day split replaces the obligation make-up its receiver still holds (RULES §4)."""
+    if customer_id is None:
+        return []
     lines = []
     for name in shares:
-        e = ctx.day.entry(name) if name != owner and customer_id is not None else None
+        e = ctx.day.entry(name) if name != owner else None
         if e is None:
             continue
         recs = ctx.uow.receptions.obligations(customer_id, ctx.today, name)
         if fair.withdraw_on_split(e.makeup_src, {r.id for r in recs}):
             ctx.note(*ctx.day.withdraw_makeup(name, T.WITHDRAW_WHY_SPLIT))
             for r in recs:
-                r.benefit = ""
+                r.benefit = Benefit.NONE
             lines.append(T.SPLIT_MAKEUP_WITHDRAWN.format(name=name))
     return lines
 

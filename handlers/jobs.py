@@ -105,19 +105,20 @@ def _reminders(ctx: Ctx) -> list[Msg]:
     out: list[Msg] = []
     rows = ctx.uow.customers.reminders_due(ctx.project.id, ctx.now)
     for row in rows:
-        stage = customer_due(ctx.local(row.valid_until), row.due_stage, ctx.policy) if row.valid_until else None
-        if stage is None or row.status != cr.ACTIVE:
+        deadline = ctx.local(row.valid_until)
+        stage = customer_due(deadline, row.due_stage, ctx.policy) if deadline else None
+        if deadline is None or stage is None or row.status != cr.ACTIVE:
             row.due_at = None
             continue
-        out += _remind(ctx, row, stage[0])
+        out += _remind(ctx, row, deadline, stage[0])
         row.due_stage = stage[0]
-        nxt = customer_due(ctx.local(row.valid_until), stage[0], ctx.policy)
+        nxt = customer_due(deadline, stage[0], ctx.policy)
         row.due_at = nxt[1] if nxt else None
     return out
 
 
-def _remind(ctx: Ctx, row: m.Customer, stage: int) -> list[Msg]:
-    deadline = ctx.local(row.valid_until)
+def _remind(ctx: Ctx, row: m.Customer, deadline: datetime, stage: int) -> list[Msg]:
+    """`deadline`: the end of the customer's tracking period, local time."""
     key = f"cust:{row.id}:{deadline:%Y%m%d}:{stage}"
     who = T.CUSTOMER_WHO.format(name=row.name, phone=cr.mask(row.phone))
     if stage in (REMIND_EVE, REMIND_LAST):
@@ -127,6 +128,7 @@ def _remind(ctx: Ctx, row: m.Customer, stage: int) -> list[Msg]:
         return [Msg(key, row.owner, T.REMINDER.format(who=who, when=when, deadline=f"{deadline:%m-%d}",
                                                       phone=row.phone), (), MessageKind.REMINDER)]
     if stage == LAPSE_NOTICE and ctx.now > deadline:
+        assert row.owner is not None, row.id        # an active customer has an owner (rules.customers)
         text = T.LAPSED.format(who=who, days=ctx.policy.tracking_days, deadline=f"{deadline:%m-%d}")
         msgs = [Msg(key + ":" + row.owner, row.owner, T.LAPSED_TO_OWNER.format(text=text), (), MessageKind.LAPSE)]
         msgs += [Msg(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=row.owner, text=text), (),

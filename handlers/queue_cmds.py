@@ -6,9 +6,9 @@ from handlers.context import Ctx
 from handlers.reply import Reply, Tell
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import Category
+from rules.enums import Benefit, Category, NonBuyerTiming, Presence
 from rules.errors import Refused
-from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, PRESENCE_WORDS
+from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, PRESENCE_WORDS, Entry
 from storage import models as m
 
 NON_BUYER_KINDS = ("同行", "市调", "建筑", "装修", "广告", "记者", "推销")
@@ -112,7 +112,7 @@ def leave(cmd: c.Leave, ctx: Ctx) -> Reply:
     return _leave(ctx, T.LEAVE_WORD)
 
 
-def _away(ctx: Ctx, presence: str, reason: str, word: str) -> Reply:
+def _away(ctx: Ctx, presence: Presence, reason: str, word: str) -> Reply:
     me = ctx.sender
     ctx.require_in_queue(me)
     p = ctx.presence(me)
@@ -146,8 +146,7 @@ def back(cmd: c.Back, ctx: Ctx) -> Reply:
 # ---- walk-ins ----------------------------------------------------------------------
 def check_walk_in(ctx: Ctx, name: str) -> None:
     """Only the next-up takes a walk-in; a busy member needs /批准 (RULES §3.6, §3.7)."""
-    ctx.require_in_queue(name)
-    e = ctx.day.entry(name)
+    e = ctx.require_in_queue(name)
     if e.presence == BUSY and e.approved <= 0:
         nxt = ctx.day.next_up()
         raise Refused(T.BUSY_NO_NEW.format(name=name) + "\n"
@@ -180,15 +179,16 @@ def receive(cmd: c.Receive, ctx: Ctx) -> Reply:
 def refund(ctx: Ctx, r: m.Reception, why: str) -> bool:
     """A counted reception becomes uncounted: count −1, and a make-up (优先补接) for a counted
     rotation turn only (RULES §4). True when the make-up was given."""
-    back, makeup = fair.refund_terms(r.counted_for is not None, r.turn)
-    if back and ctx.day.entry(r.counted_for) and r.day == ctx.today:
+    who = r.counted_for
+    back, makeup = fair.refund_terms(who is not None, r.turn)
+    if back and who is not None and ctx.day.entry(who) and r.day == ctx.today:
         if makeup:
-            ctx.note(*ctx.day.refund(r.counted_for, why, src=r.id))
-            r.benefit = "refund"
+            ctx.note(*ctx.day.refund(who, why, src=r.id))
+            r.benefit = Benefit.REFUND
         else:
-            ctx.note(*ctx.day.uncount(r.counted_for), T.NO_MAKEUP_OUT_OF_TURN.format(name=r.counted_for))
+            ctx.note(*ctx.day.uncount(who), T.NO_MAKEUP_OUT_OF_TURN.format(name=who))
     r.counted_for = None
-    return makeup and r.benefit == "refund"
+    return makeup and r.benefit == Benefit.REFUND
 
 
 def makeup_for(ctx: Ctx, r: m.Reception, why: str) -> bool:
@@ -200,7 +200,7 @@ def makeup_for(ctx: Ctx, r: m.Reception, why: str) -> bool:
             ctx.note(T.NO_MAKEUP_OUT_OF_TURN.format(name=r.member))
         return False
     ctx.note(*ctx.day.give_makeup(r.member, why, src=r.id))
-    r.benefit = "makeup"
+    r.benefit = Benefit.MAKEUP
     return True
 
 
@@ -222,6 +222,7 @@ def see_off(cmd: c.SeeOff, ctx: Ctx) -> Reply:
 
 def _matches(ctx: Ctx, customer_id: int, key: str) -> bool:
     row = ctx.uow.customers.get(customer_id)
+    assert row is not None, customer_id         # receptions.customer_id is a foreign key
     return key in (row.phone, row.name)
 
 
@@ -241,7 +242,7 @@ def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
     elif ctx.policy.helper_no_deal_owner_counted and ctx.day.entry(r.member):
         # auto_dealer: the helper's make-up is the policy table's own (RULES §4 `helper`)
         ctx.note(*ctx.day.give_makeup(r.member, T.MAKEUP_WHY_OBLIGATION, src=r.id))
-        r.benefit = "makeup"
+        r.benefit = Benefit.MAKEUP
         lines.append(T.GOT_MAKEUP.format(name=r.member))
     return lines
 
@@ -260,7 +261,7 @@ def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> Reply:
         raise Refused(T.NON_BUYER_ALREADY.format(me=me))
     timing = fair.non_buyer_timing(ctx.local(r.started_at), ctx.now, ctx.policy.non_buyer_window_minutes,
                                    still_open=r.ended_at is None)
-    if timing == "approve":
+    if timing == NonBuyerTiming.APPROVE:
         ctx.day.hold_non_buyer(me, r.id, cmd.kind)
         ctx.note(T.NON_BUYER_LATE_NOTE.format(me=me, kind=cmd.kind))
         return Reply(T.NON_BUYER_LATE.format(minutes=ctx.policy.non_buyer_window_minutes, me=me, kind=cmd.kind))
@@ -288,9 +289,9 @@ def apply_non_buyer(ctx: Ctx, me: str, r: m.Reception, kind: str) -> str:
 
 
 # ---- manager overrides ------------------------------------------------------------------
-def _in_queue(ctx: Ctx, name: str) -> None:
+def _in_queue(ctx: Ctx, name: str) -> Entry:
     ctx.salesperson(name)
-    ctx.require_in_queue(name)
+    return ctx.require_in_queue(name)
 
 
 def set_order(cmd: c.SetOrder, ctx: Ctx) -> Reply:
@@ -302,8 +303,7 @@ def set_order(cmd: c.SetOrder, ctx: Ctx) -> Reply:
 
 
 def give_makeup(cmd: c.GiveMakeup, ctx: Ctx) -> Reply:
-    _in_queue(ctx, cmd.name)
-    if ctx.day.entry(cmd.name).makeup is not None:
+    if _in_queue(ctx, cmd.name).makeup is not None:
         raise Refused(T.ALREADY_HOLDS_MAKEUP.format(name=cmd.name))
     ctx.note(*ctx.day.give_makeup(cmd.name, T.MAKEUP_BY_MANAGER, src=0))
     return Reply(T.MAKEUP_GIVEN.format(name=cmd.name))
@@ -323,9 +323,9 @@ def skip(cmd: c.Skip, ctx: Ctx) -> Reply:
 def assign(cmd: c.Assign, ctx: Ctx) -> Reply:
     if cmd.name == LAST:
         return hand_non_buyer_to_last(ctx)
-    _in_queue(ctx, cmd.name)
-    if ctx.presence(cmd.name) != AVAILABLE:
-        raise Refused(T.CANNOT_ASSIGN.format(name=cmd.name, presence=PRESENCE_WORDS[ctx.presence(cmd.name)]))
+    e = _in_queue(ctx, cmd.name)
+    if e.presence != AVAILABLE:
+        raise Refused(T.CANNOT_ASSIGN.format(name=cmd.name, presence=PRESENCE_WORDS[e.presence]))
     ctx.note(*ctx.day.assign(cmd.name))
     return Reply(T.ASSIGNED.format(name=cmd.name))
 
@@ -357,6 +357,7 @@ def approve(cmd: c.Approve, ctx: Ctx) -> Reply:
     pending = ctx.day.take_non_buyer(cmd.name)
     if pending:
         r = ctx.uow.receptions.get(pending["reception"])
+        assert r is not None, pending               # the held 非客's reception (/撤销 takes the hold back first)
         ctx.note(T.NON_BUYER_CONFIRMED_NOTE.format(name=cmd.name, kind=pending["kind"]))
         return Reply(T.NON_BUYER_CONFIRMED + apply_non_buyer(ctx, cmd.name, r, pending["kind"]))
     if ctx.presence(cmd.name) != BUSY:

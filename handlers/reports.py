@@ -73,12 +73,18 @@ def build(s: Session, project_id: int, project: str, tz: ZoneInfo, span: tuple[d
     names = q.roster(s, project_id)
     seen = set(names)
     names += sorted({n for d in (rec, reg, lap, dl, mk) for n in d if n and n not in seen})
-    rows = tuple(Row(n, *rec.get(n, (0, 0)), reg.get(n, 0), *dl.get(n, (0.0, 0.0)), lap.get(n, 0),
+    rows = tuple(Row(n, *_pair(rec.get(n, [0, 0])), reg.get(n, 0), *dl.get(n, (0.0, 0.0)), lap.get(n, 0),
                      *mk.get(n, (0, 0))) for n in names)
     walk = q.daily_walk_ins(s, project_id, start, end)
     days = tuple((start + timedelta(days=i), walk.get(start + timedelta(days=i), 0))
                  for i in range((end - start).days + 1))
     return Report(project, start, end, rows, days)
+
+
+def _pair(counts: list[int]) -> tuple[int, int]:
+    """One salesperson's [counted, uncounted] from storage.reports.receptions, as the two Row fields."""
+    counted, uncounted = counts
+    return counted, uncounted
 
 
 def week_span(today: date) -> tuple[date, date]:

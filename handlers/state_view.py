@@ -28,6 +28,7 @@ def dump(engine: Engine, ps: ProjectSettings, now: datetime) -> dict:
         deals = []
         for dl in uow.deals.of_project(row.id):
             cust = uow.customers.get(dl.customer_id)
+            assert cust is not None, dl.id          # deals.customer_id is a foreign key
             deals.append({"customer": cust.name, "phone": cust.phone, "date": dl.day.isoformat(),
                           "units": dl.units, "shares": dict(dl.shares)})
         return {

@@ -8,7 +8,7 @@ from handlers.reply import Reply
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import Category
+from rules.enums import Benefit, Category
 from rules.errors import Refused
 from rules.queue import AVAILABLE, BUSY, PRESENCE_WORDS
 from rules.visits import CATEGORY_WORDS, Visit, VisitFacts, classify
@@ -69,7 +69,7 @@ def _withdraw_non_buyer(ctx: Ctx, me: str, fill) -> list[str]:
         ctx.note(*ctx.day.withdraw_makeup(me, T.WITHDRAW_WHY_REGISTERED, recount=True))
     elif e is not None:
         ctx.note(*ctx.day.recount(me, T.WITHDRAW_WHY_REGISTERED))
-    fill.counted_for, fill.benefit, fill.kind = me, "", ""
+    fill.counted_for, fill.benefit, fill.kind = me, Benefit.NONE, ""
     return [T.NON_BUYER_WITHDRAWN.format(me=me)]
 
 
@@ -130,8 +130,8 @@ def _register(ctx: Ctx, cust, row, name, phone, v: Visit) -> tuple[m.Customer, l
 
 def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[str]:
     if v.receiver != me:                     # 交给归属人 (handover / brought by their customer)
-        lines = _hand_over(ctx, me, v, row, fill) if fill is not None else []
-        return lines + owner_takes_over(ctx, v, row)
+        handed = _hand_over(ctx, me, v, row, fill) if fill is not None else []
+        return handed + owner_takes_over(ctx, v, row)
     if v.category == Category.OBLIGATION:
         return _obligation(ctx, me, v, row, fill, owner)
     lines: list[str] = []
@@ -226,7 +226,8 @@ def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> Reply:
         if current.category == Category.OBLIGATION and makeup_for(ctx, current, T.MAKEUP_WHY_HANDED):
             lines.append(T.HELP_HANDED_OVER.format(member=current.member))
     ctx.start_reception(me, Category.HELPER, row.id, for_owner=owner)
-    where = PRESENCE_WORDS.get(ctx.presence(owner) or "", T.ABSENT_WORD)
+    presence = ctx.presence(owner)
+    where = T.ABSENT_WORD if presence is None else PRESENCE_WORDS.get(presence, T.ABSENT_WORD)
     ctx.note(T.HELP_NOTE.format(me=me, owner=owner, where=where, name=row.name))
     return Reply(T.HELPING.format(me=me, owner=owner, name=row.name, phone=cr.mask(phone))
                  + ("\n" + "\n".join(lines) if lines else ""), mentions=(owner,))
