@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/reception-bot run --config config.yaml
 
+# mypy first (rules/ and handlers/, settings in pyproject.toml): a type error fails `make test`.
 # pytest exit code 5 means "no tests collected": that is a failure here, not a pass.
 test: install
+	$(BIN)/mypy
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
 
