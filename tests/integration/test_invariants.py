@@ -1,6 +1,7 @@
 """RULES §11 after every command, for random command sequences (hypothesis), plus the export."""
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,11 +10,15 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.bootstrap import bootstrap
+from bot.adapters.xlsx import write_workbook
+from bot.app import App
 from bot.clock import FakeClock
+from bot.config import project_settings
+from bot.config_sync import sync
 from handlers.messages import Incoming
 from handlers.state_view import dump
 from storage import models as m
+from storage.db import make_engine, migrate
 from storage.uow import UnitOfWork
 from tests.conftest import at
 
@@ -97,10 +102,30 @@ def drive(app, cmds, project=P):
         yield t, app.handle(Incoming("console", last, text, t, project=project))
 
 
+@functools.cache
+def _migrated() -> bytes:
+    """An in-memory database migrated to the newest revision, as bytes (sqlite3 serialize)."""
+    engine = make_engine("sqlite://")
+    migrate(engine)
+    with engine.connect() as conn:
+        data = conn.connection.dbapi_connection.serialize()
+    engine.dispose()
+    return data
+
+
 def bootstrap_app():
+    """What bootstrap() builds on "sqlite://", but on a copy of a database migrated once per session:
+    migrating a new database is most of bootstrap's time (0.2 s), and the examples here start an App each
+    (the migrations have tests of their own: test_the_models_and_the_migrations_agree, test_migrations.py)."""
     from bot.config import Config
     cfg = Config.model_validate({"projects": [{"name": P, "managers": ["张经理"], "salespeople": MEMBERS}]})
-    return bootstrap(cfg, db_url="sqlite://", clock=FakeClock(at("2026-11-27 08:00")))
+    engine = make_engine("sqlite://")
+    with engine.connect() as conn:
+        conn.connection.dbapi_connection.deserialize(_migrated())
+    migrate(engine)                          # (at the newest revision already: only looks)
+    app = App(engine, project_settings(cfg), FakeClock(at("2026-11-27 08:00")), write_workbook=write_workbook)
+    sync(engine, app.projects, app.clock.now())
+    return app
 
 
 def test_the_export_has_chinese_headers_one_sheet_per_book_and_real_dates(tmp_path, monkeypatch):
@@ -151,7 +176,6 @@ def test_the_models_and_the_migrations_agree():
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from storage.db import make_engine, migrate
     engine = make_engine("sqlite://")
     migrate(engine)
     with engine.connect() as conn:
