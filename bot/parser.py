@@ -4,6 +4,7 @@ One verb table; a duplicate word fails at import. Ordinary chat parses to None.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import unicodedata
@@ -19,9 +20,11 @@ from rules.normalize import (
     addressed_to_someone,
     edit_distance_one,
     is_junk,
+    join_spaced_name,
     normalize,
     only_junk,
     particles,
+    small_numerals,
     space_phones,
     split_args,
     without_self_prefix,
@@ -77,6 +80,56 @@ def _help(args):
     return c.HelpText(verb.words[0] if verb else topic, verb.usage if verb else "")
 
 
+_MASKED = re.compile(r"(1[3-9][0-9])[*xX×]{3,5}([0-9]{4})")
+
+
+def _masked(parse: Callable[[list[str]], c.Command]) -> Callable[[list[str]], c.Command]:
+    """A phone as the bot prints it (`139****0003`, also `＊` or `×` typed by hand) is taken where a
+    phone goes, and reaches the handler as `139****0003`: the handler finds the one customer of the
+    project it matches (COMMANDS §Parsing). The arguments parse with an 11-digit stand-in."""
+    def wrapped(args: list[str]) -> c.Command:
+        stand_ins: dict[str, str] = {}
+        out = []
+        for tok in args:
+            mt = _MASKED.fullmatch(tok)
+            if mt is not None:
+                tok = next(p for i in range(100) if (p := f"{mt.group(1)}{i:04d}{mt.group(2)}") not in args
+                           and p not in stand_ins)
+                stand_ins[tok] = f"{mt.group(1)}****{mt.group(2)}"
+            out.append(tok)
+        cmd = parse(out)
+        changes = {}
+        for f in dataclasses.fields(cmd):
+            value = getattr(cmd, f.name)
+            if isinstance(value, str) and any(x in value for x in stand_ins):
+                for x, shown in stand_ins.items():
+                    value = value.replace(x, shown)
+                changes[f.name] = value
+        return dataclasses.replace(cmd, **changes) if changes else cmd
+    return wrapped
+
+
+def _visit(args: list[str]) -> c.Command:
+    """到访: `冯 晓 峰 138…` is the one name 冯晓峰."""
+    return a.visit(join_spaced_name(args))
+
+
+def _receive(args: list[str]) -> c.Command:
+    """接待 alone takes the walk-in; `接待 张三 138…` takes it and registers the visit in one go (到访)."""
+    if any(is_phone(t) for t in args):
+        return _visit(args)
+    return c.Receive()
+
+
+def _deal(args: list[str]) -> c.Command:
+    """成交: `叁套` is 三套, and a bare number 1–99 at the end is the units (`成交 张三 138… 3`)."""
+    args = join_spaced_name(args)
+    if len(args) >= 3 and re.fullmatch(r"[1-9][0-9]?|[壹贰貳叁參肆伍陆陸柒捌玖拾]{1,3}", args[-1]):
+        args = [*args[:-1], args[-1] + "套"]
+    args = [args[0], *(small_numerals(t) for t in args[1:])] if args else args
+    return a.deal(args)
+
+
 VERBS: list[Verb] = [
     Verb(("签到", "已签到"), a.none(c.SignIn), T.USAGES["签到"], reason=NOTE),
     Verb(("签退", "已签退"), a.none(c.SignOut), T.USAGES["签退"], reason=NOTE),
@@ -84,18 +137,18 @@ VERBS: list[Verb] = [
     Verb(("暂离",), a.reason(c.StepOut), T.USAGES["暂离"], reason=ARG),
     Verb(("外出",), a.reason(c.GoOut), T.USAGES["外出"], reason=ARG),
     Verb(("回来",), a.none(c.Back), T.USAGES["回来"], reason=NOTE),
-    Verb(("接待", "来客"), a.none(c.Receive), T.USAGES["接待"]),
-    Verb(("到访", "来访"), a.visit, T.USAGES["到访"]),
+    Verb(("接待", "来客"), _receive, T.USAGES["接待"]),
+    Verb(("到访", "来访"), _visit, T.USAGES["到访"]),
     Verb(("非客",), a.non_buyer,
          T.USAGES["非客"]),
-    Verb(("代接",), a.phone_only(c.HelpReceive), T.USAGES["代接"]),
+    Verb(("代接",), _masked(a.phone_only(c.HelpReceive)), T.USAGES["代接"]),
     Verb(("让",), a.name_helper, T.USAGES["让"], closing="代接"),
     Verb(("送客",), a.see_off, T.USAGES["送客"]),
-    Verb(("跟进",), a.follow_up, T.USAGES["跟进"]),
-    Verb(("成交",), a.deal, T.USAGES["成交"]),
+    Verb(("跟进",), _masked(a.follow_up), T.USAGES["跟进"]),
+    Verb(("成交",), _deal, T.USAGES["成交"]),
     Verb(("更正",), a.correct_name, T.USAGES["更正"]),
-    Verb(("申诉",), a.appeal, T.USAGES["申诉"]),
-    Verb(("查客",), a.lookup, T.USAGES["查客"]),
+    Verb(("申诉",), _masked(a.appeal), T.USAGES["申诉"]),
+    Verb(("查客",), _masked(a.lookup), T.USAGES["查客"]),
     Verb(("我的客户",), a.none(c.MyCustomers), T.USAGES["我的客户"]),
     Verb(("轮排", "排队", "下一位"), a.none(c.Board), T.USAGES["轮排"]),
     Verb(("帮助", "help"), _help, T.USAGES["帮助"]),
@@ -106,9 +159,9 @@ VERBS: list[Verb] = [
     Verb(("跳过",), a.skip, T.USAGES["跳过"], True),
     Verb(("指派",), a.one_name(c.Assign), T.USAGES["指派"], True),
     Verb(("批准",), a.one_name(c.Approve), T.USAGES["批准"], True),
-    Verb(("核实",), a.verify, T.USAGES["核实"], True),
-    Verb(("裁定",), a.decide, T.USAGES["裁定"], True),
-    Verb(("释放",), a.phone_only(c.Release), T.USAGES["释放"], True),
+    Verb(("核实",), _masked(a.verify), T.USAGES["核实"], True),
+    Verb(("裁定",), _masked(a.decide), T.USAGES["裁定"], True),
+    Verb(("释放",), _masked(a.phone_only(c.Release)), T.USAGES["释放"], True),
     Verb(("撤销",), a.none(c.Undo), T.USAGES["撤销"], True),
     Verb(("记录",), a.log, T.USAGES["记录"], True),
     Verb(("日报",), a.none(c.DailySummary), T.USAGES["日报"], True),

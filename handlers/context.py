@@ -150,6 +150,20 @@ class Ctx:
                 return owner
         return None
 
+    def masked_customer(self, key: str) -> m.Customer | None:
+        """A phone as the bot prints it (`139****0003`): the one customer of the project it matches;
+        None when `key` is no masked phone; refused when none or several match (COMMANDS §Parsing)."""
+        parts = cr.masked_parts(key)
+        if parts is None or not parts[0]:
+            return None
+        rows = self.customers_by_phone_parts(*parts)
+        if not rows:
+            raise Refused(T.NO_SUCH_PHONE.format(phone=key))
+        if len(rows) > 1:
+            who = "、".join(T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)) for r in rows[:10])
+            raise Refused(T.MASKED_SEVERAL.format(phone=key, n=len(rows), who=who))
+        return rows[0]
+
     def find_customer(self, key: str) -> m.Customer:
         phone = cr.normalize_phone(key)
         if phone:
@@ -157,6 +171,9 @@ class Ctx:
             if row is None:
                 raise Refused(T.NO_SUCH_PHONE.format(phone=cr.mask(phone)))
             return row
+        masked = self.masked_customer(key)
+        if masked is not None:
+            return masked
         rows = self.customers_named(key)
         if not rows:
             raise Refused(T.NO_SUCH_NAME.format(name=key))

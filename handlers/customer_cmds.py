@@ -22,8 +22,8 @@ share_words = T.share_words
 def follow_up(cmd: c.FollowUp, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)          # a member removed from the roster no longer follows up
     phone = cr.normalize_phone(cmd.key)
-    if phone:
-        row = ctx.find_customer(phone)
+    if phone or (cr.masked_parts(cmd.key) or ("",))[0]:     # 跟进 138****0001 as the bot printed it
+        row = ctx.find_customer(phone or cmd.key)
     else:
         mine = [r for r in ctx.customers_named(cmd.key) if ctx.domain(r).owner_at(ctx.now) == me]
         if len(mine) != 1:
@@ -65,7 +65,9 @@ def lookup(cmd: c.Lookup, ctx: Ctx) -> Reply:
     if not rows:
         raise Refused(T.NOT_IN_REGISTER.format(key=cmd.key))
     head = T.LOOKUP_MATCHES.format(n=len(rows)) if len(rows) > 1 else ""
-    return Reply(head + "\n".join(describe(ctx, r) for r in rows[:20]))
+    full = ctx.private and ctx.is_manager()          # a manager's private 查客 shows the full phone
+    return Reply(head + "\n".join(describe(ctx, r, full_phone=full) for r in rows[:20]),
+                 private=full, full_phones=full)
 
 
 def my_customers(cmd: c.MyCustomers, ctx: Ctx) -> Reply:

@@ -112,6 +112,9 @@ def _correct(ctx: Ctx, deal: m.Deal, row: m.Customer, cmd: c.RecordDeal) -> Repl
     why = fair.deal_correction_refusal(ctx.sender, deal.shares, ctx.is_manager(), owner)
     if why:
         raise Refused(why)
+    if cmd.units == deal.units and cmd.note in ("", deal.note):      # the same 成交 sent again
+        return Reply(T.DEAL_ALREADY.format(name=row.name, phone=cr.mask(row.phone), units=deal.units,
+                                           shares=share_words(deal.shares)))
     before = deal.units
     deal.units, deal.note = cmd.units, cmd.note or deal.note
     ctx.note(T.DEAL_CORRECTED_NOTE.format(me=ctx.sender, name=row.name, before=before, units=cmd.units))

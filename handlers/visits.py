@@ -203,8 +203,9 @@ def default_helper(ctx: Ctx, owner: str) -> str | None:
 
 def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)
-    phone = cr.check_phone(cmd.phone)
-    row = ctx.customer_row(phone)
+    row = ctx.masked_customer(cmd.phone)             # 代接 138****0001 as the bot printed it
+    phone = row.phone if row is not None else cr.check_phone(cmd.phone)
+    row = row or ctx.customer_row(phone)
     if row is None:
         raise Refused(T.HELP_UNKNOWN.format(phone=cr.mask(phone)))
     owner = ctx.domain(row).owner_at(ctx.now)

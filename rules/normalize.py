@@ -156,6 +156,29 @@ def chinese_int(s: str) -> int | None:
     return (_CN_DIGITS[mt.group(1)] if mt.group(1) else 1) * 10 + (_CN_DIGITS[mt.group(2)] if mt.group(2) else 0)
 
 
+_CAPITALS = str.maketrans({"壹": "一", "贰": "二", "貳": "二", "叁": "三", "參": "三", "肆": "四", "伍": "五",
+                           "陆": "六", "陸": "六", "柒": "七", "捌": "八", "玖": "九", "拾": "十"})
+_CAPITAL_UNITS = re.compile(r"^(?:共|一共|总共)?[壹贰貳叁參肆伍陆陸柒捌玖拾]+(?:套|台|辆|户)?(?:房|房子)?")
+_HAN = re.compile("^[\u3400-\u9fff\U00020000-\U0003ffff]")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def small_numerals(tok: str) -> str:
+    """大写 numerals as written on contracts, when the word is only a number (and its measure word):
+    `叁套` → `三套`, `拾贰套` → `十二套`; a name with such a character (`伍佰`) is left alone by the caller."""
+    return tok.translate(_CAPITALS) if _CAPITAL_UNITS.fullmatch(tok) else tok
+
+
+def join_spaced_name(tokens: list[str]) -> list[str]:
+    """`冯 晓 峰 138…` → `冯晓峰 138…`: single Chinese characters typed apart before the phone are one
+    name (COMMANDS §Parsing); anything else is returned as it is."""
+    at = next((i for i, t in enumerate(tokens) if _MOBILE.fullmatch(t)), -1)
+    head = tokens[:at]
+    if len(head) < 2 or len(head) > 6 or not all(len(t) == 1 and _HAN.fullmatch(t) for t in head):
+        return tokens
+    return ["".join(head), *tokens[at:]]
+
+
 def edit_distance_one(a: str, b: str) -> bool:
     """True when `a` becomes `b` by exactly one insertion, deletion or substitution."""
     if a == b or abs(len(a) - len(b)) > 1:
