@@ -7,9 +7,10 @@ from handlers import commands as c
 from handlers.context import Ctx
 from handlers.export_rows import export_path, sheets
 from handlers.queue_cmds import next_line
-from handlers.reply import Reply
+from handlers.reply import Reply, Tell
 from rules import texts as T
 from rules.customers import mask
+from rules.deals import is_big_order
 from rules.enums import AuditKind, Category
 from rules.errors import Refused
 from rules.queue import PRESENCE_WORDS, Day
@@ -70,13 +71,29 @@ def undo(cmd: c.Undo, ctx: Ctx) -> Reply:
         raise Refused(T.NOTHING_TO_UNDO)
     # every one has before-images (the search above passed over those without); target's come last
     images = [a.undo for a in (*passed, target) if a.undo is not None]
+    told = _big_orders_undone(ctx, [row for image in images for row in image["rows"]])
     for image in images:                         # newest first: each restores what the one after it saw
         ctx.uow.restore(image["rows"])
     ctx.day = Day.from_dict(images[-1]["day"])
     _opening_due_again(ctx)
     ctx.note(T.UNDO_NOTE.format(actor=target.actor, command=target.command))
     return Reply(T.UNDONE.format(actor=target.actor, command=target.command, time=f"{ctx.local(target.at):%H:%M}"),
-                 undo=(*passed, target))
+                 undo=(*passed, target), tells=told)
+
+
+def _big_orders_undone(ctx: Ctx, rows: list[list]) -> tuple[Tell, ...]:
+    """Deals that raised a big-order alert and are gone (or no longer big) once `rows` are restored:
+    every manager is told, as every manager was told of the big order (RULES §6)."""
+    big = ctx.policy.big_order_units
+    before = {i: img for table, i, img in rows if table == "deals"}
+    gone = [d for d in ctx.uow.deals.on_day(ctx.project.id, ctx.today) if d.id in before
+            and is_big_order(d.units, big) and (before[d.id] is None or not is_big_order(before[d.id]["units"], big))]
+    if not gone:
+        return ()
+    names = ctx.uow.customers.by_ids([d.customer_id for d in gone])
+    return tuple(Tell(mgr, T.BIG_ORDER_UNDONE.format(actor=ctx.sender, name=names[d.customer_id].name,
+                                                      phone=names[d.customer_id].phone, units=d.units))
+                 for d in gone for mgr in ctx.managers())
 
 
 def _opening_due_again(ctx: Ctx) -> None:
@@ -87,19 +104,28 @@ def _opening_due_again(ctx: Ctx) -> None:
         p.next_open_at = ctx.now
 
 
+LOG_CAP = 40           # /记录 shows the latest 40 lines in the group; /记录 全部 the whole day, privately
+
+
 def show_log(cmd: c.ShowLog, ctx: Ctx) -> Reply:
-    rows = ctx.uow.audit.of_day(ctx.project.id, ctx.today)
+    whole = cmd.name == T.LOG_ALL_WORD
+    about = "" if whole else cmd.name
     lines = []
-    for a in rows:
+    for a in ctx.uow.audit.of_day(ctx.project.id, ctx.today):
         text = "；".join(a.reasons)
-        if cmd.name and cmd.name != a.actor and cmd.name not in text:
+        if about and about != a.actor and about not in text:
             continue
         mark = T.LOG_UNDONE_MARK if a.undone_by else ""
         lines.append(T.LOG_LINE.format(time=f"{ctx.local(a.at):%H:%M}", actor=a.actor, command=a.command,
                                        mark=mark, reasons=text))
     if not lines:
-        return Reply(T.LOG_EMPTY.format(about=T.LOG_ABOUT.format(name=cmd.name) if cmd.name else ""))
-    return Reply(T.LOG_HEAD.format(date=f"{ctx.today:%m-%d}") + "\n" + "\n".join(lines[-40:]))
+        return Reply(T.LOG_EMPTY.format(about=T.LOG_ABOUT.format(name=about) if about else ""))
+    head = T.LOG_HEAD.format(date=f"{ctx.today:%m-%d}")
+    if whole:
+        return Reply(head + "\n" + "\n".join(lines), private=True)
+    earlier = len(lines) - LOG_CAP
+    more = [T.LOG_MORE.format(n=earlier)] if earlier > 0 else []
+    return Reply("\n".join([head, *more, *lines[-LOG_CAP:]]))
 
 
 def daily_summary(cmd: c.DailySummary, ctx: Ctx) -> Reply:

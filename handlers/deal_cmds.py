@@ -167,6 +167,8 @@ def appeal(cmd: c.Appeal, ctx: Ctx) -> Reply:
     deadline = dr.appeal_deadline(deal.day, ctx.policy.deal_appeal_days)
     if not dr.appeal_open(deal.day, ctx.today, ctx.policy.deal_appeal_days):
         raise Refused(T.APPEAL_CLOSED.format(name=row.name, day=f"{deal.day:%m-%d}", deadline=f"{deadline:%m-%d}"))
+    if ctx.uow.deals.appeal_by(deal.id, ctx.sender) is not None:      # the same 申诉 sent again
+        return Reply(T.APPEAL_ALREADY.format(name=row.name, deadline=f"{deadline:%m-%d}"))
     ctx.uow.deals.add(m.Appeal(deal_id=deal.id, by=ctx.sender, reason=cmd.reason, at=ctx.now))
     told = tuple(Tell(mgr, T.APPEAL_TO_MANAGER.format(
         by=ctx.sender, name=row.name, phone=row.phone, day=f"{deal.day:%m-%d}", shares=share_words(deal.shares),

@@ -102,7 +102,8 @@ def _open(ctx: Ctx) -> list[Msg]:
 
 
 def _reminders(ctx: Ctx) -> list[Msg]:
-    out: list[Msg] = []
+    """Reminders due now for the same owner and stage go as one message listing the customers (§7)."""
+    groups: dict[tuple[str, int], list[tuple[m.Customer, datetime]]] = {}
     rows = ctx.uow.customers.reminders_due(ctx.project.id, ctx.now)
     for row in rows:
         deadline = ctx.local(row.valid_until)
@@ -110,31 +111,45 @@ def _reminders(ctx: Ctx) -> list[Msg]:
         if deadline is None or stage is None or row.status != cr.ACTIVE:
             row.due_at = None
             continue
-        out += _remind(ctx, row, deadline, stage[0])
+        if _wanted(ctx, stage[0], deadline):
+            assert row.owner is not None, row.id        # an active customer has an owner (rules.customers)
+            groups.setdefault((row.owner, stage[0]), []).append((row, deadline))
         row.due_stage = stage[0]
         nxt = customer_due(deadline, stage[0], ctx.policy)
         row.due_at = nxt[1] if nxt else None
-    return out
+    return [msg for (owner, stage), items in groups.items() for msg in _remind(ctx, owner, stage, items)]
 
 
-def _remind(ctx: Ctx, row: m.Customer, deadline: datetime, stage: int) -> list[Msg]:
-    """`deadline`: the end of the customer's tracking period, local time."""
-    key = f"cust:{row.id}:{deadline:%Y%m%d}:{stage}"
-    who = T.CUSTOMER_WHO.format(name=row.name, phone=cr.mask(row.phone))
+def _wanted(ctx: Ctx, stage: int, deadline: datetime) -> bool:
+    """A reminder only before the deadline (stale after downtime), a lapse notice only after it."""
     if stage in (REMIND_EVE, REMIND_LAST):
-        if ctx.now > deadline:       # stale after downtime: the deadline already passed
-            return []
+        return ctx.now <= deadline
+    return stage == LAPSE_NOTICE and ctx.now > deadline
+
+
+def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[m.Customer, datetime]]) -> list[Msg]:
+    """One owner's reminders or lapse notices of one stage; each deadline is local time. One key per
+    owner, day and stage keeps the combined message exactly-once."""
+    key = f"remind:{ctx.project.id}:{owner}:{ctx.today:%Y%m%d}:{stage}"
+    whos = [(T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)), r.phone, f"{d:%m-%d}") for r, d in items]
+    if stage in (REMIND_EVE, REMIND_LAST):
         when = T.REMIND_WHEN_EVE if stage == REMIND_EVE else T.REMIND_WHEN_LAST
-        return [Msg(key, row.owner, T.REMINDER.format(who=who, when=when, deadline=f"{deadline:%m-%d}",
-                                                      phone=row.phone), (), MessageKind.REMINDER)]
-    if stage == LAPSE_NOTICE and ctx.now > deadline:
-        assert row.owner is not None, row.id        # an active customer has an owner (rules.customers)
-        text = T.LAPSED.format(who=who, days=ctx.policy.tracking_days, deadline=f"{deadline:%m-%d}")
-        msgs = [Msg(key + ":" + row.owner, row.owner, T.LAPSED_TO_OWNER.format(text=text), (), MessageKind.LAPSE)]
-        msgs += [Msg(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=row.owner, text=text), (),
-                     MessageKind.LAPSE) for mgr in ctx.managers()]
-        return msgs
-    return []
+        if len(whos) == 1:
+            who, phone, deadline = whos[0]
+            text = T.REMINDER.format(who=who, when=when, deadline=deadline, phone=phone)
+        else:
+            text = T.REMINDERS.format(n=len(whos), when=when, items="\n".join(
+                T.REMINDER_ITEM.format(who=w, deadline=d, phone=p) for w, p, d in whos))
+        return [Msg(key, owner, text, (), MessageKind.REMINDER)]
+    days = ctx.policy.tracking_days
+    if len(whos) == 1:
+        text = T.LAPSED.format(who=whos[0][0], days=days, deadline=whos[0][2])
+    else:
+        text = T.LAPSED_SEVERAL.format(n=len(whos), days=days, items="\n".join(
+            T.LAPSED_ITEM.format(who=w, deadline=d) for w, _, d in whos))
+    msgs = [Msg(key + ":" + owner, owner, T.LAPSED_TO_OWNER.format(text=text), (), MessageKind.LAPSE)]
+    return msgs + [Msg(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=owner, text=text), (),
+                       MessageKind.LAPSE) for mgr in ctx.managers()]
 
 
 def _nudges(ctx: Ctx) -> list[Msg]:

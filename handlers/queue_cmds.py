@@ -44,8 +44,11 @@ def open_day(cmd: c.OpenDay, ctx: Ctx) -> Reply:
 
 
 def next_line(day) -> str:
-    """下一位:NAME, or 下一位:无 with why and who takes the next walk-in."""
-    nxt = day.next_up()
+    """下一位:NAME, or 下一位:无 with why and who takes the next walk-in.
+
+    With nobody free, a busy member /批准 let take one more new customer is the next-up."""
+    nxt = day.next_up() or next((e.name for e in day.queue if e.presence == BUSY and e.approved > 0
+                                 and day.next_up(approved=e.name) == e.name), None)
     if nxt:
         return T.NEXT.format(name=nxt)
     presences = {e.presence for e in day.queue}

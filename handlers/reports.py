@@ -110,7 +110,7 @@ def summary_text(rep: Report, title: str) -> str:
                                    lapsed=t.lapsed)]
     active = [r for r in rep.rows if r.counted or r.uncounted or r.registrations or r.deals]
     for r in sorted(active, key=lambda r: (-r.deals, -r.counted))[:10]:
-        lines.append(T.REPORT_LINE.format(name=r.name, counted=r.counted, uncounted=r.uncounted,
+        lines.append(T.REPORT_LINE.format(name=r.name, all=r.counted + r.uncounted, counted=r.counted,
                                           registrations=r.registrations, deals=num(r.deals),
                                           conversion=percent(r.conversion)))
     if not active:

@@ -90,7 +90,7 @@ def test_weekly_report_goes_to_the_group_with_a_chart(make_app):
     [out] = [o for o in say(app, "张经理", "/周报", "2026-11-27 18:00") if o.text.startswith("【周报】")]
     assert out.to is None and out.file and out.file.endswith(".png")
     assert out.text.startswith("【周报】阳光花园 11-21 至 11-27")
-    assert "李四：接待 1/0，登记 1，成交 0，转化 0%" in out.text
+    assert "李四：接待 1（计名次 1），登记 1，成交 0，转化 0%" in out.text
     assert "13812345678" not in out.text and "张三" not in out.text
     [month] = [o for o in say(app, "张经理", "/月报", "2026-11-27 18:01") if o.file]
     assert month.text.startswith("【月报】阳光花园 11-01 至 11-27")

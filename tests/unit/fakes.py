@@ -135,7 +135,7 @@ class FakeDeals(_Rows):
     """Deals and appeals in one list, as the real repository adds both."""
 
     def deals(self, **eq) -> list[m.Deal]:
-        return [r for r in self.where(**eq) if isinstance(r, m.Deal)]
+        return [r for r in self.rows if isinstance(r, m.Deal) and all(getattr(r, k) == v for k, v in eq.items())]
 
     def of_customer_on(self, customer_id: int, day: date) -> m.Deal | None:
         return next(iter(self.deals(customer_id=customer_id, day=day)), None)
@@ -149,6 +149,9 @@ class FakeDeals(_Rows):
 
     def on_day(self, project_id: int, day: date) -> list[m.Deal]:
         return self.deals(project_id=project_id, day=day)
+
+    def appeal_by(self, deal_id: int, by: str) -> m.Appeal | None:
+        return next((r for r in self.rows if isinstance(r, m.Appeal) and (r.deal_id, r.by) == (deal_id, by)), None)
 
 
 class FakeAudit(_Rows):
