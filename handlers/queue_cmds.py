@@ -4,6 +4,7 @@ from __future__ import annotations
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.reply import Reply, Tell
+from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
 from rules.enums import Benefit, Category, NonBuyerTiming, Presence
@@ -226,6 +227,9 @@ def see_off(cmd: c.SeeOff, ctx: Ctx) -> Reply:
 def _matches(ctx: Ctx, customer_id: int, key: str) -> bool:
     row = ctx.uow.customers.get(customer_id)
     assert row is not None, customer_id         # receptions.customer_id is a foreign key
+    parts = cr.masked_parts(key)                # 送客 139****0003: the phone as the bot printed it
+    if parts and parts[0]:
+        return row.phone.startswith(parts[0]) and row.phone.endswith(parts[1])
     return key in (row.phone, row.name)
 
 

@@ -111,3 +111,13 @@ def test_the_same_deal_sent_twice_is_already_recorded_and_changes_nothing(office
     assert office.state() == before
     said = office.say("李四", "成交 张三 13812345678 2套", "2026-11-27 09:10")
     assert "已更正：1套 → 2套" in said.text
+
+
+def test_see_off_and_correct_take_the_masked_phone_they_were_shown(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
+    assert office.say("王五", "送客 138****5678", "2026-11-27 09:10").refused      # not his reception
+    said = office.say("李四", "送客 138****5678", "2026-11-27 09:12")
+    assert not said.refused and said.text.startswith("李四 送客"), said.text
+    said = office.say("李四", "更正 138＊＊＊＊5678 张珊", "2026-11-27 09:15")
+    assert said.text.startswith("已更正：张三 → 张珊（138****5678）"), said.text
