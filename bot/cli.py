@@ -7,21 +7,13 @@ import sys
 import traceback
 from pathlib import Path
 
-from bot.clock import Clock, FakeClock, SystemClock, clock_at
+from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import ConfigError, load_config
 from bot.privacy import mask_phones
-from bot.transcript import LINE, Refusal, catch_up_to, check_time, fmt, parse_time
+from bot.transcript import LINE, Refusal, catch_up_to, check_time, clock_of, fmt, parse_time
 from handlers.messages import Incoming
 from rules import texts as T
 from storage.db import DatabaseProblem, explain
-
-
-def clock_of(args, tz, running: bool = False) -> Clock:
-    """The one wall clock of this command: `--at` (standing still, or from there at real speed for
-    `run`/`web`), else the real one."""
-    at = parse_time(args.at, tz) if getattr(args, "at", None) else None
-    catch_up_to(at, getattr(args, "catch_up", False))
-    return clock_at(at, running)
 
 
 def _app(args, cfg, default_db: str | None, clock: Clock):

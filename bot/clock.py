@@ -49,10 +49,6 @@ class FakeClock:
     def set(self, t: datetime) -> None:
         self._now = t
 
-    def advance(self, **delta: float) -> datetime:
-        self._now += timedelta(**delta)
-        return self._now
-
 
 def clock_at(at: datetime | None, running: bool = False) -> Clock:
     """`at` given: a clock standing still there (or, `running`, starting there at real speed); else the real one."""

@@ -8,9 +8,8 @@ import signal
 import threading
 
 from bot.bootstrap import bootstrap, feishu_settings, has_platform, start_edges
-from bot.clock import clock_at
 from bot.config import load_config
-from bot.transcript import catch_up_to, check_catch_up, check_time, parse_time
+from bot.transcript import check_catch_up, check_time, clock_of
 from rules import texts as T
 
 log = logging.getLogger("reception")
@@ -43,11 +42,9 @@ def run(args) -> int:
 
 
 def _clock(args, cfg):
-    """`--at`: the clock starts there and runs at real speed; else the real clock."""
+    """`--at`: the clock starts there (the first project's zone) and runs at real speed; else the real clock."""
     from bot.config import project_settings
-    at = parse_time(args.at, project_settings(cfg)[0].tz) if getattr(args, "at", None) else None
-    catch_up_to(at, getattr(args, "catch_up", False))
-    return clock_at(at, running=True)
+    return clock_of(args, project_settings(cfg)[0].tz, running=True)
 
 
 def _wait_for_stop(stop: threading.Event) -> None:

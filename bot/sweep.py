@@ -42,7 +42,7 @@ def sweep_once(app, deliver: Deliver, now: datetime) -> list[Outgoing]:
 
 
 def start_scheduler(app, deliver: Deliver) -> BackgroundScheduler:
-    """Every SWEEP_SECONDS: re-send what is due again, run due work, deliver it and mark it
+    """Every SWEEP_SECONDS: run due work, re-send what is due again, deliver it and mark it
     (coalesced, never overlapping). The first sweep runs at once: APScheduler times its interval on the
     real clock, while each sweep asks the app's clock what is due."""
     def sweep():

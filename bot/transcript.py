@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, clock_at
 from bot.scheduled import CATCH_UP_LIMIT
 from handlers.messages import Outgoing
 from rules import texts as T
@@ -46,6 +46,14 @@ def parse_time(s: str, tz) -> datetime:
     if at.date() < EARLIEST:
         raise Refusal(T.CLI_TIME_TOO_EARLY.format(value=s, earliest=EARLIEST))
     return at
+
+
+def clock_of(args, tz, running: bool = False) -> Clock:
+    """The one wall clock of a command: `--at` (standing still, or from there at real speed for
+    `run`/`web`), else the real one; a `--catch-up` too far ahead is refused first."""
+    at = parse_time(args.at, tz) if getattr(args, "at", None) else None
+    catch_up_to(at, getattr(args, "catch_up", False))
+    return clock_at(at, running)
 
 
 def catch_up_to(at: datetime | None, catch_up: bool, real: Clock | None = None) -> None:
