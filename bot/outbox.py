@@ -17,6 +17,7 @@ from bot.privacy import mask_phones
 from handlers.messages import Incoming, Outgoing
 from rules import texts as T
 from rules.enums import STALE_AFTER_ITS_DAY, MessageKind
+from rules.schedule import past_its_day
 from storage import models as m
 from storage.uow import UnitOfWork
 
@@ -97,7 +98,7 @@ class Outbox:
         return out
 
     def _stale(self, row: m.Outbox, pname: str | None, now: datetime) -> bool:
-        return row.kind in STALE_AFTER_ITS_DAY and row.day is not None and row.day < self._day(pname, now)
+        return bool(row.kind) and row.day is not None and past_its_day(row.kind, row.day, self._day(pname, now))
 
     def _give_up(self, uow: UnitOfWork, row: m.Outbox, pname: str | None, now: datetime) -> list[Outgoing]:
         if not uow.outbox.give_up(row, now):

@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from bot.outbox import Outbox
 from bot.privacy import mask_phones
 from handlers.context import Ctx
-from handlers.jobs import due_jobs, stale
+from handlers.jobs import due_jobs
 from handlers.messages import Outgoing
 from handlers.settings import ProjectSettings
 from rules import texts as T
 from rules.enums import AuditKind, MessageKind
 from rules.queue import Day
-from rules.schedule import in_quiet_hours
+from rules.schedule import in_quiet_hours, past_its_day
 from storage import models as m
 from storage.repos.audit import Entry
 from storage.uow import UnitOfWork
@@ -118,7 +118,7 @@ class Scheduled:
         row.state = ctx.day.to_dict()
         out = []
         for key, to, text, mentions, kind in msgs:
-            if not self.continuous and stale(kind, at, now.astimezone(ps.tz)):
+            if not self.continuous and past_its_day(kind, at.date(), now.astimezone(ps.tz).date()):
                 skipped.count += 1
                 continue
             o = Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key, ps.name, at=at,

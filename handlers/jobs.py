@@ -13,7 +13,7 @@ from handlers.context import Ctx
 from handlers.queue_cmds import board_line, next_line, open_today
 from rules import customers as cr
 from rules import texts as T
-from rules.enums import STALE_AFTER_ITS_DAY, MessageKind
+from rules.enums import MessageKind
 from rules.queue import BUSY
 from rules.schedule import (
     LAPSE_NOTICE,
@@ -77,12 +77,6 @@ def _summary(ctx: Ctx) -> list[Msg]:
 
 
 EVENT_RETENTION = timedelta(days=30)     # redelivered platform events are refused for 30 days (≥ 7)
-
-
-def stale(kind: MessageKind, due: datetime, now: datetime) -> bool:
-    """After downtime: a day's 开班 greeting, 日报, nudge, "expires tomorrow/today" reminder or catch-up
-    line reached only once that day is over is not sent; lapse notices still are. `due`, `now`: local."""
-    return kind in STALE_AFTER_ITS_DAY and now.date() > due.date()
 
 
 def _forget_old_deliveries(ctx: Ctx) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from rules.enums import STALE_AFTER_ITS_DAY
 from rules.policy import Policy
 
 REMIND_EVE, REMIND_LAST, LAPSE_NOTICE = 1, 2, 3
@@ -65,3 +66,9 @@ def summary_due(day: date, shift_end: time, tz, policy: Policy) -> datetime:
 def nudge_wanted(reception_day: date, now: datetime) -> bool:
     """A nudge that falls due on a later day than its reception is dropped: the next opening closes it."""
     return reception_day == now.date()
+
+
+def past_its_day(kind: str, day: date, today: date) -> bool:
+    """A day's announcement (开班 greeting, 日报, nudge, "expires tomorrow/today" reminder, catch-up line)
+    reached only once its day is over is not sent; replies and lapse notices still are. Local dates."""
+    return kind in STALE_AFTER_ITS_DAY and today > day
