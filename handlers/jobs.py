@@ -122,9 +122,10 @@ def _wanted(ctx: Ctx, stage: int, deadline: datetime) -> bool:
 
 
 def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[m.Customer, datetime]]) -> list[Msg]:
-    """One owner's reminders or lapse notices of one stage; each deadline is local time. One key per
-    owner, day and stage keeps the combined message exactly-once."""
-    key = f"remind:{ctx.project.id}:{owner}:{ctx.today:%Y%m%d}:{stage}"
+    """One owner's reminders or lapse notices of one stage; each deadline is local time. The key names
+    the owner, day, stage and the group's first customer: the combined message is sent exactly once, and
+    a later group of the same owner and stage that day (the rows beyond one step's limit) keeps its own."""
+    key = f"remind:{ctx.project.id}:{owner}:{ctx.today:%Y%m%d}:{stage}:{min(r.id for r, _ in items)}"
     whos = [(T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)), r.phone, f"{d:%m-%d}") for r, d in items]
     if stage in (REMIND_EVE, REMIND_LAST):
         when = T.REMIND_WHEN_EVE if stage == REMIND_EVE else T.REMIND_WHEN_LAST
