@@ -153,8 +153,8 @@ class Ctx:
     def masked_customer(self, key: str) -> m.Customer | None:
         """A phone as the bot prints it (`139****0003`): the one customer of the project it matches;
         None when `key` is no masked phone; refused when none or several match (COMMANDS §Parsing)."""
-        parts = cr.masked_parts(key)
-        if parts is None or not parts[0]:
+        parts = cr.masked_phone(key)
+        if parts is None:
             return None
         rows = self.customers_by_phone_parts(*parts)
         if not rows:

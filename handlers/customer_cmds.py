@@ -22,7 +22,7 @@ share_words = T.share_words
 def follow_up(cmd: c.FollowUp, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)          # a member removed from the roster no longer follows up
     phone = cr.normalize_phone(cmd.key)
-    if phone or (cr.masked_parts(cmd.key) or ("",))[0]:     # 跟进 138****0001 as the bot printed it
+    if phone or cr.masked_phone(cmd.key):                    # 跟进 138****0001 as the bot printed it
         row = ctx.find_customer(phone or cmd.key)
     else:
         mine = [r for r in ctx.customers_named(cmd.key) if ctx.domain(r).owner_at(ctx.now) == me]

@@ -227,9 +227,9 @@ def see_off(cmd: c.SeeOff, ctx: Ctx) -> Reply:
 def _matches(ctx: Ctx, customer_id: int, key: str) -> bool:
     row = ctx.uow.customers.get(customer_id)
     assert row is not None, customer_id         # receptions.customer_id is a foreign key
-    parts = cr.masked_parts(key)                # 送客 139****0003: the phone as the bot printed it
-    if parts and parts[0]:
-        return row.phone.startswith(parts[0]) and row.phone.endswith(parts[1])
+    masked = cr.masked_phone(key)               # 送客 139****0003: the phone as the bot printed it
+    if masked:
+        return row.phone.startswith(masked[0]) and row.phone.endswith(masked[1])
     return key in (row.phone, row.name)
 
 

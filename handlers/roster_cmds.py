@@ -122,8 +122,8 @@ def transfer(cmd: c.Transfer, ctx: Ctx) -> Reply:
 
 def correct_name(cmd: c.CorrectName, ctx: Ctx) -> Reply:
     """更正 手机 新姓名: the owner or a manager corrects a customer's name; ownership is unchanged."""
-    masked = cr.masked_parts(cmd.phone)              # the phone as the bot printed it, or as typed in full
-    row = ctx.find_customer(cmd.phone if masked and masked[0] else cr.check_phone(cmd.phone))
+    # the phone as the bot printed it, or as typed in full
+    row = ctx.find_customer(cmd.phone if cr.masked_phone(cmd.phone) else cr.check_phone(cmd.phone))
     owner = ctx.domain(row).owner_at(ctx.now)
     if ctx.sender != owner and not ctx.is_manager():
         raise Refused(T.CORRECT_NOT_OWNER.format(name=row.name, owner=owner or T.NONE))

@@ -54,6 +54,13 @@ def masked_parts(key: str) -> tuple[str, str] | None:
     return (mt.group(1), mt.group(2)) if mt.group(1) else ("", mt.group(3))
 
 
+def masked_phone(key: str) -> tuple[str, str] | None:
+    """A phone as the bot prints it (`138****5678`): its first three and last four digits; None for
+    anything else, a last-four key included."""
+    parts = masked_parts(key)
+    return parts if parts and parts[0] else None
+
+
 def name_problem(name: str) -> str | None:
     """真实姓名 (RULES §5.1): why `name` is not a real name, or None when it is one.
 
