@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bootstrap import bootstrap
-from handlers.messages import Incoming
 from handlers.state_view import dump
-from tests.conftest import at, fixed
-
-P = "阳光花园"
+from tests import bus
+from tests.bus import P, opened
+from tests.conftest import at
 
 
 @pytest.fixture
 def app(db_url, config_file):
-    app = bootstrap(config_file(), db_url=db_url, clock=fixed())
-    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
-    return app
+    return opened(db_url, config_file)
 
 
 def say(app, who, text, when):
-    out = app.handle(Incoming("console", who, text, at(f"2026-11-27 {when}"), project=P))
-    app.mark_sent([o.key for o in out], at(f"2026-11-27 {when}"))
-    return out
+    return bus.say(app, who, text, when, sent=True)
 
 
 def presence(app, when: str) -> dict[str, str]:

@@ -3,22 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bootstrap import bootstrap
-from handlers.messages import Incoming
-from tests.conftest import at, fixed
-
-P = "阳光花园"
+from tests.bus import opened, say
 
 
 @pytest.fixture
 def app(db_url, config_file):
-    app = bootstrap(config_file(), db_url=db_url, clock=fixed())
-    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
-    return app
-
-
-def say(app, who, text, when="09:30"):
-    return app.handle(Incoming("console", who, text, at(f"2026-11-27 {when}"), project=P))
+    return opened(db_url, config_file)
 
 
 def test_undoing_a_big_order_tells_the_managers_who_had_the_alert(app):

@@ -11,20 +11,13 @@ from bot.bootstrap import bootstrap
 from handlers.messages import Incoming
 from storage import models as m
 from storage.uow import UnitOfWork
+from tests.bus import P, opened, say
 from tests.conftest import at, fixed
-
-P = "阳光花园"
 
 
 @pytest.fixture
 def app(db_url, config_file):
-    app = bootstrap(config_file(), db_url=db_url, clock=fixed())
-    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
-    return app
-
-
-def say(app, who, text, when="09:30", **kw):
-    return app.handle(Incoming("console", who, text, at(f"2026-11-27 {when}"), project=P, **kw))
+    return opened(db_url, config_file)
 
 
 def members(app) -> list[str]:
