@@ -38,7 +38,6 @@ class Deals:
     def of_project(self, project_id: int) -> list[m.Deal]:
         return list(self.s.scalars(select(D).where(D.project_id == project_id).order_by(D.id)))
 
-
     def appeal_by(self, deal_id: int, by: str) -> m.Appeal | None:
         """`by`'s appeal against this deal, if already filed (one open appeal per deal and person)."""
         A = m.Appeal
