@@ -14,6 +14,7 @@ from storage import models as m
 
 NON_BUYER_KINDS = ("同行", "市调", "建筑", "装修", "广告", "记者", "推销")
 ERRAND_KINDS = ("问路", "找人")
+REGISTERING = (Category.NEW, Category.NAMED, Category.BROUGHT_OPEN, Category.BROUGHT_CLOSED)   # a visit that registers
 
 
 # ---- opening the day ---------------------------------------------------------
@@ -266,13 +267,23 @@ def non_buyer(cmd: c.NonBuyer, ctx: Ctx) -> Reply:
         raise Refused(T.NO_RECEPTION_FOR_NON_BUYER.format(me=me))
     if r.category in (Category.NON_BUYER, Category.ERRAND):
         raise Refused(T.NON_BUYER_ALREADY.format(me=me))
+    if r.customer_id is not None and r.category in REGISTERING:   # registered is not a non-buyer (RULES §4)
+        raise Refused(T.NON_BUYER_REGISTERED.format(me=me, name=_customer_name(ctx, r)))
     timing = fair.non_buyer_timing(ctx.local(r.started_at), ctx.now, ctx.policy.non_buyer_window_minutes,
                                    still_open=r.ended_at is None)
     if timing == NonBuyerTiming.APPROVE:
         ctx.day.hold_non_buyer(me, r.id, cmd.kind)
         ctx.note(T.NON_BUYER_LATE_NOTE.format(me=me, kind=cmd.kind))
-        return Reply(T.NON_BUYER_LATE.format(minutes=ctx.policy.non_buyer_window_minutes, me=me, kind=cmd.kind))
+        ask = T.NON_BUYER_ASK.format(me=me, kind=cmd.kind, start=f"{ctx.local(r.started_at):%H:%M}",
+                                     end=f"{ctx.local(r.ended_at):%H:%M}" if r.ended_at else "")
+        return Reply(T.NON_BUYER_LATE.format(minutes=ctx.policy.non_buyer_window_minutes, me=me, kind=cmd.kind),
+                     tells=tuple(Tell(mgr, ask) for mgr in ctx.managers()))
     return Reply(apply_non_buyer(ctx, me, r, cmd.kind))
+
+
+def _customer_name(ctx: Ctx, r: m.Reception) -> str:
+    row = ctx.uow.customers.get(r.customer_id) if r.customer_id else None
+    return row.name if row is not None else ""
 
 
 def _last_ended(ctx: Ctx, me: str) -> m.Reception | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from handlers import commands as c
 from handlers.context import Ctx
-from handlers.queue_cmds import check_walk_in, makeup_for, refund, take_walk_in
+from handlers.queue_cmds import REGISTERING, check_walk_in, makeup_for, refund, take_walk_in
 from handlers.reply import Reply
 from rules import customers as cr
 from rules import fairness as fair
@@ -15,7 +15,7 @@ from rules.visits import CATEGORY_WORDS, Visit, VisitFacts, classify
 from storage import models as m
 
 ROTATION = (Category.NEW,)
-NEW_CUSTOMER = (Category.NEW, Category.NAMED, Category.BROUGHT_OPEN, Category.BROUGHT_CLOSED)
+NEW_CUSTOMER = REGISTERING
 
 
 def visit(cmd: c.Visit, ctx: Ctx) -> Reply:

@@ -254,6 +254,10 @@ NON_BUYER_KINDS_HINT = "非客 类型 应为：{kinds}。"
 NO_RECEPTION_FOR_NON_BUYER = "{me} 现在没有接待中的客户，无需报非客。"
 NON_BUYER_LATE_NOTE = "{me} 超时报非客（{kind}），待经理确认"
 NON_BUYER_LATE = "已超过 {minutes} 分钟，{me} 报的非客（{kind}）需经理确认：/批准 {me}"
+NON_BUYER_REGISTERED = ("{me} 这次接待已登记客户 {name}，不能再报非客（登记了就不是非购房人员）。"
+                        "如果登记本身是误操作，请经理 /撤销。")
+NON_BUYER_ASK = ("非客待确认：{me} {start}–{end} 的接待（未登记客户）送客后报非客（{kind}）。"
+                 "确认退名次并补接请 /批准 {me}；不同意则无需处理。")
 NON_BUYER_NOTE = "{me} 接待的是{kind}，不计名次"
 REFUND_WHY_NON_BUYER = "非客：{kind}"
 ERRAND_REFUNDED = "{kind}不算接待，{me} 的名次已退回，获得补接。"
