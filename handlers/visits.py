@@ -23,11 +23,8 @@ def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
     name, phone = cr.check_name(cmd.name), cr.check_phone(cmd.phone)
     row = ctx.customer_row(phone)
     cust = ctx.domain(row) if row else None
-    if row is not None:
-        busy_with = ctx.open_reception_of(row.id)
-        if busy_with is not None:
-            who = T.YOU if busy_with.member == me else busy_with.member
-            raise Refused(T.BEING_RECEIVED.format(name=name, phone=cr.mask(phone), who=who))
+    if row is not None and (busy_with := ctx.open_reception_of(row.id)) is not None:
+        return _already_received(ctx, me, busy_with, name, phone)
     referrer = _referrer(ctx, cmd.referrer)
     named_for = _colleague(ctx, cmd.named_for)
     owner = cust.owner_at(ctx.now) if cust else None
@@ -50,6 +47,23 @@ def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
     head = T.VISIT_HEAD.format(me=me, name=name, phone=cr.mask(phone), category=CATEGORY_WORDS[v.category])
     told = v.receiver if v.receiver != me else owner if v.category == Category.OBLIGATION else None
     return Reply(head + ("\n" + "\n".join(lines) if lines else "")).mention(told)
+
+
+def _already_received(ctx: Ctx, me: str, busy_with: m.Reception, name: str, phone: str) -> Reply:
+    """The visitor is in a colleague's open reception (RULES §3.10): my empty 接待 ends at once,
+    uncounted, with a refund for a counted rotation turn; without one, nothing to change."""
+    who = T.YOU if busy_with.member == me else busy_with.member
+    being = T.BEING_RECEIVED.format(name=name, phone=cr.mask(phone), who=who)
+    fill = next((r for r in ctx.open_receptions(me) if r.customer_id is None), None)
+    if fill is None or busy_with.member == me:
+        raise Refused(being)
+    had = fill.counted_for is not None
+    made_up = refund(ctx, fill, T.ALREADY_RECEIVED_WHY.format(name=name, who=who))
+    fill.customer_id, fill.category = busy_with.customer_id, Category.HANDOVER
+    ctx.end_reception(fill)
+    ctx.note(T.ALREADY_RECEIVED_NOTE.format(me=me, name=name, who=who))
+    tail = T.HANDOVER_REFUNDED if made_up else T.COUNT_BACK_NO_MAKEUP if had else T.RECEPTION_ENDED
+    return Reply(being + "\n" + tail.format(me=me).strip())
 
 
 def _colleague(ctx: Ctx, name: str) -> str | None:

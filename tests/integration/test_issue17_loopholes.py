@@ -56,3 +56,23 @@ def test_a_late_non_buyer_request_names_the_reception_for_the_managers(app):
     assert "/批准 李四" in group(out)
     assert told(out, "张经理") == ["非客待确认：李四 09:05–09:30 的接待（未登记客户）送客后报非客（推销）。"
                                   "确认退名次并补接请 /批准 李四；不同意则无需处理。"]
+
+
+# ---- item 7: the visitor was already inside a colleague's reception -----------------------
+def test_an_empty_turn_whose_visitor_a_colleague_already_receives_is_refunded(app):
+    say(app, "李四", "到访 顾一 13812345678", "09:05")              # 李四 receives 顾一
+    say(app, "王五", "接待", "09:10")                               # 王五's turn: the same visitor
+    out = say(app, "王五", "到访 顾一 13812345678", "09:11")
+    assert group(out).startswith("顾一（138****5678）正在由李四接待中。\n王五 名次退回，获得补接。")
+    st = state(app, "09:12")
+    assert [(e["name"], e["presence"], e["counted"], e["makeup"]) for e in st["queue"]][:2] == [
+        ("王五", "available", 0, True), ("赵六", "available", 0, False)]
+    assert st["next"] == "王五"
+
+
+def test_a_visitor_being_received_with_no_empty_turn_of_mine_changes_nothing(app):
+    say(app, "李四", "到访 顾一 13812345678", "09:05")
+    before = state(app, "09:12")
+    out = say(app, "王五", "到访 顾一 13812345678", "09:11")
+    assert group(out) == "顾一（138****5678）正在由李四接待中。"
+    assert state(app, "09:12") == before
