@@ -110,8 +110,11 @@ def _masked(parse: Callable[[list[str]], c.Command]) -> Callable[[list[str]], c.
 
 
 def _visit(args: list[str]) -> c.Command:
-    """到访: `冯 晓 峰 138…` is the one name 冯晓峰."""
-    return a.visit(join_spaced_name(args))
+    """到访: `冯 晓 峰 138…` is the one name 冯晓峰; `到访 手机` alone is the owner's 接手 (RULES §3.12)."""
+    try:
+        return _masked(a.phone_only(lambda phone: c.TakeOver(phone, by_visit=True)))(args)
+    except ValueError:
+        return a.visit(join_spaced_name(args))
 
 
 def _receive(args: list[str]) -> c.Command:
@@ -143,6 +146,7 @@ VERBS: list[Verb] = [
          T.USAGES["非客"]),
     Verb(("代接",), _masked(a.phone_only(c.HelpReceive)), T.USAGES["代接"]),
     Verb(("让",), a.name_helper, T.USAGES["让"], closing="代接"),
+    Verb(("接手",), _masked(a.phone_only(c.TakeOver)), T.USAGES["接手"]),
     Verb(("送客",), a.see_off, T.USAGES["送客"]),
     Verb(("跟进",), _masked(a.follow_up), T.USAGES["跟进"]),
     Verb(("成交",), _deal, T.USAGES["成交"]),

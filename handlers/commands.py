@@ -69,6 +69,17 @@ class HelpReceive(Command):
 
 
 @dataclass(frozen=True)
+class TakeOver(Command):
+    phone: str               # 接手 手机 / 到访 手机: the owner takes their customer back (RULES §3.12)
+    by_visit: bool = False   # typed as 到访 手机: an owner's plain return visit when nobody receives them
+
+
+@dataclass(frozen=True)
+class Decline(Command):
+    """不接: the member named by 点名 declines (RULES §4)."""
+
+
+@dataclass(frozen=True)
 class NameHelper(Command):
     name: str                # 让 甲 代接: the owner names 甲 to receive their old customer
 

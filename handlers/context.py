@@ -211,6 +211,11 @@ class Ctx:
         """Today's counted receptions of `member` from the log (a member who left and came back keeps them)."""
         return self.uow.receptions.counted_for(self.project.id, self.today, member)
 
+    def counted_for_customer_today(self, member: str, customer_id: int) -> bool:
+        """`member` already has a counted reception of this customer today: one customer counts once a day."""
+        return any(r.counted_for == member and r.customer_id == customer_id
+                   for r in self.uow.receptions.on_day(self.project.id, self.today))
+
     def deal_today(self, customer_id: int | None) -> bool:
         if customer_id is None:
             return False

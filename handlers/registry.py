@@ -1,7 +1,7 @@
 """The handler table: one function per command type (a command without a handler fails at import)."""
 from __future__ import annotations
 
-from handlers import admin, customer_cmds, deal_cmds, identity, queue_cmds, report_cmds, roster_cmds, visits
+from handlers import admin, customer_cmds, deal_cmds, handover_cmds, identity, queue_cmds, report_cmds, roster_cmds, visits
 from handlers import commands as c
 
 HANDLERS = {
@@ -16,6 +16,7 @@ HANDLERS = {
     c.NonBuyer: queue_cmds.non_buyer,
     c.HelpReceive: visits.help_receive,
     c.NameHelper: visits.name_helper,
+    c.TakeOver: handover_cmds.take_over,
     c.SeeOff: queue_cmds.see_off,
     c.FollowUp: customer_cmds.follow_up,
     c.RecordDeal: deal_cmds.record_deal,

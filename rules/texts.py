@@ -338,6 +338,13 @@ STILL_PENDING = "该客户登记待经理核实，暂无归属。"
 OTHER_NAME = "姓名与登记不同（登记为 {registered}），同一电话仍归 {owner}；如非直系亲属请经理 /裁定。"
 IS_CUSTOMER_OF = "{name} 是 {owner} 的客户"
 HANDOVER_REFUNDED = "{me} 名次退回，获得补接。"
+TAKE_OVER_NOTHING = "{name}（{phone}）现在没有同事在接待，无需接手；客户来了请发：到访 {phone}"
+TAKE_OVER_NOT_OWNER = "{name} 归 {owner}，正由{who}接待；只有归属人可以接手。"
+TAKE_OVER_PUBLIC = "{name} 现在是公客，正由{who}接待；没有归属人，不能接手。"
+TAKE_OVER_NOT_HERE = "{me} 请先发 回来 或 签到，再接手客户。"
+TAKE_OVER_NOTE = "{me} 接手自己的客户 {name}（原由{who}接待）"
+TOOK_OVER = "{me} 接手自己的客户 {name}（{phone}）{counted}，{who} 的接待结束，不分半。"
+MAKEUP_WHY_TAKEN_OVER = "归属人接手了客户"
 ALREADY_RECEIVED_WHY = "{name} 已在{who}接待中"
 ALREADY_RECEIVED_NOTE = "{me} 的接待结束：客人 {name} 已在{who}接待中，不计名次"
 RECEPTION_ENDED = "{me} 的这次接待已结束，不计名次。"
@@ -648,6 +655,8 @@ USAGES = {
     "到访": '到访 姓名 手机 [点名 [同事]] [带访 老客户手机] [备注] —— 例：到访 张三 13812345678',
     "非客": '非客 类型 —— 同行/市调/建筑/装修/广告/记者/推销，或 问路/找人',
     "代接": '代接 手机 —— 替客户的归属人接待这位老客户',
+    "接手": '接手 手机 —— （归属人回来后）接回同事正在接待的我的客户',
+    "不接": '不接 —— （被点名的同事）不接这位客人，由报到访的同事继续接待',
     "让": '让 甲 代接 —— （归属人在忙或不在时）指定甲代接我的老客户',
     "送客": '送客 [姓名或手机] —— 接待结束',
     "跟进": '跟进 手机 内容 —— 记录跟进（续期归属）；例：跟进 13812345678 电话沟通',

@@ -76,3 +76,70 @@ def test_a_visitor_being_received_with_no_empty_turn_of_mine_changes_nothing(app
     out = say(app, "王五", "到访 顾一 13812345678", "09:11")
     assert group(out) == "顾一（138****5678）正在由李四接待中。"
     assert state(app, "09:12") == before
+
+
+# ---- item 6: the owner back from 暂离 takes their customer back --------------------------------
+def on(app, who: str, text: str, when: str) -> list:
+    """`who` says `text` at `when` (a full date-time): for the days before the bus's 11-27."""
+    from handlers.messages import Incoming
+    return app.handle(Incoming("console", who, text, at(when), project="阳光花园"))
+
+
+@pytest.fixture
+def owned(tmp_path, config_file):
+    """顾一 (13812345678) registered by 李四 on 11-26; 11-27 opened with 李四 王五 赵六."""
+    from bot.bootstrap import bootstrap
+    from tests.conftest import fixed
+
+    def make(preset="real_estate"):
+        app = bootstrap(config_file(preset), db_url=f"sqlite:///{tmp_path}/{preset}.db", clock=fixed())
+        on(app, "张经理", "/开班 李四 王五 赵六", "2026-11-26 09:00")
+        on(app, "李四", "到访 顾一 13812345678", "2026-11-26 10:00")
+        on(app, "李四", "送客", "2026-11-26 10:30")
+        say(app, "张经理", "/开班 王五 赵六 李四", "09:00")
+        return app
+    return make
+
+
+def test_the_owner_back_from_a_short_absence_takes_the_customer_back(owned):
+    app = owned()
+    say(app, "李四", "暂离", "09:30")
+    say(app, "王五", "接待", "10:00")
+    assert "义务接待" in group(say(app, "王五", "到访 顾一 13812345678", "10:01"))
+    say(app, "李四", "回来了", "10:05")
+    out = say(app, "李四", "接手 13812345678", "10:06")
+    assert group(out).startswith("李四 接手自己的客户 顾一（138****5678）（不计名次），王五 的接待结束，不分半。\n"
+                                 "王五 获得一次补接")
+    st = state(app, "10:07")
+    assert [(e["name"], e["presence"], e["counted"], e["makeup"]) for e in st["queue"]] == [
+        ("王五", "available", 0, True), ("赵六", "available", 0, False), ("李四", "busy", 0, False)]
+    deal = say(app, "李四", "成交 顾一 13812345678 1套", "10:30")
+    assert "分半" not in group(deal)
+    assert state(app, "10:31")["deals"][0]["shares"] == {"李四": 1.0}
+
+
+def test_the_owner_may_take_over_by_typing_the_visit_with_the_phone_only(owned):
+    app = owned()
+    say(app, "李四", "暂离", "09:30")
+    say(app, "王五", "接待", "10:00")
+    say(app, "王五", "到访 顾一 13812345678", "10:01")
+    say(app, "李四", "回来", "10:05")
+    assert group(say(app, "李四", "到访 138****5678", "10:06")).startswith("李四 接手自己的客户 顾一")
+
+
+def test_only_the_owner_takes_over_and_only_when_back(owned):
+    app = owned()
+    say(app, "李四", "暂离", "09:30")
+    say(app, "王五", "接待", "10:00")
+    say(app, "王五", "到访 顾一 13812345678", "10:01")
+    before = state(app, "10:02")
+    assert group(say(app, "赵六", "接手 13812345678", "10:02")) == "顾一 归 李四，正由王五接待；只有归属人可以接手。"
+    assert group(say(app, "李四", "接手 13812345678", "10:02")) == "李四 请先发 回来 或 签到，再接手客户。"
+    assert state(app, "10:02") == before
+
+
+def test_taking_over_a_customer_nobody_receives_is_refused_but_a_phone_only_visit_is_a_visit(owned):
+    app = owned()
+    out = say(app, "李四", "接手 13812345678", "10:02")
+    assert group(out) == "顾一（138****5678）现在没有同事在接待，无需接手；客户来了请发：到访 138****5678"
+    assert "老客户回访" in group(say(app, "李四", "到访 13812345678", "10:03"))
