@@ -138,7 +138,10 @@ def summary_text(ctx: Ctx, day: date) -> str:
     for r in recs:
         if r.category == Category.ERRAND:
             continue
-        per.setdefault(r.member, [0, 0])[0 if r.counted_for == r.member else 1] += 1
+        if r.counted_for:                        # counted for whom it was counted (a helper's for the owner)
+            per.setdefault(r.counted_for, [0, 0])[0] += 1
+        if r.counted_for != r.member:            # the receiver's uncounted ones: one definition with reports
+            per.setdefault(r.member, [0, 0])[1] += 1
     deals = ctx.uow.deals.on_day(ctx.project.id, day)
     tomorrow_end = ctx.at(day + timedelta(days=1), time(23, 59, 59))
     lapsing = ctx.uow.customers.lapsing_at(ctx.project.id, tomorrow_end)

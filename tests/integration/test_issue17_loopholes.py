@@ -143,3 +143,31 @@ def test_taking_over_a_customer_nobody_receives_is_refused_but_a_phone_only_visi
     out = say(app, "李四", "接手 13812345678", "10:02")
     assert group(out) == "顾一（138****5678）现在没有同事在接待，无需接手；客户来了请发：到访 138****5678"
     assert "老客户回访" in group(say(app, "李四", "到访 13812345678", "10:03"))
+
+
+# ---- item 8: auto_dealer counts the owner once for one customer on one day ---------------------
+def test_the_owner_is_counted_once_for_a_customer_handed_on_and_then_helped(owned):
+    app = owned("auto_dealer")
+    say(app, "王五", "到访 刘二 13900001111", "09:10")          # 李四 and 王五 busy
+    say(app, "赵六", "接待", "09:19")
+    assert "请 李四 接待（计名次）" in group(say(app, "赵六", "到访 顾一 13812345678", "09:20"))
+    say(app, "李四", "让 王五 代接", "09:22")
+    say(app, "王五", "送客", "09:23")
+    say(app, "王五", "代接 13812345678", "09:24")
+    out = say(app, "王五", "送客", "09:50")
+    assert "计 李四" not in group(out)
+    counts = dict(queue(app, "09:51"))
+    assert counts == {"王五": 1, "赵六": 0, "李四": 1}
+    daily = group(say(app, "张经理", "/日报", "09:52"))
+    assert "王五 计1/不计1" in daily and "李四 计1/不计0" in daily and "赵六 计0/不计1" in daily
+
+
+def test_the_daily_summary_credits_a_helpers_reception_to_the_owner_it_counted_for(owned):
+    app = owned("auto_dealer")
+    say(app, "李四", "暂离", "09:05")
+    say(app, "李四", "让 王五 代接", "09:06")
+    say(app, "王五", "代接 13812345678", "09:10")
+    assert "代接未成交：计 李四 一个名次" in group(say(app, "王五", "送客", "09:40"))
+    assert dict(queue(app, "09:41"))["李四"] == 1
+    daily = group(say(app, "张经理", "/日报", "09:42"))
+    assert "李四 计1/不计0" in daily and "王五 计0/不计1" in daily
