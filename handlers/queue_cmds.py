@@ -240,7 +240,7 @@ def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
         return []
     lines = []
     if (r.category == Category.HELPER and ctx.policy.helper_no_deal_owner_counted and r.for_owner
-            and not ctx.counted_for_customer_today(r.for_owner, r.customer_id)):   # one count a customer a day
+            and not (r.customer_id and ctx.counted_for_customer_today(r.for_owner, r.customer_id))):   # one count a customer a day
         if ctx.day.entry(r.for_owner):
             ctx.note(*ctx.day.count_out_of_rotation(r.for_owner))
         r.counted_for = r.for_owner

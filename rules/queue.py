@@ -52,6 +52,10 @@ class Day:
     makeup_seq: int = 0
     pending_non_buyer: dict[str, dict] = field(default_factory=dict)
     helpers: dict[str, str] = field(default_factory=dict)   # 让 甲 代接: owner → the helper they named
+    # "Yesterday's cycle is everyone's" (RULES §2): today's rotation order with the places of those who
+    # left (签退/请假) or were skipped kept where they were; tomorrow opens from it (carry_over)
+    cycle: list[str] = field(default_factory=list)
+    carried: dict[str, int] = field(default_factory=dict)   # unused make-ups of those who left today
 
     # ---- reading -------------------------------------------------------
     def entry(self, name: str) -> Entry | None:
@@ -84,12 +88,21 @@ class Day:
     # ---- opening the day (§2) -----------------------------------------
     def open(self, today: dt.date, roster: list[str], carry_over: bool) -> list[str]:
         """开班: build today's queue from yesterday's order (carry_over) or the roster."""
-        order = [n for n in self.names() if n in roster] if carry_over else []
+        order = [n for n in self._cycle() if n in roster] if carry_over else []
         order += [n for n in roster if n not in order]
         early = set(self.early) if self.early_date == today else set()
         off = list(self.early_off) if self.early_date == today else []
+        kept = self._unused_makeups(order) if carry_over else {}
         self.queue = [Entry(n, AVAILABLE if n in early else ABSENT) for n in order if n not in off]
-        self.date, self.off, self.assigned = today, list(off), None
+        self.date, self.off, self.assigned, self.cycle, self.carried = today, list(off), None, list(order), {}
+        self.makeup_seq = 0
+        for n in sorted(kept, key=kept.__getitem__, reverse=True):     # the first earned ends up first
+            if self.entry(n) is not None:
+                self._front(n)
+        for n in sorted(kept, key=kept.__getitem__):
+            if (e := self.entry(n)) is not None:
+                self.makeup_seq += 1
+                e.makeup, e.makeup_src = self.makeup_seq, 0
         self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
         self.helpers = {}
         return [T.Q_OPENED.format(order=" ".join(order) or T.EMPTY)
@@ -105,9 +118,10 @@ class Day:
                 e.presence = AVAILABLE
             self.queue.append(e)
         self.off = [n for n in self.off if n not in names] if self.date == today else []
+        self.cycle = list(names)          # the manager's order is the cycle: those not named rejoin at the end
         if self.date != today:
             self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
-            self.helpers = {}
+            self.helpers, self.carried = {}, {}
         self.date, self.assigned = today, None
         return [T.Q_OPENED_WITH.format(names=" ".join(names))]
 
@@ -148,13 +162,21 @@ class Day:
         e = self.entry(name)
         if e is None:
             self.queue.append(Entry(name, AVAILABLE))
-            return [T.Q_SIGN_IN_TAIL.format(name=name)]
+            self._cycle_to_tail(name)
+            notes = [T.Q_SIGN_IN_TAIL.format(name=name)]
+            if name in self.carried:                # the make-up earned before 签退 comes back at its place
+                notes += self.give_makeup(name, T.MAKEUP_KEPT, seq=self.carried.pop(name), src=0)
+            return notes
         if e.presence != BUSY:
             e.presence = AVAILABLE
         return [T.Q_SIGN_IN_KEEP.format(name=name)]
 
     def leave(self, name: str, word: str) -> list[str]:
-        """签退 / 请假: out of today's queue."""
+        """签退 / 请假: out of today's queue; the place in the cycle and an unused make-up are kept (RULES §2)."""
+        e = self.entry(name)
+        if e is not None and e.makeup is not None:
+            self.carried[name] = e.makeup
+        self._cycle()
         self.queue = [e for e in self.queue if e.name != name]
         if name not in self.off:
             self.off.append(name)
@@ -165,6 +187,8 @@ class Day:
     def drop(self, name: str) -> None:
         """Off the roster (/成员 移除): out of the queue; unlike `leave`, `off` and /指派 are untouched."""
         self.queue = [e for e in self.queue if e.name != name]
+        self.cycle = [n for n in self.cycle if n != name]
+        self.carried.pop(name, None)
 
     def set_presence(self, name: str, presence: Presence, why: str) -> list[str]:
         self._get(name).presence = presence
@@ -181,6 +205,7 @@ class Day:
                 notes += self.count_out_of_rotation(name)
             return notes
         idx = self.names().index(name)
+        self._cycle()
         skipped = [e for e in self.queue[:idx] if e.presence in SKIPPED_WHEN_PASSED]
         for e in self.queue[:idx]:
             if e.presence in KEEPS_PLACE and e.held is None and e.makeup is None:
@@ -199,6 +224,7 @@ class Day:
         e = self._get(name)
         self.queue.remove(e)
         self.queue.append(e)
+        self._cycle_to_tail(name)
         e.counted += 1
         used = e.makeup is not None
         kept = [k for k in (e.makeup, e.held) if k is not None]
@@ -226,6 +252,7 @@ class Day:
         i = 0
         while i < len(self.queue) and (place := _place(self.queue[i])) is not None and place < seq:
             i += 1
+        self._cycle_before(name, self.queue[i].name if i < len(self.queue) else None)
         self.queue.insert(i, e)
         return [T.Q_MAKEUP.format(name=name, pos=i + 1, why=T.REASON.format(reason=why) if why else "")]
 
@@ -250,11 +277,13 @@ class Day:
         e.makeup = e.makeup_src = None
         self.queue.remove(e)
         self.queue.append(e)
+        self._cycle_to_tail(name)
         return [(T.Q_REFUND_WITHDRAWN if recount else T.Q_MAKEUP_WITHDRAWN).format(name=name, why=why)]
 
     def skip(self, name: str, reason: str) -> list[str]:
-        """/跳过: absent without notice — to the tail, no make-up."""
+        """/跳过: absent without notice — to the tail today, no make-up; the cycle keeps the place (RULES §2)."""
         e = self._get(name)
+        self._cycle()
         self.queue.remove(e)
         self.queue.append(e)
         e.makeup = e.held = e.makeup_src = None
@@ -304,6 +333,8 @@ class Day:
 
     def set_order(self, names: list[str]) -> list[str]:
         by_name = {e.name: e for e in self.queue}
+        order = iter(names)
+        self.cycle = [next(order) if n in by_name else n for n in self._cycle()]   # those left keep their slot
         self.queue = [by_name[n] for n in names]
         return [T.Q_ORDER.format(names=" ".join(names))]
 
@@ -319,6 +350,35 @@ class Day:
             e.receptions.remove(rid)
             if not e.receptions and e.presence == BUSY:
                 e.presence = AVAILABLE
+
+    # ---- the cycle (RULES §2) ----------------------------------------------
+    def _cycle(self) -> list[str]:
+        """Today's cycle; a state saved before the cycle existed starts it from the queue."""
+        missing = [n for n in self.names() if n not in self.cycle]
+        if missing:
+            self.cycle += missing
+        return self.cycle
+
+    def _cycle_to_tail(self, name: str) -> None:
+        self.cycle = [n for n in self._cycle() if n != name] + [name]
+
+    def _cycle_before(self, name: str, successor: str | None) -> None:
+        """`name` went to the front of the queue just ahead of `successor` (None: at the end)."""
+        rest = [n for n in self._cycle() if n != name]
+        i = rest.index(successor) if successor in rest else len(rest)
+        self.cycle = rest[:i] + [name] + rest[i:]
+
+    def _front(self, name: str) -> None:
+        e = self._get(name)
+        self.queue.remove(e)
+        self.queue.insert(0, e)
+        self.cycle = [name] + [n for n in self.cycle if n != name]
+
+    def _unused_makeups(self, order: list[str]) -> dict[str, int]:
+        """Yesterday's unused make-ups (and those carried by members who left), by when they were earned."""
+        kept = {e.name: e.makeup for e in self.queue if e.makeup is not None}
+        kept.update(self.carried)
+        return {n: seq for n, seq in kept.items() if n in order}
 
     def _get(self, name: str) -> Entry:
         e = self.entry(name)
@@ -343,6 +403,8 @@ class Day:
             "makeup_seq": self.makeup_seq,
             "pending_non_buyer": {k: dict(v) for k, v in self.pending_non_buyer.items()},
             "helpers": dict(self.helpers),
+            "cycle": list(self.cycle),
+            "carried": dict(self.carried),
         }
 
     @classmethod
@@ -355,6 +417,7 @@ class Day:
                                "receptions": list(e.get("receptions", []))}) for e in d.get("queue", [])]
         d["pending_non_buyer"] = {k: dict(v) for k, v in d.get("pending_non_buyer", {}).items()}
         d["helpers"] = dict(d.get("helpers", {}))
+        d["carried"] = dict(d.get("carried", {}))
         for k in ("date", "early_date"):
             d[k] = dt.date.fromisoformat(d[k]) if d.get(k) else None
         return cls(**d)

@@ -171,3 +171,19 @@ def test_the_daily_summary_credits_a_helpers_reception_to_the_owner_it_counted_f
     assert dict(queue(app, "09:41"))["李四"] == 1
     daily = group(say(app, "张经理", "/日报", "09:42"))
     assert "李四 计1/不计0" in daily and "王五 计0/不计1" in daily
+
+
+# ---- item 5: carry-over fairness survives the evening's 签退 -------------------------------------
+def test_the_next_day_continues_the_cycle_after_everyone_signed_out(app):
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "送客", "09:30")
+    say(app, "王五", "接待", "10:00")
+    say(app, "王五", "非客 推销", "10:01")                 # refunded: 王五 holds a make-up
+    say(app, "王五", "送客", "10:20")
+    assert [n for n, _ in queue(app, "10:21")] == ["王五", "赵六", "李四"]
+    for who in ("赵六", "李四", "王五"):
+        say(app, who, "签退", "18:05")
+    on(app, "张经理", "/开班", "2026-11-28 08:55")
+    st = dump(app.engine, app.projects["阳光花园"], at("2026-11-28 08:56"))
+    assert [(e["name"], e["makeup"]) for e in st["queue"]] == [
+        ("王五", True), ("赵六", False), ("李四", False), ("钱七", False)]      # 钱七 was not in 11-27's queue

@@ -49,13 +49,15 @@ def test_fixed_order_uses_roster():
     assert order(d) == "甲 乙 丙 丁"
 
 
-def test_opening_resets_counts_and_makeups_of_yesterday():
-    d = day_with()
-    d.take_walk_in("甲")
-    d.give_makeup("丙")
-    d.date = YESTERDAY
-    d.open(TODAY, ROSTER, carry_over=True)
-    assert all(e.counted == 0 and e.makeup is None for e in d.queue)
+def test_opening_resets_counts_and_keeps_an_unused_makeup_only_under_carry_over():
+    for carry_over, makeups in ((True, {"丙"}), (False, set())):
+        d = day_with()
+        d.take_walk_in("甲")
+        d.give_makeup("丙")
+        d.date = YESTERDAY
+        d.open(TODAY, ROSTER, carry_over=carry_over)
+        assert all(e.counted == 0 for e in d.queue)
+        assert {e.name for e in d.queue if e.makeup is not None} == makeups
 
 
 def test_members_not_signed_in_before_opening_are_absent():
