@@ -239,8 +239,9 @@ def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
     if r.category not in (Category.OBLIGATION, Category.HELPER) or ctx.deal_today(r.customer_id):
         return []
     lines = []
+    # the owner counts once for one customer a day (a handover may have counted them already)
     if (r.category == Category.HELPER and ctx.policy.helper_no_deal_owner_counted and r.for_owner
-            and not (r.customer_id and ctx.counted_for_customer_today(r.for_owner, r.customer_id))):   # one count a customer a day
+            and not (r.customer_id and ctx.counted_for_customer_today(r.for_owner, r.customer_id))):
         if ctx.day.entry(r.for_owner):
             ctx.note(*ctx.day.count_out_of_rotation(r.for_owner))
         r.counted_for = r.for_owner
