@@ -23,3 +23,53 @@ def test_a_private_command_needs_no_mention_and_is_answered_privately(fake, offi
     answer = wait_for(lambda: fake.texts(IDS["李四"]), what="李四's private answer")
     assert "张三" in answer[0] and "138****5678" in answer[0] and "13812345678" not in answer[0]
     assert not fake.texts(GROUP)
+
+
+def test_scheduled_messages_are_pushed_with_send_msg_to_the_group_and_to_the_user(fake, office, start):
+    from bot.sweep import sweep_once
+    from handlers.messages import Outgoing
+    adapter = start(office)
+    fake.wait_subscribed()
+    pushed = sweep_once(office, adapter.send, office.clock.now())      # 09:00: the day's opening falls due
+    assert pushed, "nothing fell due at 09:00"
+    group = wait_for(lambda: [s for s in fake.shown if s["to"] == GROUP], what="the opening in the group")
+    assert {s["cmd"] for s in group} == {"aibot_send_msg"} and group[0]["body"]["msgtype"] in ("markdown", "template_card")
+    assert office.sent([o.key for o in pushed]) == {o.key for o in pushed}         # marked sent
+    failed = adapter.send([Outgoing("请跟进客户 张三", to="李四", key="remind:li", project="阳光花园")])
+    assert failed == set()
+    assert wait_for(lambda: fake.texts(IDS["李四"]), what="the private reminder") == ["请跟进客户 张三"]
+
+
+def test_a_redelivered_callback_is_applied_once(fake, office, start):
+    start(office)
+    fake.wait_subscribed()
+    fake.push(text_callback("@接待助手 /开班 李四 王五", IDS["张经理"], GROUP))
+    wait_for(lambda: fake.texts(GROUP), what="the /开班 answer")
+    visit = text_callback("@接待助手 到访 张三 13812345678", IDS["李四"], GROUP, msgid="msg-visit")
+    fake.push(visit)
+    wait_for(lambda: any("张三" in t for t in fake.texts(GROUP)), what="the 到访 answer")
+    again = dict(visit, headers={"req_id": "req-again"})            # WeCom delivers it again, new req_id
+    fake.push(again)
+    fake.push(text_callback("@接待助手 轮排", IDS["王五"], GROUP, req_id="req-board"))  # a later one is answered …
+    board = wait_for(lambda: [fake.texts(GROUP)[i] for i, s in enumerate(fake.shown) if s["req_id"] == "req-board"],
+                     what="the 轮排 answer")
+    assert sum("张三" in t for t in fake.texts(GROUP)) == 1
+    assert not [s for s in fake.shown if s["req_id"] == "req-again"]
+    assert "李四 " in board[0] and "1次" in board[0], board[0]         # … and 李四 counted once
+
+
+def test_a_card_click_is_the_same_command_from_the_user_who_clicked(fake, office, start):
+    from tests.integration.wecom.wecom_fake import card_click
+    start(office)
+    fake.wait_subscribed()
+    fake.push(text_callback("@接待助手 /开班 李四 王五", IDS["张经理"], GROUP))
+    fake.push(text_callback("@接待助手 轮排", IDS["张经理"], GROUP, req_id="req-board"))
+    board = wait_for(lambda: [s for s in fake.shown if s["req_id"] == "req-board"], what="the board")
+    card = board[0]["body"]["template_card"]
+    assert card["card_type"] == "button_interaction" and [b["key"] for b in card["button_list"]] == ["接待", "送客"]
+    click = card_click("接待", IDS["李四"], GROUP, msgid="evt-click")
+    fake.push(click)
+    answer = wait_for(lambda: [s for s in fake.shown if s["req_id"] == click["headers"]["req_id"]],
+                      what="the answer to the click")
+    assert answer[0]["cmd"] == "aibot_respond_msg" and "李四" in answer[0]["body"]["stream"]["content"]
+    assert "下一位:王五" in answer[0]["body"]["stream"]["content"]      # 李四 took the walk-in: 王五 is next
