@@ -73,3 +73,41 @@ def test_a_card_click_is_the_same_command_from_the_user_who_clicked(fake, office
                       what="the answer to the click")
     assert answer[0]["cmd"] == "aibot_respond_msg" and "李四" in answer[0]["body"]["stream"]["content"]
     assert "下一位:王五" in answer[0]["body"]["stream"]["content"]      # 李四 took the walk-in: 王五 is next
+
+
+def test_a_dropped_connection_reconnects_and_the_pending_reply_is_shown_once(fake, office, start):
+    from datetime import timedelta
+
+    from bot.sweep import settle, sweep_once
+    adapter = start(office)
+    fake.wait_subscribed()
+    fake.push(text_callback("@接待助手 /开班 李四 王五", IDS["张经理"], GROUP))
+    wait_for(lambda: fake.texts(GROUP), what="the /开班 answer")
+    fake.drop_on = "aibot_respond_msg"      # WeCom shows the reply, but the line drops before its answer
+    fake.push(text_callback("@接待助手 到访 张三 13812345678", IDS["李四"], GROUP, req_id="req-visit"))
+    fake.wait_subscribed(2)                 # the client reconnected by itself
+    wait_for(lambda: adapter.connected, what="connected again")
+    unsent = wait_for(lambda: office.outbox.reclaim(office.clock.now() + timedelta(minutes=10)) or None,
+                      what="the unsent reply in the outbox")
+    assert [o for o in unsent if "张三" in o.text]
+    office.clock.set(office.clock.now() + timedelta(minutes=1))
+    settle(office, unsent, adapter.send, office.clock.now())    # the sweep's retry, same key
+    assert office.sent([o.key for o in unsent]) == {o.key for o in unsent}
+    visits = [s for s in fake.frames if s.get("cmd") == "aibot_respond_msg" and s["headers"]["req_id"] == "req-visit"]
+    assert len(visits) == 2                 # sent twice (same req_id, same stream id) …
+    assert sum("张三" in t for t in fake.texts(GROUP)) == 1      # … shown once
+    later = sweep_once(office, adapter.send, office.clock.now() + timedelta(minutes=30))
+    assert not [o for o in later if "张三" in o.text]              # and never again
+
+
+def test_no_frame_for_dead_after_seconds_means_a_dead_connection_and_a_new_one(fake, office, start):
+    from bot.adapters.wecom.client import Timing
+    adapter = start(office, timing=Timing(heartbeat=0.2, dead_after=1.0, retry_min=0.05, retry_max=0.2))
+    fake.wait_subscribed()
+    first = adapter.last_frame_at
+    assert first is not None and first == office.clock.now()       # read from the app's clock
+    fake.silent = True                      # the line stays open but nothing comes back, not even heartbeats
+    wait_for(lambda: not adapter.connected, what="the silent connection given up")
+    fake.silent = False
+    fake.wait_subscribed(2)
+    wait_for(lambda: adapter.connected, what="a new connection")
