@@ -111,3 +111,39 @@ def test_no_frame_for_dead_after_seconds_means_a_dead_connection_and_a_new_one(f
     fake.silent = False
     fake.wait_subscribed(2)
     wait_for(lambda: adapter.connected, what="a new connection")
+
+
+def test_a_file_is_uploaded_over_the_connection_and_sent_as_a_file_message(fake, office, start, tmp_path):
+    from handlers.messages import Outgoing
+    book = tmp_path / "导出.xlsx"
+    book.write_bytes(b"PK" + bytes(700_000))                # two upload chunks
+    adapter = start(office)
+    fake.wait_subscribed()
+    assert adapter.send([Outgoing("导出完成", to="张经理", key="export:1", project="阳光花园", file=str(book))]) == set()
+    cmds = [f["cmd"] for f in fake.frames if f.get("cmd", "").startswith("aibot_upload")]
+    assert cmds == ["aibot_upload_media_init", "aibot_upload_media_chunk", "aibot_upload_media_chunk",
+                    "aibot_upload_media_finish"]
+    mine = [s["body"] for s in fake.shown if s["to"] == IDS["张经理"]]
+    assert mine[0]["markdown"]["content"] == "导出完成" and mine[1] == {"msgtype": "file", "file": {"media_id": "media1"}}
+
+
+def test_a_fourth_message_while_three_are_in_hand_is_refused_and_changes_nothing(fake, office, start):
+    import threading
+    release = threading.Event()
+
+    class Slow:                                 # the core, held up until the test lets it go
+        def __getattr__(self, name):
+            return getattr(office, name)
+
+        def handle(self, msg):
+            release.wait(30)
+            return office.handle(msg)
+    start(Slow())
+    fake.wait_subscribed()
+    for i in range(4):
+        fake.push(text_callback(f"到访 客户{i} 1381234567{i}", IDS["李四"], req_id=f"req-{i}"))
+    refusal = wait_for(lambda: [s for s in fake.shown if s["req_id"] == "req-3"], what="the refusal")
+    assert "3 条消息在处理中" in refusal[0]["body"]["stream"]["content"]
+    release.set()
+    wait_for(lambda: len(fake.texts(IDS["李四"])) == 4, what="the three answers")
+    assert office.pending() == [] and not any("客户3" in t for t in fake.texts(IDS["李四"]))
