@@ -62,7 +62,7 @@ def wecom_settings(cfg: Config, env: Mapping[str, str]):
     """WeCom's settings when its bot id and secret are set (environment or config.yaml `wecom:`),
     else None; read before the database is opened, so a mistake stops `run` first (ConfigError)."""
     from bot.adapters.wecom.settings import WecomSettings
-    return WecomSettings.read(cfg.wecom, env)
+    return WecomSettings.read(getattr(cfg, "wecom", None), env)
 
 
 def start_web(app: App, cfg: Config) -> list[Stopper]:
@@ -151,16 +151,16 @@ class Edges:
 
 
 def start_edges(app: App, cfg: Config, project: str, env: Mapping[str, str] | None = None,
-                feishu=None, factories: Factories | None = None, wecom=None) -> Edges:
-    """Start the web pages, the platforms whose credentials are set (`feishu`, `wecom`: their settings,
-    read earlier) or else the console chat, then the sweep delivering through them."""
+                feishu=None, factories: Factories | None = None) -> Edges:
+    """Start the web pages, the platforms whose credentials are set (`feishu`: its settings, read
+    earlier; WeCom's are read from `cfg` and `env`) or else the console chat, then the sweep delivering through them."""
     env, factories = os.environ if env is None else env, factories or Factories()
     edges = Edges(stoppers=factories.web(app, cfg))
     if feishu is not None:
         edges.add("feishu", factories.feishu(app, feishu))
     if env.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
         edges.add("wechat", factories.wechat(app, cfg))
-    if wecom is not None:
+    if (wecom := wecom_settings(cfg, env)) is not None:
         edges.add("wecom", factories.wecom(app, wecom))
     if edges.channels:
         from bot.sweep import fan_out

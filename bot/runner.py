@@ -22,7 +22,7 @@ def run(args) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
     feishu = feishu_settings(cfg, env)             # a missing secret stops us before the database
-    wecom = wecom_settings(cfg, env)
+    wecom_settings(cfg, env)                        # … and a mistake in WeCom's (read again when it starts)
     args.db_url = args.db or cfg.database          # named by a database error, if one comes
     app = bootstrap(cfg, db_url=args.db_url, clock=_clock(args, cfg))
     for name in app.projects:                       # a catch-up over 31 days only when asked
@@ -30,7 +30,7 @@ def run(args) -> int:
         check(app, name, app.clock.now(), getattr(args, "catch_up", False))
     stop = threading.Event()                        # before the edges start: a SIGTERM while they start is clean too
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    edges = start_edges(app, cfg, args.project or app.default, env, feishu, wecom=wecom)
+    edges = start_edges(app, cfg, args.project or app.default, env, feishu)
     try:
         if edges.console is not None:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)

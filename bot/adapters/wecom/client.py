@@ -50,7 +50,7 @@ class WecomClient:
         self.on_frame, self.on_seen, self.timing = on_frame, on_seen, timing
         self.connected = asyncio.Event()
         self.displaced = 0                      # disconnected_event count (another process took over)
-        self._conn: Connection | None = None
+        self._line: Connection | None = None
         self._stopping = asyncio.Event()
         self._seen = 0.0                        # loop time of the last frame
 
@@ -76,14 +76,14 @@ class WecomClient:
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._conn is not None:
-            await self._conn.ws.close()
+        if self._line is not None:
+            await self._line.ws.close()
 
     async def _session(self) -> float | None:
         """One connection, until it ends; a pause when another connection took over (else None)."""
         async with websockets.connect(self.url, open_timeout=self.timing.answer, ping_interval=None,
                                       max_size=2**24) as ws:
-            conn = self._conn = Connection(ws)
+            conn = self._line = Connection(ws)
             self._seen = asyncio.get_running_loop().time()
             reader = asyncio.create_task(self._read(conn))
             try:
@@ -93,7 +93,7 @@ class WecomClient:
                 return await self._keep(conn, reader)
             finally:
                 self.connected.clear()
-                self._conn = None
+                self._line = None
                 reader.cancel()
                 for fut in conn.waiting.values():
                     fut.cancel()
@@ -138,7 +138,7 @@ class WecomClient:
 
     async def request(self, cmd: str, body: dict, rid: str | None = None) -> dict:
         """Send `cmd` and wait for the server's answer (RequestFailed: refused, no answer, no connection)."""
-        conn = self._conn
+        conn = self._line
         if conn is None or not self.connected.is_set():
             raise RequestFailed("not connected")
         return await self._call(conn, F.frame(cmd, rid or F.req_id(cmd), body))

@@ -19,7 +19,7 @@ class Holder:
         self.engine, self.bot_id = engine, bot_id
         digest = hashlib.sha256(f"reception-bot wecom {bot_id}".encode()).digest()
         self.key = int.from_bytes(digest[:8], "big", signed=True)      # pg advisory locks take a bigint
-        self._conn = None
+        self._session = None
         self._fd: int | None = None
 
     @property
@@ -36,7 +36,7 @@ class Holder:
 
     def take(self) -> bool:
         """True when this process holds the bot now (it may already); False while another one does."""
-        if self._conn is not None or self._fd is not None:
+        if self._session is not None or self._fd is not None:
             return True
         if self.engine.dialect.name == "postgresql":
             return self._take_pg()
@@ -45,7 +45,7 @@ class Holder:
     def _take_pg(self) -> bool:
         conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar():
-            self._conn = conn
+            self._session = conn
             return True
         conn.close()
         return False
@@ -63,7 +63,7 @@ class Holder:
         return True
 
     def release(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._session = self._session, None
         if conn is not None:
             with contextlib.suppress(Exception):        # a dead connection has released it already
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
