@@ -147,3 +147,13 @@ def test_a_fourth_message_while_three_are_in_hand_is_refused_and_changes_nothing
     release.set()
     wait_for(lambda: len(fake.texts(IDS["李四"])) == 4, what="the three answers")
     assert office.pending() == [] and not any("客户3" in t for t in fake.texts(IDS["李四"]))
+
+
+def test_a_manager_binds_a_new_group_on_its_first_mention(fake, office, start):
+    start(office)
+    fake.wait_subscribed()
+    fake.push(text_callback("@接待助手 轮排", IDS["李四"], "wrNEW", req_id="req-unbound"))
+    wait_for(lambda: [s for s in fake.shown if s["req_id"] == "req-unbound"], what="the unbound group's answer")
+    fake.push(text_callback("@接待助手 /绑定 阳光花园", IDS["张经理"], "wrNEW", req_id="req-bind"))
+    wait_for(lambda: [s for s in fake.shown if s["req_id"] == "req-bind"], what="the /绑定 answer")
+    assert set(office.chats("wecom", "阳光花园")) == {GROUP, "wrNEW"}
