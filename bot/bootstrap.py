@@ -1,8 +1,8 @@
 """The composition root: config → engine (migrated) → App → adapters → the sweep. Nothing connects at import time.
 
 `bootstrap()` builds the App (every command of the CLI uses it); `start_edges()` builds what
-`reception-bot run` talks through: the web pages when config.yaml has `web:`, Feishu and WeChat when
-their credentials are in the environment, else the console chat; then the sweep that delivers
+`reception-bot run` talks through: the web pages when config.yaml has `web:`, Feishu, WeChat and WeCom when
+their credentials are set, else the console chat; then the sweep that delivers
 through them. Tests pass fakes for any of these through `Factories` (production defaults).
 Only this module and bot/runner.py import bot.adapters.
 """
@@ -46,7 +46,7 @@ def bootstrap(config: Config | str | Path, db_url: str | None = None, *, clock: 
 
 def has_platform(env: Mapping[str, str]) -> bool:
     """Credentials of a chat platform are set (else `run` opens the console chat)."""
-    return bool(env.get("FEISHU_APP_ID") or env.get("WECHATY_PUPPET_SERVICE_ENDPOINT"))
+    return bool(env.get("FEISHU_APP_ID") or env.get("WECHATY_PUPPET_SERVICE_ENDPOINT") or env.get("WECOM_BOT_ID"))
 
 
 def feishu_settings(cfg: Config, env: Mapping[str, str]):
@@ -56,6 +56,13 @@ def feishu_settings(cfg: Config, env: Mapping[str, str]):
         return None
     from bot.adapters.feishu.adapter import FeishuSettings
     return FeishuSettings.from_env(cfg.feishu, env)
+
+
+def wecom_settings(cfg: Config, env: Mapping[str, str]):
+    """WeCom's settings when its bot id and secret are set (environment or config.yaml `wecom:`),
+    else None; read before the database is opened, so a mistake stops `run` first (ConfigError)."""
+    from bot.adapters.wecom.settings import WecomSettings
+    return WecomSettings.read(getattr(cfg, "wecom", None), env)
 
 
 def start_web(app: App, cfg: Config) -> list[Stopper]:
@@ -88,6 +95,16 @@ def start_wechat(app: App, cfg: Config) -> tuple[Deliver, Stopper]:
     return adapter.send, lambda: (adapter.stop_from_thread(), t.join(10))
 
 
+def start_wecom(app: App, settings) -> tuple[Deliver, Stopper]:
+    """The WeCom adapter on its own thread and event loop (it connects once it holds the bot); its send and stopper."""
+    from bot.adapters.wecom.adapter import WecomAdapter
+    from bot.adapters.wecom.holder import Holder
+    adapter = WecomAdapter(app, settings, app.clock, Holder(app.engine, settings.bot_id))
+    adapter.start()
+    log.info("WeCom adapter started")
+    return adapter.send, adapter.stop
+
+
 def start_console(app: App, project: str):
     """The console chat (started by `start_edges` after the greeting)."""
     from bot.adapters.console import ConsoleAdapter
@@ -107,6 +124,7 @@ class Factories:
     web: Callable[[App, Config], list[Stopper]] = start_web
     feishu: Callable[[App, Any], tuple[Deliver, Stopper]] = start_feishu
     wechat: Callable[[App, Config], tuple[Deliver, Stopper]] = start_wechat
+    wecom: Callable[[App, Any], tuple[Deliver, Stopper]] = start_wecom
     console: Callable[[App, str], Any] = start_console
     scheduler: Callable[[App, Deliver], Any] = start_sweep
 
@@ -135,13 +153,15 @@ class Edges:
 def start_edges(app: App, cfg: Config, project: str, env: Mapping[str, str] | None = None,
                 feishu=None, factories: Factories | None = None) -> Edges:
     """Start the web pages, the platforms whose credentials are set (`feishu`: its settings, read
-    earlier) or else the console chat, then the sweep delivering through them."""
+    earlier; WeCom's are read from `cfg` and `env`) or else the console chat, then the sweep delivering through them."""
     env, factories = os.environ if env is None else env, factories or Factories()
     edges = Edges(stoppers=factories.web(app, cfg))
     if feishu is not None:
         edges.add("feishu", factories.feishu(app, feishu))
     if env.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
         edges.add("wechat", factories.wechat(app, cfg))
+    if (wecom := wecom_settings(cfg, env)) is not None:
+        edges.add("wecom", factories.wecom(app, wecom))
     if edges.channels:
         from bot.sweep import fan_out
         deliver: Deliver = fan_out(edges.channels)

@@ -97,6 +97,7 @@ class MemberCfg(BaseModel):
     name: str
     feishu: str | None = None
     wechat: str | None = None
+    wecom: str | None = None            # 企业微信 userid
 
     _name = field_validator("name")(lambda cls, v: member_name(v))
 
@@ -105,7 +106,7 @@ PLATFORMS = tuple(f for f in MemberCfg.model_fields if f != "name")     # of mem
 
 
 def _members(v, info):
-    """`managers: [张经理]` or a list of {name, feishu, wechat}; a bare string is refused, not split.
+    """`managers: [张经理]` or a list of {name, feishu, wechat, wecom}; a bare string is refused, not split.
     No `managers` at all is refused; `managers: []` says they are all in the database (/成员 经理)."""
     if v is None:
         if info.field_name == "managers":
@@ -192,9 +193,10 @@ class Config(BaseModel):
     projects: list[ProjectCfg]
     feishu: dict = {}
     wechat: dict = {}
+    wecom: dict = {}
     web: WebCfg | None = None
 
-    _p = field_validator("policy", "feishu", "wechat", mode="before")(lambda cls, v: {} if v is None else v)
+    _p = field_validator("policy", "feishu", "wechat", "wecom", mode="before")(lambda cls, v: {} if v is None else v)
     _s = field_validator("projects", mode="before")(lambda cls, v: _some(v))
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 
-from bot.bootstrap import bootstrap, feishu_settings, has_platform, start_edges
+from bot.bootstrap import bootstrap, feishu_settings, has_platform, start_edges, wecom_settings
 from bot.config import load_config
 from bot.transcript import check_catch_up, check_time, clock_of
 from rules import texts as T
@@ -22,6 +22,7 @@ def run(args) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
     feishu = feishu_settings(cfg, env)             # a missing secret stops us before the database
+    wecom_settings(cfg, env)                        # … and a mistake in WeCom's (read again when it starts)
     args.db_url = args.db or cfg.database          # named by a database error, if one comes
     app = bootstrap(cfg, db_url=args.db_url, clock=_clock(args, cfg))
     for name in app.projects:                       # a catch-up over 31 days only when asked

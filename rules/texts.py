@@ -99,6 +99,11 @@ FEISHU_WEBHOOK_SECRETS = ("飞书 webhook 模式必须同时设置环境变量 F
 FEISHU_APP_SECRETS = "飞书：请在环境变量中设置 FEISHU_APP_ID 和 FEISHU_APP_SECRET"
 FEISHU_MODE = "飞书：FEISHU_MODE（feishu.mode）只能是 ws 或 webhook，不是 {mode!r}"
 FEISHU_NUMBER = "飞书：{key} 应是 {low}–{high} 之间的数，不是 {value!r}"
+WECOM_SECRETS = ("企业微信：请同时设置 WECOM_BOT_ID 和 WECOM_BOT_SECRET"
+                 "（环境变量，或 config.yaml 的 wecom.bot_id 和 wecom.secret）")
+WECOM_NUMBER = "企业微信：wecom.{key} 应是 {low}–{high} 之间的数，不是 {value!r}"
+WECOM_URL = "企业微信：wecom.url 应以 wss:// 或 ws:// 开头，不是 {value!r}"
+WECOM_UNKNOWN = "企业微信：wecom 下没有 {names} 这些设置（可用：{known}）"
 
 # ---- database faults (shown to the operator: one line, exit code 2) --------------------------
 DATABASE_ERROR = "数据库错误：{problem}"
@@ -147,6 +152,7 @@ USAGE = "用法：{usage}"
 UNKNOWN_COMMAND = "没有「/{word}」这个命令。{hint}发送 帮助 查看全部命令。"
 UNKNOWN_HINT = "您是不是要 /{word}？"
 PRIVATE_HINT = "发送 帮助 查看可用命令。"
+WECOM_BUSY = "你还有 {n} 条消息在处理中，请等它们回复后再发。这条没有执行。"
 TOO_LONG = "消息太长（超过 {limit} 字），没有处理；请只发命令本身。"
 NEAR_MISS = "您是不是要「{word}」？格式：{form}"
 MEMBER_NAME_EMPTY = "名字不能为空"                # /成员 添加: why a roster name is refused
@@ -179,7 +185,7 @@ CLAIM_REPLACED = "（它替换了另一个账号的申请）"
 CLAIM_RIVAL = "又有{who}账号说自己是「{name}」；先申请的{first}账号仍在等待。请先核实：/确认 {name} 确认的是先申请的账号。"
 WHOAMI_CLAIM_PENDING = "「{name}」已有人申请绑定，正在等经理处理；如果那不是你，请直接找经理。"
 WHOAMI_CODE_SLOW_DOWN = "验证码错太多次了，请 {minutes} 分钟后再试。"
-PLATFORMS = {"feishu": "飞书", "wechat": "微信"}
+PLATFORMS = {"feishu": "飞书", "wechat": "微信", "wecom": "企业微信"}
 CONFIRM_NOT_ON_ROSTER = "名单里没有「{name}」。"
 CONFIRM_NOTHING = "没有等待确认的「我是 {name}」。请让本人先发「我是 {name}」。"
 CONFIRM_MANAGER = "「{name}」是经理，只能用一次性验证码绑定（reception-bot link {name}）。"

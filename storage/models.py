@@ -57,6 +57,7 @@ class Member(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     feishu_id: Mapped[str | None] = mapped_column(String(80), index=True)
     wechat_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    wecom_id: Mapped[str | None] = mapped_column(String(80), index=True)     # 企业微信 userid
 
 
 class Customer(Base):

@@ -48,10 +48,12 @@ class Recorder:
 
         return Factories(web=lambda app, cfg: [lambda: self.log.append("stop web")],
                          feishu=self.channel("feishu", "feishu" in fail),
-                         wechat=self.channel("wechat", "wechat" in fail), console=Console, scheduler=Scheduler)
+                         wechat=self.channel("wechat", "wechat" in fail), wecom=self.channel("wecom", "wecom" in fail),
+                         console=Console, scheduler=Scheduler)
 
 
 WECHAT_ENV = {"WECHATY_PUPPET_SERVICE_ENDPOINT": "127.0.0.1:1"}
+WECOM_ENV = {"WECOM_BOT_ID": "aib_x", "WECOM_BOT_SECRET": "s"}
 
 
 def test_without_platform_credentials_the_console_greets_before_the_sweep_prints_through_it():
@@ -89,3 +91,12 @@ def test_stopping_waits_for_the_sweep_first_then_stops_the_pages_and_platforms_i
 def test_an_app_id_alone_or_a_wechat_endpoint_counts_as_a_platform_for_the_log_level():
     assert has_platform({"FEISHU_APP_ID": "cli_x"}) and has_platform(WECHAT_ENV)
     assert not has_platform({}) and not has_platform({"FEISHU_APP_ID": ""})
+
+
+def test_wecom_credentials_alone_start_only_wecom_and_its_replies_go_back_through_it():
+    r = Recorder()
+    edges = start_edges(object(), object(), "阳光花园", WECOM_ENV, None, r.factories())
+    assert edges.console is None and [n for n, _ in edges.channels] == ["wecom"] and r.log == ["start wecom", "sweep"]
+    failed = r.deliver([Outgoing("收到", key="k:fs", platform="feishu"), Outgoing("收到", key="k:wc", platform="wecom")])
+    assert failed == set() and r.sent == {"wecom": ["k:wc"]}
+    assert has_platform({"WECOM_BOT_ID": "aib_x"})

@@ -15,7 +15,6 @@ upload fails for good, each receiver gets `FILE_FAILED` instead. A picture (.png
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import io
 import json
@@ -37,6 +36,7 @@ from lark_oapi.api.im.v1 import (
     CreateMessageRequestBody,
 )
 
+from bot.adapters.pacing import Pacer
 from rules import texts as T
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ class FeishuSender:
         self._rate = max(per_receiver_per_s, 0.1)
         self._max_backoff = max_backoff
         self._q: queue.Queue[Send | FileSend | None] = queue.Queue()
-        self._recent: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        # Feishu counts 5/s where the messages arrive: our window is RATE_MARGIN_S longer than the server's
+        self._pacer = Pacer(max(int(self._rate), 1), max(int(self._rate), 1) / self._rate + RATE_MARGIN_S)
         self._pending = 0
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -148,16 +149,7 @@ class FeishuSender:
                     self._cv.notify_all()
 
     def _throttle(self, receive_id: str) -> None:
-        window = self._recent[receive_id]
-        limit = max(int(self._rate), 1)
-        period = limit / self._rate + RATE_MARGIN_S
-        now = time.monotonic()
-        while window and now - window[0] >= period:
-            window.popleft()
-        if len(window) >= limit:
-            time.sleep(max(period - (now - window[0]), 0))
-            window.popleft()
-        window.append(time.monotonic())
+        time.sleep(self._pacer.reserve(receive_id, time.monotonic()))
 
     def _deliver(self, s: Send) -> bool:
         """Send `s` (throttled, retried); False after a permanent error (logged)."""
