@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from handlers import commands as c
-from rules.customers import COMPOUND_SURNAMES, RELATIONS, masked_parts
+from rules.customers import COMPOUND_SURNAMES, OTHER_RELATIONS, RELATIONS, masked_parts
 from rules.normalize import chinese_int, fold_name
 
 _PHONE_PIECE = re.compile(r"^\+?\d[\d\-]*$")
@@ -154,6 +154,9 @@ def deal(args):
             raise ValueError            # two units words: which one?
         elif tok in RELATIONS and not relation:
             relation = RELATIONS[tok]
+            linked, rest = _linked(rest)
+        elif tok in OTHER_RELATIONS and not relation:     # 兄弟 王五: understood, refused by the handler
+            relation = tok
             linked, rest = _linked(rest)
         else:
             note.append(tok)

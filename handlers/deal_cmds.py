@@ -1,14 +1,17 @@
 """成交 and 申诉 (RULES §6): one deal per customer per day, relatives, splits, appeals, big orders."""
 from __future__ import annotations
 
+import dataclasses
+
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.reply import Reply, Tell
+from handlers.visits import withdraw_non_buyer
 from rules import customers as cr
 from rules import deals as dr
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import Benefit
+from rules.enums import Benefit, Category
 from rules.errors import Refused
 from storage import models as m
 
@@ -18,17 +21,23 @@ share_words = T.share_words
 def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> Reply:
     name, phone = cr.check_name(cmd.name), cr.check_phone(cmd.phone)
     row = ctx.customer_row(phone)
+    cmd = _other_relation(ctx, cmd)
     linked = _linked(ctx, cmd, row)
+    household = _household(ctx, row, phone) if linked is None else None
+    linked = linked or household
     target = linked if linked is not None else row
     deal = _deal_today(ctx, target)
     if deal is not None and target is not None:      # (without a customer there is no deal today)
         return _correct(ctx, deal, target, cmd)
     me = ctx.salesperson(ctx.sender)
     note = cmd.note if linked is not None else " ".join(x for x in (cmd.linked, cmd.note) if x)
+    fill = None
+    if household is not None:
+        _household_owner_only(ctx, household, name)
     if linked is not None:
         cust, lines = ctx.domain(linked), _record_relative(ctx, linked, name, phone, cmd.relation)
     else:
-        cust, lines = _buyer(ctx, row, name, phone, me, cmd.relation)
+        cust, lines, fill = _buyer(ctx, row, name, phone, me, cmd.relation)
     owner = cust.owner
     if owner not in ctx.roster():
         raise Refused(T.DEAL_OWNER_GONE.format(owner=owner, name=cust.name))
@@ -37,6 +46,9 @@ def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> Reply:
     lines += _withdraw_split_makeups(ctx, target.id if target else None, shares, owner)
     cust.close()
     target = ctx.save(cust, target)
+    if fill is not None:                      # the deal fills in today's reception of this visitor (§6.3)
+        lines = withdraw_non_buyer(ctx, me, fill) + lines
+        fill.customer_id, fill.category = target.id, Category.NEW
     ctx.uow.deals.add(m.Deal(project_id=ctx.project.id, customer_id=target.id, day=ctx.today, units=cmd.units,
                              shares=shares, buyer_name=name, relation=cmd.relation, reported_by=me,
                              note=note, created_at=ctx.now))
@@ -47,12 +59,17 @@ def record_deal(cmd: c.RecordDeal, ctx: Ctx) -> Reply:
                  tells=told)
 
 
-def _buyer(ctx: Ctx, row, name: str, phone: str, me: str, relation: str) -> tuple[cr.Customer, list[str]]:
-    """The customer this phone belongs to; an unowned one is registered to the poster first (§6.3)."""
+def _buyer(ctx: Ctx, row, name: str, phone: str, me: str,
+           relation: str) -> tuple[cr.Customer, list[str], m.Reception | None]:
+    """The customer this phone belongs to; an unowned one is registered to the poster first, and only
+    for a visitor the poster received today: the rotation is never bypassed by a 成交 (§6.3)."""
     cust = ctx.domain(row) if row else None
     if cust is not None and cust.status == cr.PENDING:
         raise Refused(T.DEAL_PENDING.format(name=name))
     if cust is None or cust.owner_at(ctx.now) is None:
+        fill = _received_today(ctx, me)
+        if fill is None:
+            raise Refused(T.DEAL_RECEIVE_FIRST.format(me=me, name=name))
         rival = ctx.same_name_rival(name, me) if cust is None else None
         if rival:
             raise Refused(T.DEAL_SAME_NAME.format(rival=rival))
@@ -60,7 +77,7 @@ def _buyer(ctx: Ctx, row, name: str, phone: str, me: str, relation: str) -> tupl
             cust = cr.new_customer(name, phone, me, ctx.now, ctx.policy.tracking_days)
         else:
             cust.register_to(me, name, ctx.now, ctx.policy.tracking_days)
-        return cust, [T.DEAL_REGISTERED.format(name=name, me=me)]
+        return cust, [T.DEAL_REGISTERED.format(name=name, me=me)], fill
     lines = []
     if name != cust.name:
         link = T.REASON.format(reason=relation) if relation else ""
@@ -68,7 +85,45 @@ def _buyer(ctx: Ctx, row, name: str, phone: str, me: str, relation: str) -> tupl
                      + ("" if relation else T.DEAL_ASK_DECIDE))
         if name not in cust.other_names:
             cust.other_names.append(name)
-    return cust, lines
+    return cust, lines, None
+
+
+def _received_today(ctx: Ctx, me: str) -> m.Reception | None:
+    """My open reception that registered nobody, else my latest such reception today."""
+    mine = [r for r in ctx.uow.receptions.on_day(ctx.project.id, ctx.today)
+            if r.member == me and r.customer_id is None and r.category != Category.ERRAND]
+    still = [r for r in mine if r.ended_at is None]
+    return (still or mine)[-1] if mine else None
+
+
+def _other_relation(ctx: Ctx, cmd: c.RecordDeal) -> c.RecordDeal:
+    """兄弟/朋友/同事 … before a registered customer: understood, never linked (RULES §6.2);
+    before anything else the words were a note."""
+    if cmd.relation not in cr.OTHER_RELATIONS:
+        return cmd
+    phone = cr.normalize_phone(cmd.linked) if cmd.linked else None
+    rows = [ctx.customer_row(phone)] if phone else ctx.customers_named(cmd.linked) if cmd.linked else []
+    found = [r for r in rows if r is not None]
+    if found:
+        owner = ctx.domain(found[0]).owner_at(ctx.now) or T.NONE
+        raise Refused(T.DEAL_NOT_DIRECT.format(relation=cmd.relation, name=found[0].name, owner=owner,
+                                               phone=cr.mask(found[0].phone)))
+    note = " ".join(x for x in (cmd.relation, cmd.linked, cmd.note) if x)
+    return dataclasses.replace(cmd, relation="", linked="", note=note)
+
+
+def _household(ctx: Ctx, row, phone: str) -> m.Customer | None:
+    """A buyer whose own phone was recorded as a customer's relative belongs to that household."""
+    if row is not None:
+        return None
+    rel = ctx.uow.relatives.by_phone(ctx.project.id, phone)
+    return ctx.uow.customers.get(rel.customer_id) if rel is not None else None
+
+
+def _household_owner_only(ctx: Ctx, linked: m.Customer, buyer: str) -> None:
+    owner = ctx.domain(linked).owner_at(ctx.now)
+    if owner is not None and ctx.sender != owner and not ctx.is_manager():
+        raise Refused(T.DEAL_HOUSEHOLD.format(buyer=buyer, name=linked.name, owner=owner))
 
 
 def _linked(ctx: Ctx, cmd: c.RecordDeal, row) -> m.Customer | None:
@@ -96,6 +151,10 @@ def _record_relative(ctx: Ctx, linked: m.Customer, buyer: str, phone: str, relat
     rel = T.RELATIVE.format(relation=relation, buyer=buyer, phone=phone)
     if rel not in (linked.note or ""):
         linked.note = "；".join(x for x in (linked.note, rel) if x)
+    if phone != linked.phone and ctx.uow.relatives.by_phone(ctx.project.id, phone) is None:
+        ctx.uow.relatives.add(m.Relative(project_id=ctx.project.id, customer_id=linked.id, name=buyer,
+                                         phone=phone, relation=relation or T.HOUSEHOLD_WORD,
+                                         created_at=ctx.now))
     ctx.note(T.RELATIVE_NOTE.format(relation=relation, buyer=buyer, name=linked.name))
     return [T.DEAL_RELATIVE.format(buyer=buyer, relation=relation, name=linked.name, owner=linked.owner)]
 

@@ -39,7 +39,7 @@ def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
     fill = next((r for r in ctx.open_receptions(me) if r.customer_id is None), None)
     if fill is None and v.receiver == me:
         _check_may_receive(ctx, me, v)
-    withdrawn = _withdraw_non_buyer(ctx, me, fill)
+    withdrawn = withdraw_non_buyer(ctx, me, fill)
     row, lines = _register(ctx, cust, row, name, phone, v)
     if cmd.note:                              # 到访 备注 (看三居): kept on the customer, in the export
         row.note = cr.add_note(row.note, f"{ctx.now:%m-%d} {cmd.note}")
@@ -71,7 +71,7 @@ def _colleague(ctx: Ctx, name: str) -> str | None:
     return name if name and name in ctx.roster() else None
 
 
-def _withdraw_non_buyer(ctx: Ctx, me: str, fill) -> list[str]:
+def withdraw_non_buyer(ctx: Ctx, me: str, fill) -> list[str]:
     """非客, then a registration in the same reception: not a non-buyer after all (RULES §4, one benefit)."""
     if fill is None:
         return []

@@ -24,8 +24,12 @@ _LATIN_NAME = re.compile(rf"{_LATIN_WORD}(?:[ ·]{_LATIN_WORD})*")
 _CJK_NAME = re.compile("^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+"
                        "(?:·[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+)*")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# 直系亲属 (seed 十一.5/6): parent–child and spouse, in either direction, link a buyer to a customer
 RELATIONS = {"父母": "父母", "父亲": "父母", "母亲": "父母", "爸爸": "父母", "妈妈": "父母",
-             "配偶": "配偶", "丈夫": "配偶", "妻子": "配偶", "老公": "配偶", "老婆": "配偶"}
+             "儿子": "子女", "女儿": "子女", "子女": "子女",
+             "配偶": "配偶", "丈夫": "配偶", "妻子": "配偶", "老公": "配偶", "老婆": "配偶", "爱人": "配偶"}
+# understood, but not 直系亲属: a deal is never linked through them (RULES §6.2)
+OTHER_RELATIONS = frozenset(T.OTHER_RELATION_WORDS.split())
 
 
 def normalize_phone(raw: str) -> str | None:

@@ -107,6 +107,55 @@ class Reception(Base):
     nudge_at: Mapped[datetime | None]
 
 
+class Relative(Base):
+    """A buyer recorded as a registered customer's 直系亲属 (RULES §6.2): their own phone belongs to
+    that customer's household, so a later 成交 with it credits the same owner."""
+
+    __tablename__ = "relatives"
+    __table_args__ = (Index("ix_relatives_phone", "project_id", "phone"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20))
+    relation: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime]
+
+
+class BenefitRow(Base):
+    """A benefit (RULES §9a): a refund, a make-up earned, a place kept by 外出, an uncounted new
+    reception. Listed in the 日报, told to the managers, withdrawn by /驳回."""
+
+    __tablename__ = "benefits"
+    __table_args__ = (Index("ix_benefits_day", "project_id", "day", "member"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    day: Mapped[date] = mapped_column(Date)
+    member: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))                 # rules.enums.BenefitKind
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    reception_id: Mapped[int | None] = mapped_column(ForeignKey("receptions.id"))
+    at: Mapped[datetime]
+    withdrawn_by: Mapped[str | None] = mapped_column(String(40))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_why: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Away(Base):
+    """A 外出 or 暂离 with its reason, from the word to 回来 (the 日报 lists it with its duration)."""
+
+    __tablename__ = "aways"
+    __table_args__ = (Index("ix_aways_day", "project_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    day: Mapped[date] = mapped_column(Date)
+    member: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))                 # rules.enums.Presence
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
 class Deal(Base):
     __tablename__ = "deals"
     __table_args__ = (Index("ix_deals_day", "project_id", "day"),)      # reports

@@ -10,8 +10,9 @@ from datetime import date, datetime
 from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Appeal, Base, Customer, Deal, Member, Project, Reception
+from storage.models import Appeal, Away, Base, BenefitRow, Customer, Deal, Member, Project, Reception, Relative
 from storage.repos.audit import AuditLog
+from storage.repos.benefits import Aways, Benefits, Relatives
 from storage.repos.customers import Customers
 from storage.repos.deals import Deals
 from storage.repos.links import Links
@@ -20,7 +21,7 @@ from storage.repos.outbox import OutboxRows
 from storage.repos.projects import Events, Projects
 from storage.repos.receptions import Receptions
 
-TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Appeal, Member)}
+TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Appeal, Member, Relative, BenefitRow, Away)}
 # parents before children (foreign keys): customers before receptions and deals, deals before appeals
 RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
@@ -51,6 +52,7 @@ class UnitOfWork:
         self.projects, self.events, self.members, self.links = Projects(s), Events(s), Members(s), Links(s)
         self.customers, self.receptions, self.deals = Customers(s), Receptions(s), Deals(s)
         self.audit, self.outbox = AuditLog(s), OutboxRows(s)
+        self.relatives, self.benefits, self.aways = Relatives(s), Benefits(s), Aways(s)
         return self
 
     def _before_flush(self, session, _ctx, _instances) -> None:

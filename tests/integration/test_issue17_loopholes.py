@@ -187,3 +187,58 @@ def test_the_next_day_continues_the_cycle_after_everyone_signed_out(app):
     st = dump(app.engine, app.projects["阳光花园"], at("2026-11-28 08:56"))
     assert [(e["name"], e["makeup"]) for e in st["queue"]] == [
         ("王五", True), ("赵六", False), ("李四", False), ("钱七", False)]      # 钱七 was not in 11-27's queue
+
+
+# ---- item 2: 成交 is no back door ------------------------------------------------------------------
+def test_a_deal_for_a_visitor_you_did_not_receive_is_refused_and_registers_nobody(app):
+    say(app, "李四", "到访 刘二 13900001111", "09:05")               # 王五 is next-up now
+    assert "现在轮到 王五" in group(say(app, "赵六", "接待", "09:10"))
+    out = say(app, "赵六", "成交 顾一 13812345678", "09:11")
+    assert group(out).startswith("赵六 今天没有接待过这位客人，不能直接报成交登记 顾一。")
+    assert [c["name"] for c in state(app, "09:12")["customers"]] == ["刘二"]
+    assert state(app, "09:12")["deals"] == []
+
+
+def test_a_deal_fills_in_the_walk_in_you_received_without_details(app):
+    say(app, "李四", "接待", "09:05")
+    out = say(app, "李四", "成交 顾一 13812345678 2套", "09:40")
+    assert "已登记 顾一 归 李四" in group(out)
+    assert state(app, "09:41")["deals"][0]["shares"] == {"李四": 1.0}
+    again = say(app, "李四", "成交 吴三 13700001111", "09:50")          # that reception is used now
+    assert "不能直接报成交登记" in group(again)
+
+
+def test_a_deal_on_a_non_buyer_reception_takes_the_refund_back(app):
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "非客 推销", "09:06")                            # refunded with a make-up
+    out = say(app, "李四", "成交 顾一 13812345678", "09:30")
+    assert "收回" in group(out)
+    assert ("李四", 1) in queue(app, "09:31")
+
+
+def test_one_purchase_by_a_relative_is_one_deal_with_one_owner(app):
+    say(app, "李四", "到访 钱多多 13812345678", "09:05")
+    say(app, "李四", "成交 李芳 13911112222 配偶 钱多多", "09:30")
+    out = say(app, "王五", "成交 李芳 13911112222", "09:40")
+    assert "李四" in group(out) and "申诉" in group(out)
+    assert [(d["customer"], d["shares"]) for d in state(app, "09:41")["deals"]] == [("钱多多", {"李四": 1.0})]
+    later = on(app, "王五", "成交 李芳 13911112222", "2026-11-28 10:00")
+    assert any(o.text.startswith("购房人 李芳 已登记为客户 钱多多 的家属，业绩归 李四") for o in later)
+
+
+@pytest.mark.parametrize("word, relation", [("儿子", "子女"), ("女儿", "子女"), ("爱人", "配偶"), ("妈妈", "父母")])
+def test_every_direct_relation_word_links_the_buyer(app, word, relation):
+    say(app, "李四", "到访 钱多多 13812345678", "09:05")
+    out = say(app, "王五", f"成交 钱小宝 13911112222 {word} 钱多多", "09:30")
+    assert f"是登记客户 钱多多 的{relation}，业绩归 李四" in group(out)
+    assert [c["name"] for c in state(app, "09:31")["customers"]] == ["钱多多"]
+
+
+@pytest.mark.parametrize("word", ["兄弟", "朋友", "表姐", "同事"])
+def test_other_relations_are_understood_and_refused_with_the_appeal_route(app, word):
+    say(app, "李四", "到访 钱多多 13812345678", "09:05")
+    say(app, "王五", "接待", "09:10")
+    out = say(app, "王五", f"成交 钱二 13911112222 {word} 钱多多", "09:30")
+    assert group(out).startswith(f"{word}不是直系亲属") and "申诉 138****5678" in group(out)
+    assert [c["name"] for c in state(app, "09:31")["customers"]] == ["钱多多"]
+    assert state(app, "09:31")["deals"] == []
