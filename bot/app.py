@@ -17,6 +17,7 @@ from bot.parser import Hint, Unknown, Usage, command_verb, parse
 from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
 from handlers import commands as c
+from handlers.benefit_cmds import notices
 from handlers.context import Ctx
 from handlers.export_rows import WorkbookWriter
 from handlers.jobs import EVENT_RETENTION
@@ -193,7 +194,7 @@ class App:
         """The command's reply (with 下一位 when the queue moved) and the messages it sends besides."""
         if type(cmd) not in READ_ONLY and ctx.day_open() and moved:
             reply = replace(reply, text=reply.text + "\n" + next_line(ctx.day)).mention(ctx.day.next_up())
-        reply = replace(reply, mentions=tuple(dict.fromkeys(reply.mentions)))
+        reply = replace(reply, mentions=tuple(dict.fromkeys(reply.mentions))).tell(*notices(ctx))
         tag = "static" if type(cmd) in STATIC else "ok"
         project = ctx.settings.name
         out = self._outgoing(msg, project, reply, tag, ctx.sender, ctx.managers())

@@ -225,10 +225,16 @@ def names(cls, at_least: int):
     return parse
 
 
-def skip(args):
-    if not args or not member_name(args[0]):
-        raise ValueError
-    return c.Skip(member_name(args[0]), " ".join(args[1:]))
+def name_and_reason(cls):
+    """/跳过 甲 [原因], /驳回 甲 [原因]."""
+    def parse(args):
+        if not args or not member_name(args[0]):
+            raise ValueError
+        return cls(member_name(args[0]), " ".join(args[1:]))
+    return parse
+
+
+skip = name_and_reason(c.Skip)
 
 
 def verify(args):

@@ -217,8 +217,10 @@ RANGES = {
     "non_buyer_window_minutes": (0, 120),
     "max_reception_minutes": (1, 1440),
     "big_order_units": (1, 99),
+    "named_confirm_minutes": (1, 120),
 }
-CHOICES = {"daily_order": ("carry_over", "fixed"), "brought_closed_counted": ("never", "if_registered", "always")}
+CHOICES = {"daily_order": ("carry_over", "fixed"), "brought_closed_counted": ("never", "if_registered", "always"),
+           "benefit_notice": ("each", "daily", "off")}
 _POLICY_TYPES = get_type_hints(Policy)
 POLICY_TIMES = tuple(k for k, t in _POLICY_TYPES.items() if t is time)     # remind_time, quiet_start, quiet_end
 # Policy's own types, strictly: `tracking_days: true` is not 1, `phone_duty: 1` is not true
@@ -229,6 +231,8 @@ _StrictPolicy = create_model("Policy", __config__=ConfigDict(strict=True, extra=
 def policy_from(base: dict, override: dict, where: str = "policy") -> Policy:
     """The preset named in `base`/`override`, with their settings; `where` names the block in errors."""
     merged = {**(base or {}), **(override or {})}
+    if merged.get("benefit_notice") is False:     # YAML reads a bare `off` as false
+        merged["benefit_notice"] = "off"
     name = merged.pop("preset", "real_estate")
     if not isinstance(name, str) or name not in PRESETS:
         raise ConfigError(T.CFG_PRESET.format(where=where, name=name, names="、".join(PRESETS)))

@@ -11,7 +11,7 @@ from handlers.reply import Reply, Tell
 from rules import texts as T
 from rules.customers import mask
 from rules.deals import is_big_order
-from rules.enums import AuditKind, Category
+from rules.enums import AuditKind, Category, Presence
 from rules.errors import Refused
 from rules.queue import PRESENCE_WORDS, Day
 
@@ -154,7 +154,26 @@ def summary_text(ctx: Ctx, day: date) -> str:
                                    units=d.units, shares=T.share_words(d.shares)) for d in deals) or T.NONE))
     lines.append(T.SUMMARY_LAPSING.format(items="、".join(
         T.SUMMARY_LAPSING_ITEM.format(name=c.name, owner=c.owner) for c in lapsing) or T.NONE))
-    return "\n".join(lines)
+    return "\n".join(lines + _benefit_lines(ctx, day))
+
+
+def _benefit_lines(ctx: Ctx, day: date) -> list[str]:
+    """Each member's benefits of the day, and each 外出/暂离 with its reason and duration (RULES §9a)."""
+    benefits = ctx.uow.benefits.on_day(ctx.project.id, day)
+    aways = ctx.uow.aways.on_day(ctx.project.id, day)
+    items = [T.SUMMARY_BENEFIT_ITEM.format(
+        member=b.member, time=f"{ctx.local(b.at):%H:%M}", what=T.BENEFIT_WORDS[b.kind], reason=b.reason,
+        withdrawn=T.SUMMARY_WITHDRAWN if b.withdrawn_by else "") for b in sorted(benefits, key=lambda b: b.member)]
+    spans = []
+    for a in sorted(aways, key=lambda a: a.member):
+        end = ctx.local(a.ended_at) if a.ended_at else None
+        minutes = int(((end or ctx.now) - ctx.local(a.started_at)).total_seconds() // 60)
+        spans.append(T.SUMMARY_AWAY_ITEM.format(
+            member=a.member, word=T.PRESENCE[Presence(a.kind)], start=f"{ctx.local(a.started_at):%H:%M}",
+            end=f"{end:%H:%M}" if end else T.SUMMARY_AWAY_OPEN, minutes=max(minutes, 0),
+            reason="，" + a.reason if a.reason else ""))
+    return [T.SUMMARY_BENEFITS.format(items="、".join(items) or T.NONE),
+            T.SUMMARY_AWAYS.format(items="、".join(spans) or T.NONE)]
 
 
 def export(cmd: c.Export, ctx: Ctx) -> Reply:

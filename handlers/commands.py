@@ -161,6 +161,12 @@ class Skip(Command):
 
 
 @dataclass(frozen=True)
+class Withdraw(Command):
+    name: str                # /驳回 甲 [原因]: 甲's latest benefit of today (RULES §9a)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Assign(Command):
     name: str
 

@@ -10,7 +10,7 @@ from handlers.settings import ProjectSettings
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import MANAGES, SELLS, Benefit, CustomerStatus, Presence
+from rules.enums import MANAGES, SELLS, Benefit, BenefitKind, CustomerStatus, Presence
 from rules.errors import Refused
 from rules.queue import Day, Entry
 from rules.schedule import customer_due
@@ -28,6 +28,7 @@ class Ctx:
     sender: str
     private: bool = False
     reasons: list[str] = field(default_factory=list)
+    granted: list[m.BenefitRow] = field(default_factory=list)   # benefits of this command (RULES §9a)
     _members: list | None = None
     write_workbook: WorkbookWriter | None = None     # /导出 (bot/adapters/xlsx.py, given by the bootstrap)
 
@@ -63,6 +64,20 @@ class Ctx:
 
     def note(self, *reasons: str) -> None:
         self.reasons.extend(reasons)
+
+    def grant(self, member: str, kind: BenefitKind, reason: str, reception: m.Reception | None = None) -> None:
+        """A benefit, recorded as a row: the 日报 lists it, the managers hear of it, /驳回 withdraws it."""
+        row = self.uow.benefits.add(m.BenefitRow(
+            project_id=self.project.id, day=self.today, member=member, kind=kind, reason=reason[:200],
+            reception_id=reception.id if reception is not None else None, at=self.now, withdrawn_why=""))
+        self.granted.append(row)
+
+    def take_back(self, member: str, kind: BenefitKind, reception: m.Reception | None, why: str) -> None:
+        """The rules withdrew a benefit themselves (one benefit, not two): its row says so."""
+        for b in self.uow.benefits.standing(self.project.id, self.today, member):
+            if b.kind == kind and (reception is None or b.reception_id == reception.id):
+                b.withdrawn_by, b.withdrawn_at, b.withdrawn_why = self.sender, self.now, why[:200]
+                return
 
     # ---- people ------------------------------------------------------------
     def members(self) -> list:

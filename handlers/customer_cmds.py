@@ -4,8 +4,8 @@ from __future__ import annotations
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import refund
+from handlers.receiving import owner_takes_over
 from handlers.reply import Reply
-from handlers.visits import owner_takes_over
 from rules import customers as cr
 from rules import deals as dr
 from rules import texts as T

@@ -11,7 +11,7 @@ from rules import customers as cr
 from rules import deals as dr
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import Benefit, Category
+from rules.enums import Benefit, BenefitKind, Category
 from rules.errors import Refused
 from storage import models as m
 
@@ -205,6 +205,7 @@ def _withdraw_split_makeups(ctx: Ctx, customer_id: int | None, shares: dict, own
             ctx.note(*ctx.day.withdraw_makeup(name, T.WITHDRAW_WHY_SPLIT))
             for r in recs:
                 r.benefit = Benefit.NONE
+                ctx.take_back(name, BenefitKind.MAKEUP, r, T.WITHDRAW_WHY_SPLIT)
             lines.append(T.SPLIT_MAKEUP_WITHDRAWN.format(name=name))
     return lines
 

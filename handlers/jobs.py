@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from handlers import named_cmds
 from handlers.admin import summary_text
 from handlers.context import Ctx
 from handlers.queue_cmds import board_line, next_line, open_today
@@ -152,6 +153,10 @@ def _nudges(ctx: Ctx) -> list[Msg]:
     rows = ctx.uow.receptions.nudges_due(ctx.project.id, ctx.now)
     quiet = in_quiet_hours(ctx.now, ctx.policy)
     for r in rows:
+        settled = named_cmds.expired(ctx, r)          # a 点名 nobody confirmed in time stays with the reporter
+        if settled is not None:
+            out.append(Msg(f"named:{r.id}", None, settled[1], (settled[0],), MessageKind.NUDGE))
+            continue
         if not nudge_wanted(r.day, ctx.now):     # about an earlier day: the next opening closes it
             r.nudge_at = None
             continue

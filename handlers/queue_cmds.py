@@ -7,7 +7,7 @@ from handlers.reply import Reply, Tell
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import Benefit, Category, NonBuyerTiming, Presence
+from rules.enums import Benefit, BenefitKind, Category, NonBuyerTiming, Presence
 from rules.errors import Refused
 from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, PRESENCE_WORDS, Entry
 from storage import models as m
@@ -91,6 +91,7 @@ def sign_in(cmd: c.SignIn, ctx: Ctx) -> Reply:
     if e is not None and e.presence in (AVAILABLE, BUSY):
         raise Refused(T.ALREADY_HERE.format(me=me))
     ctx.note(*ctx.day.sign_in(me))
+    back_from(ctx, me)
     if e is None:                                   # back after 请假/签退 today: counts are kept
         ctx.day.restore_count(me, ctx.counted_today(me))
     return Reply((T.SIGNED_IN if e is not None else T.SIGNED_IN_TAIL).format(me=me))
@@ -106,6 +107,7 @@ def _leave(ctx: Ctx, word: str) -> Reply:
     if ctx.day.entry(me) is None:
         raise Refused(T.NOT_IN_TODAY.format(me=me))
     ctx.note(*ctx.day.leave(me, word))
+    back_from(ctx, me)
     return Reply(T.LEFT.format(me=me, word=word))
 
 
@@ -127,7 +129,17 @@ def _away(ctx: Ctx, presence: Presence, reason: str, word: str) -> Reply:
         raise Refused(T.NOT_SIGNED_IN.format(me=me))
     why = T.REASON.format(reason=reason) if reason else ""
     ctx.note(*ctx.day.set_presence(me, presence, word + why))
+    back_from(ctx, me)
+    ctx.uow.aways.add(m.Away(project_id=ctx.project.id, day=ctx.today, member=me, kind=presence,
+                             reason=reason[:200], started_at=ctx.now))
     return Reply(T.AWAY.format(me=me, word=word, reason=why))
+
+
+def back_from(ctx: Ctx, me: str) -> None:
+    """The 外出/暂离 of `me` still open ends now (回来, 签到, 签退, another 外出/暂离)."""
+    away = ctx.uow.aways.open_of(ctx.project.id, me)
+    if away is not None:
+        away.ended_at = ctx.now
 
 
 def step_out(cmd: c.StepOut, ctx: Ctx) -> Reply:
@@ -135,7 +147,12 @@ def step_out(cmd: c.StepOut, ctx: Ctx) -> Reply:
 
 
 def go_out(cmd: c.GoOut, ctx: Ctx) -> Reply:
-    return _away(ctx, AWAY_BUSINESS, cmd.reason, T.AWAY_BUSINESS_WORD)
+    """外出 原因: the place is kept, so the reason is required and the managers see it (RULES §9a)."""
+    if not cmd.reason:
+        raise Refused(T.GO_OUT_NEEDS_REASON)
+    reply = _away(ctx, AWAY_BUSINESS, cmd.reason, T.AWAY_BUSINESS_WORD)
+    ctx.grant(ctx.sender, BenefitKind.KEPT_PLACE, cmd.reason)
+    return reply
 
 
 def back(cmd: c.Back, ctx: Ctx) -> Reply:
@@ -145,6 +162,7 @@ def back(cmd: c.Back, ctx: Ctx) -> Reply:
     if p in (AVAILABLE, BUSY):
         raise Refused((T.ALREADY_HERE if p == AVAILABLE else T.BUSY_BACK).format(me=me))
     ctx.note(*ctx.day.set_presence(me, AVAILABLE, T.BACK_NOTE))
+    back_from(ctx, me)
     return Reply(T.BACK.format(me=me))
 
 
@@ -192,6 +210,7 @@ def refund(ctx: Ctx, r: m.Reception, why: str) -> bool:
             r.benefit = Benefit.REFUND
         else:
             ctx.note(*ctx.day.uncount(who), T.NO_MAKEUP_OUT_OF_TURN.format(name=who))
+        ctx.grant(who, BenefitKind.REFUND, why, r)
     r.counted_for = None
     return makeup and r.benefit == Benefit.REFUND
 
@@ -206,6 +225,7 @@ def makeup_for(ctx: Ctx, r: m.Reception, why: str) -> bool:
         return False
     ctx.note(*ctx.day.give_makeup(r.member, why, src=r.id))
     r.benefit = Benefit.MAKEUP
+    ctx.grant(r.member, BenefitKind.MAKEUP, why, r)
     return True
 
 
@@ -253,6 +273,7 @@ def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
         # auto_dealer: the helper's make-up is the policy table's own (RULES §4 `helper`)
         ctx.note(*ctx.day.give_makeup(r.member, T.MAKEUP_WHY_OBLIGATION, src=r.id))
         r.benefit = Benefit.MAKEUP
+        ctx.grant(r.member, BenefitKind.MAKEUP, T.MAKEUP_WHY_OBLIGATION, r)
         lines.append(T.GOT_MAKEUP.format(name=r.member))
     return lines
 

@@ -1,7 +1,19 @@
 """The handler table: one function per command type (a command without a handler fails at import)."""
 from __future__ import annotations
 
-from handlers import admin, customer_cmds, deal_cmds, handover_cmds, identity, queue_cmds, report_cmds, roster_cmds, visits
+from handlers import (
+    admin,
+    benefit_cmds,
+    customer_cmds,
+    deal_cmds,
+    handover_cmds,
+    identity,
+    named_cmds,
+    queue_cmds,
+    report_cmds,
+    roster_cmds,
+    visits,
+)
 from handlers import commands as c
 
 HANDLERS = {
@@ -11,12 +23,14 @@ HANDLERS = {
     c.StepOut: queue_cmds.step_out,
     c.GoOut: queue_cmds.go_out,
     c.Back: queue_cmds.back,
-    c.Receive: queue_cmds.receive,
+    c.Receive: named_cmds.receive,
     c.Visit: visits.visit,
     c.NonBuyer: queue_cmds.non_buyer,
     c.HelpReceive: visits.help_receive,
     c.NameHelper: visits.name_helper,
     c.TakeOver: handover_cmds.take_over,
+    c.Decline: named_cmds.decline,
+    c.Withdraw: benefit_cmds.withdraw,
     c.SeeOff: queue_cmds.see_off,
     c.FollowUp: customer_cmds.follow_up,
     c.RecordDeal: deal_cmds.record_deal,

@@ -1,14 +1,18 @@
 """到访 and 代接 (RULES §4, §5): classify the visit, keep the register, move the queue."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers import commands as c
+from handlers import named_cmds
 from handlers.context import Ctx
 from handlers.queue_cmds import REGISTERING, check_walk_in, makeup_for, refund, take_walk_in
+from handlers.receiving import default_helper, hand_over, owner_takes_over, register_visit
 from handlers.reply import Reply
 from rules import customers as cr
 from rules import fairness as fair
 from rules import texts as T
-from rules.enums import Benefit, Category
+from rules.enums import Benefit, BenefitKind, Category
 from rules.errors import Refused
 from rules.queue import AVAILABLE, BUSY, PRESENCE_WORDS
 from rules.visits import CATEGORY_WORDS, Visit, VisitFacts, classify
@@ -16,11 +20,15 @@ from storage import models as m
 
 ROTATION = (Category.NEW,)
 NEW_CUSTOMER = REGISTERING
+UNCOUNTED_NEW = (Category.BROUGHT_OPEN, Category.BROUGHT_CLOSED)       # a new walk-in, uncounted by 带访
+OWN_RETURN = (Category.OWN_RETURN_OPEN, Category.OWN_RETURN_CLOSED)
 
 
 def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
     me = ctx.salesperson(ctx.sender)
     name, phone = cr.check_name(cmd.name), cr.check_phone(cmd.phone)
+    if named_cmds.waiting_for(ctx, me, phone):          # 甲 confirms the 点名 by reporting the visit
+        return named_cmds.confirm(ctx, me)
     row = ctx.customer_row(phone)
     cust = ctx.domain(row) if row else None
     if row is not None and (busy_with := ctx.open_reception_of(row.id)) is not None:
@@ -37,10 +45,12 @@ def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
                        named_for=named_for, named_presence=ctx.presence(named_for))
     v = classify(facts, ctx.policy)
     fill = next((r for r in ctx.open_receptions(me) if r.customer_id is None), None)
+    if v.category == Category.NAMED and v.receiver != me:    # 点名 甲: handed on only when 甲 confirms
+        return named_cmds.ask(ctx, me, v.receiver, replace(cmd, name=name, phone=phone), fill)
     if fill is None and v.receiver == me:
         _check_may_receive(ctx, me, v)
     withdrawn = withdraw_non_buyer(ctx, me, fill)
-    row, lines = _register(ctx, cust, row, name, phone, v)
+    row, lines = register_visit(ctx, cust, row, name, phone, v)
     if cmd.note:                              # 到访 备注 (看三居): kept on the customer, in the export
         row.note = cr.add_note(row.note, f"{ctx.now:%m-%d} {cmd.note}")
     lines = withdrawn + lines + _receive(ctx, me, v, row, fill, owner)
@@ -79,6 +89,7 @@ def withdraw_non_buyer(ctx: Ctx, me: str, fill) -> list[str]:
     if not fair.withdraw_on_registration(fill.category, fill.benefit):
         return []
     e = ctx.day.entry(me) if fill.day == ctx.today else None
+    ctx.take_back(me, BenefitKind.REFUND, fill, T.WITHDRAW_WHY_REGISTERED)
     if e is not None and e.makeup_src == fill.id:
         ctx.note(*ctx.day.withdraw_makeup(me, T.WITHDRAW_WHY_REGISTERED, recount=True))
     elif e is not None:
@@ -110,41 +121,9 @@ def _check_may_receive(ctx: Ctx, me: str, v: Visit) -> None:
         raise Refused(T.BUSY_NO_NEW.format(name=me))
 
 
-def _register(ctx: Ctx, cust, row, name, phone, v: Visit) -> tuple[m.Customer, list[str]]:
-    """有效登记: a new or public customer goes to the receiver; an owned one stays with its owner."""
-    lines: list[str] = []
-    days = ctx.policy.tracking_days
-    if cust is None:
-        rival = ctx.same_name_rival(name, v.receiver)
-        cust = cr.new_customer(name, phone, v.receiver, ctx.now, days, pending=rival is not None)
-        if rival:
-            cust.registered_by = v.receiver
-            lines.append(T.PENDING_SAME_NAME.format(rival=rival, phone=cr.mask(phone)))
-        else:
-            lines.append(T.REGISTERED.format(owner=v.receiver, until=f"{cust.valid_until:%m-%d}"))
-        ctx.note(T.PENDING_NOTE.format(name=name, phone=cr.mask(phone), rival=rival) if rival
-                 else T.REGISTERED_NOTE.format(name=name, phone=cr.mask(phone), owner=v.receiver))
-    elif cust.effective_status(ctx.now) == cr.LAPSED:
-        prev = cust.owner
-        cust.register_to(v.receiver, name, ctx.now, days)
-        until = f"{cust.valid_until:%m-%d}"
-        lines.append(T.RE_REGISTERED_LAPSED.format(prev=prev, owner=v.receiver, until=until) if prev
-                     else T.RE_REGISTERED_PUBLIC.format(owner=v.receiver, until=until))
-        ctx.note(T.RE_REGISTERED_NOTE.format(name=name, phone=cr.mask(phone), owner=v.receiver))
-    elif cust.status == cr.PENDING:
-        lines.append(T.STILL_PENDING)
-    else:
-        if name != cust.name and name not in cust.other_names:
-            cust.other_names.append(name)
-            lines.append(T.OTHER_NAME.format(registered=cust.name, owner=cust.owner))
-        if v.receiver == cust.owner and v.category != Category.OBLIGATION:
-            cust.renew(ctx.now, days)
-    return ctx.save(cust, row), lines
-
-
 def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[str]:
     if v.receiver != me:                     # 交给归属人 (handover / brought by their customer)
-        handed = _hand_over(ctx, me, v, row, fill) if fill is not None else []
+        handed = hand_over(ctx, me, v, row, fill) if fill is not None else []
         return handed + owner_takes_over(ctx, v, row)
     if v.category == Category.OBLIGATION:
         return _obligation(ctx, me, v, row, fill, owner)
@@ -162,21 +141,11 @@ def _receive(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner) -> list[
         ctx.start_reception(me, v.category, row.id, counted_for=me)
     else:
         ctx.note(T.RECEIVES_UNCOUNTED_NOTE.format(me=me, category=CATEGORY_WORDS[v.category]))
-        ctx.start_reception(me, v.category, row.id)
+        next_up = ctx.day_open() and ctx.in_shift() and ctx.day.next_up() == me
+        r = ctx.start_reception(me, v.category, row.id)
+        if v.category in UNCOUNTED_NEW or (next_up and v.category in OWN_RETURN):   # RULES §9a
+            ctx.grant(me, BenefitKind.UNCOUNTED, CATEGORY_WORDS[v.category], r)
     return lines
-
-
-def _hand_over(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill: m.Reception) -> list[str]:
-    """My open 接待 was someone else's customer: it ends as a handover; the count back (a make-up for a turn)."""
-    fill.customer_id = row.id
-    had = fill.counted_for is not None
-    why = (T.NAMED_REFUND_WHY if v.category == Category.NAMED else T.IS_CUSTOMER_OF).format(name=row.name, owner=v.receiver)
-    made_up = refund(ctx, fill, why)
-    fill.category = Category.HANDOVER
-    ctx.end_reception(fill)
-    if made_up:
-        return [T.HANDOVER_REFUNDED.format(me=me)]
-    return [T.COUNT_BACK_NO_MAKEUP.format(me=me).strip()] if had else []
 
 
 def _obligation(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner: str) -> list[str]:
@@ -189,30 +158,6 @@ def _obligation(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill, owner: str) 
     else:
         ctx.start_reception(me, Category.OBLIGATION, row.id, for_owner=owner)
     return [T.OBLIGATION_TERMS.format(why=v.why, owner=owner, me=me)]
-
-
-def owner_takes_over(ctx: Ctx, v: Visit, row: m.Customer) -> list[str]:
-    o = v.receiver
-    counted = v.counted and ctx.day.entry(o) is not None
-    if counted:
-        ctx.note(*ctx.day.count_out_of_rotation(o))
-    busy = ctx.presence(o) == BUSY
-    ctx.start_reception(o, v.category, row.id, counted_for=o if counted else None)
-    tag = T.COUNTED_TAG if counted else T.UNCOUNTED_TAG
-    named = v.category == Category.NAMED
-    ctx.note((T.NAMED_TO_NOTE if named else T.HANDED_TO_NOTE).format(name=row.name, owner=o, counted=tag))
-    line = (T.PLEASE_NAMED if named else T.PLEASE_OWNER).format(name=row.name, owner=o, counted=tag)
-    if busy:
-        helper = default_helper(ctx, o)
-        line += T.OWNER_BUSY.format(owner=o, phone=cr.mask(row.phone),
-                                    helper=T.DEFAULT_HELPER.format(helper=helper) if helper else "")
-    return [line]
-
-
-def default_helper(ctx: Ctx, owner: str) -> str | None:
-    """无指定则由排位最后的销售员帮忙接待: the last available member of the queue."""
-    avail = [e.name for e in ctx.day.queue if e.presence == AVAILABLE and e.name != owner]
-    return avail[-1] if avail else None
 
 
 def help_receive(cmd: c.HelpReceive, ctx: Ctx) -> Reply:

@@ -52,6 +52,14 @@ class Benefit(StrEnum):
     MAKEUP = "makeup"       # 补接: an obligation or helper reception without a deal
 
 
+class BenefitKind(StrEnum):
+    """A benefit the manager sees and may withdraw with /驳回 (RULES §9a); benefits.kind."""
+    REFUND = "refund"           # a counted turn given back (with a make-up for a rotation turn)
+    MAKEUP = "makeup"           # a make-up earned (义务接待/代接 without a deal, a handover)
+    KEPT_PLACE = "kept_place"   # 外出: the place in the queue kept
+    UNCOUNTED = "uncounted"     # an uncounted reception of a new walk-in (带访, an old customer while next-up)
+
+
 class NonBuyerTiming(StrEnum):
     """When a 非客 takes effect (seed 十三)."""
     NOW = "now"             # within the window, or while the visitor is still here

@@ -21,6 +21,8 @@ class Policy:
     non_buyer_window_minutes: int = 3
     max_reception_minutes: int = 120
     big_order_units: int = 3
+    benefit_notice: str = "each"             # each | daily | off: managers told of every benefit (RULES §9a)
+    named_confirm_minutes: int = 10          # 点名 甲: how long 甲 has to confirm (RULES §4)
     remind_time: time = time(9, 0)
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 30)

@@ -56,6 +56,8 @@ class Day:
     # left (签退/请假) or were skipped kept where they were; tomorrow opens from it (carry_over)
     cycle: list[str] = field(default_factory=list)
     carried: dict[str, int] = field(default_factory=dict)   # unused make-ups of those who left today
+    # 点名 甲 waiting for 甲's 接待 (RULES §4): 甲 → reporter, reporter's reception, customer, deadline
+    named_waiting: dict[str, dict] = field(default_factory=dict)
 
     # ---- reading -------------------------------------------------------
     def entry(self, name: str) -> Entry | None:
@@ -104,7 +106,7 @@ class Day:
                 self.makeup_seq += 1
                 e.makeup, e.makeup_src = self.makeup_seq, 0
         self.early, self.early_off, self.early_date, self.pending_non_buyer = [], [], None, {}
-        self.helpers = {}
+        self.helpers, self.named_waiting = {}, {}
         return [T.Q_OPENED.format(order=" ".join(order) or T.EMPTY)
                 + (T.Q_OPENED_EARLY.format(names=" ".join(sorted(early & set(order)))) if early else "")]
 
@@ -293,6 +295,15 @@ class Day:
             self.assigned = None
         return [T.Q_SKIPPED.format(name=name, reason=T.REASON.format(reason=reason) if reason else "")]
 
+    def to_tail(self, name: str, why: str) -> list[str]:
+        """A place kept by 外出, withdrawn by the manager: to the tail today, as after 暂离 (RULES §9a)."""
+        e = self._get(name)
+        self._cycle()
+        self.queue.remove(e)
+        self.queue.append(e)
+        e.makeup = e.held = e.makeup_src = None
+        return [T.Q_TO_TAIL.format(name=name, why=why)]
+
     def assign(self, name: str) -> list[str]:
         """/指派: `name` takes the next walk-in."""
         self.assigned = name
@@ -404,6 +415,7 @@ class Day:
             "pending_non_buyer": {k: dict(v) for k, v in self.pending_non_buyer.items()},
             "helpers": dict(self.helpers),
             "cycle": list(self.cycle),
+            "named_waiting": {k: dict(v) for k, v in self.named_waiting.items()},
             "carried": dict(self.carried),
         }
 
@@ -418,6 +430,7 @@ class Day:
         d["pending_non_buyer"] = {k: dict(v) for k, v in d.get("pending_non_buyer", {}).items()}
         d["helpers"] = dict(d.get("helpers", {}))
         d["carried"] = dict(d.get("carried", {}))
+        d["named_waiting"] = {k: dict(v) for k, v in d.get("named_waiting", {}).items()}
         for k in ("date", "early_date"):
             d[k] = dt.date.fromisoformat(d[k]) if d.get(k) else None
         return cls(**d)

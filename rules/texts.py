@@ -665,7 +665,7 @@ USAGES = {
     "签退": '签退 —— 今天下班，不再排队',
     "请假": '请假 —— 今天休息',
     "暂离": '暂离 [原因] —— 个人短暂离开（轮到时跳过，不补接）',
-    "外出": '外出 [原因] —— 因公外出（保留位置，回来优先接待）',
+    "外出": '外出 原因 —— 因公外出（保留位置，回来优先接待）；例：外出 送合同',
     "回来": '回来 —— 回到岗位',
     "接待": '接待 —— 我接待刚到的客户（仅当值者）',
     "到访": '到访 姓名 手机 [点名 [同事]] [带访 老客户手机] [备注] —— 例：到访 张三 13812345678',
@@ -705,4 +705,34 @@ USAGES = {
     "转移": '/转移 甲 乙 —— 甲名下跟踪中的客户全部转给乙',
     "绑定": '/绑定 项目名 —— 把本群绑定到项目',
     "确认": '/确认 甲 —— 确认说「我是 甲」的账号是甲本人，绑定生效',
+    "驳回": '/驳回 甲 [原因] —— 收回甲今天最近一次的优待（退名次、补接、外出保留位置、不计名次的接待）',
 }
+GO_OUT_NEEDS_REASON = "外出 要写原因（保留位置，经理可见）。\n" + USAGES["外出"]
+
+# ---- benefits (RULES §9a) ------------------------------------------------------------------
+BENEFIT_WORDS = {"refund": "退名次", "makeup": "补接", "kept_place": "外出保留位置", "uncounted": "接待不计名次"}
+BENEFIT_NOTICE = "优待：{time} {member} {what}（{reason}）。不同意请 /驳回 {member} 原因"
+BENEFIT_WITHDRAWN = "已驳回 {member} {time} 的{what}（{reason}）{why}。"
+BENEFIT_WITHDRAWN_TELL = "{member}，经理 {manager} 驳回了你 {time} 的{what}（{reason}）{why}。"
+BENEFIT_WITHDRAWN_NOTE = "{manager} 驳回 {member} 的{what}（{reason}）{why}"
+NAMED_ASK = ("{me} 报：{name}（{phone}）点名找 {named}。请 {named} 在 {minutes} 分钟内发 接待 确认（不接请发 不接）；"
+             "确认前由 {me} 继续接待，{minutes} 分钟内无人确认则客人和名次都归 {me}。")
+NAMED_ASK_NOTE = "{me} 报 {name} 点名找 {named}，等 {named} 确认"
+NAMED_BUSY_WAITING = "{named} 还有一位点名客人等待确认；请 {named} 先发 接待 或 不接。"
+NAMED_CONFIRMED = "{named} 确认接待点名客人 {name}，{me} 的接待转交 {named}。"
+NAMED_CONFIRMED_NOTE = "{named} 确认接待点名客人 {name}（{me} 报）"
+NAMED_KEPT = "{name}（{phone}）由 {me} 继续接待并登记，计 {me} 的名次：{why}。"
+NAMED_KEPT_NOTE = "{name} 仍由 {me} 接待：{why}"
+NAMED_WHY_DECLINED = "{named} 不接"
+NAMED_WHY_TIMEOUT = "{named} {minutes} 分钟内没有确认"
+NAMED_NOTHING_WAITING = "{me}，现在没有点名你的客人等你确认。"
+Q_TO_TAIL = "{name} 排到队尾（{why}）"
+BENEFIT_NONE_TODAY = "{member} 今天没有可驳回的优待。"
+BENEFIT_USED = "（补接已用掉，无法收回）"
+SUMMARY_BENEFITS = "优待：{items}"
+SUMMARY_BENEFIT_ITEM = "{member} {time} {what}（{reason}）{withdrawn}"
+SUMMARY_WITHDRAWN = "〔已驳回〕"
+SUMMARY_AWAYS = "外出/暂离：{items}"
+SUMMARY_AWAY_ITEM = "{member} {word} {start}–{end}（{minutes} 分钟{reason}）"
+SUMMARY_AWAY_OPEN = "未回"
+

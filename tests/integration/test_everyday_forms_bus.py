@@ -40,8 +40,9 @@ def test_back_in_everyday_words_gets_the_next_walk_in(app):
 
 
 def test_going_out_with_the_reason_glued_keeps_the_reason(app):
-    [out] = say(app, "王五", "外出办事", "09:05")
+    out, *told = say(app, "王五", "外出办事", "09:05")
     assert "办事" in out.text and presence(app, "09:06")["王五"] == "away_business"
+    assert [(t.to, "外出保留位置（办事）" in t.text) for t in told] == [("张经理", True)]     # RULES §9a
 
 
 def test_a_see_off_addressed_to_a_colleague_does_not_end_the_senders_reception(app):

@@ -31,7 +31,7 @@ NEXT_DAY = ("", "(第二天)")       # the clock jumps a day: the scheduler open
 
 command = st.one_of(
     st.just(NEXT_DAY),
-    st.tuples(st.sampled_from(MEMBERS), st.sampled_from(["签到", "接待", "送客", "暂离", "外出", "回来",
+    st.tuples(st.sampled_from(MEMBERS), st.sampled_from(["签到", "接待", "送客", "暂离", "外出 送合同", "回来",
                                                         "非客 装修", "非客 问路", "请假", "签退", "轮排"])),
     st.tuples(st.sampled_from(MEMBERS), st.builds(lambda i, j: f"到访 {NAMES[i]} {PHONES[j]}",
                                                   st.integers(0, 3), st.integers(0, 3))),
@@ -209,7 +209,7 @@ loophole = st.one_of(
                                (a, f"到访 {NAMES[i]} {PHONES[i]}"), (a, "送客"), (o, "签到"),
                                (a, f"成交 {NAMES[i]} {PHONES[i]} 1套")], member, member, phone_i),
     st.builds(lambda a, i: [(a, "接待"), (a, "非客 同行"), (a, f"到访 {NAMES[i]} {PHONES[i]}")], member, phone_i),
-    st.builds(lambda o, a, i: [(o, f"到访 {NAMES[i]} {PHONES[i]}"), (o, "外出"), (a, "接待"),
+    st.builds(lambda o, a, i: [(o, f"到访 {NAMES[i]} {PHONES[i]}"), (o, "外出 送合同"), (a, "接待"),
                                (a, f"到访 {NAMES[i]} {PHONES[i]}"), (a, "送客"), (a, f"成交 {NAMES[i]} {PHONES[i]}")],
               member, member, phone_i),
     fair_command.map(lambda c: [c]),

@@ -242,3 +242,68 @@ def test_other_relations_are_understood_and_refused_with_the_appeal_route(app, w
     assert group(out).startswith(f"{word}不是直系亲属") and "申诉 138****5678" in group(out)
     assert [c["name"] for c in state(app, "09:31")["customers"]] == ["钱多多"]
     assert state(app, "09:31")["deals"] == []
+
+
+# ---- item 3: 点名 needs the named ----------------------------------------------------------------------
+def named_walk_in(app):
+    say(app, "李四", "接待", "09:05")
+    out = say(app, "李四", "到访 顾一 13812345678 点名 王五", "09:06")
+    assert group(out).startswith("李四 报：顾一（138****5678）点名找 王五。请 王五 在 10 分钟内发 接待 确认")
+    assert "王五" in out[0].mentions
+    return out
+
+
+def owner_of(app, when) -> str | None:
+    return {c["name"]: c["owner"] for c in state(app, when)["customers"]}.get("顾一")
+
+
+def test_a_named_visitor_is_not_handed_on_before_the_named_confirms(app):
+    named_walk_in(app)
+    assert queue(app, "09:07") == [("王五", 0), ("赵六", 0), ("李四", 1)]
+    assert owner_of(app, "09:07") is None
+    st = state(app, "09:07")
+    assert [e["makeup"] for e in st["queue"]] == [False, False, False]
+
+
+def test_the_named_confirms_with_receive_and_the_reporter_gets_the_turn_back(app):
+    named_walk_in(app)
+    out = say(app, "王五", "接待", "09:08")
+    assert group(out).startswith("王五 确认接待点名客人 顾一，李四 的接待转交 王五。")
+    st = state(app, "09:09")
+    assert [(e["name"], e["presence"], e["counted"], e["makeup"]) for e in st["queue"]] == [
+        ("李四", "available", 0, True), ("赵六", "available", 0, False), ("王五", "busy", 1, False)]
+    assert owner_of(app, "09:09") == "王五"
+
+
+def test_the_named_may_confirm_by_reporting_the_same_visit(app):
+    named_walk_in(app)
+    assert group(say(app, "王五", "到访 顾一 13812345678", "09:08")).startswith("王五 确认接待点名客人 顾一")
+    assert owner_of(app, "09:09") == "王五"
+
+
+def test_the_named_declines_and_the_reporter_keeps_visitor_and_turn(app):
+    named_walk_in(app)
+    out = say(app, "王五", "不接", "09:08")
+    assert group(out).startswith("顾一（138****5678）由 李四 继续接待并登记，计 李四 的名次：王五 不接。")
+    assert queue(app, "09:09") == [("王五", 0), ("赵六", 0), ("李四", 1)]
+    assert owner_of(app, "09:09") == "李四"
+    assert group(say(app, "王五", "不接", "09:10")) == "王五，现在没有点名你的客人等你确认。"
+
+
+def test_no_answer_in_time_leaves_the_visitor_with_the_reporter_who_is_told_why(app):
+    named_walk_in(app)
+    assert app.run_due(at("2026-11-27 09:15"), "阳光花园") == []
+    out = app.run_due(at("2026-11-27 09:16"), "阳光花园")
+    assert [o.text for o in out] == ["顾一（138****5678）由 李四 继续接待并登记，计 李四 的名次：王五 10 分钟内没有确认。\n"
+                                     "登记有效，归属 李四，有效期至 12-04。"]
+    assert owner_of(app, "09:17") == "李四"
+    assert queue(app, "09:17") == [("王五", 0), ("赵六", 0), ("李四", 1)]
+    assert "接待" in group(say(app, "王五", "接待", "09:18")) and owner_of(app, "09:19") == "李四"
+
+
+def test_undo_takes_a_confirmation_back(app):
+    named_walk_in(app)
+    before = state(app, "09:07")
+    say(app, "王五", "接待", "09:08")
+    assert say(app, "张经理", "/撤销", "09:09")[0].text.startswith("已撤销")
+    assert state(app, "09:07") == before

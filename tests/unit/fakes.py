@@ -206,6 +206,29 @@ class FakeOutbox:
         return True
 
 
+class FakeRelatives(_Rows):
+    def by_phone(self, project_id: int, phone: str) -> m.Relative | None:
+        return next(iter(self.where(project_id=project_id, phone=phone)), None)
+
+
+class FakeBenefits(_Rows):
+    def standing(self, project_id: int, day: date, member: str) -> list[m.BenefitRow]:
+        return [b for b in reversed(self.rows) if (b.project_id, b.day, b.member) == (project_id, day, member)
+                and b.withdrawn_by is None]
+
+    def on_day(self, project_id: int, day: date) -> list[m.BenefitRow]:
+        return self.where(project_id=project_id, day=day)
+
+
+class FakeAways(_Rows):
+    def open_of(self, project_id: int, member: str) -> m.Away | None:
+        return next((a for a in reversed(self.rows) if (a.project_id, a.member) == (project_id, member)
+                     and a.ended_at is None), None)
+
+    def on_day(self, project_id: int, day: date) -> list[m.Away]:
+        return self.where(project_id=project_id, day=day)
+
+
 class FakeSession:
     """Handlers flush for new ids; the fakes give ids on add, so there is nothing to do."""
 
@@ -223,11 +246,13 @@ class FakeUnitOfWork:
         self.deals, self.audit, self.links = FakeDeals(ids), FakeAudit(ids), FakeLinks(ids)
         self.projects = FakeProjects(ids, self.customers, self.receptions)
         self.events, self.outbox = FakeEvents(), FakeOutbox()
+        self.relatives, self.benefits, self.aways = FakeRelatives(ids), FakeBenefits(ids), FakeAways(ids)
         self.committed = 0
         self._saved: list | None = None
 
     def tables(self) -> list[_Rows]:
-        return [self.projects, self.members, self.customers, self.receptions, self.deals, self.audit, self.links]
+        return [self.projects, self.members, self.customers, self.receptions, self.deals, self.audit, self.links,
+                self.relatives, self.benefits, self.aways]
 
     def __enter__(self) -> FakeUnitOfWork:
         self._saved = [(t, [(r, _image(r)) for r in t.rows]) for t in self.tables()]

@@ -38,7 +38,7 @@ BAD_INPUT = [
     ("张经理", "/核实 13812345678 同一人"),      # not pending
     ("李四", "成交 张三 12812345678 1套"),       # invalid phone
     ("张经理", "/导出 2026-13-01"),               # bad date
-    ("钱七", "外出"),                            # not signed in (absent)
+    ("钱七", "外出 送合同"),                     # not signed in (absent)
     ("张经理", "/开班"),                          # already open
 ]
 
@@ -97,7 +97,7 @@ def test_stepping_out_skips_the_turn_and_coming_back_takes_it_again(office):
 
 def test_away_on_business_keeps_the_place_and_the_turn_waits_for_the_return(office):
     office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
-    assert office.say("李四", "外出", "2026-11-27 09:01").text == "李四 因公外出，保留位置。\n下一位:王五"
+    assert office.say("李四", "外出 送合同", "2026-11-27 09:01").text == "李四 因公外出，保留位置（送合同）。\n下一位:王五"
     office.say("王五", "接待", "2026-11-27 09:02")
     assert office.say("李四", "回来", "2026-11-27 09:30").text == "李四 回来了。\n下一位:李四"
     assert [q["name"] for q in office.queue()] == ["李四", "王五"]
@@ -107,7 +107,7 @@ def test_a_member_busy_with_a_customer_can_neither_go_out_nor_come_back_and_noth
     office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
     office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
     before = office.state()
-    assert office.say("李四", "外出", "2026-11-27 09:10") == Said("李四 正在接待中，请先 送客。", refused=True)
+    assert office.say("李四", "外出 看房", "2026-11-27 09:10") == Said("李四 正在接待中，请先 送客。", refused=True)
     assert office.say("李四", "回来", "2026-11-27 09:11") == Said("李四 正在接待中，送客后自动在岗。", refused=True)
     assert office.state() == before
 
