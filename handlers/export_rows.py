@@ -82,9 +82,16 @@ def _receptions(ctx, start: date, end: date, naive) -> Sheet:
                  [[r.day, naive(r.started_at), naive(r.ended_at), r.member,
                    names[r.customer_id].name if r.customer_id else "",
                    names[r.customer_id].phone if r.customer_id else "",
-                   CATEGORY.get(r.category, r.category), T.EXPORT_YES if r.counted_for else T.EXPORT_NO,
+                   CATEGORY.get(r.category, r.category), _counted_cell(r),
                    r.for_owner or "", r.kind]
                   for r in recs])
+
+
+def _counted_cell(r) -> str:
+    """计名次: 是 / 否, or whose count it was when not the receiver's (a helper's reception for the owner)."""
+    if not r.counted_for:
+        return T.EXPORT_NO
+    return T.EXPORT_YES if r.counted_for == r.member else r.counted_for
 
 
 def _deals(ctx, start: date, end: date) -> Sheet:
