@@ -111,8 +111,8 @@ def test_the_views_can_disagree_and_the_check_would_say_so():
 
 def test_a_helpers_reception_counted_for_the_owner_is_the_owners_in_the_export():
     app = app_for("auto_dealer")
-    steps = [("李四", "到访 张三 13800000001"), ("李四", "送客"), NEXT_DAY, ("李四", "签到"), ("王五", "签到"), ("李四", "暂离"),
-             ("李四", "让 王五 代接"), ("王五", "代接 13800000001"), ("王五", "送客")]
+    steps = [("李四", "到访 张三 13800000001"), ("李四", "送客"), NEXT_DAY, ("李四", "签到"), ("王五", "签到"),
+             ("李四", "暂离"), ("李四", "让 王五 代接"), ("王五", "代接 13800000001"), ("王五", "送客")]
     for t, out in drive(app, steps):
         last, said = t, out
     assert "计 李四 一个名次" in said[0].text
