@@ -134,7 +134,7 @@ CONSOLE_OFF_SHIFT = "注意：现在是班次（{start}–{end}）之外，接�
 CONSOLE_FORMAT = "请用「姓名：命令」的格式，例如「李四：签到」。"
 CLI_BAD_LINE = "{file}:{n}: 无法识别的行：{line}"
 CLI_LINES_OUT_OF_ORDER = "{file}: 行的时间必须按顺序（{later} 在 {earlier} 之后）"
-WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板 获取带密钥的链接）"
+WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板，获取带密钥的链接）"
 WEB_REPORT_BAD_DATE = "日期格式应为 YYYY-MM-DD，例如 ?from=2026-11-01&to=2026-11-30。"
 WEB_REPORT_OUT_OF_RANGE = "报表的日期应在 {earliest} 至 {latest} 之间。"
 WEB_REPORT_FROM_AFTER_TO = "开始日期 {start} 晚于结束日期 {end}。"
@@ -464,7 +464,7 @@ LOG_LINE = "{time} {actor}「{command}」{mark}：{reasons}"
 LOG_EMPTY = "今天还没有变更记录{about}。"
 LOG_ABOUT = "（与 {name} 有关）"
 LOG_HEAD = "今日记录（{date}）："
-LOG_MORE = "（另有更早的 {n} 条未显示，发 /记录 全部 私信查看全天记录）"
+LOG_MORE = "（另有更早的 {n} 条未显示，发 /记录 全部，私信查看全天记录）"
 LOG_ALL_WORD = "全部"
 ROSTER_ALREADY = "{name} 已在名单里。"
 ROSTER_BAD_NAME = "不能添加「{name}」：{problem}。"
@@ -474,7 +474,7 @@ ROSTER_NO_SUCH = "名单里没有「{name}」。"
 ROSTER_BUSY = "{name} 还有接待中的客户，请先送客。"
 ROSTER_REMOVED_NOTE = "经理把 {name} 移出名单"
 ROSTER_REMOVED = "{name} 已移出名单。"
-ROSTER_STILL_OWNS = "{name} 名下还有 {n} 位跟踪中的客户：请发 /转移 {name} 乙 交给同事。"
+ROSTER_STILL_OWNS = "{name} 名下还有 {n} 位跟踪中的客户：请发 /转移 {name} 乙，把客户交给同事乙。"
 NOT_A_MANAGER = "{name} 不是经理。"
 DEMOTED_NOTE = "取消 {name} 的经理身份"
 DEMOTED = "{name} 不再是本项目的经理。"
@@ -624,7 +624,7 @@ HELP_DETAILS = {
     "非客": "接待的是 同行/市调/建筑/装修/广告/记者/推销，开始 3 分钟内或客人还没离开时发，名次退回；问路、找人 不算接待。",
     "代接": ("同事的老客户来了而同事在忙或不在：归属人指定的同事（让 甲 代接）发 代接 手机；"
              "归属人在忙又没指定时，由排位最后的在岗同事代接。当天成交与归属人分半。"),
-    "让": "归属人在接待中或不在时发：让 王五 代接。王五 再发 代接 手机 接手你的老客户。",
+    "让": "归属人在接待中或不在时发：让 王五 代接。王五 再发 代接 手机，接手你的老客户。",
     "更正": "客户姓名写错了：更正 13812345678 王建国。只有归属人或经理可以更正，归属不变。",
     "送客": "接待结束就发，你马上回到在岗。",
     "跟进": "只有归属人可记：跟进 13812345678 电话沟通（或 跟进 张三 内容），归属有效期顺延 7 天。",
