@@ -60,7 +60,7 @@ def test_the_log_says_how_many_earlier_lines_it_leaves_out_and_sends_the_whole_d
     _log_lines(office, 45)
     said = office.say("张经理", "/记录", "2026-11-27 10:00")
     lines = said.text.splitlines()
-    assert lines[1] == "（另有更早的 6 条未显示，发 /记录 全部 私信查看全天记录）"
+    assert lines[1] == "（另有更早的 6 条未显示，发 /记录 全部，私信查看全天记录）"
     assert len(lines) == 42 and lines[2].endswith("第5条") and not said.reply.private
     whole = office.say("张经理", "/记录 全部", "2026-11-27 10:01")
     assert whole.reply.private and len(whole.text.splitlines()) == 47 and "另有" not in whole.text
