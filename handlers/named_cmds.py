@@ -50,9 +50,7 @@ def confirm(ctx: Ctx, named: str) -> Reply:
     v = Visit(Category.NAMED, named, True, named, True, T.V_NAMED_OTHER.format(name=named))
     row, lines = register(ctx, w["name"], w["phone"], v)
     _restore_nudge(ctx, r)
-    handed = hand_over(ctx, w["reporter"], v, row, r) if r.ended_at is None or r.counted_for else []
-    if r.ended_at is not None and r.customer_id is None:
-        r.customer_id = row.id
+    handed = hand_over(ctx, w["reporter"], v, row, r)
     lines = lines + handed + owner_takes_over(ctx, v, row)
     ctx.note(T.NAMED_CONFIRMED_NOTE.format(named=named, name=row.name, me=w["reporter"]))
     return Reply("\n".join([T.NAMED_CONFIRMED.format(named=named, name=row.name, me=w["reporter"]), *lines]),

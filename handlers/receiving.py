@@ -57,7 +57,8 @@ def hand_over(ctx: Ctx, me: str, v: Visit, row: m.Customer, fill: m.Reception) -
     why = (T.NAMED_REFUND_WHY if v.category == Category.NAMED else T.IS_CUSTOMER_OF).format(name=row.name, owner=v.receiver)
     made_up = refund(ctx, fill, why)
     fill.category = Category.HANDOVER
-    ctx.end_reception(fill)
+    if fill.ended_at is None:                   # (a 点名 confirmed after the reporter's 送客)
+        ctx.end_reception(fill)
     if made_up:
         return [T.HANDOVER_REFUNDED.format(me=me)]
     return [T.COUNT_BACK_NO_MAKEUP.format(me=me).strip()] if had else []

@@ -307,3 +307,27 @@ def test_undo_takes_a_confirmation_back(app):
     say(app, "王五", "接待", "09:08")
     assert say(app, "张经理", "/撤销", "09:09")[0].text.startswith("已撤销")
     assert state(app, "09:07") == before
+
+
+def test_a_confirmation_after_the_reporter_saw_the_visitor_off_still_hands_the_turn_back(app):
+    named_walk_in(app)
+    say(app, "李四", "送客", "09:07")
+    say(app, "王五", "接待", "09:08")
+    st = state(app, "09:09")
+    assert [(e["name"], e["counted"], e["makeup"]) for e in st["queue"]] == [
+        ("李四", 0, True), ("赵六", 0, False), ("王五", 1, False)]
+    assert owner_of(app, "09:09") == "王五"
+
+
+def test_a_named_colleague_cannot_be_asked_twice_at_once_and_the_reporter_must_have_the_turn(app):
+    named_walk_in(app)
+    out = say(app, "赵六", "到访 顾二 13812340000 点名 王五", "09:07")
+    assert group(out) == "王五 还有一位点名客人等待确认；请 王五 先发 接待 或 不接。"
+    assert owner_of(app, "09:08") is None
+
+
+def test_naming_a_colleague_does_not_skip_the_rotation(app):
+    before = state(app, "09:06")
+    out = say(app, "赵六", "到访 顾一 13812345678 点名 王五", "09:05")
+    assert "现在轮到 李四" in group(out)
+    assert state(app, "09:06") == before
