@@ -20,7 +20,7 @@ STOP = "，。；）」\n、（(“"
 
 def suggestions() -> list[str]:
     out = []
-    for name, value in vars(T).items():
+    for value in vars(T).values():
         texts = value.values() if isinstance(value, dict) else value if isinstance(value, tuple | list) else [value]
         for text in texts:
             if not isinstance(text, str):
