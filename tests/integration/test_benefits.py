@@ -147,3 +147,26 @@ def test_the_daily_summary_lists_benefits_and_absences_with_reasons_and_minutes(
     daily = say(app, "张经理", "/日报", "10:20")[0].text
     assert "优待：李四 09:06 外出保留位置（送合同）" in daily
     assert "外出/暂离：李四 外出（公事） 09:06–09:36（30 分钟，送合同）、王五 暂离 10:00–未回（20 分钟）" in daily
+
+
+def test_an_old_customer_received_by_the_next_up_is_a_benefit_and_not_when_someone_else_is_next(tmp_path, config_file):
+    from bot.bootstrap import bootstrap
+    from handlers.messages import Incoming
+    from tests.conftest import fixed
+    app = bootstrap(config_file(), db_url=f"sqlite:///{tmp_path}/o.db", clock=fixed())
+
+    def on(who, text, when):
+        return app.handle(Incoming("console", who, text, at(when), project="阳光花园"))
+    on("张经理", "/开班 李四 王五 赵六", "2026-11-26 09:00")
+    on("李四", "到访 顾一 13812345678", "2026-11-26 10:00")
+    on("王五", "到访 刘二 13900001111", "2026-11-26 10:05")
+    on("李四", "送客", "2026-11-26 10:30")
+    on("王五", "送客", "2026-11-26 10:30")
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    out = say(app, "王五", "到访 刘二 13900001111", "09:05")          # 王五 is not the next-up: no benefit
+    assert rows(app) == [] and not to(out, "张经理")
+    out = say(app, "李四", "到访 顾一 13812345678", "09:10")          # the next-up's old customer: uncounted
+    assert rows(app) == [("李四", "uncounted", "未成交老客户回访", None)]
+    assert to(out, "张经理") == ["优待：09:10 李四 接待不计名次（未成交老客户回访）。不同意请 /驳回 李四 原因"]
+    say(app, "张经理", "/驳回 李四 轮到你了就算一次", "09:20")
+    assert queue(app, "09:21")[-1] == ("李四", "busy", 1, False)
