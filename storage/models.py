@@ -150,7 +150,7 @@ class Away(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     day: Mapped[date] = mapped_column(Date)
     member: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(12))                 # rules.enums.Presence
+    kind: Mapped[str] = mapped_column(String(20))                 # rules.enums.Presence
     reason: Mapped[str] = mapped_column(String(200), default="")
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]

@@ -22,8 +22,9 @@ projects:
 
 
 @pytest.fixture
-def app(tmp_path, config_file):
-    return opened(f"sqlite:///{tmp_path}/r.db", config_file)
+def app(db_url, config_file):
+    """On SQLite and on PostgreSQL (PostgreSQL checks the column widths SQLite lets pass)."""
+    return opened(db_url, config_file)
 
 
 def queue(app, when="23:00"):

@@ -180,17 +180,26 @@ def test_a_second_makeup_for_a_member_who_holds_one_says_so(app):
 # ---- 5. 点名 甲 -------------------------------------------------------------------------------
 def test_named_colleague_receives_the_customer_and_the_count_not_the_reporter(app):
     say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
-    out = say(app, "王五", "到访 张三 13812345678 点名 赵六", "09:05")
+    out = say(app, "李四", "到访 张三 13812345678 点名 赵六", "09:05")    # the next-up reports it
+    assert "请 赵六 在 10 分钟内发 接待 确认" in text(out)
+    out = say(app, "赵六", "接待", "09:06")                               # 点名 needs the named (RULES §4)
     assert "请 赵六 接待" in text(out)
     q = queue(app)
-    assert q["赵六"]["counted"] == 1 and q["赵六"]["presence"] == "busy" and q["王五"]["counted"] == 0
+    assert q["赵六"]["counted"] == 1 and q["赵六"]["presence"] == "busy" and q["李四"]["counted"] == 0
     assert dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"][0]["owner"] == "赵六"
+
+
+def test_a_colleague_who_is_not_the_next_up_cannot_report_a_named_walk_in(app):
+    say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
+    out = say(app, "王五", "到访 张三 13812345678 点名 赵六", "09:05")
+    assert "现在轮到 李四" in text(out)
 
 
 def test_the_next_up_who_reports_a_named_customer_gets_the_turn_back(app):
     say(app, "张经理", "/开班 李四 王五 赵六", "09:00")
     say(app, "李四", "接待", "09:05")
     say(app, "李四", "到访 张三 13812345678 点名 赵六", "09:06")
+    say(app, "赵六", "接待", "09:07")
     q = queue(app)
     assert q["李四"]["counted"] == 0 and q["李四"]["makeup"] is True and q["赵六"]["counted"] == 1
     assert order(app)[0] == "李四"

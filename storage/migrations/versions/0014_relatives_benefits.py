@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column('project_id', sa.Integer(), sa.ForeignKey('projects.id'), nullable=False),
         sa.Column('day', sa.Date(), nullable=False),
         sa.Column('member', sa.String(length=40), nullable=False),
-        sa.Column('kind', sa.String(length=12), nullable=False),
+        sa.Column('kind', sa.String(length=20), nullable=False),
         sa.Column('reason', sa.String(length=200), nullable=False),
         sa.Column('started_at', storage.models.UTCDateTime(), nullable=False),
         sa.Column('ended_at', storage.models.UTCDateTime(), nullable=True),
