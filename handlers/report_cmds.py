@@ -8,7 +8,6 @@ from handlers import reports
 from handlers.context import Ctx
 from handlers.reply import Reply
 from rules import texts as T
-from rules.enums import ReportPeriod
 from rules.errors import Refused
 from storage import boards
 
@@ -26,7 +25,7 @@ def board_link(cmd: c.BoardLink, ctx: Ctx) -> Reply:
 
 def period_report(cmd: c.PeriodReport, ctx: Ctx) -> Reply:
     """Figures for the last 7 days or this month, and the chart as a PNG file to post with them."""
-    span = reports.week_span(ctx.today) if cmd.period == ReportPeriod.WEEK else reports.month_span(ctx.today)
+    span = reports.period_span(cmd.period, cmd.which, ctx.today)
     rep = reports.build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, span, ctx.now)
     text = reports.summary_text(rep, T.REPORT_TITLE[cmd.period])
     try:

@@ -122,6 +122,21 @@ class Deal(Base):
     created_at: Mapped[datetime]
 
 
+class Fact(Base):
+    """A dated fact about a customer (rules.enums.FactKind), written when it happens and never changed:
+    the reports of a closed period count these, not the customer's current record (RULES §11)."""
+
+    __tablename__ = "dated_facts"
+    __table_args__ = (UniqueConstraint("customer_id", "kind", "at"),
+                      Index("ix_dated_facts_report", "project_id", "kind", "at", "member"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    member: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+
 class Appeal(Base):
     __tablename__ = "appeals"
     id: Mapped[int] = mapped_column(primary_key=True)
