@@ -67,11 +67,11 @@ def _customers(ctx, start: date, end: date, naive) -> Sheet:
     tz, pid = ctx.settings.tz, ctx.project.id
     lo = datetime.combine(start, time(0), tzinfo=tz)
     hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
-    custs = ctx.uow.customers.registered_between(pid, lo, hi)
+    regs = ctx.uow.facts.registrations_between(pid, lo, hi)     # each registration, also of a 公客 again
     return Sheet(T.EXPORT_CUSTOMERS_SHEET, T.EXPORT_CUSTOMERS_HEADERS,
-                 [[naive(c.registered_at), c.name, c.phone, c.owner or "", c.registered_by,
+                 [[naive(f.at), c.name, c.phone, c.owner or "", f.member,
                    STATUS.get(ctx.domain(c).effective_status(ctx.now), ""), naive(c.last_activity_at),
-                   naive(c.valid_until), _remark(c)] for c in custs])
+                   naive(c.valid_until), _remark(c)] for f, c in regs])
 
 
 def _receptions(ctx, start: date, end: date, naive) -> Sheet:

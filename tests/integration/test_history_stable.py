@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
@@ -31,6 +32,13 @@ def visit(app, who: str, day: str) -> None:
     say(app, "张经理", f"/指派 {who}", f"{day} 09:01")
     say(app, who, f"到访 张三 {PHONE}", f"{day} 09:05")
     say(app, who, "送客", f"{day} 09:40")
+
+
+def export(app, days: str) -> str:
+    app.run_due(at("2026-12-10 10:05"), P)
+    [out] = [o for o in app.handle(Incoming("console", "张经理", f"/导出 {days}", at("2026-12-10 10:05"), project=P))
+             if o.file]
+    return out.file
 
 
 def figures(app, span: tuple[date, date]) -> tuple:
@@ -60,6 +68,8 @@ def test_a_public_customer_registered_again_leaves_last_months_report_unchanged(
     assert figures(app, NOVEMBER) == nov and figures(app, WEEK) == week
     month_after = say(app, "张经理", "/月报 2026-11", "2026-12-10 10:00")
     assert month_after == month_before and "登记 2" in month_after and "流失公客 1" in month_after
+    sheet = load_workbook(export(app, "2026-11-01 2026-11-30"))["来访客户登记表"]
+    assert [(r[1], r[4]) for r in sheet.iter_rows(min_row=2, values_only=True)] == [("张三", "李四"), ("张三", "王五")]
     december = {r[0]: r for r in figures(app, (date(2026, 12, 1), date(2026, 12, 19)))[0]}
     assert (december["王五"][7], december["赵六"][3]) == (1, 1)
     app.engine.dispose()

@@ -163,6 +163,11 @@ class FakeFacts(_Rows):
                                at=fact.at))
 
 
+    def registrations_between(self, project_id: int, lo, hi) -> list:
+        return [(f, self.customers.get(f.customer_id)) for f in sorted(self.where(project_id=project_id, kind="registered"),
+                key=lambda f: (f.at, f.id)) if lo <= f.at < hi]
+
+
 class FakeAudit(_Rows):
     def record(self, project_id: int, at: datetime, entry) -> m.Audit:
         return self.add(m.Audit(project_id=project_id, day=at.date(), at=at, actor=entry.actor,
@@ -231,6 +236,7 @@ class FakeUnitOfWork:
         self.members, self.customers, self.receptions = FakeMembers(ids), FakeCustomers(ids), FakeReceptions(ids)
         self.deals, self.audit, self.links = FakeDeals(ids), FakeAudit(ids), FakeLinks(ids)
         self.facts = FakeFacts(ids)
+        self.facts.customers = self.customers
         self.projects = FakeProjects(ids, self.customers, self.receptions)
         self.events, self.outbox = FakeEvents(), FakeOutbox()
         self.committed = 0
