@@ -299,6 +299,12 @@ def board_link(args):
     return c.BoardLink(reset=bool(args))
 
 
+def report_link(args):
+    if args not in ([], ["重置"]):
+        raise ValueError
+    return c.ReportLink(reset=bool(args))
+
+
 def whoami(args):
     """我是 姓名, or 我是 姓名 123456 with the one-time code of `reception-bot link`."""
     code = args[1] if len(args) == 2 and re.fullmatch(r"\d{6}", args[1]) else ""

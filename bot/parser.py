@@ -167,6 +167,7 @@ VERBS: list[Verb] = [
     Verb(("日报",), a.none(c.DailySummary), T.USAGES["日报"], True),
     Verb(("导出",), a.export, T.USAGES["导出"], True),
     Verb(("看板",), a.board_link, T.USAGES["看板"], True),
+    Verb(("报表",), a.report_link, T.USAGES["报表"], True),
     Verb(("周报",), a.period("week"), T.USAGES["周报"], True),
     Verb(("月报",), a.period("month"), T.USAGES["月报"], True),
     Verb(("成员",), a.roster, T.USAGES["成员"], True),

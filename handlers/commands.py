@@ -203,6 +203,11 @@ class BoardLink(Command):
 
 
 @dataclass(frozen=True)
+class ReportLink(Command):
+    reset: bool = False
+
+
+@dataclass(frozen=True)
 class PeriodReport(Command):
     period: ReportPeriod          # /周报 | /月报
     which: str = ""               # "": this period so far; "last": 上周 / 上月; "YYYY-MM": that month

@@ -1,4 +1,4 @@
-"""/看板 (the board and report links, privately), /周报 and /月报 (text and a chart)."""
+"""/看板 and /报表 (the board's and the report pages' links, privately), /周报 and /月报 (text and a chart)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,12 +15,21 @@ CHART_DIR = Path("exports")
 
 
 def board_link(cmd: c.BoardLink, ctx: Ctx) -> Reply:
-    """The links go to the manager privately: whoever has them can watch the board."""
+    """The board's link goes to the manager privately: whoever has it can watch the board (no figures)."""
+    return _link(ctx, boards.BOARD, cmd.reset, T.BOARD_LINKS)
+
+
+def report_link(cmd: c.ReportLink, ctx: Ctx) -> Reply:
+    """The report pages' own link (RULES §10: sales figures are not on the board's link), privately."""
+    return _link(ctx, boards.REPORT, cmd.reset, T.REPORT_LINKS)
+
+
+def _link(ctx: Ctx, kind: str, reset: bool, text: str) -> Reply:
     if not ctx.settings.web_url:
         raise Refused(T.WEB_OFF)
-    token = boards.token_of(ctx.s, ctx.project.id, ctx.now, reset=cmd.reset)
-    return Reply(T.BOARD_LINKS.format(head=T.BOARD_RESET if cmd.reset else "", project=ctx.project.name,
-                                      base=ctx.settings.web_url, token=token), private=True)
+    token = boards.token_of(ctx.s, ctx.project.id, ctx.now, reset=reset, kind=kind)
+    return Reply(text.format(head=T.BOARD_RESET if reset else "", project=ctx.project.name,
+                             base=ctx.settings.web_url, token=token), private=True)
 
 
 def period_report(cmd: c.PeriodReport, ctx: Ctx) -> Reply:

@@ -13,6 +13,8 @@ from rules.enums import Category, CustomerStatus, Presence, ReportPeriod
 # ---- words -------------------------------------------------------------------------------
 PRESENCE = {Presence.AVAILABLE: "在岗", Presence.BUSY: "接待中", Presence.AWAY_BUSINESS: "外出（公事）",
             Presence.AWAY_PERSONAL: "暂离", Presence.ABSENT: "未到"}
+BOARD_PRESENCE = {Presence.AVAILABLE: "在岗", Presence.BUSY: "接待中", Presence.AWAY_BUSINESS: "外出",
+                  Presence.AWAY_PERSONAL: "暂离", Presence.ABSENT: "未到"}     # the board's short words
 SKIPPED_AS = {Presence.ABSENT: "未签到", Presence.AWAY_PERSONAL: "暂离"}
 CATEGORY = {
     Category.NEW: "新客户", Category.NAMED: "点名客户", Category.OWN_RETURN_OPEN: "未成交老客户回访",
@@ -129,7 +131,7 @@ CONSOLE_OFF_SHIFT = "注意：现在是班次（{start}–{end}）之外，接�
 CONSOLE_FORMAT = "请用「姓名：命令」的格式，例如「李四：签到」。"
 CLI_BAD_LINE = "{file}:{n}: 无法识别的行：{line}"
 CLI_LINES_OUT_OF_ORDER = "{file}: 行的时间必须按顺序（{later} 在 {earlier} 之后）"
-WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板 获取带密钥的链接）"
+WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板、/报表 获取带密钥的链接）"
 WEB_REPORT_BAD_DATE = "日期格式应为 YYYY-MM-DD，例如 ?from=2026-11-01&to=2026-11-30。"
 WEB_REPORT_OUT_OF_RANGE = "报表的日期应在 {earliest} 至 {latest} 之间。"
 WEB_REPORT_FROM_AFTER_TO = "开始日期 {start} 晚于结束日期 {end}。"
@@ -485,9 +487,12 @@ EXPORT_YES, EXPORT_NO = "是", "否"
 
 # ---- the live board and the reports (/看板 /周报 /月报, the web pages) -------------------
 WEB_OFF = "看板未启用：请在 config.yaml 里设置 web（host、port、base_url），再运行 reception-bot web 或 run。"
-BOARD_LINKS = ("{head}「{project}」看板（在电视上用浏览器全屏打开）：\n{base}/board/{token}\n"
-               "报表：{base}/report/{token}\n请勿转发；需要换链接时发 /看板 重置。")
+BOARD_LINKS = ("{head}「{project}」看板（在电视上用浏览器全屏打开，只显示轮排，不含业绩）：\n{base}/board/{token}\n"
+               "请勿转发；需要换链接时发 /看板 重置。报表另有链接：发 /报表。")
+REPORT_LINKS = ("{head}「{project}」报表（业绩数字，仅限经理）：\n{base}/report/{token}\n"
+                "请勿转发；需要换链接时发 /报表 重置。")
 BOARD_RESET = "已换新链接，旧链接已失效。\n"
+WEB_LINK_GONE = "链接已更换，请向经理要新链接"
 REPORT_TITLE = {ReportPeriod.WEEK: "周报", ReportPeriod.MONTH: "月报"}
 REPORT_HEAD = "【{title}】{project} {start:%m-%d} 至 {end:%m-%d}"
 REPORT_TOTAL = ("合计：接待 {all}（计名次 {counted}），登记 {registrations}，成交 {deals}（{units} 套），"
@@ -576,7 +581,8 @@ HELP_MANAGER = """【经理命令】（以 / 开头，只有经理可用）
 /日报 —— 现在发今日汇总
 /导出 2026-11-01 2026-11-30 —— 导出 Excel，私聊发给你
 /周报 ／ /月报 —— 近 7 天或本月的接待、登记、成交，附图表
-/看板 —— 私聊发你看板和报表链接；/看板 重置 换新链接
+/看板 —— 私聊发你看板链接；/看板 重置 换新链接
+/报表 —— 私聊发你报表链接；/报表 重置 换新链接
 /成员 添加 李四 —— 名单调整（也可 移除、经理、取消经理）
 /转移 李四 王五 —— 李四名下跟踪中的客户全部转给王五
 /绑定 阳光花园 —— 把本群绑定到项目
@@ -667,7 +673,8 @@ USAGES = {
     "记录": '/记录 [甲] —— 今天的变更记录和原因',
     "日报": '/日报 —— 现在发送今日汇总',
     "导出": '/导出 [起始日期] [结束日期] —— 导出 Excel（登记、接待、成交）',
-    "看板": '/看板 [重置] —— 私聊发你看板和报表链接（重置：换新链接，旧链接失效）',
+    "看板": '/看板 [重置] —— 私聊发你看板链接（重置：换新链接，旧链接失效）',
+    "报表": '/报表 [重置] —— 私聊发你报表网页链接（重置：换新链接，旧链接失效）',
     "周报": '/周报 [上周] —— 近 7 天（上周：上周一至周日）的接待、登记、成交和图表',
     "月报": '/月报 [上月|2026-11] —— 本月至今（或上月、指定月份）的接待、登记、成交和图表',
     "成员": '/成员 添加|移除|经理|取消经理 甲 —— 调整名单或经理',

@@ -205,9 +205,19 @@ class Outbox(Base):
 
 
 class BoardToken(Base):
-    """The secret in a project's board/report links (/看板); /看板 重置 replaces it."""
+    """The secret in a project's board link (/看板); /看板 重置 replaces it."""
 
     __tablename__ = "board_tokens"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class ReportToken(Base):
+    """The secret in a project's report link (/报表), apart from the board's: the lobby TV's link
+    shows no sales figures (RULES §10); /报表 重置 replaces it."""
+
+    __tablename__ = "report_tokens"
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]

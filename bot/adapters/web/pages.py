@@ -23,10 +23,13 @@ def board_html(project: str) -> HTMLResponse:
 <meta name="robots" content="noindex"><meta name="referrer" content="no-referrer">
 <title>{escape(project)} · 接待看板</title><link rel="stylesheet" href="../assets/board.css"></head>
 <body><main id="board">
-<header><h1 id="project">{escape(project)}</h1><div id="date"></div><div id="conn" class="conn">连接中…</div></header>
-<section class="next"><div class="label">下一位</div><div id="next" class="big">…</div><div id="assigned"></div></section>
-<section class="side"><div id="receiving"></div><div id="phone"></div></section>
-<section class="queue"><h2>今日轮排</h2><ol id="queue"></ol></section>
+<header><h1 id="project">{escape(project)}</h1><div id="date"></div><div id="clock"></div>
+<div id="conn" class="conn">连接中…</div></header>
+<div id="stale" hidden></div>
+<section class="hero"><div class="up"><div class="label" id="next-label">下一位</div><div id="next" class="big">…</div>
+<div id="second"></div><div id="assigned"></div></div>
+<div class="side"><dl id="totals"></dl><div id="receiving"></div><div id="phone"></div></div></section>
+<section class="queue"><h2 id="queue-title">今日轮排</h2><ol id="queue"></ol><div id="more" hidden></div></section>
 <footer id="last"></footer>
 </main><script src="../assets/board.js"></script></body></html>""", headers={"Cache-Control": "no-store"})
 

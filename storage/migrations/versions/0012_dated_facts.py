@@ -1,4 +1,5 @@
-"""dated facts: registrations and lapses written when they happen (issue 19 item 1, RULES §11)
+"""dated facts: registrations and lapses written when they happen (issue 19 item 1, RULES §11);
+report_tokens: the report pages' own link, apart from the board's (item 3, RULES §10)
 
 Backfill: every customer's registration history that the database still holds. Each change to a
 customer left its before-image in the change log (audit.undo rows); the images in log order and the
@@ -40,9 +41,19 @@ def upgrade() -> None:
     )
     op.create_index('ix_dated_facts_report', 'dated_facts', ['project_id', 'kind', 'at', 'member'])
     _backfill(op.get_bind())
+    op.create_table(
+        'report_tokens',
+        sa.Column('project_id', sa.Integer(), nullable=False),
+        sa.Column('token', sa.String(length=64), nullable=False),
+        sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['project_id'], ['projects.id']),
+        sa.PrimaryKeyConstraint('project_id'),
+        sa.UniqueConstraint('token'),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('report_tokens')
     op.drop_index('ix_dated_facts_report', table_name='dated_facts')
     op.drop_table('dated_facts')
 
