@@ -137,6 +137,7 @@ WEB_REPORT_OUT_OF_RANGE = "报表的日期应在 {earliest} 至 {latest} 之间�
 WEB_REPORT_FROM_AFTER_TO = "开始日期 {start} 晚于结束日期 {end}。"
 WEB_REPORT_TOO_LONG = "日期范围最多 {days} 天。"
 WEB_REPORT_THIS_MONTH = "查看本月报表"
+WEB_REPORT_SWIPE = "← 表格和图表可左右滑动查看 →"
 
 # ---- errors ------------------------------------------------------------------------------
 APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试；如一直出错请联系经理。"
@@ -505,6 +506,7 @@ REPORT_HEADERS = ["销售", "接待（计名次）", "接待（不计）", "登�
                   "流失公客", "补接获得", "补接已用"]
 REPORT_TOTAL_ROW = "合计"
 CHART_SERIES = {"counted": "接待（计名次）", "registrations": "登记", "deals": "成交"}
+CHART_UNCOUNTED = "接待（不计）"
 CHART_TITLE = "{project} {start:%Y-%m-%d} 至 {end:%Y-%m-%d}"
 CHART_BARS = "每位销售"
 CHART_LINE = "每日来访"

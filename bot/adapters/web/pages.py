@@ -93,9 +93,10 @@ def report_html(rep: reports.Report) -> str:
 <body><h1>{escape(rep.project)} · 报表 <small>{rep.start} 至 {rep.end}</small></h1>
 <form method="get">从 <input type="date" name="from" value="{rep.start}"> 到 <input type="date" name="to" value="{rep.end}">
 <button>查看</button> {links}</form>
-<table id="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<p class="swipe">{T.WEB_REPORT_SWIPE}</p>
+<div class="wide"><table id="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>
 <p class="how">转化率 = 成交 ÷ 计名次接待；两人分单各计份额；流失公客 = 这段时间跟踪期到期、未跟进的客户。</p>
-<figure>{svg.bars(data)}</figure><figure>{svg.line(data)}</figure></body></html>"""
+<figure class="wide">{svg.bars(data)}</figure><figure class="wide">{svg.line(data)}</figure></body></html>"""
 
 
 def _tr(r: reports.Row, cls: str = "") -> str:
