@@ -1,6 +1,7 @@
 """/看板 and /报表 (the board's and the report pages' links, privately), /周报 and /月报 (text and a chart)."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from handlers import commands as c
@@ -25,11 +26,27 @@ def report_link(cmd: c.ReportLink, ctx: Ctx) -> Reply:
 
 
 def _link(ctx: Ctx, kind: str, reset: bool, text: str) -> Reply:
+    """The link, privately, with its QR code as an image (a TV's browser or a phone scans it)."""
     if not ctx.settings.web_url:
         raise Refused(T.WEB_OFF)
     token = boards.token_of(ctx.s, ctx.project.id, ctx.now, reset=reset, kind=kind)
-    return Reply(text.format(head=T.BOARD_RESET if reset else "", project=ctx.project.name,
-                             base=ctx.settings.web_url, token=token), private=True)
+    url = f"{ctx.settings.web_url}/{kind}/{token}"
+    answer = text.format(head=T.BOARD_RESET if reset else "", project=ctx.project.name, base=ctx.settings.web_url,
+                         token=token)
+    try:
+        path = qr_png(url, CHART_DIR / f"qr_{kind}_{hashlib.sha256(url.encode()).hexdigest()[:16]}.png")
+    except Exception as e:          # the link still goes; say why the picture does not
+        return Reply(answer + "\n" + T.LINK_NO_QR.format(why=e), private=True)
+    return Reply(answer, private=True, file=str(path.resolve()))
+
+
+def qr_png(url: str, path: Path) -> Path:
+    """`url` as a QR code PNG (drawn offline by the qrcode package); the folder is made."""
+    import qrcode
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    qrcode.make(url, box_size=10, border=4).save(str(path))
+    return path
 
 
 def period_report(cmd: c.PeriodReport, ctx: Ctx) -> Reply:

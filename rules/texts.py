@@ -493,7 +493,7 @@ BOARD_LINKS = ("{head}「{project}」看板（在电视上用浏览器全屏打�
 REPORT_LINKS = ("{head}「{project}」报表（业绩数字，仅限经理）：\n{base}/report/{token}\n"
                 "请勿转发；需要换链接时发 /报表 重置。")
 BOARD_RESET = "已换新链接，旧链接已失效。\n"
-WEB_LINK_GONE = "链接已更换，请向经理要新链接"
+LINK_NO_QR = "（二维码未能生成：{why}）"
 REPORT_TITLE = {ReportPeriod.WEEK: "周报", ReportPeriod.MONTH: "月报"}
 REPORT_HEAD = "【{title}】{project} {start:%m-%d} 至 {end:%m-%d}"
 REPORT_TOTAL = ("合计：接待 {all}（计名次 {counted}），登记 {registrations}，成交 {deals}（{units} 套），"

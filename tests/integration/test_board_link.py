@@ -121,3 +121,24 @@ def test_board_and_report_words_parse():
     assert parse("/周报")[1] == c.PeriodReport("week") and parse("/月报")[1] == c.PeriodReport("month")
     assert parse("看板")[1] == c.BoardLink(False)      # like the other manager words, the slash is optional
     assert parse("/报表")[1] == c.ReportLink(False) and parse("/报表 重置")[1] == c.ReportLink(True)
+
+
+@pytest.mark.parametrize(("verb", "path"), [("/看板", "board"), ("/报表", "report")])
+def test_the_link_comes_with_its_qr_code_as_an_image(make_app, verb, path, tmp_path, monkeypatch):
+    """A TV remote cannot type the link: the reply carries a PNG whose QR code holds exactly the link
+    (compared module by module with the code the qrcode package makes of that URL; no decoder here)."""
+    import qrcode
+    from PIL import Image, ImageChops
+
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    [out] = say(app, "张经理", verb)
+    [url] = re.findall(r"https://\S+", out.text)
+    assert f"/{path}/" in url and out.file and out.file.endswith(".png") and out.to == "张经理"
+    expected = tmp_path / "expected.png"
+    qrcode.make(url, box_size=10, border=4).save(str(expected))
+    got, want = Image.open(out.file).convert("1"), Image.open(expected).convert("1")
+    assert got.size == want.size and got.size[0] >= 250 and ImageChops.difference(got, want).getbbox() is None
+    other = tmp_path / "other.png"
+    qrcode.make(url + "x", box_size=10, border=4).save(str(other))
+    assert ImageChops.difference(got, Image.open(other).convert("1")).getbbox() is not None
