@@ -33,8 +33,8 @@ def bars(data: dict, width: int = 960, height: int = 360) -> str:
                        f'fill="{COLORS[k]}" data-name="{escape(name)}" data-key="{k}" data-value="{v}">'
                        f'<title>{escape(name)} {LABELS[k]}:{v}</title></rect>')
             if v:
-                out.append(f'<text x="{x + bw / 2:.1f}" y="{y - 3:.1f}" font-size="13" text-anchor="middle">{v}</text>')
-        out.append(f'<text x="{x0 + slot * 0.4:.1f}" y="{height - bottom + 18}" font-size="15" '
+                out.append(f'<text x="{x + bw / 2:.1f}" y="{y - 3:.1f}" font-size="16" text-anchor="middle">{v}</text>')
+        out.append(f'<text x="{x0 + slot * 0.4:.1f}" y="{height - bottom + 20}" font-size="17" '
                    f'text-anchor="middle">{escape(name)}</text>')
     out.append(_legend(left, height - 24))
     return "".join(out) + "</svg>"
@@ -56,13 +56,13 @@ def line(data: dict, width: int = 960, height: int = 260) -> str:
         out.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}" data-day="{d}" '
                    f'data-value="{v}"><title>{d}:{v}</title></circle>')
         if i % every == 0:
-            out.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" font-size="14" text-anchor="middle">{d[5:]}</text>')
+            out.append(f'<text x="{x:.1f}" y="{height - bottom + 20}" font-size="16" text-anchor="middle">{d[5:]}</text>')
     return "".join(out) + "</svg>"
 
 
 def _open(cls: str, w: int, h: int, title: str) -> str:
     return (f'<svg class="chart {cls}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
-            f'aria-label="{escape(title)}"><text x="10" y="20" font-size="16" font-weight="bold">{escape(title)}</text>')
+            f'aria-label="{escape(title)}"><text x="10" y="22" font-size="19" font-weight="bold">{escape(title)}</text>')
 
 
 def _step(top: float) -> float:
@@ -85,7 +85,7 @@ def _axis(left: int, base: int, width: int, top: float, plot_h: int) -> str:
         y = base - plot_h * v / top
         out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" '
                    f'stroke="{"#999" if i == 0 else "#e5e7eb"}"/>'
-                   f'<text class="tick" x="{left - 6}" y="{y + 5:.1f}" font-size="14" text-anchor="end">{v:g}</text>')
+                   f'<text class="tick" x="{left - 6}" y="{y + 5:.1f}" font-size="16" text-anchor="end">{v:g}</text>')
     return "".join(out)
 
 
@@ -93,6 +93,6 @@ def _legend(x: int, y: int) -> str:
     out = []
     for k, color in COLORS.items():
         out.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{color}"/>'
-                   f'<text x="{x + 16}" y="{y}" font-size="15">{LABELS[k]}</text>')
-        x += 40 + 16 * len(LABELS[k])
+                   f'<text x="{x + 16}" y="{y}" font-size="17">{LABELS[k]}</text>')
+        x += 40 + 18 * len(LABELS[k])
     return "".join(out)
