@@ -77,7 +77,9 @@ def _away_since(s: Session, project_id: int, day: Day, local: datetime) -> dict[
     if not away:
         return out
     for at, before in boards.day_images(s, project_id, local.date()):
-        was = {q.get("name"): q.get("presence") for q in (before or {}).get("queue", [])}
+        if not before:                  # a row without a day image says nothing about presences
+            continue
+        was = {q.get("name"): q.get("presence") for q in before.get("queue", [])}
         for name in [n for n in away if n not in out and was.get(n) != away[n].presence]:
             out[name] = f"{at.astimezone(local.tzinfo):%H:%M}"
         if len(out) == len(away):

@@ -68,3 +68,13 @@ def test_todays_totals_count_a_visitor_once(config_file):
     say(app, "王五", "到访 王芳 13900001111", "10:00")
     say(app, "王五", "成交 王芳 13900001111 1套", "10:30")
     assert board(app, "11:00")["totals"] == {"visitors": 2, "receptions": 2, "registrations": 2, "deals": 1}
+
+
+def test_an_undone_return_keeps_the_first_time_away(config_file):
+    app = bootstrap(config_file(), db_url="sqlite://", clock=FakeClock(at("2026-11-27 07:00")))
+    say(app, "张经理", "/开班 李四 王五", "09:00")
+    say(app, "王五", "外出 送合同", "09:20")
+    say(app, "王五", "回来", "10:05")
+    say(app, "张经理", "/撤销", "10:06")                              # 王五 is 外出 again, since 09:20
+    by = {e["name"]: e for e in board(app, "10:10")["queue"]}
+    assert (by["王五"]["presence"], by["王五"]["away_since"]) == ("away_business", "09:20")
