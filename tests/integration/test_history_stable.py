@@ -53,7 +53,9 @@ NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
 WEEK = (date(2026, 11, 2), date(2026, 11, 8))
 
 
-def test_a_public_customer_registered_again_leaves_last_months_report_unchanged(db_url, config_file):
+def test_a_public_customer_registered_again_leaves_last_months_report_unchanged(db_url, config_file, tmp_path,
+                                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)                     # the chart and the workbook land there
     app = bootstrap(config_file(), db_url=db_url, clock=FakeClock(at("2026-11-02 08:00")))
     visit(app, "李四", "2026-11-02")                # 李四 registers 张三 (valid until 11-09)
     visit(app, "王五", "2026-11-25")                # lapsed on 11-09: a 公客, now registered to 王五

@@ -48,7 +48,9 @@ def report(tmp_path_factory):
     clock = FakeClock(at("2026-12-02 10:00"))
     app = bootstrap(cfg, db_url="sqlite://", clock=clock)
     app.run_due(clock.now())                     # the day opens first; then /报表 answers alone
-    [out] = app.handle(Incoming("console", "张经理", "/报表", clock.now(), project="阳光花园"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cfg.parent)                     # its QR code lands there, not in the working tree
+        [out] = app.handle(Incoming("console", "张经理", "/报表", clock.now(), project="阳光花园"))
     [link] = [u for u in re.findall(r"http://\S+", out.text) if "/report/" in u]
     return Client(make_web(app.engine, app.projects, clock.now)), link.removeprefix("http://127.0.0.1:8787")
 

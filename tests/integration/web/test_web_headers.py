@@ -59,7 +59,8 @@ class Web:
 
 
 @pytest.fixture
-def web(tmp_path):
+def web(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)               # the links' QR codes land in tmp_path/exports
     w = Web(tmp_path)
     yield w
     w.server.stop()
