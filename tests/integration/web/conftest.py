@@ -28,7 +28,7 @@ policy: {preset: auto_dealer}
 web: {host: 127.0.0.1, port: %(port)d, base_url: "http://127.0.0.1:%(port)d"}
 projects:
   - name: 阳光花园
-    shift: {start: "00:00", end: "23:59"}
+    shift: {start: "%(start)s", end: "%(end)s"}
     managers: [张经理]
     salespeople: [%(sales)s]
 """
@@ -81,10 +81,11 @@ def page(browser):
 class Site:
     """A bot (App on a SQLite file) and its pages served on a free port, like `reception-bot run`."""
 
-    def __init__(self, tmp_path: Path, sales: list[str] = SALES):
+    def __init__(self, tmp_path: Path, sales: list[str] = SALES, shift: tuple[str, str] = ("00:00", "23:59")):
         self.port = free_port()
         cfg = tmp_path / "config.yaml"
-        cfg.write_text(CONFIG % {"port": self.port, "sales": ", ".join(sales)}, encoding="utf-8")
+        cfg.write_text(CONFIG % {"port": self.port, "sales": ", ".join(sales), "start": shift[0], "end": shift[1]},
+                       encoding="utf-8")
         self.app = bootstrap(cfg, db_url=f"sqlite:///{tmp_path}/reception.db", clock=WALL)
         self.server = None
         self.app.run_due(WALL.now())     # like `run`'s first sweep: at 14:00 the day opens now, at 03:00 at 09:00

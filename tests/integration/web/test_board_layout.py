@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from tests.clock import TZ, WALL
 from tests.conftest import ROOT
 from tests.integration.web.conftest import ARTIFACTS, Site
 from tests.waits import patience
@@ -98,3 +99,39 @@ def test_every_layout_shows_everyone_and_nothing_overflows(busy_site, browser, s
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"board-{size[0]}x{size[1]}-{len(names)}.png"), full_page=not tv)
     ctx.close()
+
+
+def _hour(delta: int) -> str:
+    """WALL's hour moved by `delta` hours, as a shift time (the tests run at 03:00 and at 14:00)."""
+    return f"{(WALL.now().astimezone(TZ).hour + delta) % 24:02d}:00"
+
+
+def test_before_the_day_opens_the_board_shows_who_signed_in(tmp_path, monkeypatch, wall, page):
+    monkeypatch.chdir(tmp_path)
+    site = Site(tmp_path, shift=(_hour(1), "23:59"))          # the shift starts in an hour
+    try:
+        site.say("李四", "签到")
+        site.say("王五", "签到")
+        board, _ = site.links()
+        page.goto(board)
+        page.wait_for_function("() => document.body.dataset.phase === 'before'")
+        assert page.locator("#next").inner_text() == "今天还没开班"
+        assert page.locator("#queue-title").inner_text() == "开班前已签到（2）"
+        assert sorted(page.locator("#queue .name").all_inner_texts()) == ["李四", "王五"]
+    finally:
+        site.stop()
+
+
+def test_after_the_shift_the_board_says_closed_not_a_next_up(tmp_path, monkeypatch, wall, page):
+    monkeypatch.chdir(tmp_path)
+    site = Site(tmp_path, shift=("00:00", _hour(-1)))        # the shift ended an hour ago
+    try:
+        site.say("张经理", "/开班 李四 王五")
+        board, _ = site.links()
+        page.goto(board)
+        page.wait_for_function("() => document.body.dataset.phase === 'after'")
+        assert page.locator("#next").inner_text() == "已下班" and page.locator("#second").inner_text() == ""
+        assert page.locator("#queue .name").all_inner_texts() == ["李四", "王五"]     # the day's counts stay
+        assert page.locator("#queue li.next").count() == 0
+    finally:
+        site.stop()
