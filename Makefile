@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-clock bench check-scenarios clean
+.PHONY: install run test test-clock bench check-scenarios screenshots clean
 
 install: $(STAMP)
 
@@ -35,6 +35,12 @@ bench: install
 	$(BIN)/python bench/busy_day.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/report.py
+
+# docs/screenshots/: the board at 1920×1080, 1366×768 and 390×844 with 4, 12 and 24 members, and the
+# report page at the same sizes, as the Chromium layout tests see them (they check every box first).
+screenshots: install
+	SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/integration/web/test_board_layout.py \
+	  tests/integration/web/test_report_browser.py -k "layout or fits"
 
 check-scenarios: install
 	$(PY) ../shared/scenarios/check.py --cmd $(BIN)/reception-bot

@@ -93,9 +93,12 @@ projects:
     resp = urllib.request.urlopen(f"http://127.0.0.1:{port}/board/{token}/events", timeout=30)
 
     def read():
+        kind = ""
         for raw in resp:
             line = raw.decode()
-            if line.startswith("data: "):
+            if line.startswith("event: "):
+                kind = line[7:].strip()
+            elif line.startswith("data: ") and kind == "state":      # (not the ticks)
                 st = json.loads(line[6:])
                 seen.append((time.perf_counter(), st["queue"][0]["word"] + str(len(st["queue"]))))
     threading.Thread(target=read, daemon=True).start()

@@ -284,10 +284,34 @@ def correct_name(args):
     return c.CorrectName(phone, name)
 
 
+def period(kind: str):
+    """/周报 [上周], /月报 [上月|YYYY-MM] (`2026-11`, `2026-1`, `2026年11月`)."""
+    last = "上周" if kind == "week" else "上月"
+
+    def parse(args):
+        if not args:
+            return c.PeriodReport(kind)
+        if len(args) != 1:
+            raise ValueError
+        if args[0] == last:
+            return c.PeriodReport(kind, "last")
+        month = re.fullmatch(r"(20\d\d)(?:-|年|/|\.)(0?[1-9]|1[0-2])月?", args[0]) if kind == "month" else None
+        if month is None:
+            raise ValueError
+        return c.PeriodReport(kind, f"{month[1]}-{int(month[2]):02d}")
+    return parse
+
+
 def board_link(args):
     if args not in ([], ["重置"]):
         raise ValueError
     return c.BoardLink(reset=bool(args))
+
+
+def report_link(args):
+    if args not in ([], ["重置"]):
+        raise ValueError
+    return c.ReportLink(reset=bool(args))
 
 
 def whoami(args):

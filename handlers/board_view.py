@@ -1,65 +1,106 @@
-"""The live board's read model: what the office TV shows, with no phone and no customer name."""
+"""The live board's read model: what the office TV shows (RULES §10): members, presences, counts,
+make-ups and times only — no customer name, no phone, and no text a member typed.
+
+Today's totals come from handlers.reports.build, like every other view of the day (RULES §11).
+"""
 from __future__ import annotations
 
-import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from handlers import reports
 from rules import texts as T
-from rules.queue import PRESENCE_WORDS, Day
+from rules.queue import AWAY_BUSINESS, AWAY_PERSONAL, Day, Entry
 from storage import boards
 from storage import models as m
 
-_PHONEISH = re.compile(r"\+?\d[\d*\- ]{5,}[\d*]")
-_QUOTED = re.compile(r"「\s*(/?\S*)[^」]*」")
-
-
-def scrub(text: str, names: list[str]) -> str:
-    """A log reason fit for a screen: a quoted command (/撤销's) keeps only its verb, customer names
-    → 客户, phone numbers (full or masked) → ***."""
-    text = _QUOTED.sub(lambda mt: f"「{mt.group(1)}」", text)
-    for n in sorted(names, key=len, reverse=True):
-        text = text.replace(n, "客户")
-    return _PHONEISH.sub("***", text)
+AWAY = (AWAY_BUSINESS, AWAY_PERSONAL)
 
 
 def board_state(s: Session, project: m.Project, settings, now: datetime) -> dict:
-    """Today's queue, next-up, phone duty, who is receiving since when, and the last change."""
+    """Today's phase, queue, next-up and second, make-ups in order, who is away since when, totals."""
     tz = settings.tz
     local = now.astimezone(tz)
     day = Day.from_dict(project.state)
     is_open = day.date == local.date()
-    nxt = day.next_up() if is_open else None
+    phase = _phase(is_open, local, settings)
+    nxt = day.next_up() if phase == "open" else None
     receiving = [{"name": who, "since": f"{started.astimezone(tz):%H:%M}"}
                  for who, started in boards.open_receptions(s, project.id, local.date())]
-    since: dict[str, str] = {}
-    for r in receiving:
-        since.setdefault(r["name"], r["since"])
-    queue = [{"name": e.name, "presence": e.presence, "word": PRESENCE_WORDS[e.presence], "counted": e.counted,
-              "makeup": e.makeup is not None, "next": e.name == nxt, "since": since.get(e.name)}
-             for e in (day.queue if is_open else [])]
+    queue = _queue(s, project.id, day, local, nxt, receiving) if is_open else []
+    second = next((e["name"] for e in queue if e["presence"] == "available" and e["name"] != nxt), None)
     return {
         "project": project.name,
         "date": T.BOARD_DATE.format(at=local, day=T.WEEKDAYS[local.weekday()]),
+        "utc_offset_min": int((local.utcoffset() or timedelta()).total_seconds() // 60),
+        "phase": phase,
         "open": is_open,
         "shift": f"{settings.shift_start:%H:%M}–{settings.shift_end:%H:%M}",
         "next": nxt,
-        "assigned": day.assigned if is_open else None,
+        "second": second if nxt else None,
+        "assigned": day.assigned if phase == "open" else None,
         "queue": queue,
+        "early": sorted(day.early) if not is_open and day.early_date == local.date() else [],
         "receiving": receiving,
         "phone_duty_on": bool(settings.policy.phone_duty),
-        "phone_duty": day.phone_duty() if is_open and settings.policy.phone_duty else None,
-        "last": _last(s, project.id, tz, local, [e.name for e in day.queue]),
+        "phone_duty": day.phone_duty() if phase == "open" and settings.policy.phone_duty else None,
+        "totals": _totals(s, project, tz, local),
+        "last": _last(s, project.id, tz, local),
     }
 
 
-def _last(s: Session, project_id: int, tz, local: datetime, staff: list[str]) -> dict | None:
+def _phase(is_open: bool, local: datetime, settings) -> str:
+    """before: today not opened yet (sign-ins shown); open; after: the shift is over (已下班)."""
+    if not is_open:
+        return "before"
+    return "after" if local.time() >= settings.shift_end else "open"
+
+
+def _queue(s: Session, project_id: int, day: Day, local: datetime, nxt: str | None, receiving: list) -> list[dict]:
+    since: dict[str, str] = {}
+    for r in receiving:
+        since.setdefault(r["name"], r["since"])
+    order = sorted((e.makeup, e.name) for e in day.queue if e.makeup is not None)
+    makeup_no = {name: i for i, (_, name) in enumerate(order, 1)}
+    away = _away_since(s, project_id, day, local)
+    return [{"name": e.name, "presence": e.presence, "word": T.BOARD_PRESENCE[e.presence], "counted": e.counted,
+             "makeup": makeup_no.get(e.name), "next": e.name == nxt, "since": since.get(e.name),
+             "away_since": away.get(e.name)} for e in day.queue]
+
+
+def _away_since(s: Session, project_id: int, day: Day, local: datetime) -> dict[str, str]:
+    """When each member who is 外出 or 暂离 went: the latest change today whose before-image shows
+    them otherwise (the change log's structured day images, not its wording)."""
+    away: dict[str, Entry] = {e.name: e for e in day.queue if e.presence in AWAY}
+    out: dict[str, str] = {}
+    if not away:
+        return out
+    for at, before in boards.day_images(s, project_id, local.date()):
+        if not before:                  # a row without a day image says nothing about presences
+            continue
+        was = {q.get("name"): q.get("presence") for q in before.get("queue", [])}
+        for name in [n for n in away if n not in out and was.get(n) != away[n].presence]:
+            out[name] = f"{at.astimezone(local.tzinfo):%H:%M}"
+        if len(out) == len(away):
+            break
+    return out
+
+
+def _totals(s: Session, project: m.Project, tz, local: datetime) -> dict:
+    """来访 / 接待 / 登记 / 成交 of today, as /日报 and the reports count them."""
+    today = local.date()
+    rep = reports.build(s, project.id, project.name, tz, (today, today), local)
+    t = rep.total()
+    return {"visitors": rep.daily[0][1], "receptions": t.counted + t.uncounted,
+            "registrations": t.registrations, "deals": reports.num(t.deals)}
+
+
+def _last(s: Session, project_id: int, tz, local: datetime) -> dict | None:
+    """When the board last changed and who changed it: no reason, no command (they carry typed text)."""
     a = boards.last_change(s, project_id)
     if a is None:
         return None
     at = a.at.astimezone(tz)
-    reason = ";".join(a.reasons or [])
-    names = [n for n in boards.customer_names_in(s, project_id, reason) if n not in staff and n != a.actor]
     return {"at": f"{at:%H:%M}" if at.date() == local.date() else f"{at:%m-%d %H:%M}",
-            "actor": a.actor, "reason": scrub(reason, names), "undone": a.undone_by is not None}
+            "actor": a.actor, "undone": a.undone_by is not None}

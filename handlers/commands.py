@@ -220,8 +220,14 @@ class BoardLink(Command):
 
 
 @dataclass(frozen=True)
+class ReportLink(Command):
+    reset: bool = False
+
+
+@dataclass(frozen=True)
 class PeriodReport(Command):
     period: ReportPeriod          # /周报 | /月报
+    which: str = ""               # "": this period so far; "last": 上周 / 上月; "YYYY-MM": that month
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "period", ReportPeriod(self.period))   # the parser passes the word

@@ -143,6 +143,7 @@ class Ctx:
 
     def save(self, c: cr.Customer, row: m.Customer | None = None) -> m.Customer:
         """Write a domain customer back; re-arm its reminders when the deadline moved (RULES §7)."""
+        before = None if row is None else self.domain(row)
         if row is None:
             row = self.uow.customers.add(m.Customer(project_id=self.project.id, phone=c.phone, due_stage=0))
         old_deadline = row.valid_until
@@ -154,7 +155,9 @@ class Ctx:
             nxt = customer_due(c.valid_until, 0, self.policy) if c.valid_until else None
             row.due_at, row.due_stage = (nxt[1], 0) if nxt else (None, 0)
         if row.id is None:
-            self.s.flush()              # the caller needs the new row's id
+            self.s.flush()              # the caller (and the facts below) need the new row's id
+        for fact in cr.facts_of_change(before, c, self.now):
+            self.uow.facts.add(self.project.id, row.id, fact)
         return row
 
     def same_name_rival(self, name: str, me: str) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from handlers.charts import COLORS
 from handlers.reports import HEADERS, build
 from rules import texts as T
 
@@ -26,6 +27,7 @@ class Chart:
     title: str
     series: tuple[tuple[int, int], ...]     # (first, last) column, 1-based, header row = series name
     rows: int                               # the data rows charted (from row 2)
+    colors: tuple[str, ...] = ()            # "#rrggbb" per charted column, in order (handlers.charts.COLORS)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Sheet:
     rows: list[list]
     percent_col: int | None = None          # a column shown as a percentage (1-based)
     chart: Chart | None = None
+    total_row: bool = False                 # the last row is a total: left out of the auto-filter
 
 
 WorkbookWriter = Callable[[Path, list[Sheet]], None]
@@ -67,11 +70,11 @@ def _customers(ctx, start: date, end: date, naive) -> Sheet:
     tz, pid = ctx.settings.tz, ctx.project.id
     lo = datetime.combine(start, time(0), tzinfo=tz)
     hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
-    custs = ctx.uow.customers.registered_between(pid, lo, hi)
+    regs = ctx.uow.facts.registrations_between(pid, lo, hi)     # each registration, also of a 公客 again
     return Sheet(T.EXPORT_CUSTOMERS_SHEET, T.EXPORT_CUSTOMERS_HEADERS,
-                 [[naive(c.registered_at), c.name, c.phone, c.owner or "", c.registered_by,
+                 [[naive(f.at), c.name, c.phone, c.owner or "", f.member,
                    STATUS.get(ctx.domain(c).effective_status(ctx.now), ""), naive(c.last_activity_at),
-                   naive(c.valid_until), _remark(c)] for c in custs])
+                   naive(c.valid_until), _remark(c)] for f, c in regs])
 
 
 def _receptions(ctx, start: date, end: date, naive) -> Sheet:
@@ -106,5 +109,8 @@ def _summary(ctx, start: date, end: date) -> Sheet:
     """汇总: one row per salesperson, the total, and a clustered bar chart of the first figures."""
     rep = build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, (start, end), ctx.now)
     rows = [r.cells() for r in rep.rows]
-    chart = Chart(T.EXPORT_CHART_TITLE.format(start=rep.start, end=rep.end), ((2, 4), (5, 5)), len(rows)) if rows else None
-    return Sheet(T.EXPORT_SUMMARY_SHEET, HEADERS, rows + [rep.total().cells()], percent_col=7, chart=chart)
+    colors = tuple(COLORS[k] for k in ("counted", "uncounted", "registrations", "deals"))   # as the PNG and the page
+    chart = (Chart(T.EXPORT_CHART_TITLE.format(start=rep.start, end=rep.end), ((2, 4), (5, 5)), len(rows), colors)
+             if rows else None)
+    return Sheet(T.EXPORT_SUMMARY_SHEET, HEADERS, rows + [rep.total().cells()], percent_col=7, chart=chart,
+                 total_row=True)

@@ -56,6 +56,7 @@ HANDLERS = {
     c.Transfer: roster_cmds.transfer,
     c.CorrectName: roster_cmds.correct_name,
     c.BoardLink: report_cmds.board_link,
+    c.ReportLink: report_cmds.report_link,
     c.PeriodReport: report_cmds.period_report,
     c.Confirm: identity.confirm,
     c.WhoAmI: identity.on_console_whoami,      # other platforms: bot/identity.py, before any handler
@@ -64,7 +65,7 @@ HANDLERS = {
 
 # Commands answered without touching the state (no audit row, no 下一位 line).
 READ_ONLY = {c.Board, c.HelpText, c.Lookup, c.MyCustomers, c.ShowLog, c.DailySummary, c.Export}
-READ_ONLY |= {c.BoardLink, c.PeriodReport}     # a new board token is no change to undo
+READ_ONLY |= {c.BoardLink, c.ReportLink, c.PeriodReport}     # a new link's token is no change to undo
 READ_ONLY |= {c.WhoAmI, c.Bind}                # on the console: nothing to link
 
 # Replies that are catalogue text with no customer data: not masked, so the help's example phones

@@ -1,6 +1,7 @@
-"""/看板 (the board and report links, privately), /周报 and /月报 (text and a chart)."""
+"""/看板 and /报表 (the board's and the report pages' links, privately), /周报 and /月报 (text and a chart)."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from handlers import commands as c
@@ -8,7 +9,6 @@ from handlers import reports
 from handlers.context import Ctx
 from handlers.reply import Reply
 from rules import texts as T
-from rules.enums import ReportPeriod
 from rules.errors import Refused
 from storage import boards
 
@@ -16,17 +16,42 @@ CHART_DIR = Path("exports")
 
 
 def board_link(cmd: c.BoardLink, ctx: Ctx) -> Reply:
-    """The links go to the manager privately: whoever has them can watch the board."""
+    """The board's link goes to the manager privately: whoever has it can watch the board (no figures)."""
+    return _link(ctx, boards.BOARD, cmd.reset, T.BOARD_LINKS)
+
+
+def report_link(cmd: c.ReportLink, ctx: Ctx) -> Reply:
+    """The report pages' own link (RULES §10: sales figures are not on the board's link), privately."""
+    return _link(ctx, boards.REPORT, cmd.reset, T.REPORT_LINKS)
+
+
+def _link(ctx: Ctx, kind: str, reset: bool, text: str) -> Reply:
+    """The link, privately, with its QR code as an image (a TV's browser or a phone scans it)."""
     if not ctx.settings.web_url:
         raise Refused(T.WEB_OFF)
-    token = boards.token_of(ctx.s, ctx.project.id, ctx.now, reset=cmd.reset)
-    return Reply(T.BOARD_LINKS.format(head=T.BOARD_RESET if cmd.reset else "", project=ctx.project.name,
-                                      base=ctx.settings.web_url, token=token), private=True)
+    token = boards.token_of(ctx.s, ctx.project.id, ctx.now, reset=reset, kind=kind)
+    url = f"{ctx.settings.web_url}/{kind}/{token}"
+    answer = text.format(head=T.BOARD_RESET if reset else "", project=ctx.project.name, base=ctx.settings.web_url,
+                         token=token)
+    try:
+        path = qr_png(url, CHART_DIR / f"qr_{kind}_{hashlib.sha256(url.encode()).hexdigest()[:16]}.png")
+    except Exception as e:          # the link still goes; say why the picture does not
+        return Reply(answer + "\n" + T.LINK_NO_QR.format(why=e), private=True)
+    return Reply(answer, private=True, file=str(path.resolve()))
+
+
+def qr_png(url: str, path: Path) -> Path:
+    """`url` as a QR code PNG (drawn offline by the qrcode package); the folder is made."""
+    import qrcode
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    qrcode.make(url, box_size=10, border=4).save(str(path))
+    return path
 
 
 def period_report(cmd: c.PeriodReport, ctx: Ctx) -> Reply:
     """Figures for the last 7 days or this month, and the chart as a PNG file to post with them."""
-    span = reports.week_span(ctx.today) if cmd.period == ReportPeriod.WEEK else reports.month_span(ctx.today)
+    span = reports.period_span(cmd.period, cmd.which, ctx.today)
     rep = reports.build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, span, ctx.now)
     text = reports.summary_text(rep, T.REPORT_TITLE[cmd.period])
     try:

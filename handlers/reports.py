@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from rules import texts as T
+from rules.errors import Refused
 from storage import reports as q
 
 HEADERS = T.REPORT_HEADERS
@@ -95,6 +96,27 @@ def week_span(today: date) -> tuple[date, date]:
 def month_span(today: date) -> tuple[date, date]:
     """/月报: this month up to today."""
     return today.replace(day=1), today
+
+
+def period_span(period: str, which: str, today: date) -> tuple[date, date]:
+    """The days of /周报 or /月报: this period so far (""), the one before ("last": last Monday–Sunday,
+    last calendar month) or the month "YYYY-MM" (up to today if it is this month; a future one is refused)."""
+    if period == "week":
+        if which == "last":
+            monday = today - timedelta(days=today.weekday() + 7)
+            return monday, monday + timedelta(days=6)
+        return week_span(today)
+    if which == "":
+        return month_span(today)
+    if which == "last":
+        end = today.replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    year, month = (int(x) for x in which.split("-"))
+    first = date(year, month, 1)
+    if first > today:
+        raise Refused(T.REPORT_FUTURE.format(month=which))
+    nxt = (first + timedelta(days=31)).replace(day=1)
+    return first, min(nxt - timedelta(days=1), today)
 
 
 def percent(x: float | None) -> str:

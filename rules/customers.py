@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from rules import texts as T
-from rules.enums import CustomerStatus
+from rules.enums import CustomerStatus, FactKind
 from rules.errors import Refused
 
 ACTIVE, LAPSED, CLOSED, PENDING = (CustomerStatus.ACTIVE, CustomerStatus.LAPSED, CustomerStatus.CLOSED,
@@ -163,6 +163,30 @@ class Customer:
     def close(self) -> None:
         """成交: a customer with a deal no longer lapses."""
         self.status, self.valid_until = CLOSED, None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something that happened to a customer on a day: who, and when (RULES §11: a closed period never changes)."""
+    kind: FactKind
+    member: str
+    at: datetime
+
+
+def facts_of_change(before: Customer | None, after: Customer, now: datetime) -> list[Fact]:
+    """The dated facts a change to a customer's record makes (before: None for a new customer).
+
+    A lapse is written when the record of a lapsed customer changes (else the record itself still
+    shows it); a registration when the customer is new or registered again (a 公客). Verifying or
+    deciding a pending registration is no new one: it was counted on the day it was made."""
+    out = []
+    if before is not None and before.owner and before.status == ACTIVE and before.valid_until is not None \
+            and now > before.valid_until and (after.owner, after.status, after.valid_until) != \
+            (before.owner, before.status, before.valid_until):
+        out.append(Fact(FactKind.LAPSED, before.owner, before.valid_until))
+    if before is None or (before.status != PENDING and after.registered_at != before.registered_at):
+        out.append(Fact(FactKind.REGISTERED, after.registered_by, after.registered_at))
+    return out
 
 
 def new_customer(name: str, phone: str, owner: str, now: datetime, tracking_days: int,

@@ -75,6 +75,12 @@ SELLS = (Role.SALES, Role.BOTH)
 MANAGES = (Role.MANAGER, Role.BOTH)
 
 
+class FactKind(StrEnum):
+    """A dated fact about a customer, written when it happens (reports of a closed period read these)."""
+    REGISTERED = "registered"   # 登记: a new customer, or a 公客 registered again
+    LAPSED = "lapsed"           # 流失公客: the owner's validity ended (`at` is the deadline)
+
+
 class AuditKind(StrEnum):
     CMD = "cmd"             # a member's command
     SYSTEM = "system"       # scheduled work

@@ -13,6 +13,8 @@ from rules.enums import Category, CustomerStatus, Presence, ReportPeriod
 # ---- words -------------------------------------------------------------------------------
 PRESENCE = {Presence.AVAILABLE: "在岗", Presence.BUSY: "接待中", Presence.AWAY_BUSINESS: "外出（公事）",
             Presence.AWAY_PERSONAL: "暂离", Presence.ABSENT: "未到"}
+BOARD_PRESENCE = {Presence.AVAILABLE: "在岗", Presence.BUSY: "接待中", Presence.AWAY_BUSINESS: "外出",
+                  Presence.AWAY_PERSONAL: "暂离", Presence.ABSENT: "未到"}     # the board's short words
 SKIPPED_AS = {Presence.ABSENT: "未签到", Presence.AWAY_PERSONAL: "暂离"}
 CATEGORY = {
     Category.NEW: "新客户", Category.NAMED: "点名客户", Category.OWN_RETURN_OPEN: "未成交老客户回访",
@@ -134,12 +136,13 @@ CONSOLE_OFF_SHIFT = "注意：现在是班次（{start}–{end}）之外，接�
 CONSOLE_FORMAT = "请用「姓名：命令」的格式，例如「李四：签到」。"
 CLI_BAD_LINE = "{file}:{n}: 无法识别的行：{line}"
 CLI_LINES_OUT_OF_ORDER = "{file}: 行的时间必须按顺序（{later} 在 {earlier} 之后）"
-WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板，获取带密钥的链接）"
+WEB_SERVING = "看板与报表：http://{host}:{port}（经理私聊发 /看板、/报表，获取带密钥的链接）"
 WEB_REPORT_BAD_DATE = "日期格式应为 YYYY-MM-DD，例如 ?from=2026-11-01&to=2026-11-30。"
 WEB_REPORT_OUT_OF_RANGE = "报表的日期应在 {earliest} 至 {latest} 之间。"
 WEB_REPORT_FROM_AFTER_TO = "开始日期 {start} 晚于结束日期 {end}。"
 WEB_REPORT_TOO_LONG = "日期范围最多 {days} 天。"
 WEB_REPORT_THIS_MONTH = "查看本月报表"
+WEB_REPORT_SWIPE = "← 表格和图表可左右滑动查看 →"
 
 # ---- errors ------------------------------------------------------------------------------
 APOLOGY = "抱歉，处理这条消息时出错了，请稍后再试；如一直出错请联系经理。"
@@ -515,20 +518,25 @@ EXPORT_YES, EXPORT_NO = "是", "否"
 
 # ---- the live board and the reports (/看板 /周报 /月报, the web pages) -------------------
 WEB_OFF = "看板未启用：请在 config.yaml 里设置 web（host、port、base_url），再运行 reception-bot web 或 run。"
-BOARD_LINKS = ("{head}「{project}」看板（在电视上用浏览器全屏打开）：\n{base}/board/{token}\n"
-               "报表：{base}/report/{token}\n请勿转发；需要换链接时发 /看板 重置。")
+BOARD_LINKS = ("{head}「{project}」看板（在电视上用浏览器全屏打开，只显示轮排，不含业绩）：\n{base}/board/{token}\n"
+               "请勿转发；需要换链接时发 /看板 重置。报表另有链接：发 /报表。")
+REPORT_LINKS = ("{head}「{project}」报表（业绩数字，仅限经理）：\n{base}/report/{token}\n"
+                "请勿转发；需要换链接时发 /报表 重置。")
 BOARD_RESET = "已换新链接，旧链接已失效。\n"
+LINK_NO_QR = "（二维码未能生成：{why}）"
 REPORT_TITLE = {ReportPeriod.WEEK: "周报", ReportPeriod.MONTH: "月报"}
 REPORT_HEAD = "【{title}】{project} {start:%m-%d} 至 {end:%m-%d}"
 REPORT_TOTAL = ("合计：接待 {all}（计名次 {counted}），登记 {registrations}，成交 {deals}（{units} 套），"
                 "转化率 {conversion}，流失公客 {lapsed}。")
 REPORT_LINE = "{name}：接待 {all}（计名次 {counted}），登记 {registrations}，成交 {deals}，转化 {conversion}"
 REPORT_EMPTY = "这段时间还没有接待记录。"
+REPORT_FUTURE = "{month} 还没到，没有报表。可以发 /月报（本月至今）或 /月报 上月。"
 REPORT_NO_CHART = "（图表未能生成：{why}）"
 REPORT_HEADERS = ["销售", "接待（计名次）", "接待（不计）", "登记", "成交（按份额）", "套数（按份额）", "转化率",
                   "流失公客", "补接获得", "补接已用"]
 REPORT_TOTAL_ROW = "合计"
 CHART_SERIES = {"counted": "接待（计名次）", "registrations": "登记", "deals": "成交"}
+CHART_UNCOUNTED = "接待（不计）"
 CHART_TITLE = "{project} {start:%Y-%m-%d} 至 {end:%Y-%m-%d}"
 CHART_BARS = "每位销售"
 CHART_LINE = "每日来访"
@@ -605,7 +613,8 @@ HELP_MANAGER = """【经理命令】（以 / 开头，只有经理可用）
 /日报 —— 现在发今日汇总
 /导出 2026-11-01 2026-11-30 —— 导出 Excel，私聊发给你
 /周报 ／ /月报 —— 近 7 天或本月的接待、登记、成交，附图表
-/看板 —— 私聊发你看板和报表链接；/看板 重置 换新链接
+/看板 —— 私聊发你看板链接；/看板 重置 换新链接
+/报表 —— 私聊发你报表链接；/报表 重置 换新链接
 /成员 添加 李四 —— 名单调整（也可 移除、经理、取消经理）
 /转移 李四 王五 —— 李四名下跟踪中的客户全部转给王五
 /绑定 阳光花园 —— 把本群绑定到项目
@@ -698,9 +707,10 @@ USAGES = {
     "记录": '/记录 [甲] —— 今天的变更记录和原因',
     "日报": '/日报 —— 现在发送今日汇总',
     "导出": '/导出 [起始日期] [结束日期] —— 导出 Excel（登记、接待、成交）',
-    "看板": '/看板 [重置] —— 私聊发你看板和报表链接（重置：换新链接，旧链接失效）',
-    "周报": '/周报 —— 近 7 天的接待、登记、成交和图表',
-    "月报": '/月报 —— 本月的接待、登记、成交和图表',
+    "看板": '/看板 [重置] —— 私聊发你看板链接（重置：换新链接，旧链接失效）',
+    "报表": '/报表 [重置] —— 私聊发你报表网页链接（重置：换新链接，旧链接失效）',
+    "周报": '/周报 [上周] —— 近 7 天（上周：上周一至周日）的接待、登记、成交和图表',
+    "月报": '/月报 [上月|2026-11] —— 本月至今（或上月、指定月份）的接待、登记、成交和图表',
     "成员": '/成员 添加|移除|经理|取消经理 甲 —— 调整名单或经理',
     "转移": '/转移 甲 乙 —— 甲名下跟踪中的客户全部转给乙',
     "绑定": '/绑定 项目名 —— 把本群绑定到项目',

@@ -1,4 +1,4 @@
-"""Board links (/看板): one secret token per project, and what the live board reads.
+"""Board and report links (/看板, /报表): one secret token each per project, and what the live board reads.
 
 All reads here are small and indexed: the board polls `signature` several times a second.
 """
@@ -9,31 +9,41 @@ import json
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rules import texts as T
 from storage import models as m
 
+BOARD, REPORT = "board", "report"
+TOKENS: dict[str, type[m.BoardToken] | type[m.ReportToken]] = {BOARD: m.BoardToken, REPORT: m.ReportToken}
 
-def token_of(s: Session, project_id: int, now: datetime, reset: bool = False) -> str:
-    """The project's board token; a new one when there is none or `reset` (the old link stops working)."""
-    row = s.get(m.BoardToken, project_id)
+
+def token_of(s: Session, project_id: int, now: datetime, reset: bool = False, kind: str = BOARD) -> str:
+    """The project's board (or report) token; a new one when there is none or `reset` (the old link stops)."""
+    model = TOKENS[kind]
+    row = s.get(model, project_id)
     if row is not None and not reset:
         return row.token
     token = secrets.token_urlsafe(24)
     if row is None:
-        s.add(m.BoardToken(project_id=project_id, token=token, created_at=now))
+        s.add(model(project_id=project_id, token=token, created_at=now))
     else:
         row.token, row.created_at = token, now
     s.flush()
     return token
 
 
-def project_by_token(s: Session, token: str) -> m.Project | None:
+def current_token(s: Session, project_id: int, kind: str = BOARD) -> str | None:
+    row = s.get(TOKENS[kind], project_id)
+    return None if row is None else row.token
+
+
+def project_by_token(s: Session, token: str, kind: str = BOARD) -> m.Project | None:
     if not token or len(token) > 64:
         return None
-    return s.scalar(select(m.Project).join(m.BoardToken, m.BoardToken.project_id == m.Project.id)
-                    .where(m.BoardToken.token == token))
+    model = TOKENS[kind]
+    return s.scalar(select(m.Project).join(model, model.project_id == m.Project.id).where(model.token == token))
 
 
 def signature(s: Session, project_id: int) -> str:
@@ -52,14 +62,13 @@ def open_receptions(s: Session, project_id: int, day: date) -> list[tuple[str, d
 
 
 def last_change(s: Session, project_id: int) -> m.Audit | None:
-    """The latest change-log row that says what changed (rows noted only as "(无变化)" are passed over)."""
+    """The latest change-log row that says what changed (rows noted only as 「（无变化）」 are passed over)."""
     rows = s.scalars(select(m.Audit).where(m.Audit.project_id == project_id).order_by(m.Audit.id.desc()).limit(10))
-    return next((a for a in rows if a.reasons and a.reasons != ["(无变化)"]), None)
+    return next((a for a in rows if a.reasons and a.reasons != [T.NO_CHANGE]), None)
 
 
-def customer_names_in(s: Session, project_id: int, text: str) -> list[str]:
-    """Names of this project's customers that occur in `text` (to keep them off the board)."""
-    if not text:
-        return []
-    return list(s.scalars(select(m.Customer.name).distinct().where(
-        m.Customer.project_id == project_id, literal(text).contains(m.Customer.name))))
+def day_images(s: Session, project_id: int, day: date) -> list[tuple[datetime, dict | None]]:
+    """(time, the day's queue state before that change) of the day's change-log rows, newest first."""
+    rows = s.execute(select(m.Audit.at, m.Audit.undo).where(m.Audit.project_id == project_id, m.Audit.day == day)
+                     .order_by(m.Audit.id.desc()))
+    return [(at, (undo or {}).get("day") if isinstance(undo, dict) else None) for at, undo in rows]

@@ -172,6 +172,21 @@ class Deal(Base):
     created_at: Mapped[datetime]
 
 
+class Fact(Base):
+    """A dated fact about a customer (rules.enums.FactKind), written when it happens and never changed:
+    the reports of a closed period count these, not the customer's current record (RULES §11)."""
+
+    __tablename__ = "dated_facts"
+    __table_args__ = (UniqueConstraint("customer_id", "kind", "at"),
+                      Index("ix_dated_facts_report", "project_id", "kind", "at", "member"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    member: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+
 class Appeal(Base):
     __tablename__ = "appeals"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -240,9 +255,19 @@ class Outbox(Base):
 
 
 class BoardToken(Base):
-    """The secret in a project's board/report links (/看板); /看板 重置 replaces it."""
+    """The secret in a project's board link (/看板); /看板 重置 replaces it."""
 
     __tablename__ = "board_tokens"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class ReportToken(Base):
+    """The secret in a project's report link (/报表), apart from the board's: the lobby TV's link
+    shows no sales figures (RULES §10); /报表 重置 replaces it."""
+
+    __tablename__ = "report_tokens"
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]

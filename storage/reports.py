@@ -5,10 +5,13 @@ returns one row per salesperson (or per day); Python only merges those few rows.
 Where each figure comes from:
   receptions   receptions.counted_for = X (counted) / member = X and not counted for X (uncounted);
                找人/问路 (errand) is not a reception
-  registrations customers.registered_by = X, registered_at in the range
+  visitors     per day: distinct customers received, plus receptions without a customer (来访)
+  registrations dated_facts 'registered' of X in the range: written when a customer is registered
+               (new, or a 公客 again), so a later registration never erases an earlier one (RULES §11)
   deals, units deals.shares (a split counts as its share), units × share; deals.day in the range
-  lapsed       customers still owned by X whose validity (valid_until) ended in the range, before now
-               (a manager's /释放 clears the owner and is not counted here)
+  lapsed       dated_facts 'lapsed' of X in the range (written when a lapsed customer's record changes),
+               plus customers still owned by X whose validity ended in the range, before now, and not
+               yet written (a manager's /释放 of a customer still valid is no lapse)
   make-ups     the change log: reasons "X 获得补接…" (earned) and "X 计接待名次…补接已用…" (used),
                not undone, /撤销 rows excluded
 """
@@ -16,10 +19,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, and_, bindparam, func, select, text
+from sqlalchemy import Date, Integer, and_, bindparam, case, distinct, func, select, text
 from sqlalchemy.orm import Session
 
-from rules.enums import SELLS, AuditKind, Category, CustomerStatus
+from rules.enums import SELLS, AuditKind, Category, CustomerStatus, FactKind
 from storage import models as m
 
 R = m.Reception
@@ -39,25 +42,35 @@ def receptions(s: Session, pid: int, start: date, end: date) -> dict[str, list[i
 
 
 def daily_walk_ins(s: Session, pid: int, start: date, end: date) -> dict[date, int]:
-    q = (select(R.day, func.count()).where(R.project_id == pid, R.day >= start, R.day <= end, R.category != Category.ERRAND)
-         .group_by(R.day))
+    """Visitors per day, each counted once: a registered customer received twice that day (handed over
+    to the owner, come back) is one visitor; a reception without a customer is one."""
+    anonymous = func.sum(case((R.customer_id.is_(None), 1), else_=0))
+    q = (select(R.day, func.count(distinct(R.customer_id)) + anonymous)
+         .where(R.project_id == pid, R.day >= start, R.day <= end, R.category != Category.ERRAND).group_by(R.day))
     return {d: n for d, n in s.execute(q)}
 
 
 def registrations(s: Session, pid: int, lo: datetime, hi: datetime) -> dict[str, int]:
-    C = m.Customer
-    q = (select(C.registered_by, func.count()).where(C.project_id == pid, C.registered_at >= lo, C.registered_at < hi)
-         .group_by(C.registered_by))
+    F = m.Fact
+    q = (select(F.member, func.count()).where(F.project_id == pid, F.kind == FactKind.REGISTERED, F.at >= lo, F.at < hi)
+         .group_by(F.member))
     return dict(s.execute(q).all())
 
 
 def lapsed(s: Session, pid: int, lo: datetime, hi: datetime) -> dict[str, int]:
-    C = m.Customer
+    """Lapses written down when the record changed, plus those the current record still shows."""
+    F, C = m.Fact, m.Customer
+    q = (select(F.member, func.count()).where(F.project_id == pid, F.kind == FactKind.LAPSED, F.at >= lo, F.at < hi)
+         .group_by(F.member))
+    out = dict(s.execute(q).all())
+    written = select(F.id).where(F.customer_id == C.id, F.kind == FactKind.LAPSED, F.at == C.valid_until)
     q = (select(C.owner, func.count()).where(and_(
         C.project_id == pid, C.status == CustomerStatus.ACTIVE, C.valid_until >= lo, C.valid_until < hi,
-        C.owner.is_not(None)))
+        C.owner.is_not(None), ~written.exists()))
         .group_by(C.owner))
-    return dict(s.execute(q).all())
+    for who, n in s.execute(q):
+        out[who] = out.get(who, 0) + n
+    return out
 
 
 _DEALS = {

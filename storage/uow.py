@@ -10,18 +10,19 @@ from datetime import date, datetime
 from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Appeal, Away, Base, BenefitRow, Customer, Deal, Member, Project, Reception, Relative
+from storage.models import Appeal, Away, Base, BenefitRow, Customer, Deal, Fact, Member, Project, Reception, Relative
 from storage.repos.audit import AuditLog
 from storage.repos.benefits import Aways, Benefits, Relatives
 from storage.repos.customers import Customers
 from storage.repos.deals import Deals
+from storage.repos.facts import Facts
 from storage.repos.links import Links
 from storage.repos.members import Members
 from storage.repos.outbox import OutboxRows
 from storage.repos.projects import Events, Projects
 from storage.repos.receptions import Receptions
 
-TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Appeal, Member, Relative, BenefitRow, Away)}
+TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Appeal, Member, Fact, Relative, BenefitRow, Away)}
 # parents before children (foreign keys): customers before receptions and deals, deals before appeals
 RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
@@ -50,7 +51,7 @@ class UnitOfWork:
         self.session.begin()
         s = self.session
         self.projects, self.events, self.members, self.links = Projects(s), Events(s), Members(s), Links(s)
-        self.customers, self.receptions, self.deals = Customers(s), Receptions(s), Deals(s)
+        self.customers, self.receptions, self.deals, self.facts = Customers(s), Receptions(s), Deals(s), Facts(s)
         self.audit, self.outbox = AuditLog(s), OutboxRows(s)
         self.relatives, self.benefits, self.aways = Relatives(s), Benefits(s), Aways(s)
         return self

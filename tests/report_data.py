@@ -6,7 +6,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from storage import models as m
 from storage.uow import UnitOfWork
@@ -43,6 +43,7 @@ def _day(s, rnd, pid, day, sales, per_day):
          "registered_by": rnd.choice(sales), "registered_at": at(9 + i % 9, i % 60),
          "valid_until": at(23, 59) + timedelta(days=rnd.randrange(-3, 10)), "note": "", "other_names": [],
          "due_stage": 0} for i in range(max(1, per_day // 3))]).scalars().all()
+    _facts(s, rnd, pid, day, sales, base)
     recs = []
     for i in range(per_day):
         who = rnd.choice(sales)
@@ -61,6 +62,20 @@ def _day(s, rnd, pid, day, sales, per_day):
     if deals:
         s.execute(insert(m.Deal), deals)
     s.execute(insert(m.Audit), [_audit(rnd, pid, day, at(10 + i % 7, i % 60), sales) for i in range(per_day // 4 + 1)])
+
+
+def _facts(s, rnd, pid, day, sales, ids):
+    """Each new customer's registration; one in four was a 公客 before: registered 20 days earlier by
+    someone else, lapsed 5 days later (what a re-registration leaves behind, RULES §11)."""
+    rows = s.execute(select(m.Customer.id, m.Customer.registered_by, m.Customer.registered_at)
+                     .where(m.Customer.id.in_(ids))).all()
+    facts = [{"project_id": pid, "customer_id": c, "kind": "registered", "member": who, "at": at} for c, who, at in rows]
+    for c, _, at in rows[::4]:
+        earlier, who = at - timedelta(days=20), rnd.choice(sales)
+        facts += [{"project_id": pid, "customer_id": c, "kind": "registered", "member": who, "at": earlier},
+                  {"project_id": pid, "customer_id": c, "kind": "lapsed", "member": who,
+                   "at": earlier + timedelta(days=5, hours=rnd.randrange(0, 12))}]
+    s.execute(insert(m.Fact), facts)
 
 
 def _audit(rnd, pid, day, when, sales) -> dict:

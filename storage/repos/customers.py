@@ -59,8 +59,3 @@ class Customers:
     def lapsing_at(self, project_id: int, deadline: datetime) -> list[m.Customer]:
         return list(self.s.scalars(select(C).where(
             C.project_id == project_id, C.status == CustomerStatus.ACTIVE, C.valid_until == deadline)).all())
-
-    def registered_between(self, project_id: int, lo: datetime, hi: datetime) -> list[m.Customer]:
-        return list(self.s.scalars(select(C).where(
-            C.project_id == project_id, C.registered_at >= lo, C.registered_at < hi)
-            .order_by(C.registered_at)).all())

@@ -30,10 +30,13 @@ def slow(s, pid: int, start: date, end: date, now: datetime) -> dict[str, list]:
                 out[r.counted_for][0] += 1
             if r.counted_for != r.member:
                 out[r.member][1] += 1
+    facts = list(s.scalars(select(m.Fact).where(m.Fact.project_id == pid)))
+    for f in facts:
+        if lo <= f.at < (hi if f.kind == "registered" else min(hi, now)):
+            out[f.member][2 if f.kind == "registered" else 5] += 1
+    lapses = {(f.customer_id, f.at) for f in facts if f.kind == "lapsed"}
     for c in s.scalars(select(m.Customer).where(m.Customer.project_id == pid)):
-        if lo <= c.registered_at < hi:
-            out[c.registered_by][2] += 1
-        if c.status == "active" and c.owner and lo <= c.valid_until < min(hi, now):
+        if c.status == "active" and c.owner and lo <= c.valid_until < min(hi, now) and (c.id, c.valid_until) not in lapses:
             out[c.owner][5] += 1
     for d in s.scalars(select(m.Deal).where(m.Deal.project_id == pid)):
         if start <= d.day <= end:
@@ -77,13 +80,15 @@ def test_figures_match_a_row_by_row_recount(month, span):
     assert len(rep.daily) == (span[1] - span[0]).days + 1
 
 
-def test_walk_ins_per_day_are_all_receptions_but_errands(month):
+def test_visitors_per_day_count_each_customer_once_and_no_errands(month):
     engine, pid = month
     with UnitOfWork(engine, readonly=True) as uow:
         rep = reports.build(uow.session, pid, "阳光花园", TZ, (date(2026, 10, 1), date(2026, 10, 31)), NOW)
-        recs = [(r.day, r.category) for r in uow.session.scalars(select(m.Reception).where(m.Reception.project_id == pid))]
+        recs = [(r.day, r.category, r.customer_id or -r.id)
+                for r in uow.session.scalars(select(m.Reception).where(m.Reception.project_id == pid))]
+    assert len({c for _, _, c in recs if c > 0}) < sum(1 for _, _, c in recs if c > 0)   # repeats exist
     for day, n in rep.daily:
-        assert n == sum(1 for d, cat in recs if d == day and cat != "errand")
+        assert n == len({c for d, cat, c in recs if d == day and cat != "errand"})
 
 
 def test_a_split_deal_counts_half_a_deal_and_half_its_units(tmp_path):

@@ -154,6 +154,20 @@ class FakeDeals(_Rows):
         return next((r for r in self.rows if isinstance(r, m.Appeal) and (r.deal_id, r.by) == (deal_id, by)), None)
 
 
+class FakeFacts(_Rows):
+    """Dated facts (registrations, lapses): appended once per customer, kind and time."""
+
+    def add(self, project_id: int, customer_id: int, fact) -> None:
+        if not self.where(customer_id=customer_id, kind=fact.kind, at=fact.at):
+            super().add(m.Fact(project_id=project_id, customer_id=customer_id, kind=fact.kind, member=fact.member,
+                               at=fact.at))
+
+
+    def registrations_between(self, project_id: int, lo, hi) -> list:
+        return [(f, self.customers.get(f.customer_id)) for f in sorted(self.where(project_id=project_id, kind="registered"),
+                key=lambda f: (f.at, f.id)) if lo <= f.at < hi]
+
+
 class FakeAudit(_Rows):
     def record(self, project_id: int, at: datetime, entry) -> m.Audit:
         return self.add(m.Audit(project_id=project_id, day=at.date(), at=at, actor=entry.actor,
@@ -244,6 +258,8 @@ class FakeUnitOfWork:
         self.session = FakeSession()
         self.members, self.customers, self.receptions = FakeMembers(ids), FakeCustomers(ids), FakeReceptions(ids)
         self.deals, self.audit, self.links = FakeDeals(ids), FakeAudit(ids), FakeLinks(ids)
+        self.facts = FakeFacts(ids)
+        self.facts.customers = self.customers
         self.projects = FakeProjects(ids, self.customers, self.receptions)
         self.events, self.outbox = FakeEvents(), FakeOutbox()
         self.relatives, self.benefits, self.aways = FakeRelatives(ids), FakeBenefits(ids), FakeAways(ids)
@@ -252,7 +268,7 @@ class FakeUnitOfWork:
 
     def tables(self) -> list[_Rows]:
         return [self.projects, self.members, self.customers, self.receptions, self.deals, self.audit, self.links,
-                self.relatives, self.benefits, self.aways]
+                self.relatives, self.benefits, self.aways, self.facts]
 
     def __enter__(self) -> FakeUnitOfWork:
         self._saved = [(t, [(r, _image(r)) for r in t.rows]) for t in self.tables()]

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from PIL import Image
 
-from handlers.charts import cjk_font, report_png, series
+from handlers.charts import cjk_font, figure, report_png, series
 from handlers.reports import Report, Row
 
 NAMES = ["李四", "王五", "欧阳娜娜", "赵六"]
@@ -35,7 +35,28 @@ def test_the_chart_renders_without_a_missing_glyph_and_carries_its_numbers(tmp_p
         warnings.simplefilter("error")          # matplotlib warns "Glyph … missing from font(s)" for a box
         path = report_png(rep, tmp_path / "chart.png")
     img = Image.open(path)
-    assert img.size == (1000, 800)
+    assert img.size[0] >= 1080 and img.size[1] >= img.size[0]           # a phone's full width, portrait
     drawn = json.loads(img.text["Description"])
     assert drawn == series(rep)
     assert drawn["names"] == NAMES and drawn["deals"] == [0, 0.5, 1, 1.5] and sum(drawn["walk_ins"]) == 60
+
+
+def test_every_label_is_at_least_24_px_and_the_legend_covers_no_bar_or_number():
+    from matplotlib import pyplot as plt
+    from matplotlib.text import Text
+
+    rep = sample()
+    fig = figure(rep)
+    try:
+        texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+        small = [(t.get_text(), t.get_fontsize() * fig.dpi / 72) for t in texts if t.get_fontsize() * fig.dpi / 72 < 24]
+        assert small == []
+        bars = fig.axes[0]
+        legend = bars.get_legend().get_window_extent()
+        drawn = [p.get_window_extent() for p in bars.patches] + [
+            t.get_window_extent() for t in bars.texts if t.get_text().strip()]      # the bars and their numbers
+        assert len(drawn) == 2 * 3 * len(NAMES)
+        assert [b for b in drawn if b.overlaps(legend)] == []
+        assert legend.y0 >= bars.get_window_extent().y1 - 1                      # above the plot, outside it
+    finally:
+        plt.close(fig)

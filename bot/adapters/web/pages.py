@@ -23,10 +23,13 @@ def board_html(project: str) -> HTMLResponse:
 <meta name="robots" content="noindex"><meta name="referrer" content="no-referrer">
 <title>{escape(project)} · 接待看板</title><link rel="stylesheet" href="../assets/board.css"></head>
 <body><main id="board">
-<header><h1 id="project">{escape(project)}</h1><div id="date"></div><div id="conn" class="conn">连接中…</div></header>
-<section class="next"><div class="label">下一位</div><div id="next" class="big">…</div><div id="assigned"></div></section>
-<section class="side"><div id="receiving"></div><div id="phone"></div></section>
-<section class="queue"><h2>今日轮排</h2><ol id="queue"></ol></section>
+<header><h1 id="project">{escape(project)}</h1><div id="date"></div><div id="clock"></div>
+<div id="conn" class="conn">连接中…</div></header>
+<div id="stale" hidden></div>
+<section class="hero"><div class="up"><div class="label" id="next-label">下一位</div><div id="next" class="big">…</div>
+<div id="second"></div><div id="assigned"></div></div>
+<div class="side"><dl id="totals"></dl><div id="receiving"></div><div id="phone"></div></div></section>
+<section class="queue"><h2 id="queue-title">今日轮排</h2><ol id="queue"></ol><div id="more" hidden></div></section>
 <footer id="last"></footer>
 </main><script src="../assets/board.js"></script></body></html>""", headers={"Cache-Control": "no-store"})
 
@@ -90,9 +93,10 @@ def report_html(rep: reports.Report) -> str:
 <body><h1>{escape(rep.project)} · 报表 <small>{rep.start} 至 {rep.end}</small></h1>
 <form method="get">从 <input type="date" name="from" value="{rep.start}"> 到 <input type="date" name="to" value="{rep.end}">
 <button>查看</button> {links}</form>
-<table id="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<p class="swipe">{T.WEB_REPORT_SWIPE}</p>
+<div class="wide"><table id="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>
 <p class="how">转化率 = 成交 ÷ 计名次接待；两人分单各计份额；流失公客 = 这段时间跟踪期到期、未跟进的客户。</p>
-<figure>{svg.bars(data)}</figure><figure>{svg.line(data)}</figure></body></html>"""
+<figure class="wide">{svg.bars(data)}</figure><figure class="wide">{svg.line(data)}</figure></body></html>"""
 
 
 def _tr(r: reports.Row, cls: str = "") -> str:

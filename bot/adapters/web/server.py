@@ -1,9 +1,12 @@
 """HTTP routes of the board and report pages.
 
-/board/{token}          the TV page (static shell; board.js renders the state)
-/board/{token}/events   Server-Sent Events: the board state whenever it changes (any process)
+/board/{token}          the TV page (static shell; board.js renders the state); the board's token (/看板)
+/board/{token}/events   Server-Sent Events: the board state whenever it changes (any process), a
+                        `tick` every TICK seconds (the page knows it is current), and `gone` when
+                        the token was reset (the page blanks at once)
 /board/{token}/state    the same state as JSON, once
-/report/{token}         per-salesperson figures for ?from=YYYY-MM-DD&to=YYYY-MM-DD, charts as inline SVG
+/report/{token}         per-salesperson figures for ?from=YYYY-MM-DD&to=YYYY-MM-DD, charts as inline SVG;
+                        the report's own token (/报表): the board's link shows no sales figures
 Anything else, and any unknown token, is a bare 404 that names nothing.
 
 Every answer carries SECURITY_HEADERS (a CSP that allows only this site's own script, style and
@@ -41,8 +44,7 @@ from storage import boards
 from storage.uow import UnitOfWork
 
 POLL = 0.2            # seconds between signature checks (one query per project, shared by all screens)
-PING = 15.0           # keep-alive comment for proxies
-TOKEN_CHECK = 2.0     # a reset token ends open streams within this long
+TICK = 3.0            # "still current" event: the page dims the board when none came for 10 s
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"board.js": "text/javascript", "board.css": "text/css", "report.css": "text/css"}
 MAX_STREAMS, MAX_STREAMS_PER_BOARD = 200, 20     # open event streams (config.yaml web:)
@@ -121,33 +123,37 @@ class Hub:
 
     def __init__(self, engine: Engine, projects: dict, clock: Callable[[], datetime]):
         self.engine, self.projects, self.clock = engine, projects, clock
-        self._cache: dict[int, tuple[float, str, dict]] = {}
+        self._cache: dict[int, tuple[float, str, dict, str | None]] = {}
         self.stopping = threading.Event()          # set on shutdown: open event streams end cleanly
         self._locks: dict[int, asyncio.Lock] = {}
 
-    def project_id(self, token: str) -> tuple[int, str] | None:
+    def project_id(self, token: str, kind: str = boards.BOARD) -> tuple[int, str] | None:
         with UnitOfWork(self.engine, readonly=True) as uow:
-            p = boards.project_by_token(uow.session, token)
+            p = boards.project_by_token(uow.session, token, kind)
             return (p.id, p.name) if p is not None and p.name in self.projects else None
 
-    async def current(self, pid: int, name: str) -> tuple[str, dict]:
+    async def current(self, pid: int, name: str) -> tuple[str, dict, str | None]:
+        """(signature, board state, the board's current token): one refresh per POLL for all screens."""
         lock = self._locks.setdefault(pid, asyncio.Lock())
         async with lock:
             hit = self._cache.get(pid)
             if hit and time.monotonic() - hit[0] < POLL:
-                return hit[1], hit[2]
-            sig, state = await asyncio.to_thread(self._refresh, pid, name, hit)
-            self._cache[pid] = (time.monotonic(), sig, state)
-            return sig, state
+                return hit[1], hit[2], hit[3]
+            sig, state, token = await asyncio.to_thread(self._refresh, pid, name, hit)
+            self._cache[pid] = (time.monotonic(), sig, state, token)
+            return sig, state, token
 
-    def _refresh(self, pid: int, name: str, hit) -> tuple[str, dict]:
+    def _refresh(self, pid: int, name: str, hit) -> tuple[str, dict, str | None]:
         now = self.clock()
+        settings = self.projects[name]
         with UnitOfWork(self.engine, readonly=True) as uow:
-            sig = boards.signature(uow.session, pid) + now.astimezone(self.projects[name].tz).strftime(":%Y%m%d")
+            token = boards.current_token(uow.session, pid)
+            # the minute is in the signature: the clock, the phase of the day and the times in state move
+            sig = boards.signature(uow.session, pid) + now.astimezone(settings.tz).strftime(":%Y%m%d%H%M")
             if hit and hit[1] == sig:
-                return sig, hit[2]
+                return sig, hit[2], token
             project = uow.session.get(boards.m.Project, pid)
-            return sig, board_state(uow.session, project, self.projects[name], now)
+            return sig, board_state(uow.session, project, settings, now), token
 
 
 def _not_found() -> PlainTextResponse:
@@ -183,7 +189,7 @@ class _Pages:
         return _Stream(_stream(request, self.hub, found), lambda: self.caps.give(found[0]))
 
     async def report(self, request: Request):
-        found = await self.lookup(request)
+        found = await asyncio.to_thread(self.hub.project_id, request.path_params["token"], boards.REPORT)
         if not found:
             return _not_found()
         return await asyncio.to_thread(pages.report_response, self.engine, self.projects[found[1]], found, request,
@@ -213,21 +219,20 @@ def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime], max_
 
 
 async def _stream(request: Request, hub: Hub, found: tuple[int, str]):
-    """The board state now and after every change; ends when the client goes or the token is reset."""
+    """The board state now and after every change, a tick while nothing changes; `gone` and the end
+    as soon as the token is reset (checked against the hub's token, at no extra query)."""
     yield "retry: 1000\n\n"
-    last_sig, last_sent, checked = None, time.monotonic(), time.monotonic()
+    last_sig, last_sent = None, time.monotonic()
     while not hub.stopping.is_set() and not await request.is_disconnected():
-        sig, state = await hub.current(*found)
+        sig, state, token = await hub.current(*found)
+        if token != request.path_params["token"]:
+            yield "event: gone\ndata: {}\n\n"
+            return
         if sig != last_sig:
             yield f"event: state\ndata: {json.dumps(state, ensure_ascii=False)}\n\n"
+        if sig != last_sig or time.monotonic() - last_sent > TICK:      # the server's time, for the clock
+            yield f"event: tick\ndata: {{\"now_ms\": {int(hub.clock().timestamp() * 1000)}}}\n\n"
             last_sig, last_sent = sig, time.monotonic()
-        elif time.monotonic() - last_sent > PING:
-            yield ": ping\n\n"
-            last_sent = time.monotonic()
-        if time.monotonic() - checked > TOKEN_CHECK:
-            if await asyncio.to_thread(hub.project_id, request.path_params["token"]) is None:
-                return
-            checked = time.monotonic()
         await asyncio.sleep(POLL)
 
 

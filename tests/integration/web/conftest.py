@@ -28,10 +28,11 @@ policy: {preset: auto_dealer}
 web: {host: 127.0.0.1, port: %(port)d, base_url: "http://127.0.0.1:%(port)d"}
 projects:
   - name: 阳光花园
-    shift: {start: "00:00", end: "23:59"}
+    shift: {start: "%(start)s", end: "%(end)s"}
     managers: [张经理]
-    salespeople: [李四, 王五, 赵六, 钱七]
+    salespeople: [%(sales)s]
 """
+SALES = ["李四", "王五", "赵六", "钱七"]
 
 
 def _chromium() -> str | None:
@@ -80,10 +81,11 @@ def page(browser):
 class Site:
     """A bot (App on a SQLite file) and its pages served on a free port, like `reception-bot run`."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, sales: list[str] = SALES, shift: tuple[str, str] = ("00:00", "23:59")):
         self.port = free_port()
         cfg = tmp_path / "config.yaml"
-        cfg.write_text(CONFIG % {"port": self.port}, encoding="utf-8")
+        cfg.write_text(CONFIG % {"port": self.port, "sales": ", ".join(sales), "start": shift[0], "end": shift[1]},
+                       encoding="utf-8")
         self.app = bootstrap(cfg, db_url=f"sqlite:///{tmp_path}/reception.db", clock=WALL)
         self.server = None
         self.app.run_due(WALL.now())     # like `run`'s first sweep: at 14:00 the day opens now, at 03:00 at 09:00
@@ -99,8 +101,10 @@ class Site:
         return self.app.handle(Incoming("console", who, text, WALL.now(), private=private, project="阳光花园"))
 
     def links(self, reset: bool = False) -> tuple[str, str]:
-        [out] = self.say("张经理", "/看板 重置" if reset else "/看板")
-        board, report = re.findall(r"http://\S+", out.text)
+        """The board's link (/看板) and the report's (/报表); `reset`: both replaced."""
+        suffix = " 重置" if reset else ""
+        [board] = re.findall(r"http://\S+", self.say("张经理", "/看板" + suffix)[0].text)
+        [report] = re.findall(r"http://\S+", self.say("张经理", "/报表" + suffix)[0].text)
         return board, report
 
 

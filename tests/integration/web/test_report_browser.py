@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from openpyxl import load_workbook
 from PIL import Image
+
+from tests.integration.web.test_board_layout import SHOTS
 
 DAY = [("张经理", "/开班 李四 王五 赵六"), ("李四", "接待"), ("李四", "到访 张三 13812345678"),
        ("王五", "接待"), ("王五", "到访 韩梅梅 13912345678"), ("李四", "成交 张三 13812345678 2套"),
@@ -65,3 +68,35 @@ def test_page_png_and_workbook_show_the_same_numbers(site, page):
     assert cells["赵六"][2] == 1 and cells["赵六"][8] == 1     # 非客: uncounted + a make-up (a second /补接 is refused)
     assert cells["王五"][8] == 1                               # /补接 王五
     assert "成交 1（2 套）" in monthly.text
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768), (390, 844)], ids=lambda wh: f"{wh[0]}x{wh[1]}")
+def test_the_report_page_fits_the_screen_and_its_chart_labels_stay_legible(site, browser, size):
+    """Nothing sticks out of the page: what is wider (the table, the charts on a phone) scrolls inside
+    its own box and the page says so; every chart label is at least 12 px as drawn."""
+    for who, text in DAY:
+        site.say(who, text)
+    _, report = site.links()
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(report)
+    problems = page.evaluate("""() => {
+      const W = innerWidth, bad = [];
+      if (document.documentElement.scrollWidth > W) bad.push('page wider than the screen');
+      for (const e of document.querySelectorAll('body *')) {
+        const r = e.getBoundingClientRect();
+        if (r.width && (r.left < -0.5 || r.right > W + 0.5) && !e.closest('.wide')) bad.push('outside ' + e.tagName);
+      }
+      for (const svg of document.querySelectorAll('svg.chart')) {
+        const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        for (const t of svg.querySelectorAll('text'))
+          if (parseFloat(t.getAttribute('font-size')) * scale < 12) bad.push('label under 12 px: ' + t.textContent);
+      }
+      return bad;
+    }""")
+    assert problems == []
+    phone = size[0] < 700
+    assert page.locator(".swipe").is_visible() == phone
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"report-{size[0]}x{size[1]}.png"), full_page=True)
+    ctx.close()

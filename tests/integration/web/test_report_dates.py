@@ -47,8 +47,10 @@ def report(tmp_path_factory):
     cfg.write_text(CONFIG, encoding="utf-8")
     clock = FakeClock(at("2026-12-02 10:00"))
     app = bootstrap(cfg, db_url="sqlite://", clock=clock)
-    app.run_due(clock.now())                     # the day opens first; then /看板 answers alone
-    [out] = app.handle(Incoming("console", "张经理", "/看板", clock.now(), project="阳光花园"))
+    app.run_due(clock.now())                     # the day opens first; then /报表 answers alone
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cfg.parent)                     # its QR code lands there, not in the working tree
+        [out] = app.handle(Incoming("console", "张经理", "/报表", clock.now(), project="阳光花园"))
     [link] = [u for u in re.findall(r"http://\S+", out.text) if "/report/" in u]
     return Client(make_web(app.engine, app.projects, clock.now)), link.removeprefix("http://127.0.0.1:8787")
 

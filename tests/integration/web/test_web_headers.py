@@ -53,13 +53,14 @@ class Web:
         self.report = self.links("张经理", "阳光花园")[1]
 
     def links(self, manager: str, project: str) -> tuple[str, str]:
-        [out] = self.app.handle(Incoming("console", manager, "/看板", self.app.clock.now(), project=project))
-        board, report = re.findall(r"http://\S+", out.text)
+        [board, report] = [re.findall(r"http://\S+", self.app.handle(Incoming(
+            "console", manager, verb, self.app.clock.now(), project=project))[0].text)[0] for verb in ("/看板", "/报表")]
         return tuple(u.replace("http://127.0.0.1:8787", self.base) for u in (board, report))
 
 
 @pytest.fixture
-def web(tmp_path):
+def web(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)               # the links' QR codes land in tmp_path/exports
     w = Web(tmp_path)
     yield w
     w.server.stop()

@@ -54,10 +54,10 @@ def wait_up(url: str, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def board_link(cfg) -> str:
-    r = cli("say", "--private", "张经理", "/看板", cfg=cfg)
+def board_link(cfg, verb: str = "/看板", path: str = "board") -> str:
+    r = cli("say", "--private", "张经理", verb, cfg=cfg)
     assert r.returncode == 0, r.stderr
-    return re.search(r"http://\S+/board/\S+", r.stdout).group(0)
+    return re.search(rf"http://\S+/{path}/\S+", r.stdout).group(0)
 
 
 class Events:
@@ -69,9 +69,12 @@ class Events:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
+        kind = ""
         for raw in self.resp:
             line = raw.decode().rstrip("\n")
-            if line.startswith("data: "):
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind == "state":       # (not the ticks)
                 self.got.append((time.monotonic(), json.loads(line[6:])))
 
     def wait(self, pred, timeout: float) -> float:
@@ -118,7 +121,8 @@ def test_web_alone_serves_the_pages_and_404s_the_rest(tmp_path, wall):
         board = board_link(cfg)
         status, body = get(board + "/state")
         assert status == 200 and json.loads(body)["next"] == "李四"
-        assert get(board.replace("/board/", "/report/"))[0] == 200
+        assert get(board.replace("/board/", "/report/"))[0] == 404           # the board's link shows no figures
+        assert get(board_link(cfg, "/报表", "report"))[0] == 200
         assert get(board + "x")[0] == 404 and get(f"http://127.0.0.1:{port}/report/")[0] == 404
     finally:
         web.terminate()

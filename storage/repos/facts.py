@@ -1,0 +1,32 @@
+"""Dated facts (registrations, lapses): appended when they happen, read by storage/reports.py."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.customers import Fact
+from rules.enums import FactKind
+from storage import models as m
+
+
+class Facts:
+    def __init__(self, s: Session):
+        self.s = s
+
+    def add(self, project_id: int, customer_id: int, fact: Fact) -> None:
+        """Append `fact` once (the same customer, kind and time is the same fact)."""
+        F = m.Fact
+        seen = self.s.scalar(select(F.id).where(F.customer_id == customer_id, F.kind == fact.kind, F.at == fact.at))
+        if seen is None:
+            self.s.add(F(project_id=project_id, customer_id=customer_id, kind=fact.kind, member=fact.member,
+                         at=fact.at))
+
+    def registrations_between(self, project_id: int, lo: datetime, hi: datetime) -> list[tuple[m.Fact, m.Customer]]:
+        """Every registration made in [lo, hi), oldest first, with the customer it registered."""
+        F = m.Fact
+        return [(f, c) for f, c in self.s.execute(
+            select(F, m.Customer).join(m.Customer, m.Customer.id == F.customer_id)
+            .where(F.project_id == project_id, F.kind == FactKind.REGISTERED, F.at >= lo, F.at < hi)
+            .order_by(F.at, F.id))]
