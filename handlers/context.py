@@ -150,6 +150,10 @@ class Ctx:
                 return owner
         return None
 
+    def phones_of(self, row: m.Customer) -> list[str]:
+        """Every phone of the customer (RULES §5.5: one record per person), the first one first."""
+        return [row.phone]
+
     def masked_customer(self, key: str) -> m.Customer | None:
         """A phone as the bot prints it (`139****0003`): the one customer of the project it matches;
         None when `key` is no masked phone; refused when none or several match (COMMANDS §Parsing)."""
