@@ -147,6 +147,7 @@ USAGE = "用法：{usage}"
 UNKNOWN_COMMAND = "没有「/{word}」这个命令。{hint}发送 帮助 查看全部命令。"
 UNKNOWN_HINT = "您是不是要 /{word}？"
 PRIVATE_HINT = "发送 帮助 查看可用命令。"
+PRIVATE_DONE = "已办理，并已在项目群里公布：{first}"
 TOO_LONG = "消息太长（超过 {limit} 字），没有处理；请只发命令本身。"
 NEAR_MISS = "您是不是要「{word}」？格式：{form}"
 MEMBER_NAME_EMPTY = "名字不能为空"                # /成员 添加: why a roster name is refused

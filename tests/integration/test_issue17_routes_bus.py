@@ -1,0 +1,64 @@
+"""Issue 17 items 13–17 through `App.handle` on SQLite and PostgreSQL: commands sent in a private
+chat are announced in the group, and what the outbox holds for each."""
+from __future__ import annotations
+
+import pytest
+
+from rules.enums import MessageKind
+from tests.bus import opened, say
+
+
+@pytest.fixture
+def app(db_url, config_file):
+    return opened(db_url, config_file)
+
+
+def _private(app, who, text, when):
+    return say(app, who, text, when, private=True)
+
+
+# ---- item 16: a private command that changes the queue or the register -----------------------
+def test_a_walk_in_taken_in_a_private_chat_is_announced_in_the_group_with_the_next_up(app):
+    out = _private(app, "李四", "接待", "09:05")
+    group = [o for o in out if o.to is None]
+    mine = [o for o in out if o.to == "李四"]
+    assert len(group) == 1 and len(mine) == 1 and len(out) == 2
+    assert group[0].text.startswith("李四 接待新客户") and group[0].text.endswith("下一位:王五")
+    assert group[0].mentions == ("王五",) and group[0].kind == MessageKind.ANNOUNCE
+    assert mine[0].text.startswith("已办理，并已在项目群里公布：李四 接待新客户") and "\n" not in mine[0].text
+
+
+def test_a_private_registration_is_announced_with_the_phone_masked(app):
+    out = _private(app, "李四", "到访 张三 13812345678", "09:05")
+    [group] = [o for o in out if o.to is None]
+    assert "138****5678" in group.text and "13812345678" not in group.text
+    assert "下一位:王五" in group.text
+    assert [o.to for o in out if o.to is not None] == ["李四"]
+
+
+@pytest.mark.parametrize("text", ["暂离", "暂离一下", "外出 送合同", "签退"])
+def test_presence_changed_privately_is_announced(app, text):
+    out = _private(app, "王五", text, "09:05")
+    [group] = [o for o in out if o.to is None]
+    assert group.text.startswith("王五 ") and "下一位:" in group.text
+
+
+def test_a_private_refusal_stays_private_and_changes_nothing(app):
+    out = _private(app, "王五", "接待", "09:05")          # 李四 is next
+    assert [o.to for o in out] == ["王五"] and "现在轮到 李四" in out[0].text
+    board = say(app, "赵六", "轮排", "09:06")
+    assert "下一位:李四" in board[0].text
+
+
+@pytest.mark.parametrize("text", ["轮排", "我的客户", "查客 张三", "帮助"])
+def test_a_private_question_is_answered_privately_only(app, text):
+    say(app, "李四", "到访 张三 13812345678", "09:05")
+    out = _private(app, "李四", text, "09:10")
+    assert all(o.to == "李四" for o in out) and out
+
+
+def test_a_managers_private_skip_is_announced_and_the_skipped_member_still_told(app):
+    out = _private(app, "张经理", "/跳过 李四 没来", "09:05")
+    group = [o for o in out if o.to is None]
+    assert len(group) == 1 and "下一位:王五" in group[0].text
+    assert {o.to for o in out if o.to} == {"张经理", "李四"}
