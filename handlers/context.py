@@ -152,7 +152,19 @@ class Ctx:
 
     def phones_of(self, row: m.Customer) -> list[str]:
         """Every phone of the customer (RULES §5.5: one record per person), the first one first."""
-        return [row.phone]
+        return [row.phone, *self.uow.customers.phones_of(row.id)]
+
+    def merge_into(self, row: m.Customer, into: m.Customer) -> None:
+        """/核实 同一人: `row`'s phone becomes a further phone of `into`, its receptions and deals move
+        over, its names are kept as other names, and its own record goes (one record per person)."""
+        for r in [*self.uow.receptions.of_customer(row.id), *self.uow.deals.of_customer(row.id)]:
+            r.customer_id = into.id
+        for p in self.uow.customers.phone_rows(row.id):
+            p.customer_id = into.id
+        names = [n for n in [row.name, *(row.other_names or [])] if n != into.name]
+        into.other_names = list(dict.fromkeys([*(into.other_names or []), *names]))
+        self.uow.customers.delete(row)
+        self.uow.customers.add_phone(self.project.id, into.id, row.phone)
 
     def masked_customer(self, key: str) -> m.Customer | None:
         """A phone as the bot prints it (`139****0003`): the one customer of the project it matches;

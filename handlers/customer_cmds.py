@@ -85,27 +85,34 @@ def verify(cmd: c.Verify, ctx: Ctx) -> Reply:
     if cust.status != cr.PENDING:
         raise Refused(T.NOT_PENDING.format(name=row.name, phone=cr.mask(row.phone)))
     if cmd.same:
-        twin = next((o for o in ctx.customers_named(row.name)
-                     if o.id != row.id and ctx.domain(o).owner_at(ctx.now)), None)
-        other = ctx.domain(twin) if twin is not None else None
-        if other is None or other.owner is None:           # (owner_at above: the twin has an owner)
-            raise Refused(T.NO_TWIN)
-        cust.owner, cust.status, cust.valid_until = other.owner, other.status, other.valid_until
-        cust.last_activity_at, cust.note = other.last_activity_at, T.TWIN_NOTE_FIELD.format(phone=cr.mask(other.phone))
-        ctx.save(cust, row)
-        ctx.note(T.VERIFIED_SAME_NOTE.format(name=row.name, owner=other.owner))
-        return _hand_over_after_verify(ctx, row, other.owner, other.status == cr.CLOSED)
+        return _same_person(ctx, row)
     cust.register_to(cust.registered_by, cust.name, ctx.now, ctx.policy.tracking_days)
     ctx.save(cust, row)
     ctx.note(T.VERIFIED_OTHER_NOTE.format(name=row.name, owner=cust.owner))
     return Reply(T.VERIFIED_OTHER.format(name=row.name, phone=cr.mask(row.phone), owner=cust.owner))
 
 
-def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool) -> Reply:
+def _same_person(ctx: Ctx, row: m.Customer) -> Reply:
+    """/核实 手机 同一人 (RULES §5.5): the pending registration is the existing customer — one record,
+    the second phone one more of theirs, with one validity, one set of reminders and one lapse."""
+    twin = next((o for o in ctx.customers_named(row.name)
+                 if o.id != row.id and ctx.domain(o).owner_at(ctx.now)), None)
+    owner = ctx.domain(twin).owner_at(ctx.now) if twin is not None else None
+    if twin is None or owner is None:
+        raise Refused(T.NO_TWIN)
+    recs = ctx.uow.receptions.of_customer_by_others(row.id, ctx.today, owner)
+    phone = row.phone
+    ctx.merge_into(row, twin)
+    ctx.note(T.VERIFIED_SAME_NOTE.format(name=twin.name, owner=owner),
+             T.PHONE_MERGED_NOTE.format(phone=cr.mask(phone), name=twin.name))
+    return _hand_over_after_verify(ctx, twin, owner, twin.status == cr.CLOSED, recs, phone)
+
+
+def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool, recs: list[m.Reception],
+                            phone: str) -> Reply:
     """/核实 同一人: today's receiver of that customer handed a colleague's customer over (RULES §4
     `handover`): the count back, a make-up for a counted rotation turn; the owner takes over if here."""
-    lines, took_over = [T.VERIFIED_SAME.format(name=row.name, owner=owner)], False
-    recs = ctx.uow.receptions.of_customer_by_others(row.id, ctx.today, owner)
+    lines, took_over = [T.VERIFIED_SAME.format(name=row.name, owner=owner, phone=cr.mask(phone))], False
     for r in recs:
         if refund(ctx, r, T.IS_CUSTOMER_OF.format(name=row.name, owner=owner)):
             lines.append(T.HANDOVER_REFUNDED.format(me=r.member))

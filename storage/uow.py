@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Appeal, Base, Customer, Deal, Member, Project, Reception
+from storage.models import Appeal, Base, Customer, CustomerPhone, Deal, Member, Project, Reception
 from storage.repos.audit import AuditLog
 from storage.repos.customers import Customers
 from storage.repos.deals import Deals
@@ -20,7 +20,7 @@ from storage.repos.outbox import OutboxRows
 from storage.repos.projects import Events, Projects
 from storage.repos.receptions import Receptions
 
-TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Appeal, Member)}
+TRACKED = {m.__tablename__: m for m in (Customer, CustomerPhone, Reception, Deal, Appeal, Member)}
 # parents before children (foreign keys): customers before receptions and deals, deals before appeals
 RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 

@@ -25,6 +25,9 @@ class Deals:
     def count_of_customer_on(self, customer_id: int, day: date) -> int:
         return self.s.scalar(select(func.count()).select_from(D).where(D.customer_id == customer_id, D.day == day))
 
+    def of_customer(self, customer_id: int) -> list[m.Deal]:
+        return list(self.s.scalars(select(D).where(D.customer_id == customer_id).order_by(D.id)))
+
     def latest_of(self, customer_id: int) -> m.Deal | None:
         return self.s.scalars(select(D).where(D.customer_id == customer_id).order_by(D.id.desc())).first()
 

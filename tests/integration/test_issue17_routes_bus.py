@@ -62,3 +62,28 @@ def test_a_managers_private_skip_is_announced_and_the_skipped_member_still_told(
     group = [o for o in out if o.to is None]
     assert len(group) == 1 and "下一位:王五" in group[0].text
     assert {o.to for o in out if o.to} == {"张经理", "李四"}
+
+
+# ---- item 15: one record per person, and /撤销 of the 同一人 decision ----------------------------
+def _count_customers(app) -> int:
+    from sqlalchemy import func, select
+
+    from storage import models as m
+    from storage.uow import UnitOfWork
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        return uow.session.scalar(select(func.count()).select_from(m.Customer))
+
+
+def test_same_person_merges_into_one_record_and_undo_splits_it_back(app):
+    say(app, "李四", "到访 张三 13812345678", "09:05")
+    say(app, "李四", "送客", "09:10")
+    say(app, "王五", "到访 张三 13900002222", "09:15")
+    assert _count_customers(app) == 2
+    out = say(app, "张经理", "/核实 139****2222 同一人", "09:20")
+    assert "139****2222 并入同一客户" in out[0].text and _count_customers(app) == 1
+    looked = say(app, "赵六", "查客 13900002222", "09:21")
+    assert "张三" in looked[0].text and "归属 李四" in looked[0].text
+    undone = say(app, "张经理", "/撤销", "09:22")
+    assert undone[0].text.startswith("已撤销") and _count_customers(app) == 2
+    again = say(app, "赵六", "查客 13900002222", "09:23")
+    assert "待核实" in again[0].text or "待经理核实" in again[0].text

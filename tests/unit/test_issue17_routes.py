@@ -80,3 +80,57 @@ def test_two_unregistered_walk_ins_are_told_apart_by_their_start_time(office):
     listed = office.say("李四", "送客 未登记", f"{D} 09:20")
     assert listed.refused and "送客 09:05" in listed.text and "送客 09:12" in listed.text
     assert "还有 1 位" in office.say("李四", "送客 09:05", f"{D} 09:21").text
+
+
+# ---- item 15: /核实 … 同一人 makes one record; a customer may have several phones ------------------
+def _same_person(office) -> None:
+    """李四 registers 张三; 王五 registers 张三 with another phone (pending); the manager: 同一人."""
+    office.say("张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    office.say("李四", "到访 张三 13812345678", "2026-11-20 09:05")
+    office.say("李四", "送客", "2026-11-20 09:30")
+    office.say("王五", "到访 张三 13900002222", "2026-11-20 10:00")
+    said = office.say("张经理", "/核实 13900002222 同一人", "2026-11-20 10:05")
+    assert not said.refused and "139****2222 并入同一客户" in said.text
+
+
+def test_verified_same_person_is_one_record_with_both_phones(office):
+    _same_person(office)
+    rows = [r for r in office.uow.customers.rows if r.name == "张三"]
+    assert len(rows) == 1 and rows[0].phone == "13812345678"
+    assert office.uow.customers.phones_of(rows[0].id) == ["13900002222"]
+    assert all(r.customer_id == rows[0].id for r in office.uow.receptions.rows)
+    for key in ("13900002222", "139****2222", "2222", "13812345678", "张三"):
+        said = office.say("王五", f"查客 {key}", "2026-11-20 11:00")
+        assert "张三" in said.text and "归属 李四" in said.text and "2 位" not in said.text, key
+
+
+def test_a_follow_up_by_the_second_phone_renews_the_one_record(office):
+    _same_person(office)
+    said = office.say("李四", "跟进 13900002222 电话沟通", "2026-11-25 15:00")
+    assert not said.refused and "12-02" in said.text
+    # the day after the first phone's old deadline (11-27) the person is still 李四's, by either phone
+    for phone in ("13812345678", "13900002222"):
+        said = office.say("王五", f"查客 {phone}", "2026-11-28 10:00")
+        assert "归属 李四" in said.text and "跟踪中" in said.text
+
+
+def test_the_second_phone_does_not_lapse_apart_and_a_rival_cannot_take_it(office):
+    _same_person(office)
+    office.say("李四", "跟进 13812345678 电话沟通", "2026-11-26 15:00")     # valid through 12-03
+    office.say("张经理", "/开班 王五 李四", "2026-11-29 09:00")
+    said = office.say("王五", "到访 张三 13900002222", "2026-11-29 09:05")
+    assert "是 李四 的客户" in said.text and "归属 王五" not in said.text
+    assert not [r for r in office.uow.customers.rows if r.owner == "王五"]
+
+
+def test_one_set_of_reminders_for_the_person(office):
+    _same_person(office)
+    out = [o for o in office.due("2026-11-26 09:00") if o.to == "李四"]
+    assert len(out) == 1 and out[0].text.count("张三") == 1
+
+
+def test_a_deal_by_the_second_phone_is_credited_to_the_owner(office):
+    _same_person(office)
+    office.say("张经理", "/开班 李四 王五", "2026-11-21 09:00")
+    said = office.say("王五", "成交 张三 13900002222", "2026-11-21 10:00")
+    assert not said.refused and said.text.startswith("成交登记：张三（138****5678）1套，业绩 李四")
