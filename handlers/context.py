@@ -13,7 +13,7 @@ from rules import texts as T
 from rules.enums import MANAGES, SELLS, Benefit, CustomerStatus, Presence
 from rules.errors import Refused
 from rules.queue import Day, Entry
-from rules.schedule import customer_due
+from rules.schedule import LAPSE_NOTICE, customer_due, lapse_notice_due
 from storage import models as m
 from storage.uow import UnitOfWork
 
@@ -124,20 +124,26 @@ class Ctx:
             name=row.name, phone=row.phone, owner=row.owner, status=CustomerStatus(row.status),
             registered_by=row.registered_by, registered_at=self.local(row.registered_at),
             last_activity_at=self.local(row.last_activity_at), valid_until=self.local(row.valid_until),
-            note=row.note, other_names=list(row.other_names or []), id=row.id)
+            note=row.note, other_names=list(row.other_names or []), id=row.id,
+            prev_owner=row.prev_owner, prev_until=self.local(row.prev_until))
 
     def save(self, c: cr.Customer, row: m.Customer | None = None) -> m.Customer:
         """Write a domain customer back; re-arm its reminders when the deadline moved (RULES §7)."""
         if row is None:
             row = self.uow.customers.add(m.Customer(project_id=self.project.id, phone=c.phone, due_stage=0))
         old_deadline = row.valid_until
+        if c.prev_until is not None and c.prev_until != row.prev_until and row.due_stage < LAPSE_NOTICE:
+            # registered again before the lapse notice went out: it still goes out (RULES §7)
+            row.lapse_due_at = lapse_notice_due(c.prev_until, self.policy)
         for f in ("name", "owner", "status", "registered_by", "registered_at", "last_activity_at",
-                  "valid_until", "note"):
+                  "valid_until", "note", "prev_owner", "prev_until"):
             setattr(row, f, getattr(c, f))
         row.other_names = list(c.other_names)
         if old_deadline != c.valid_until:
             nxt = customer_due(c.valid_until, 0, self.policy) if c.valid_until else None
             row.due_at, row.due_stage = (nxt[1], 0) if nxt else (None, 0)
+        if row.lapse_due_at is not None:
+            row.due_at = min(row.due_at or row.lapse_due_at, row.lapse_due_at)
         if row.id is None:
             self.s.flush()              # the caller needs the new row's id
         return row

@@ -1,6 +1,8 @@
 """客户登记表 commands (RULES §5, §6): 跟进 查客 我的客户 成交 申诉 /核实 /裁定 /释放."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import refund
@@ -25,19 +27,38 @@ def follow_up(cmd: c.FollowUp, ctx: Ctx) -> Reply:
     if phone or cr.masked_phone(cmd.key):                    # 跟进 138****0001 as the bot printed it
         row = ctx.find_customer(phone or cmd.key)
     else:
-        mine = [r for r in ctx.customers_named(cmd.key) if ctx.domain(r).owner_at(ctx.now) == me]
+        named = ctx.customers_named(cmd.key)
+        mine = [r for r in named if ctx.domain(r).owner_at(ctx.now) == me]
+        lapsed = [r for r in named if ctx.domain(r).lapsed_from(me, ctx.now)]
+        if len(mine) != 1 and len(lapsed) == 1 and not mine:
+            mine = lapsed                       # mine until it lapsed: answered with the lapse (§5.9)
         if len(mine) != 1:
             raise Refused((T.FOLLOW_UP_NONE_NAMED if not mine else T.FOLLOW_UP_SEVERAL).format(name=cmd.key))
         row = mine[0]
     cust = ctx.domain(row)
     owner = cust.owner_at(ctx.now)
     if owner != me:
-        raise Refused((T.FOLLOW_UP_NOT_OWNER if owner else T.FOLLOW_UP_PUBLIC).format(name=row.name, owner=owner))
+        raise Refused(_not_mine(ctx, row, cust, me, owner))
     cust.renew(ctx.now, ctx.policy.tracking_days)
     ctx.save(cust, row)
     ctx.note(T.FOLLOW_UP_NOTE.format(me=me, name=row.name, content=cmd.content))
     until = T.FOLLOWED_UP_UNTIL.format(until=f"{cust.valid_until:%m-%d}") if cust.valid_until else ""
     return Reply(T.FOLLOWED_UP.format(me=me, name=row.name, phone=cr.mask(row.phone), until=until))
+
+
+def _not_mine(ctx: Ctx, row: m.Customer, cust: cr.Customer, me: str, owner: str | None) -> str:
+    """Why `me` may not follow this customer up; after a lapse of `me`'s own ownership: when it lapsed
+    and who holds the customer now (RULES §5.9), never just "not yours"."""
+    until = cust.lapsed_from(me, ctx.now)
+    if until is None:
+        return (T.FOLLOW_UP_NOT_OWNER if owner else T.FOLLOW_UP_PUBLIC).format(name=row.name, owner=owner)
+    who = T.CUSTOMER_WHO.format(name=row.name, phone=cr.mask(row.phone))
+    if owner is None:
+        return T.FOLLOW_UP_LAPSED_PUBLIC.format(who=who, deadline=f"{until:%m-%d}")
+    appeal_until = ctx.local(row.registered_at).date() + timedelta(days=ctx.policy.deal_appeal_days)
+    return T.FOLLOW_UP_LAPSED_TAKEN.format(who=who, deadline=f"{until:%m-%d}", owner=owner,
+                                           at=f"{ctx.local(row.registered_at):%m-%d %H:%M}",
+                                           phone=cr.mask(row.phone), appeal_until=f"{appeal_until:%m-%d}")
 
 
 def describe(ctx: Ctx, row: m.Customer, full_phone: bool = False) -> str:

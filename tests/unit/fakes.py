@@ -177,6 +177,10 @@ class FakeDeals(_Rows):
     def on_day(self, project_id: int, day: date) -> list[m.Deal]:
         return self.deals(project_id=project_id, day=day)
 
+    def appeal_on(self, customer_id: int, by: str, since: datetime) -> m.Appeal | None:
+        return next((r for r in self.rows if isinstance(r, m.Appeal) and r.customer_id == customer_id
+                     and r.by == by and r.at >= since), None)
+
     def appeal_by(self, deal_id: int, by: str) -> m.Appeal | None:
         return next((r for r in self.rows if isinstance(r, m.Appeal) and (r.deal_id, r.by) == (deal_id, by)), None)
 

@@ -134,3 +134,77 @@ def test_a_deal_by_the_second_phone_is_credited_to_the_owner(office):
     office.say("张经理", "/开班 李四 王五", "2026-11-21 09:00")
     said = office.say("王五", "成交 张三 13900002222", "2026-11-21 10:00")
     assert not said.refused and said.text.startswith("成交登记：张三（138****5678）1套，业绩 李四")
+
+
+# ---- item 14: a lapse at 24:00, registered again at 00:02 --------------------------------------------
+def _lapsed_and_taken(office) -> None:
+    """顾一 is 李四's through 11-27; 王五 registers him at 00:02 on 11-28."""
+    office.say("张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    office.say("李四", "到访 顾一 13800001111", "2026-11-20 09:05")
+    office.say("李四", "送客", "2026-11-20 09:30")
+    office.due("2026-11-27 23:59")
+    said = office.say("王五", "到访 顾一 13800001111", "2026-11-28 00:02")
+    assert "归属 王五" in said.text or "归 王五" in said.text, said.text
+
+
+def test_the_former_owner_and_managers_are_told_of_a_lapse_taken_at_once_naming_the_new_owner(office):
+    _lapsed_and_taken(office)
+    assert not [o for o in office.due("2026-11-28 08:59") if "公客" in o.text]       # never at night
+    out = [o for o in office.due("2026-11-28 09:00") if "公客" in o.text]
+    assert sorted(o.to for o in out) == ["张经理", "李四"]
+    assert all("顾一（138****1111）" in o.text and "现已由 王五 重新登记" in o.text and "11-27 24:00" in o.text
+               for o in out)
+    assert not [o for o in office.due("2026-11-29 09:00") if "公客" in o.text]       # once
+    renew = [o for o in office.due("2026-12-04 09:00") if o.to == "王五"]             # the new owner's own
+    assert len(renew) == 1 and "顾一" in renew[0].text
+
+
+def test_a_lapse_notice_is_still_one_message_for_several_customers_of_one_owner(office):
+    office.say("张经理", "/开班 李四", "2026-11-20 09:00")
+    office.say("李四", "到访 顾一 13800001111", "2026-11-20 09:05")
+    office.say("李四", "送客", "2026-11-20 09:30")
+    office.say("李四", "到访 顾二 13800002222", "2026-11-20 09:35")
+    office.say("李四", "送客", "2026-11-20 09:40")
+    office.due("2026-11-27 23:59")
+    office.say("王五", "到访 顾一 13800001111", "2026-11-28 00:02")
+    out = [o for o in office.due("2026-11-28 09:00") if o.to == "李四"]
+    assert len(out) == 1 and "顾一" in out[0].text and "顾二" in out[0].text and "现已由 王五" in out[0].text
+
+
+@pytest.mark.parametrize("key", ["13800001111", "138****1111", "顾一", "138 0000 1111"])
+def test_the_former_owners_follow_up_says_when_it_lapsed_and_who_holds_it(office, key):
+    _lapsed_and_taken(office)
+    said = office.say("李四", f"跟进 {key} 打过电话", "2026-11-28 10:00")
+    assert said.refused and "你名下没有" not in said.text
+    assert "11-27 24:00 起成为公客" in said.text and "现归 王五" in said.text and "13800001111" not in said.text
+    assert "申诉 138****1111 理由" in said.text
+
+
+def test_the_suggested_appeal_is_accepted_and_reaches_the_managers_once(office):
+    _lapsed_and_taken(office)
+    hint = office.say("李四", "跟进 顾一 打过电话", "2026-11-28 10:00").text
+    start = hint.index("申诉 ")
+    suggested = hint[start:hint.index("（", start)]
+    first = office.say("李四", suggested, "2026-11-28 10:05")
+    assert not first.refused and "无需申诉" not in first.text and "现归 王五" in first.text
+    assert [t.to for t in first.reply.tells] == ["张经理"]
+    assert "归属申诉：李四" in first.reply.tells[0].text and "11-27 24:00 到期" in first.reply.tells[0].text
+    again = office.say("李四", "申诉 13800001111 我一直在跟", "2026-11-28 10:06")
+    assert not again.refused and again.reply.tells == () and "已提交过" in again.text
+
+
+def test_a_lapsed_customer_nobody_took_is_answered_with_its_lapse(office):
+    office.say("张经理", "/开班 李四 王五", "2026-11-20 09:00")
+    office.say("李四", "到访 顾一 13800001111", "2026-11-20 09:05")
+    said = office.say("李四", "跟进 顾一 打过电话", "2026-11-28 10:00")
+    assert said.refused and "11-27 24:00 起成为公客" in said.text and "你名下没有" not in said.text
+    assert office.say("李四", "申诉 13800001111 我在跟", "2026-11-28 10:01").text.startswith("顾一 现在是公客")
+
+
+def test_an_ownership_appeal_has_a_window_and_is_refused_to_the_owner(office):
+    _lapsed_and_taken(office)
+    assert office.say("王五", "申诉 13800001111 是我的", "2026-11-28 10:00").text == "顾一 现在归你，无需申诉。"
+    office.say("王五", "跟进 13800001111 约了下周", "2026-12-04 10:00")
+    late = office.say("李四", "申诉 13800001111 我一直在跟", "2026-12-06 10:00")
+    assert late.refused and "归属申诉期已于 12-05 结束" in late.text and late.reply is None
+    assert not office.say("赵六", "申诉 13800001111 我也接待过", "2026-12-05 10:00").refused
