@@ -35,7 +35,7 @@ from storage.retry import retrying
 from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
-REGISTER_TABLES = ("customers", "receptions", "deals", "appeals")    # the register (COMMANDS "Private chats")
+REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # the register (COMMANDS "Private chats")
 
 
 class App:

@@ -87,3 +87,32 @@ def test_same_person_merges_into_one_record_and_undo_splits_it_back(app):
     assert undone[0].text.startswith("已撤销") and _count_customers(app) == 2
     again = say(app, "赵六", "查客 13900002222", "09:23")
     assert "待核实" in again[0].text or "待经理核实" in again[0].text
+
+
+# ---- item 14 on the database: the lapse notice survives a registration at 00:02 -------------------
+def _at(app, who, text, when, private=False):
+    from handlers.messages import Incoming
+    from tests.bus import P
+    from tests.conftest import at
+    return app.handle(Incoming("console", who, text, at(when), project=P, private=private))
+
+
+def test_a_lapse_taken_at_0002_is_told_at_nine_and_the_former_owner_is_answered(app):
+    say(app, "李四", "到访 顾一 13800001111", "09:05")           # valid through 12-04
+    say(app, "李四", "送客", "09:10")
+    taken = _at(app, "王五", "到访 顾一 13800001111", "2026-12-05 00:02")
+    assert any("顾一" in o.text and "公客" in o.text for o in taken if o.to is None)
+    assert not [o for o in taken if o.to in ("李四", "张经理")]           # nothing pushed at night
+    later = _at(app, "赵六", "轮排", "2026-12-05 09:01")
+    told = sorted(o.to for o in later if "现已由 王五 重新登记" in o.text)
+    assert told == ["张经理", "李四"]
+    answer = _at(app, "李四", "跟进 顾一 打过电话", "2026-12-05 10:00", private=True)
+    assert "12-04 24:00 起成为公客" in answer[0].text and "现归 王五" in answer[0].text
+    appeal = _at(app, "李四", "申诉 138****1111 我一直在跟", "2026-12-05 10:05", private=True)
+    assert [o.to for o in appeal if o.text.startswith("归属申诉：")] == ["张经理"]
+
+
+def test_an_appeal_sent_privately_stays_private(app):
+    say(app, "李四", "到访 顾一 13800001111", "09:05")
+    out = _private(app, "王五", "申诉 13800001111 我先接待的", "09:20")
+    assert None not in [o.to for o in out] and {o.to for o in out} == {"王五", "张经理"}
