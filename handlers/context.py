@@ -160,6 +160,15 @@ class Ctx:
         """Every phone of the customer (RULES §5.5: one record per person), the first one first."""
         return [row.phone, *self.uow.customers.phones_of(row.id)]
 
+    def change_phone(self, row: m.Customer, old: str, new: str) -> None:
+        """更正 旧手机 新手机: the first phone, or the further one that was `old`."""
+        if row.phone == old:
+            row.phone = new
+            return
+        for p in self.uow.customers.phone_rows(row.id):
+            if p.phone == old:
+                p.phone = new
+
     def merge_into(self, row: m.Customer, into: m.Customer) -> None:
         """/核实 同一人: `row`'s phone becomes a further phone of `into`, its receptions and deals move
         over, its names are kept as other names, and its own record goes (one record per person)."""

@@ -41,7 +41,10 @@ def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
     v = classify(facts, ctx.policy)
     fill = next((r for r in ctx.open_receptions(me) if r.customer_id is None), None)
     if fill is None and v.receiver == me:
-        _check_may_receive(ctx, me, v)
+        try:
+            _check_may_receive(ctx, me, v)
+        except Refused as r:                  # 到访 again with the right number: 更正, not /撤销
+            raise Refused(_typo_hint(ctx, me, name, r.reason)) from None
     withdrawn = _withdraw_non_buyer(ctx, me, fill)
     row, lines = _register(ctx, cust, row, name, phone, v)
     if cmd.note:                              # 到访 备注 (看三居): kept on the customer, in the export
@@ -50,6 +53,16 @@ def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
     head = T.VISIT_HEAD.format(me=me, name=name, phone=cr.mask(phone), category=CATEGORY_WORDS[v.category])
     told = v.receiver if v.receiver != me else owner if v.category == Category.OBLIGATION else None
     return Reply(head + ("\n" + "\n".join(lines) if lines else "")).mention(told)
+
+
+def _typo_hint(ctx: Ctx, me: str, name: str, reason: str) -> str:
+    """A refused 到访 whose name is that of the customer `me` is receiving, registered today: the
+    phone was likely mistyped; the refusal says how to correct it (RULES §5.8)."""
+    for r in ctx.open_receptions(me):
+        row = ctx.uow.customers.get(r.customer_id) if r.customer_id else None
+        if row is not None and row.name == name and ctx.local(row.registered_at).date() == ctx.today:
+            return reason + "\n" + T.TYPO_HINT.format(name=name, phone=cr.mask(row.phone))
+    return reason
 
 
 def _colleague(ctx: Ctx, name: str) -> str | None:

@@ -116,3 +116,16 @@ def test_an_appeal_sent_privately_stays_private(app):
     say(app, "李四", "到访 顾一 13800001111", "09:05")
     out = _private(app, "王五", "申诉 13800001111 我先接待的", "09:20")
     assert None not in [o.to for o in out] and {o.to for o in out} == {"王五", "张经理"}
+
+
+# ---- item 13: 更正 旧手机 新手机 on the database, and its /撤销 ----------------------------------------
+def test_a_phone_correction_is_kept_and_undone_exactly(app):
+    say(app, "李四", "到访 张三 13800001111", "09:05")
+    refused = say(app, "李四", "到访 张三 13800001112", "09:06")
+    assert "更正 138****1111 新手机号" in refused[0].text
+    out = say(app, "李四", "更正 138****1111 13800001112", "09:07")
+    assert out[0].text == "已更正 张三 的手机：138****1111 → 138****1112，归属 李四 不变。"
+    assert "归属 李四" in say(app, "王五", "查客 13800001112", "09:08")[0].text
+    undone = say(app, "张经理", "/撤销", "09:11")
+    assert "更正" in undone[0].text
+    assert "归属 李四" in say(app, "王五", "查客 13800001111", "09:12")[0].text

@@ -208,3 +208,110 @@ def test_an_ownership_appeal_has_a_window_and_is_refused_to_the_owner(office):
     late = office.say("李四", "申诉 13800001111 我一直在跟", "2026-12-06 10:00")
     assert late.refused and "归属申诉期已于 12-05 结束" in late.text and late.reply is None
     assert not office.say("赵六", "申诉 13800001111 我也接待过", "2026-12-05 10:00").refused
+
+
+# ---- item 13: a mistyped phone is corrected with 更正 旧手机 新手机 ------------------------------------
+def _typo(office) -> None:
+    """李四 registers 张三 with a mistyped phone (…1111 instead of …1112)."""
+    office.say("张经理", "/开班 李四 王五", f"{D} 09:00")
+    office.say("李四", "到访 张三 13800001111", f"{D} 09:05")
+
+
+def test_visit_again_with_the_right_number_points_to_the_correction_and_changes_nothing(office):
+    _typo(office)
+    before = office.state()
+    said = office.say("李四", "到访 张三 13800001112", f"{D} 09:06")
+    assert said.refused and "不能再接新客户" in said.text
+    assert "如果是 张三 的手机号填错了，不用 /撤销，请发：更正 138****1111 新手机号" in said.text
+    assert office.state() == before
+
+
+@pytest.mark.parametrize("text", [
+    "更正 13800001111 13800001112", "更正 138****1111 13800001112", "更正：13800001111，13800001112",
+    "更正 13800001111 改为 13800001112", "更正 13800001111改成13800001112", "更正 旧 13800001111 新 13800001112",
+    "更正 138 0000 1111 138-0000-1112", "更正 13800001111 → 13800001112", "更正了 13800001111 13800001112",
+    "/更正 +86 13800001111 13800001112", "更正 手机 13800001111 应该是 13800001112",
+    "更正 １３８００００１１１１ １３８００００１１１２",
+])
+def test_the_owner_corrects_a_mistyped_phone_as_typed_in_a_hurry(office, text):
+    _typo(office)
+    queue = office.queue()
+    said = office.say("李四", text, f"{D} 09:07")
+    assert not said.refused, said.text
+    assert said.text == "已更正 张三 的手机：138****1111 → 138****1112，归属 李四 不变。"
+    assert "归属 李四" in office.say("王五", "查客 13800001112", f"{D} 09:08").text
+    assert office.say("王五", "查客 13800001111", f"{D} 09:08").refused
+    assert office.queue() == queue                     # the turn it used stays used, nothing else moves
+    [row] = office.uow.customers.rows
+    assert (row.owner, row.phone) == ("李四", "13800001112")
+
+
+def test_the_corrected_phone_is_the_one_follow_ups_and_deals_find(office):
+    _typo(office)
+    office.say("李四", "更正 13800001111 13800001112", f"{D} 09:07")
+    assert not office.say("李四", "跟进 13800001112 看了样板间", f"{D} 09:20").refused
+    deal = office.say("王五", "成交 张三 13800001112", f"{D} 10:00")
+    assert deal.text.startswith("成交登记：张三（138****1112）1套，业绩 李四")
+
+
+@pytest.mark.parametrize("who,text,why", [
+    ("王五", "更正 13800001111 13800001112", "只有归属人（登记当天）或经理可以更正手机号"),
+    ("李四", "更正 13800001111 13800001111", "无需更正"),
+    ("李四", "更正 13800001111 1380000111", "手机"),
+    ("李四", "更正 13800001111 13900003333", "已是另一位客户 刘一 的手机（归属 王五）"),
+])
+def test_a_phone_correction_that_is_not_the_owners_to_make_is_refused_and_changes_nothing(office, who, text, why):
+    _typo(office)
+    office.say("李四", "送客", f"{D} 09:10")
+    office.say("王五", "到访 刘一 13900003333", f"{D} 09:12")
+    before = office.state()
+    said = office.say(who, text, f"{D} 09:15")
+    assert said.refused and why in said.text, said.text
+    assert office.state() == before
+
+
+def test_a_rival_cannot_move_a_colleagues_phone_onto_his_own_customer(office):
+    _typo(office)
+    office.say("李四", "送客", f"{D} 09:10")
+    office.say("王五", "到访 刘一 13900003333", f"{D} 09:12")
+    said = office.say("王五", "更正 13900003333 13800001111", f"{D} 09:15")
+    assert said.refused and "张三" in said.text and "归属 李四" in said.text
+
+
+def test_after_the_registration_day_only_a_manager_corrects_the_phone(office):
+    _typo(office)
+    late = office.say("李四", "更正 13800001111 13800001112", "2026-11-28 10:00")
+    assert late.refused and "经理发：更正 138****1111 新手机号" in late.text
+    said = office.say("张经理", "更正 138****1111 13800001112", "2026-11-28 10:01")
+    assert not said.refused and "归属 李四 不变" in said.text
+
+
+def test_a_further_phone_is_corrected_without_touching_the_first(office):
+    _same_person(office)
+    said = office.say("张经理", "更正 139****2222 13900002223", "2026-11-21 10:00")
+    assert not said.refused and "139****2222 → 139****2223" in said.text
+    [row] = [r for r in office.uow.customers.rows if r.name == "张三"]
+    assert row.phone == "13812345678" and office.uow.customers.phones_of(row.id) == ["13900002223"]
+
+
+def test_the_name_correction_still_works(office):
+    _typo(office)
+    said = office.say("李四", "更正 13800001111 张珊", f"{D} 09:07")
+    assert not said.refused and "张三 → 张珊" in said.text
+
+
+def test_the_suggested_correction_typed_with_its_placeholder_renames_nobody(office):
+    _typo(office)
+    before = office.state()
+    for text in ("更正 138****1111 新手机号", "更正 13800001111 正确手机号", "更正 13800001111 手机"):
+        said = office.say("李四", text, f"{D} 09:07") if _parses(text) else None
+        assert said is None or said.refused
+    assert office.state() == before
+
+
+def _parses(text: str) -> bool:
+    from bot.parser import Usage, parse
+    try:
+        return parse(text) is not None
+    except Usage:
+        return False
