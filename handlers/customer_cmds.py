@@ -67,6 +67,9 @@ def describe(ctx: Ctx, row: m.Customer, full_phone: bool = False) -> str:
     owner = cust.owner_at(ctx.now)
     phone = row.phone if full_phone else cr.mask(row.phone)
     text = T.DESCRIBE.format(name=row.name, phone=phone, status=STATUS_WORDS[status])
+    more = ctx.phones_of(row)[1:]
+    if more:                                  # one record per person (RULES §5.5): the further phones
+        text += T.DESCRIBE_PHONES.format(phones="、".join(p if full_phone else cr.mask(p) for p in more))
     if owner:
         text += T.DESCRIBE_OWNER.format(owner=owner)
     if status == cr.ACTIVE:
