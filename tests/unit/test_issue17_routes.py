@@ -315,3 +315,28 @@ def _parses(text: str) -> bool:
         return parse(text) is not None
     except Usage:
         return False
+
+
+def test_an_unused_approval_lapses_when_the_member_is_free_again(office):
+    office.say("张经理", "/开班 李四 王五", f"{D} 09:00")
+    office.say("李四", "到访 张三 13812345678", f"{D} 09:05")
+    office.say("张经理", "/批准 李四", f"{D} 09:10")
+    office.say("李四", "送客", f"{D} 09:20")                   # free again, the approval unused
+    office.say("王五", "接待", f"{D} 09:25")
+    took = office.say("李四", "到访 刘一 13900001111", f"{D} 09:30")
+    assert not took.refused and "下一位:李四" not in took.text      # busy with 刘一: not next-up
+    office.say("王五", "送客", f"{D} 09:35")
+    assert office.say("李四", "接待", f"{D} 09:40").refused            # no second customer without a new /批准
+
+
+@pytest.mark.parametrize("text", [
+    "申诉 13800001111 我一直在跟", "申诉 138****1111 我一直在跟", "申诉：13800001111，他抢我客户",
+    "申诉 138 0000 1111 一直在跟", "申诉了 13800001111 我先登记的", "/申诉 13800001111 我先登记的",
+    "申诉13800001111 一直在跟", "申诉 +86 138-0000-1111 跟了一周", "申诉 顾一 13800001111 我的客户",
+    "申诉 13800001111 我的客户！",
+])
+def test_the_former_owners_appeal_as_typed_in_a_hurry(office, text):
+    _lapsed_and_taken(office)
+    said = office.say("李四", text, "2026-11-28 10:05")
+    assert not said.refused and said.text.startswith("对 顾一 归属（现归 王五）的申诉已提交给经理"), said.text
+    assert [t.to for t in said.reply.tells] == ["张经理"]
