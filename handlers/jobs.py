@@ -133,7 +133,7 @@ def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[m.Customer, date
     the owner, day, stage and the group's first customer: the combined message is sent exactly once, and
     a later group of the same owner and stage that day (the rows beyond one step's limit) keeps its own."""
     key = f"remind:{ctx.project.id}:{owner}:{ctx.today:%Y%m%d}:{stage}:{min(r.id for r, _ in items)}"
-    whos = [(T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)) + _taken(r, owner), r.phone, f"{d:%m-%d}")
+    whos = [(T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)) + _taken(ctx, r, d), r.phone, f"{d:%m-%d}")
             for r, d in items]
     if stage in (REMIND_EVE, REMIND_LAST):
         when = T.REMIND_WHEN_EVE if stage == REMIND_EVE else T.REMIND_WHEN_LAST
@@ -155,9 +155,11 @@ def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[m.Customer, date
                        MessageKind.LAPSE) for mgr in ctx.managers()]
 
 
-def _taken(row: m.Customer, former: str) -> str:
-    """「（现已由 王五 重新登记）」 in a lapse notice about a customer registered again since (RULES §7)."""
-    return T.LAPSE_TAKEN.format(owner=row.owner) if row.owner and row.owner != former else ""
+def _taken(ctx: Ctx, row: m.Customer, deadline: datetime) -> str:
+    """「（现已由 王五 重新登记）」 in a lapse notice about a customer registered again since the
+    deadline that lapsed (RULES §7), whoever registered it."""
+    again = row.valid_until is None or ctx.local(row.valid_until) != deadline
+    return T.LAPSE_TAKEN.format(owner=row.owner) if row.owner and again else ""
 
 
 def _nudges(ctx: Ctx) -> list[Msg]:

@@ -340,3 +340,14 @@ def test_the_former_owners_appeal_as_typed_in_a_hurry(office, text):
     said = office.say("李四", text, "2026-11-28 10:05")
     assert not said.refused and said.text.startswith("对 顾一 归属（现归 王五）的申诉已提交给经理"), said.text
     assert [t.to for t in said.reply.tells] == ["张经理"]
+
+
+def test_a_lapse_the_former_owner_registered_again_himself_is_still_told_naming_him(office):
+    office.say("张经理", "/开班 李四", "2026-11-20 09:00")
+    office.say("李四", "到访 顾一 13800001111", "2026-11-20 09:05")
+    office.say("李四", "送客", "2026-11-20 09:30")
+    office.due("2026-11-27 23:59")
+    office.say("李四", "到访 顾一 13800001111", "2026-11-28 00:02")
+    out = [o for o in office.due("2026-11-28 09:00") if "公客" in o.text]
+    assert sorted(o.to for o in out) == ["张经理", "李四"] and all("现已由 李四 重新登记" in o.text for o in out)
+    assert not office.say("李四", "跟进 顾一 约了周末", "2026-11-28 10:00").refused
