@@ -172,8 +172,10 @@ class Ctx:
     def merge_into(self, row: m.Customer, into: m.Customer) -> None:
         """/核实 同一人: `row`'s phone becomes a further phone of `into`, its receptions and deals move
         over, its names are kept as other names, and its own record goes (one record per person)."""
-        for r in [*self.uow.receptions.of_customer(row.id), *self.uow.deals.of_customer(row.id)]:
+        for r in self.uow.receptions.of_customer(row.id):
             r.customer_id = into.id
+        for d in self.uow.deals.of_customer(row.id):
+            d.customer_id = into.id
         for p in self.uow.customers.phone_rows(row.id):
             p.customer_id = into.id
         names = [n for n in [row.name, *(row.other_names or [])] if n != into.name]
