@@ -80,3 +80,21 @@ def test_a_split_record_whose_twin_is_not_found_is_left_alone(db_url):
     assert [c.phone for c in _rows(engine, "customers")] == ["13900002222"]
     assert _rows(engine, "customer_phones") == []
     engine.dispose()
+
+
+def test_a_split_record_whose_owner_changed_since_joins_the_existing_customer_as_it_is(db_url):
+    engine = make_engine(db_url)
+    _alembic(engine, BEFORE)
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(meta.tables["projects"]).values(name="阳光花园", state={}))
+        conn.execute(insert(meta.tables["customers"]).values(**_customer("张三", "13812345678", EARLY, owner="王五")))
+        conn.execute(insert(meta.tables["customers"]).values(**_customer(
+            "张三", "13900002222", LATE, note="经理核实：与 138****5678 为同一人")))
+        conn.execute(insert(meta.tables["customers"]).values(**_customer("李娟", "13856785678", LATE)))
+    _alembic(engine, AFTER)
+    rows = _rows(engine, "customers")
+    assert [(c.name, c.owner, c.valid_until) for c in rows] == [("张三", "王五", EARLY), ("李娟", "李四", LATE)]
+    assert [p.phone for p in _rows(engine, "customer_phones")] == ["13900002222"]
+    engine.dispose()

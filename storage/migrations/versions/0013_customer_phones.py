@@ -64,26 +64,32 @@ def _merge_twins(conn) -> None:
         if mt is None:
             continue
         twins = conn.execute(sa.select(c).where(
-            c.c.project_id == row.project_id, c.c.id != row.id, c.c.owner == row.owner,
+            c.c.project_id == row.project_id, c.c.id != row.id,
             c.c.phone.like(f"{mt.group(1)}%{mt.group(2)}")).order_by(c.c.id)).all()
+        if len(twins) > 1:                  # the masked phone is not enough: the one of the same name
+            twins = [x for x in twins if x.name == row.name or row.name in (x.other_names or [])]
         if len(twins) == 1 and twins[0].id not in {r.id for r in split}:
             _merge(conn, t, row, twins[0])
 
 
 def _merge(conn, t, row, twin) -> None:
+    """`row` into `twin`: with the same owner the later validity (or a deal) of the two wins; with
+    owners that differ since (a lapse, a /转移), the existing customer's ownership stands."""
     c = t['customers']
     names = list(twin.other_names or [])
     for n in [row.name, *(row.other_names or [])]:
         if n != twin.name and n not in names:
             names.append(n)
-    closed = CLOSED in (row.status, twin.status)
-    until = None if closed else max((u for u in (row.valid_until, twin.valid_until) if u), default=None)
-    last = max((u for u in (row.last_activity_at, twin.last_activity_at) if u), default=None)
-    later = until is not None and until != twin.valid_until
-    conn.execute(sa.update(c).where(c.c.id == twin.id).values(
-        other_names=names, status=CLOSED if closed else twin.status, valid_until=until, last_activity_at=last,
-        due_at=row.due_at if later else (None if closed else twin.due_at),
-        due_stage=row.due_stage if later else twin.due_stage))
+    values = {"other_names": names}
+    if row.owner == twin.owner:
+        closed = CLOSED in (row.status, twin.status)
+        until = None if closed else max((u for u in (row.valid_until, twin.valid_until) if u), default=None)
+        later = until is not None and until != twin.valid_until
+        values.update(status=CLOSED if closed else twin.status, valid_until=until,
+                      last_activity_at=max((u for u in (row.last_activity_at, twin.last_activity_at) if u), default=None),
+                      due_at=row.due_at if later else (None if closed else twin.due_at),
+                      due_stage=row.due_stage if later else twin.due_stage)
+    conn.execute(sa.update(c).where(c.c.id == twin.id).values(**values))
     conn.execute(sa.insert(t['customer_phones']).values(
         project_id=row.project_id, customer_id=twin.id, phone=row.phone))
     for name in ('receptions', 'deals'):
