@@ -277,7 +277,7 @@ def correct(args):
         if new and not after:
             return c.CorrectPhone(phone, new)
     if any(w in t for t in rest for w in ("手机", "电话", "号码")):
-        raise ValueError                # `更正 138… 新手机号` typed as shown: the usage line, never a rename
+        raise ValueError                # `更正 138… 新手机` typed as shown: the usage line, never a rename
     return correct_name(args)
 
 

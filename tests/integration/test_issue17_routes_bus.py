@@ -122,7 +122,7 @@ def test_an_appeal_sent_privately_stays_private(app):
 def test_a_phone_correction_is_kept_and_undone_exactly(app):
     say(app, "李四", "到访 张三 13800001111", "09:05")
     refused = say(app, "李四", "到访 张三 13800001112", "09:06")
-    assert "更正 138****1111 新手机号" in refused[0].text
+    assert "更正 138****1111 新手机" in refused[0].text
     out = say(app, "李四", "更正 138****1111 13800001112", "09:07")
     assert out[0].text == "已更正 张三 的手机：138****1111 → 138****1112，归属 李四 不变。"
     assert "归属 李四" in say(app, "王五", "查客 13800001112", "09:08")[0].text

@@ -222,7 +222,7 @@ def test_visit_again_with_the_right_number_points_to_the_correction_and_changes_
     before = office.state()
     said = office.say("李四", "到访 张三 13800001112", f"{D} 09:06")
     assert said.refused and "不能再接新客户" in said.text
-    assert "如果是 张三 的手机号填错了，不用 /撤销，请发：更正 138****1111 新手机号" in said.text
+    assert "如果是 张三 的手机号填错了，不用 /撤销，请发：更正 138****1111 新手机" in said.text
     assert office.state() == before
 
 
@@ -281,7 +281,7 @@ def test_a_rival_cannot_move_a_colleagues_phone_onto_his_own_customer(office):
 def test_after_the_registration_day_only_a_manager_corrects_the_phone(office):
     _typo(office)
     late = office.say("李四", "更正 13800001111 13800001112", "2026-11-28 10:00")
-    assert late.refused and "经理发：更正 138****1111 新手机号" in late.text
+    assert late.refused and "经理发：更正 138****1111 新手机" in late.text
     said = office.say("张经理", "更正 138****1111 13800001112", "2026-11-28 10:01")
     assert not said.refused and "归属 李四 不变" in said.text
 
@@ -303,7 +303,8 @@ def test_the_name_correction_still_works(office):
 def test_the_suggested_correction_typed_with_its_placeholder_renames_nobody(office):
     _typo(office)
     before = office.state()
-    for text in ("更正 138****1111 新手机号", "更正 13800001111 正确手机号", "更正 13800001111 手机"):
+    for text in ("更正 138****1111 新手机", "更正 138****1111 新手机号", "更正 13800001111 正确手机号",
+                 "更正 13800001111 手机"):
         said = office.say("李四", text, f"{D} 09:07") if _parses(text) else None
         assert said is None or said.refused
     assert office.state() == before
