@@ -129,3 +129,10 @@ def test_a_phone_correction_is_kept_and_undone_exactly(app):
     undone = say(app, "张经理", "/撤销", "09:11")
     assert "更正" in undone[0].text
     assert "归属 李四" in say(app, "王五", "查客 13800001111", "09:12")[0].text
+
+
+def test_details_filled_in_privately_are_announced_without_a_queue_line(app):
+    say(app, "李四", "接待", "09:05")
+    out = _private(app, "李四", "到访 张三 13812345678", "09:07")     # fills the open 接待: the queue stays
+    [group] = [o for o in out if o.to is None]
+    assert group.text.startswith("李四 报到访：张三（138****5678）") and "下一位" not in group.text
