@@ -27,6 +27,7 @@ from handlers.registry import HANDLERS, READ_ONLY, STATIC
 from handlers.reply import Reply
 from handlers.settings import ProjectSettings
 from rules import texts as T
+from rules.enums import MessageKind
 from rules.errors import Refused
 from rules.queue import Day
 from storage.db import OUTAGE, DatabaseProblem, explain
@@ -35,6 +36,7 @@ from storage.retry import retrying
 from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
+REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # the register (COMMANDS "Private chats")
 
 
 class App:
@@ -180,24 +182,32 @@ class App:
     def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict) -> list[Outgoing]:
         """The change log and the new state (unless read-only), then the answer, into the outbox
         in the command's own transaction."""
-        after = ctx.day.to_dict()
+        after, changed = ctx.day.to_dict(), False
         if type(cmd) not in READ_ONLY:
             changes = uow.changes()
             if changes or after != before or ctx.reasons:
                 self._audit(uow, ctx, msg.text, reply, {"day": before, "rows": changes})
             ctx.project.state = after
+            changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
         moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
-        replies = self._answer(msg, ctx, cmd, reply, moved)
+        replies = self._answer(msg, ctx, cmd, reply, moved, announce=msg.private and changed and not reply.private)
         return self.outbox.write(uow, replies, ctx.now, numbered=True)
 
-    def _answer(self, msg: Incoming, ctx: Ctx, cmd, reply: Reply, moved: bool) -> list[Outgoing]:
-        """The command's reply (with 下一位 when the queue moved) and the messages it sends besides."""
+    def _answer(self, msg: Incoming, ctx: Ctx, cmd, reply: Reply, moved: bool, announce: bool) -> list[Outgoing]:
+        """The command's reply (with 下一位 when the queue moved) and the messages it sends besides.
+        `announce`: sent privately, it changed the queue or the register (COMMANDS §Parsing "Private
+        chats"): the group hears the reply as if posted there, the sender gets a one-line confirmation."""
         if type(cmd) not in READ_ONLY and ctx.day_open() and moved:
             reply = replace(reply, text=reply.text + "\n" + next_line(ctx.day)).mention(ctx.day.next_up())
         reply = replace(reply, mentions=tuple(dict.fromkeys(reply.mentions))).tell(*notices(ctx))
         tag = "static" if type(cmd) in STATIC else "ok"
         project = ctx.settings.name
-        out = self._outgoing(msg, project, reply, tag, ctx.sender, ctx.managers())
+        out = []
+        if announce:
+            out = [replace(o, kind=MessageKind.ANNOUNCE) for o in self._outgoing(
+                replace(msg, private=False, chat_id=None), project, reply, "group", ctx.sender, ctx.managers())]
+            reply = Reply(T.PRIVATE_DONE.format(first=reply.text.splitlines()[0]), tells=reply.tells)
+        out = self._outgoing(msg, project, reply, tag, ctx.sender, ctx.managers()) + out
         return out + [Outgoing(t.text, t.to, (), reply_key(msg, f"x{i}"), project, platform=msg.platform)
                       for i, t in enumerate(reply.tells)]
 

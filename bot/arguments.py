@@ -273,6 +273,23 @@ def transfer(args):
     return c.Transfer(member_name(args[0]), member_name(args[1]))
 
 
+_PHONE_FILLER = ("改为", "改成", "更正为", "换成", "应为", "应是", "应该是", "为", "成", "改", "→", "->", "=>", "到",
+                 "旧", "新", "原", "手机", "手机号", "电话", "号码", "旧手机", "新手机", "原手机", "正确", "正确的")
+
+
+def correct(args):
+    """更正 手机 新姓名, or 更正 旧手机 新手机 (RULES §5.8), with the words people put between them
+    (`更正 138… 改为 139…`, `更正 旧 138… 新 139…`)."""
+    phone, rest = take_phone(args)
+    if phone:
+        new, after = take_phone([t for t in rest if t not in _PHONE_FILLER])
+        if new and not after:
+            return c.CorrectPhone(phone, new)
+    if any(w in t for t in rest for w in ("手机", "电话", "号码")):
+        raise ValueError                # `更正 138… 新手机` typed as shown: the usage line, never a rename
+    return correct_name(args)
+
+
 def correct_name(args):
     """更正 手机 新姓名 (a name typed with a space after the surname is one name)."""
     phone, rest = take_phone(args)

@@ -151,7 +151,7 @@ VERBS: list[Verb] = [
     Verb(("送客",), a.see_off, T.USAGES["送客"]),
     Verb(("跟进",), _masked(a.follow_up), T.USAGES["跟进"]),
     Verb(("成交",), _deal, T.USAGES["成交"]),
-    Verb(("更正",), _masked(a.correct_name), T.USAGES["更正"]),
+    Verb(("更正",), _masked(a.correct), T.USAGES["更正"]),
     Verb(("申诉",), _masked(a.appeal), T.USAGES["申诉"]),
     Verb(("查客",), _masked(a.lookup), T.USAGES["查客"]),
     Verb(("我的客户",), a.none(c.MyCustomers), T.USAGES["我的客户"]),

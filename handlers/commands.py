@@ -260,3 +260,10 @@ class Transfer(Command):
 class CorrectName(Command):
     phone: str
     name: str
+
+
+@dataclass(frozen=True)
+class CorrectPhone(Command):
+    """更正 旧手机 新手机: a mistyped phone (RULES §5.8)."""
+    old: str
+    new: str

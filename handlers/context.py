@@ -13,7 +13,7 @@ from rules import texts as T
 from rules.enums import MANAGES, SELLS, Benefit, BenefitKind, CustomerStatus, Presence
 from rules.errors import Refused
 from rules.queue import Day, Entry
-from rules.schedule import customer_due
+from rules.schedule import LAPSE_NOTICE, customer_due, lapse_notice_due
 from storage import models as m
 from storage.uow import UnitOfWork
 
@@ -139,7 +139,8 @@ class Ctx:
             name=row.name, phone=row.phone, owner=row.owner, status=CustomerStatus(row.status),
             registered_by=row.registered_by, registered_at=self.local(row.registered_at),
             last_activity_at=self.local(row.last_activity_at), valid_until=self.local(row.valid_until),
-            note=row.note, other_names=list(row.other_names or []), id=row.id)
+            note=row.note, other_names=list(row.other_names or []), id=row.id,
+            prev_owner=row.prev_owner, prev_until=self.local(row.prev_until))
 
     def save(self, c: cr.Customer, row: m.Customer | None = None) -> m.Customer:
         """Write a domain customer back; re-arm its reminders when the deadline moved (RULES §7)."""
@@ -147,13 +148,18 @@ class Ctx:
         if row is None:
             row = self.uow.customers.add(m.Customer(project_id=self.project.id, phone=c.phone, due_stage=0))
         old_deadline = row.valid_until
+        if c.prev_until is not None and c.prev_until != row.prev_until and row.due_stage < LAPSE_NOTICE:
+            # registered again before the lapse notice went out: it still goes out (RULES §7)
+            row.lapse_due_at = lapse_notice_due(c.prev_until, self.policy)
         for f in ("name", "owner", "status", "registered_by", "registered_at", "last_activity_at",
-                  "valid_until", "note"):
+                  "valid_until", "note", "prev_owner", "prev_until"):
             setattr(row, f, getattr(c, f))
         row.other_names = list(c.other_names)
         if old_deadline != c.valid_until:
             nxt = customer_due(c.valid_until, 0, self.policy) if c.valid_until else None
             row.due_at, row.due_stage = (nxt[1], 0) if nxt else (None, 0)
+        if row.lapse_due_at is not None:
+            row.due_at = min(row.due_at or row.lapse_due_at, row.lapse_due_at)
         if row.id is None:
             self.s.flush()              # the caller (and the facts below) need the new row's id
         for fact in cr.facts_of_change(before, c, self.now):
@@ -167,6 +173,33 @@ class Ctx:
             if owner and owner != me:
                 return owner
         return None
+
+    def phones_of(self, row: m.Customer) -> list[str]:
+        """Every phone of the customer (RULES §5.5: one record per person), the first one first."""
+        return [row.phone, *self.uow.customers.phones_of(row.id)]
+
+    def change_phone(self, row: m.Customer, old: str, new: str) -> None:
+        """更正 旧手机 新手机: the first phone, or the further one that was `old`."""
+        if row.phone == old:
+            row.phone = new
+            return
+        for p in self.uow.customers.phone_rows(row.id):
+            if p.phone == old:
+                p.phone = new
+
+    def merge_into(self, row: m.Customer, into: m.Customer) -> None:
+        """/核实 同一人: `row`'s phone becomes a further phone of `into`, its receptions and deals move
+        over, its names are kept as other names, and its own record goes (one record per person)."""
+        for r in self.uow.receptions.of_customer(row.id):
+            r.customer_id = into.id
+        for d in self.uow.deals.of_customer(row.id):
+            d.customer_id = into.id
+        for p in self.uow.customers.phone_rows(row.id):
+            p.customer_id = into.id
+        names = [n for n in [row.name, *(row.other_names or [])] if n != into.name]
+        into.other_names = list(dict.fromkeys([*(into.other_names or []), *names]))
+        self.uow.customers.delete(row)
+        self.uow.customers.add_phone(self.project.id, into.id, row.phone)
 
     def masked_customer(self, key: str) -> m.Customer | None:
         """A phone as the bot prints it (`139****0003`): the one customer of the project it matches;

@@ -1,6 +1,8 @@
 """客户登记表 commands (RULES §5, §6): 跟进 查客 我的客户 成交 申诉 /核实 /裁定 /释放."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from handlers import commands as c
 from handlers.context import Ctx
 from handlers.queue_cmds import refund
@@ -25,19 +27,38 @@ def follow_up(cmd: c.FollowUp, ctx: Ctx) -> Reply:
     if phone or cr.masked_phone(cmd.key):                    # 跟进 138****0001 as the bot printed it
         row = ctx.find_customer(phone or cmd.key)
     else:
-        mine = [r for r in ctx.customers_named(cmd.key) if ctx.domain(r).owner_at(ctx.now) == me]
+        named = ctx.customers_named(cmd.key)
+        mine = [r for r in named if ctx.domain(r).owner_at(ctx.now) == me]
+        lapsed = [r for r in named if ctx.domain(r).lapsed_from(me, ctx.now)]
+        if len(mine) != 1 and len(lapsed) == 1 and not mine:
+            mine = lapsed                       # mine until it lapsed: answered with the lapse (§5.9)
         if len(mine) != 1:
             raise Refused((T.FOLLOW_UP_NONE_NAMED if not mine else T.FOLLOW_UP_SEVERAL).format(name=cmd.key))
         row = mine[0]
     cust = ctx.domain(row)
     owner = cust.owner_at(ctx.now)
     if owner != me:
-        raise Refused((T.FOLLOW_UP_NOT_OWNER if owner else T.FOLLOW_UP_PUBLIC).format(name=row.name, owner=owner))
+        raise Refused(_not_mine(ctx, row, cust, me, owner))
     cust.renew(ctx.now, ctx.policy.tracking_days)
     ctx.save(cust, row)
     ctx.note(T.FOLLOW_UP_NOTE.format(me=me, name=row.name, content=cmd.content))
     until = T.FOLLOWED_UP_UNTIL.format(until=f"{cust.valid_until:%m-%d}") if cust.valid_until else ""
     return Reply(T.FOLLOWED_UP.format(me=me, name=row.name, phone=cr.mask(row.phone), until=until))
+
+
+def _not_mine(ctx: Ctx, row: m.Customer, cust: cr.Customer, me: str, owner: str | None) -> str:
+    """Why `me` may not follow this customer up; after a lapse of `me`'s own ownership: when it lapsed
+    and who holds the customer now (RULES §5.9), never just "not yours"."""
+    until = cust.lapsed_from(me, ctx.now)
+    if until is None:
+        return (T.FOLLOW_UP_NOT_OWNER if owner else T.FOLLOW_UP_PUBLIC).format(name=row.name, owner=owner)
+    who = T.CUSTOMER_WHO.format(name=row.name, phone=cr.mask(row.phone))
+    if owner is None:
+        return T.FOLLOW_UP_LAPSED_PUBLIC.format(who=who, deadline=f"{until:%m-%d}")
+    appeal_until = ctx.local(row.registered_at).date() + timedelta(days=ctx.policy.deal_appeal_days)
+    return T.FOLLOW_UP_LAPSED_TAKEN.format(who=who, deadline=f"{until:%m-%d}", owner=owner,
+                                           at=f"{ctx.local(row.registered_at):%m-%d %H:%M}",
+                                           phone=cr.mask(row.phone), appeal_until=f"{appeal_until:%m-%d}")
 
 
 def describe(ctx: Ctx, row: m.Customer, full_phone: bool = False) -> str:
@@ -46,6 +67,9 @@ def describe(ctx: Ctx, row: m.Customer, full_phone: bool = False) -> str:
     owner = cust.owner_at(ctx.now)
     phone = row.phone if full_phone else cr.mask(row.phone)
     text = T.DESCRIBE.format(name=row.name, phone=phone, status=STATUS_WORDS[status])
+    more = ctx.phones_of(row)[1:]
+    if more:                                  # one record per person (RULES §5.5): the further phones
+        text += T.DESCRIBE_PHONES.format(phones="、".join(p if full_phone else cr.mask(p) for p in more))
     if owner:
         text += T.DESCRIBE_OWNER.format(owner=owner)
     if status == cr.ACTIVE:
@@ -85,27 +109,34 @@ def verify(cmd: c.Verify, ctx: Ctx) -> Reply:
     if cust.status != cr.PENDING:
         raise Refused(T.NOT_PENDING.format(name=row.name, phone=cr.mask(row.phone)))
     if cmd.same:
-        twin = next((o for o in ctx.customers_named(row.name)
-                     if o.id != row.id and ctx.domain(o).owner_at(ctx.now)), None)
-        other = ctx.domain(twin) if twin is not None else None
-        if other is None or other.owner is None:           # (owner_at above: the twin has an owner)
-            raise Refused(T.NO_TWIN)
-        cust.owner, cust.status, cust.valid_until = other.owner, other.status, other.valid_until
-        cust.last_activity_at, cust.note = other.last_activity_at, T.TWIN_NOTE_FIELD.format(phone=cr.mask(other.phone))
-        ctx.save(cust, row)
-        ctx.note(T.VERIFIED_SAME_NOTE.format(name=row.name, owner=other.owner))
-        return _hand_over_after_verify(ctx, row, other.owner, other.status == cr.CLOSED)
+        return _same_person(ctx, row)
     cust.register_to(cust.registered_by, cust.name, ctx.now, ctx.policy.tracking_days)
     ctx.save(cust, row)
     ctx.note(T.VERIFIED_OTHER_NOTE.format(name=row.name, owner=cust.owner))
     return Reply(T.VERIFIED_OTHER.format(name=row.name, phone=cr.mask(row.phone), owner=cust.owner))
 
 
-def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool) -> Reply:
+def _same_person(ctx: Ctx, row: m.Customer) -> Reply:
+    """/核实 手机 同一人 (RULES §5.5): the pending registration is the existing customer — one record,
+    the second phone one more of theirs, with one validity, one set of reminders and one lapse."""
+    twin = next((o for o in ctx.customers_named(row.name)
+                 if o.id != row.id and ctx.domain(o).owner_at(ctx.now)), None)
+    owner = ctx.domain(twin).owner_at(ctx.now) if twin is not None else None
+    if twin is None or owner is None:
+        raise Refused(T.NO_TWIN)
+    recs = ctx.uow.receptions.of_customer_by_others(row.id, ctx.today, owner)
+    phone = row.phone
+    ctx.merge_into(row, twin)
+    ctx.note(T.VERIFIED_SAME_NOTE.format(name=twin.name, owner=owner),
+             T.PHONE_MERGED_NOTE.format(phone=cr.mask(phone), name=twin.name))
+    return _hand_over_after_verify(ctx, twin, owner, twin.status == cr.CLOSED, recs, phone)
+
+
+def _hand_over_after_verify(ctx: Ctx, row: m.Customer, owner: str, closed: bool, recs: list[m.Reception],
+                            phone: str) -> Reply:
     """/核实 同一人: today's receiver of that customer handed a colleague's customer over (RULES §4
     `handover`): the count back, a make-up for a counted rotation turn; the owner takes over if here."""
-    lines, took_over = [T.VERIFIED_SAME.format(name=row.name, owner=owner)], False
-    recs = ctx.uow.receptions.of_customer_by_others(row.id, ctx.today, owner)
+    lines, took_over = [T.VERIFIED_SAME.format(name=row.name, owner=owner, phone=cr.mask(phone))], False
     for r in recs:
         if refund(ctx, r, T.IS_CUSTOMER_OF.format(name=row.name, owner=owner)):
             lines.append(T.HANDOVER_REFUNDED.format(me=r.member))

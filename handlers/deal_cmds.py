@@ -223,7 +223,7 @@ def appeal(cmd: c.Appeal, ctx: Ctx) -> Reply:
     row = ctx.find_customer(cmd.phone)
     deal = ctx.uow.deals.latest_of(row.id)
     if deal is None:
-        raise Refused(T.APPEAL_NO_DEAL.format(name=row.name))
+        return _ownership_appeal(cmd, ctx, row)
     deadline = dr.appeal_deadline(deal.day, ctx.policy.deal_appeal_days)
     if not dr.appeal_open(deal.day, ctx.today, ctx.policy.deal_appeal_days):
         raise Refused(T.APPEAL_CLOSED.format(name=row.name, day=f"{deal.day:%m-%d}", deadline=f"{deadline:%m-%d}"))
@@ -234,3 +234,27 @@ def appeal(cmd: c.Appeal, ctx: Ctx) -> Reply:
         by=ctx.sender, name=row.name, phone=row.phone, day=f"{deal.day:%m-%d}", shares=share_words(deal.shares),
         reason=cmd.reason, deadline=f"{deadline:%m-%d}")) for mgr in ctx.managers())
     return Reply(T.APPEALED.format(deadline=f"{deadline:%m-%d}"), tells=told)
+
+
+def _ownership_appeal(cmd: c.Appeal, ctx: Ctx, row: m.Customer) -> Reply:
+    """申诉 about a customer with no deal: an appeal of its ownership (RULES §5.9), open through the
+    N-th day after the registration in dispute; one per customer, registration and person."""
+    cust = ctx.domain(row)
+    owner = cust.owner_at(ctx.now)
+    if owner is None or owner == ctx.sender:
+        raise Refused((T.APPEAL_PUBLIC if owner is None else T.APPEAL_OWN).format(name=row.name))
+    registered = ctx.local(row.registered_at)
+    deadline = dr.appeal_deadline(registered.date(), ctx.policy.deal_appeal_days)
+    if not dr.appeal_open(registered.date(), ctx.today, ctx.policy.deal_appeal_days):
+        raise Refused(T.OWNERSHIP_APPEAL_CLOSED.format(name=row.name, owner=owner, day=f"{registered:%m-%d}",
+                                                       deadline=f"{deadline:%m-%d}"))
+    if ctx.uow.deals.appeal_on(row.id, ctx.sender, row.registered_at) is not None:   # the same 申诉 again
+        return Reply(T.APPEAL_ALREADY.format(name=row.name, deadline=f"{deadline:%m-%d}"))
+    ctx.uow.deals.add(m.Appeal(customer_id=row.id, by=ctx.sender, reason=cmd.reason, at=ctx.now))
+    until = cust.lapsed_from(ctx.sender, ctx.now)
+    before = T.OWNERSHIP_APPEAL_LAPSE.format(until=f"{until:%m-%d}") if until else ""
+    ctx.note(T.OWNERSHIP_APPEAL_NOTE.format(by=ctx.sender, name=row.name, owner=owner))
+    told = tuple(Tell(mgr, T.OWNERSHIP_APPEAL_TO_MANAGER.format(
+        by=ctx.sender, name=row.name, phone=row.phone, owner=owner, day=f"{registered:%m-%d %H:%M}", before=before,
+        reason=cmd.reason, deadline=f"{deadline:%m-%d}")) for mgr in ctx.managers())
+    return Reply(T.OWNERSHIP_APPEALED.format(name=row.name, owner=owner, deadline=f"{deadline:%m-%d}"), tells=told)

@@ -49,10 +49,12 @@ def export_path(project: str, start: date, end: date, directory: Path | None = N
     return (directory or EXPORT_DIR) / f"{project}_{start}_{end}.xlsx"
 
 
-def _remark(c) -> str:
-    """备注: the 到访 notes, and the other names the same phone was registered under."""
+def _remark(c, phones: list[str]) -> str:
+    """备注: the 到访 notes, the other names the same phone was registered under, and the person's
+    further phones (RULES §5.5)."""
     others = T.EXPORT_OTHER_NAMES.format(names="、".join(c.other_names)) if c.other_names else ""
-    return "；".join(x for x in (c.note or "", others) if x)
+    more = T.EXPORT_OTHER_PHONES.format(phones="、".join(phones)) if phones else ""
+    return "；".join(x for x in (c.note or "", others, more) if x)
 
 
 def sheets(ctx, start: date, end: date) -> list[Sheet]:
@@ -74,7 +76,7 @@ def _customers(ctx, start: date, end: date, naive) -> Sheet:
     return Sheet(T.EXPORT_CUSTOMERS_SHEET, T.EXPORT_CUSTOMERS_HEADERS,
                  [[naive(f.at), c.name, c.phone, c.owner or "", f.member,
                    STATUS.get(ctx.domain(c).effective_status(ctx.now), ""), naive(c.last_activity_at),
-                   naive(c.valid_until), _remark(c)] for f, c in regs])
+                   naive(c.valid_until), _remark(c, ctx.uow.customers.phones_of(c.id))] for f, c in regs])
 
 
 def _receptions(ctx, start: date, end: date, naive) -> Sheet:

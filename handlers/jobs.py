@@ -101,17 +101,24 @@ def _reminders(ctx: Ctx) -> list[Msg]:
     groups: dict[tuple[str, int], list[tuple[m.Customer, datetime]]] = {}
     rows = ctx.uow.customers.reminders_due(ctx.project.id, ctx.now)
     for row in rows:
+        if row.lapse_due_at is not None and row.lapse_due_at <= ctx.now and row.prev_owner and row.prev_until:
+            # lapsed and registered again before the notice went out: the notice names the new owner (§7)
+            groups.setdefault((row.prev_owner, LAPSE_NOTICE), []).append((row, ctx.local(row.prev_until)))
+            row.lapse_due_at = None
         deadline = ctx.local(row.valid_until)
         stage = customer_due(deadline, row.due_stage, ctx.policy) if deadline else None
         if deadline is None or stage is None or row.status != cr.ACTIVE:
-            row.due_at = None
+            row.due_at = row.lapse_due_at
+            continue
+        if stage[1] > ctx.now:                  # due for the old lapse only: this one's stage comes later
+            row.due_at = min(stage[1], row.lapse_due_at or stage[1])
             continue
         if _wanted(ctx, stage[0], deadline):
             assert row.owner is not None, row.id        # an active customer has an owner (rules.customers)
             groups.setdefault((row.owner, stage[0]), []).append((row, deadline))
         row.due_stage = stage[0]
         nxt = customer_due(deadline, stage[0], ctx.policy)
-        row.due_at = nxt[1] if nxt else None
+        row.due_at = min((x for x in (nxt[1] if nxt else None, row.lapse_due_at) if x), default=None)
     return [msg for (owner, stage), items in groups.items() for msg in _remind(ctx, owner, stage, items)]
 
 
@@ -127,7 +134,8 @@ def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[m.Customer, date
     the owner, day, stage and the group's first customer: the combined message is sent exactly once, and
     a later group of the same owner and stage that day (the rows beyond one step's limit) keeps its own."""
     key = f"remind:{ctx.project.id}:{owner}:{ctx.today:%Y%m%d}:{stage}:{min(r.id for r, _ in items)}"
-    whos = [(T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)), r.phone, f"{d:%m-%d}") for r, d in items]
+    whos = [(T.CUSTOMER_WHO.format(name=r.name, phone=cr.mask(r.phone)) + _taken(ctx, r, d), r.phone, f"{d:%m-%d}")
+            for r, d in items]
     if stage in (REMIND_EVE, REMIND_LAST):
         when = T.REMIND_WHEN_EVE if stage == REMIND_EVE else T.REMIND_WHEN_LAST
         if len(whos) == 1:
@@ -146,6 +154,13 @@ def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[m.Customer, date
     msgs = [Msg(key + ":" + owner, owner, T.LAPSED_TO_OWNER.format(text=text), (), MessageKind.LAPSE)]
     return msgs + [Msg(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=owner, text=text), (),
                        MessageKind.LAPSE) for mgr in ctx.managers()]
+
+
+def _taken(ctx: Ctx, row: m.Customer, deadline: datetime) -> str:
+    """「（现已由 王五 重新登记）」 in a lapse notice about a customer registered again since the
+    deadline that lapsed (RULES §7), whoever registered it."""
+    again = row.valid_until is None or ctx.local(row.valid_until) != deadline
+    return T.LAPSE_TAKEN.format(owner=row.owner) if row.owner and again else ""
 
 
 def _nudges(ctx: Ctx) -> list[Msg]:

@@ -230,28 +230,63 @@ def makeup_for(ctx: Ctx, r: m.Reception, why: str) -> bool:
 
 
 def see_off(cmd: c.SeeOff, ctx: Ctx) -> Reply:
+    """送客 [姓名|手机] (RULES §3.11): ends the sender's only open reception, or the one named; with
+    several open, a bare 送客 lists them and changes nothing. Available again only when none is open."""
     me = ctx.sender
     open_ = ctx.open_receptions(me)
-    if cmd.key:
-        open_ = [r for r in open_ if r.customer_id and _matches(ctx, r.customer_id, cmd.key)]
-    if not open_:
-        raise Refused(T.NO_OPEN_RECEPTION.format(me=me, key=f"「{cmd.key}」" if cmd.key else ""))
-    lines = []
-    for r in open_:
-        ctx.end_reception(r)
-        lines += _after_reception(ctx, r)
-    ctx.note(T.SEEN_OFF_NOTE.format(me=me))
-    head = T.SEEN_OFF if ctx.day_open() and ctx.presence(me) == AVAILABLE else T.SEEN_OFF_OFF_QUEUE
-    return Reply(head.format(me=me) + ("\n" + "\n".join(lines) if lines else ""))
+    chosen = [r for r in open_ if _matches(ctx, r, cmd.key)] if cmd.key else open_
+    if not chosen:
+        raise Refused(T.NO_OPEN_RECEPTION.format(me=me, key=f"「{cmd.key}」" if cmd.key else "")
+                      + (_which(ctx, me, open_) if open_ else ""))
+    if len(chosen) > 1:
+        raise Refused(_which(ctx, me, chosen))
+    r = chosen[0]
+    ctx.end_reception(r)
+    lines = _after_reception(ctx, r)
+    ctx.note(T.SEEN_OFF_NOTE.format(me=me) + (T.REASON.format(reason=_label(ctx, r, False)) if len(open_) > 1 else ""))
+    left = len(open_) - 1
+    if left:
+        head = T.SEEN_OFF_ONE.format(me=me, who=_label(ctx, r, True), n=left)
+    else:
+        head = (T.SEEN_OFF if ctx.day_open() and ctx.presence(me) == AVAILABLE else T.SEEN_OFF_OFF_QUEUE).format(me=me)
+    return Reply(head + ("\n" + "\n".join(lines) if lines else ""))
 
 
-def _matches(ctx: Ctx, customer_id: int, key: str) -> bool:
-    row = ctx.uow.customers.get(customer_id)
-    assert row is not None, customer_id         # receptions.customer_id is a foreign key
-    masked = cr.masked_phone(key)               # 送客 139****0003: the phone as the bot printed it
-    if masked:
-        return row.phone.startswith(masked[0]) and row.phone.endswith(masked[1])
-    return key in (row.phone, row.name)
+def _label(ctx: Ctx, r: m.Reception, with_time: bool) -> str:
+    """张三（138****0001）, or 未登记的来客, with the start time when asked (a phone is always masked)."""
+    row = ctx.uow.customers.get(r.customer_id) if r.customer_id else None
+    who = T.CUSTOMER_WHO.format(name=row.name, phone=cr.mask(row.phone)) if row else T.UNREGISTERED_VISITOR
+    return who + (T.SINCE.format(at=f"{ctx.local(r.started_at):%H:%M}") if with_time else "")
+
+
+def _which(ctx: Ctx, me: str, open_: list[m.Reception]) -> str:
+    """The open receptions, each with a key 送客 accepts (nothing changes)."""
+    items = "\n".join(T.SEE_OFF_ITEM.format(who=_label(ctx, r, True), key=_key(ctx, r, open_)) for r in open_)
+    return T.SEE_OFF_WHICH.format(me=me, n=len(open_), items=items)
+
+
+def _key(ctx: Ctx, r: m.Reception, open_: list[m.Reception]) -> str:
+    """The shortest word that names `r` alone among `open_`: the name, the masked phone, or the start time."""
+    row = ctx.uow.customers.get(r.customer_id) if r.customer_id else None
+    for key in ((row.name, cr.mask(row.phone)) if row else (T.UNREGISTERED_KEY,)):
+        if [x for x in open_ if _matches(ctx, x, key)] == [r]:
+            return key
+    return f"{ctx.local(r.started_at):%H:%M}"
+
+
+def _matches(ctx: Ctx, r: m.Reception, key: str) -> bool:
+    """送客 张三 | 13812345678 | 138****5678 (as the bot printed it) | 5678 | 未登记 | 09:05 (its start)."""
+    if key == f"{ctx.local(r.started_at):%H:%M}":
+        return True
+    if r.customer_id is None:
+        return key == T.UNREGISTERED_KEY
+    row = ctx.uow.customers.get(r.customer_id)
+    assert row is not None, r.customer_id       # receptions.customer_id is a foreign key
+    phones = ctx.phones_of(row)
+    parts = cr.masked_parts(key)                # 送客 139****0003 / 送客 0003
+    if parts:
+        return any(p.startswith(parts[0]) and p.endswith(parts[1]) for p in phones)
+    return key.replace(" ", "") == row.name.replace(" ", "") or cr.normalize_phone(key) in phones
 
 
 def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:

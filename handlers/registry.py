@@ -55,6 +55,7 @@ HANDLERS = {
     c.Roster: roster_cmds.roster,
     c.Transfer: roster_cmds.transfer,
     c.CorrectName: roster_cmds.correct_name,
+    c.CorrectPhone: roster_cmds.correct_phone,
     c.BoardLink: report_cmds.board_link,
     c.ReportLink: report_cmds.report_link,
     c.PeriodReport: report_cmds.period_report,

@@ -133,3 +133,42 @@ def correct_name(cmd: c.CorrectName, ctx: Ctx) -> Reply:
     old, row.name = row.name, name
     ctx.note(T.CORRECTED_NOTE.format(me=ctx.sender, old=old, name=name, phone=cr.mask(row.phone)))
     return Reply(T.CORRECTED.format(old=old, name=name, phone=cr.mask(row.phone), owner=owner or T.NONE))
+
+
+def correct_phone(cmd: c.CorrectPhone, ctx: Ctx) -> Reply:
+    """更正 旧手机 新手机 (RULES §5.8): the owner on the registration day, or a manager at any time;
+    ownership, validity and reminders unchanged; refused, naming the owner, when the new phone is
+    another customer's."""
+    row = ctx.find_customer(cmd.old if cr.masked_phone(cmd.old) else cr.check_phone(cmd.old))
+    new = cr.check_phone(cmd.new)
+    cust = ctx.domain(row)
+    owner = cust.owner_at(ctx.now)
+    old = _typed_phone(ctx, row, cmd.old)
+    if not ctx.is_manager():
+        _may_correct_phone(ctx, row, cust, owner, old)
+    if new in ctx.phones_of(row):
+        raise Refused(T.CORRECT_PHONE_SAME.format(name=row.name, phone=cr.mask(new)))
+    other = ctx.customer_row(new)
+    if other is not None:
+        raise Refused(T.CORRECT_PHONE_TAKEN.format(phone=cr.mask(new), name=other.name,
+                                                   owner=ctx.domain(other).owner_at(ctx.now) or T.NONE))
+    ctx.change_phone(row, old, new)
+    ctx.note(T.PHONE_CORRECTED_NOTE.format(me=ctx.sender, name=row.name, old=cr.mask(old), new=cr.mask(new)))
+    return Reply(T.PHONE_CORRECTED.format(name=row.name, old=cr.mask(old), new=cr.mask(new), owner=owner or T.NONE))
+
+
+def _may_correct_phone(ctx: Ctx, row: m.Customer, cust: cr.Customer, owner: str | None, old: str) -> None:
+    """A salesperson corrects only their own customer's phone, on the day they registered it."""
+    mine = owner == ctx.sender or (cust.status == cr.PENDING and cust.registered_by == ctx.sender)
+    if not mine:
+        raise Refused(T.CORRECT_PHONE_NOT_OWNER.format(name=row.name, phone=cr.mask(old), owner=owner or T.NONE))
+    registered = ctx.local(row.registered_at)
+    if registered.date() != ctx.today:
+        raise Refused(T.CORRECT_PHONE_LATE.format(name=row.name, day=f"{registered:%m-%d}", phone=cr.mask(old)))
+
+
+def _typed_phone(ctx: Ctx, row: m.Customer, key: str) -> str:
+    """Which of the customer's phones `key` names (typed in full, or masked as the bot prints it)."""
+    full, parts = cr.normalize_phone(key), cr.masked_phone(key)
+    return next((p for p in ctx.phones_of(row)
+                 if p == full or (parts and p.startswith(parts[0]) and p.endswith(parts[1]))), row.phone)

@@ -24,7 +24,8 @@ def dump(engine: Engine, ps: ProjectSettings, now: datetime) -> dict:
             d = ctx.domain(c)
             status = d.effective_status(local)
             customers.append({"name": c.name, "phone": c.phone, "owner": d.owner_at(local), "status": status,
-                              "valid_until": d.valid_until.isoformat() if status == ACTIVE and d.valid_until else None})
+                              "valid_until": d.valid_until.isoformat() if status == ACTIVE and d.valid_until else None,
+                              "phones": ctx.phones_of(c)})        # RULES §5.5: every phone of the person
         deals = []
         for dl in uow.deals.of_project(row.id):
             cust = uow.customers.get(dl.customer_id)

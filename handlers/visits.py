@@ -48,7 +48,10 @@ def visit(cmd: c.Visit, ctx: Ctx) -> Reply:
     if v.category == Category.NAMED and v.receiver != me:    # 点名 甲: handed on only when 甲 confirms
         return named_cmds.ask(ctx, me, v.receiver, replace(cmd, name=name, phone=phone), fill)
     if fill is None and v.receiver == me:
-        _check_may_receive(ctx, me, v)
+        try:
+            _check_may_receive(ctx, me, v)
+        except Refused as r:                  # 到访 again with the right number: 更正, not /撤销
+            raise Refused(_typo_hint(ctx, me, name, r.reason)) from None
     withdrawn = withdraw_non_buyer(ctx, me, fill)
     row, lines = register_visit(ctx, cust, row, name, phone, v)
     if cmd.note:                              # 到访 备注 (看三居): kept on the customer, in the export
@@ -74,6 +77,16 @@ def _already_received(ctx: Ctx, me: str, busy_with: m.Reception, name: str, phon
     ctx.note(T.ALREADY_RECEIVED_NOTE.format(me=me, name=name, who=who))
     tail = T.HANDOVER_REFUNDED if made_up else T.COUNT_BACK_NO_MAKEUP if had else T.RECEPTION_ENDED
     return Reply(being + "\n" + tail.format(me=me).strip())
+
+
+def _typo_hint(ctx: Ctx, me: str, name: str, reason: str) -> str:
+    """A refused 到访 whose name is that of the customer `me` is receiving, registered today: the
+    phone was likely mistyped; the refusal says how to correct it (RULES §5.8)."""
+    for r in ctx.open_receptions(me):
+        row = ctx.uow.customers.get(r.customer_id) if r.customer_id else None
+        if row is not None and row.name == name and ctx.local(row.registered_at).date() == ctx.today:
+            return reason + "\n" + T.TYPO_HINT.format(name=name, phone=cr.mask(row.phone))
+    return reason
 
 
 def _colleague(ctx: Ctx, name: str) -> str | None:

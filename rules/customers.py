@@ -138,6 +138,8 @@ class Customer:
     note: str = ""
     other_names: list[str] = field(default_factory=list)
     id: int | None = None
+    prev_owner: str | None = None           # who owned it before it lapsed and was registered again
+    prev_until: datetime | None = None      # through when that ownership was valid
 
     def effective_status(self, now: datetime) -> CustomerStatus:
         """active → lapsed (公客) once now is past valid_until; closed never lapses."""
@@ -155,10 +157,22 @@ class Customer:
             self.valid_until = valid_until(now, tracking_days)
 
     def register_to(self, owner: str, name: str, now: datetime, tracking_days: int) -> None:
-        """A valid registration (new, or of a 公客) makes `owner` the owner."""
+        """A valid registration (new, or of a 公客) makes `owner` the owner; the lapse before it is kept
+        (RULES §5.9: the former owner is told when it lapsed and who holds the customer now)."""
+        if self.owner and self.valid_until and self.effective_status(now) == LAPSED:
+            self.prev_owner, self.prev_until = self.owner, self.valid_until
         self.owner, self.name, self.status = owner, name, ACTIVE
         self.registered_by, self.registered_at = owner, now
         self.renew(now, tracking_days)
+
+    def lapsed_from(self, member: str, now: datetime) -> datetime | None:
+        """When `member`'s ownership of this customer lapsed, if it was theirs until a lapse: the
+        deadline that passed (still a 公客, or registered again by someone else since)."""
+        if self.owner == member and self.effective_status(now) == LAPSED:
+            return self.valid_until
+        if self.prev_owner == member and self.owner != member:
+            return self.prev_until
+        return None
 
     def close(self) -> None:
         """成交: a customer with a deal no longer lapses."""

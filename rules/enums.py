@@ -97,6 +97,7 @@ class MessageKind(StrEnum):
     LAPSE = "lapse"         # a customer lapsed (sent however late: the owner must know)
     CATCH_UP = "catch_up"   # the line after downtime
     NOTICE = "notice"       # a message the bot could not deliver, told to the managers
+    ANNOUNCE = "announce"   # a command sent privately, announced in the project's group
 
 
 STALE_AFTER_ITS_DAY = frozenset({MessageKind.GREETING, MessageKind.SUMMARY, MessageKind.NUDGE,

@@ -356,11 +356,15 @@ class Day:
             e.presence = BUSY
 
     def end_reception(self, name: str, rid: int) -> None:
+        """送客: available again only when no reception is open; an unused /批准 lapses then (it was
+        for one more customer *while busy*: kept, it would make the next busy spell next-up)."""
         e = self.entry(name)
         if e is not None and rid in e.receptions:
             e.receptions.remove(rid)
-            if not e.receptions and e.presence == BUSY:
-                e.presence = AVAILABLE
+            if not e.receptions:
+                e.approved = 0
+                if e.presence == BUSY:
+                    e.presence = AVAILABLE
 
     # ---- the cycle (RULES §2) ----------------------------------------------
     def _cycle(self) -> list[str]:

@@ -45,6 +45,13 @@ def customer_due(valid_until: datetime, stage_done: int, policy: Policy) -> tupl
     return None
 
 
+def lapse_notice_due(valid_until: datetime, policy: Policy) -> datetime:
+    """When the lapse of an ownership valid through `valid_until` is told (the first remind_time after it)."""
+    due = customer_due(valid_until, REMIND_LAST, policy)
+    assert due is not None and due[0] == LAPSE_NOTICE, due
+    return due[1]
+
+
 def next_shift_time(after: datetime, at: time) -> datetime:
     """The first time-of-day `at` strictly after `after` (same tz)."""
     t = datetime.combine(after.date(), at, tzinfo=after.tzinfo)

@@ -248,6 +248,13 @@ NO_OPEN_RECEPTION = "{me} 现在没有接待中的客户{key}。"
 SEEN_OFF_NOTE = "{me} 送客"
 SEEN_OFF = "{me} 送客，已在岗。"
 SEEN_OFF_OFF_QUEUE = "{me} 送客。"
+SEEN_OFF_ONE = "{me} 送走 {who}，还有 {n} 位客户在接待中。"
+SEE_OFF_WHICH = "{me} 有 {n} 位客户在接待中，请写明送哪一位（没有送走任何人）：\n{items}"
+SEE_OFF_ITEM = "· {who} —— 送客 {key}"
+UNREGISTERED_VISITOR = "未登记的来客"
+UNREGISTERED_KEY = "未登记"
+SINCE = "，{at} 起"
+PRIVATE_DONE = "已办理，并已在项目群里公布：{first}"       # a queue or register command sent privately
 HELPER_NO_DEAL_COUNTED = "代接未成交：计 {owner} 一个名次"
 GOT_MAKEUP = "{name} 获得一次补接"
 MAKEUP_WHY_OBLIGATION = "义务接待/代接未成交"
@@ -389,11 +396,16 @@ FOLLOW_UP_NONE_NAMED = "你名下没有叫「{name}」的客户，请用：跟�
 FOLLOW_UP_SEVERAL = "你名下有多位叫「{name}」的客户，请用：跟进 手机 内容。"
 FOLLOW_UP_NOT_OWNER = "{name} 不归你（归属 {owner}），只有归属人可以记录跟进。"
 FOLLOW_UP_PUBLIC = "{name} 不归你（已是公客，请先重新登记），只有归属人可以记录跟进。"
+FOLLOW_UP_LAPSED_PUBLIC = ("{who} 原归你，已超过跟踪期，{deadline} 24:00 起成为公客，跟进未记录。"
+                           "客户再来时接待并 到访 登记，即重新归你。")
+FOLLOW_UP_LAPSED_TAKEN = ("{who} 原归你，{deadline} 24:00 起成为公客，{at} 已由 {owner} 重新登记，现归 {owner}，"
+                          "跟进未记录。有异议请发：申诉 {phone} 理由（{appeal_until} 前）。")
 FOLLOW_UP_NOTE = "{me} 跟进 {name}：{content}"
 FOLLOWED_UP = "已记录 {me} 对 {name}（{phone}）的跟进{until}。"
 FOLLOWED_UP_UNTIL = "，归属有效期至 {until} 24:00"
 DESCRIBE = "{name}（{phone}）：{status}"
 DESCRIBE_OWNER = "，归属 {owner}"
+DESCRIBE_PHONES = "，另有手机 {phones}"
 DESCRIBE_UNTIL = "，有效期至 {until} 24:00"
 MY_NONE = "你名下目前没有客户。"
 MY_HEAD = "你名下的客户（{n} 位）："
@@ -401,7 +413,8 @@ NOT_PENDING = "{name}（{phone}）不是待核实的登记。"
 NO_TWIN = "找不到同名的有效客户，请改用 /核实 手机 不同人。"
 TWIN_NOTE_FIELD = "经理核实：与 {phone} 为同一人"
 VERIFIED_SAME_NOTE = "经理核实 {name} 为同一人，归 {owner}"
-VERIFIED_SAME = "已核实为同一人：{name} 仍归 {owner}。"
+VERIFIED_SAME = "已核实为同一人：{name} 仍归 {owner}，{phone} 并入同一客户（一个有效期、一套提醒）。"
+PHONE_MERGED_NOTE = "{phone} 并入客户 {name}（同一人，一条客户记录）"
 VERIFIED_OBLIGATION = "{owner} 不在场：{me} 继续义务接待；当天成交与 {owner} 分半，未成交送客后按轮排补接。"
 VERIFIED_OTHER_NOTE = "经理核实 {name} 为不同人，登记有效，归 {owner}"
 VERIFIED_OTHER = "已核实为不同人：{name}（{phone}）登记有效，归属 {owner}。"
@@ -444,7 +457,14 @@ DEAL_NOTE = "{me} 报成交：{name} {units}套，业绩 {shares}"
 BIG_ORDER = "大单提醒：{me} 成交 {name}（{phone}）{units}套，业绩 {shares}。"
 BIG_ORDER_UNDONE = "大单撤销：{actor} 撤销了 {name}（{phone}）{units}套的成交登记，此前的大单提醒作废。"
 DEAL_RECORDED = "成交登记：{name}（{phone}）{units}套，业绩 {shares}。"
-APPEAL_NO_DEAL = "{name} 还没有成交记录，无需申诉。"
+APPEAL_OWN = "{name} 现在归你，无需申诉。"
+APPEAL_PUBLIC = "{name} 现在是公客，无人归属，无需申诉：客户再来时接待并 到访 登记即可。"
+OWNERSHIP_APPEAL_CLOSED = "{name} 于 {day} 登记归 {owner}，归属申诉期已于 {deadline} 结束，不再受理申诉。"
+OWNERSHIP_APPEAL_NOTE = "{by} 对 {name} 的归属（{owner}）提出申诉"
+OWNERSHIP_APPEAL_LAPSE = "；申诉人原为归属人，{until} 24:00 到期"
+OWNERSHIP_APPEAL_TO_MANAGER = ("归属申诉：{by} 对 {name}（{phone}）的归属提出申诉：现归 {owner}（{day} 登记{before}）。"
+                               "理由：{reason}\n申诉期至 {deadline}；裁定请发：/裁定 {phone} 归 甲")
+OWNERSHIP_APPEALED = "对 {name} 归属（现归 {owner}）的申诉已提交给经理（申诉期至 {deadline}）。"
 APPEAL_CLOSED = "{name} 于 {day} 成交，申诉期已于 {deadline} 结束，归属已确定，不再受理申诉。"
 APPEAL_TO_MANAGER = ("申诉：{by} 对 {name}（{phone}）{day} 的成交（业绩 {shares}）提出申诉：{reason}\n"
                      "裁定请发：/裁定 {phone} 归 甲 [乙]（申诉期至 {deadline}）")
@@ -489,6 +509,13 @@ TRANSFER_TO_TARGET = "经理把 {source} 名下 {n} 位客户转给了你，请�
 TRANSFERRED = "已把 {source} 名下 {n} 位跟踪中的客户转给 {target}，已私信告知两人。"
 CORRECT_NOT_OWNER = "{name} 归属 {owner}，只有归属人或经理可以更正姓名。"
 CORRECT_SAME = "姓名已经是「{name}」，无需更正。"
+CORRECT_PHONE_SAME = "{name} 的手机已经是 {phone}，无需更正。"
+CORRECT_PHONE_TAKEN = "{phone} 已是另一位客户 {name} 的手机（归属 {owner}），不能改成它；如是同一人请经理 /核实。"
+CORRECT_PHONE_NOT_OWNER = "{name}（{phone}）归属 {owner}，只有归属人（登记当天）或经理可以更正手机号。"
+CORRECT_PHONE_LATE = "{name} 是 {day} 登记的；登记当天之后手机号只能由经理更正（经理发：更正 {phone} 新手机）。"
+PHONE_CORRECTED_NOTE = "{me} 更正 {name} 的手机：{old} → {new}，归属不变"
+PHONE_CORRECTED = "已更正 {name} 的手机：{old} → {new}，归属 {owner} 不变。"
+TYPO_HINT = "如果是 {name} 的手机号填错了，不用 /撤销，请发：更正 {phone} 新手机。"
 CORRECTED_NOTE = "{me} 更正客户姓名：{old} → {name}（{phone}），归属不变"
 CORRECTED = "已更正：{old} → {name}（{phone}），归属 {owner} 不变。"
 ROSTER_MANAGER_NOTE = "{name} 成为经理"
@@ -513,6 +540,7 @@ EXPORT_DEALS_SHEET = "成交记录"
 EXPORT_DEALS_HEADERS = ["成交日期", "客户", "手机", "购房人", "关系", "套数", "业绩分配", "报单人"]
 EXPORT_SUMMARY_SHEET = "汇总"
 EXPORT_CHART_TITLE = "{start} 至 {end} 每位销售"
+EXPORT_OTHER_PHONES = "另有手机：{phones}"
 EXPORT_OTHER_NAMES = "其他姓名：{names}"
 EXPORT_YES, EXPORT_NO = "是", "否"
 
@@ -554,6 +582,7 @@ REMINDER_ITEM = "{who}，{deadline} 到期（发 跟进 {phone} 内容）"
 LAPSED_SEVERAL = "{n} 位已超过 {days} 天未跟进，成为公客：\n{items}"
 LAPSED_ITEM = "{who}，{deadline} 24:00 起"
 LAPSED_TO_OWNER = "你的客户 {text}"
+LAPSE_TAKEN = "（现已由 {owner} 重新登记）"
 LAPSED_TO_MANAGER = "归属到期：{owner} 的客户 {text}"
 CUSTOMER_WHO = "{name}（{phone}）"
 NUDGE_NOTE = "{member} 接待超过 {minutes} 分钟，视为可接待"
@@ -588,11 +617,11 @@ HELP_SALES = """【接待助手】在群里直接发：
 非客 同行 —— 接待的是同行、市调、装修等
 代接 13812345678 —— 替同事接待他的老客户（须被指定）
 让 王五 代接 —— 我在忙或不在时，指定王五代接我的老客户
-更正 13812345678 王建国 —— 更正我的客户的姓名
-送客 —— 接待结束
+更正 13812345678 王建国 —— 更正客户姓名（手机填错：更正 旧手机 新手机）
+送客 —— 接待结束（同时接待几位：送客 姓名）
 跟进 13812345678 电话沟通 —— 记录跟进，续期归属
 成交 张三 13812345678 2套 —— 报成交
-申诉 13812345678 理由 —— 对成交归属申诉
+申诉 13812345678 理由 —— 对成交或客户归属申诉
 查客 13812345678 —— 查归属（也可用姓名或尾号）
 我的客户 —— 私聊告诉你名下客户和到期时间
 我是 李四 —— 把账号绑定到名单上的名字（经理确认后生效）
@@ -634,7 +663,8 @@ HELP_DETAILS = {
     "代接": ("同事的老客户来了而同事在忙或不在：归属人指定的同事（让 甲 代接）发 代接 手机；"
              "归属人在忙又没指定时，由排位最后的在岗同事代接。当天成交与归属人分半。"),
     "让": "归属人在接待中或不在时发：让 王五 代接。王五 再发 代接 手机，接手你的老客户。",
-    "更正": "客户姓名写错了：更正 13812345678 王建国。只有归属人或经理可以更正，归属不变。",
+    "更正": ("客户姓名写错了：更正 13812345678 王建国；手机号填错了：更正 13812345678 13812345679（归属人限登记当天）。"
+             "只有归属人或经理可以更正，归属不变。"),
     "送客": "接待结束就发，你马上回到在岗。",
     "跟进": "只有归属人可记：跟进 13812345678 电话沟通（或 跟进 张三 内容），归属有效期顺延 7 天。",
     "成交": "成交 张三 13812345678 2套；套数 1–99，也可写 两套。购房人是登记客户的亲属时加：配偶 王建国",
@@ -686,8 +716,9 @@ USAGES = {
     "送客": '送客 [姓名或手机] —— 接待结束',
     "跟进": '跟进 手机 内容 —— 记录跟进（续期归属）；例：跟进 13812345678 电话沟通',
     "成交": '成交 姓名 手机 [N套] [父母/配偶 登记姓名或手机] [备注] —— 例：成交 张三 13812345678 1套',
-    "更正": '更正 手机 新姓名 —— （归属人或经理）更正客户姓名，归属不变',
-    "申诉": '申诉 手机 理由 —— 对成交归属提出申诉',
+    "更正": ('更正 手机 新姓名 或 更正 旧手机 新手机 —— （归属人或经理）更正客户姓名或填错的手机号，归属不变；'
+             '例：更正 13812345678 13812345679'),
+    "申诉": '申诉 手机 理由 —— 对成交归属或客户归属（无成交时）提出申诉',
     "查客": '查客 手机 或 查客 姓名 —— 查询客户归属',
     "我的客户": '我的客户 —— 私聊回复我的客户和到期时间',
     "轮排": '轮排 —— 查看今日轮排',

@@ -82,6 +82,22 @@ class Customer(Base):
     # scheduled reminders: the next stage due and when (indexed: the sweep never scans)
     due_at: Mapped[datetime | None]
     due_stage: Mapped[int] = mapped_column(default=0)
+    # the lapse before this registration (RULES §5.9, §7): who owned it, through when, and when that
+    # owner and the managers are still to be told (None: told, or nothing to tell)
+    prev_owner: Mapped[str | None] = mapped_column(String(40))
+    prev_until: Mapped[datetime | None]
+    lapse_due_at: Mapped[datetime | None]
+
+
+class CustomerPhone(Base):
+    """A customer's further phones (RULES §5.5: one record per person; `customers.phone` is the first)."""
+
+    __tablename__ = "customer_phones"
+    __table_args__ = (UniqueConstraint("project_id", "phone"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
 
 
 class Reception(Base):
@@ -188,9 +204,13 @@ class Fact(Base):
 
 
 class Appeal(Base):
+    """申诉: of a deal's attribution (`deal_id`), or of a customer's ownership when there is no deal
+    (`customer_id`, RULES §5.9)."""
+
     __tablename__ = "appeals"
     id: Mapped[int] = mapped_column(primary_key=True)
-    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     by: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]

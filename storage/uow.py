@@ -10,7 +10,20 @@ from datetime import date, datetime
 from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Appeal, Away, Base, BenefitRow, Customer, Deal, Fact, Member, Project, Reception, Relative
+from storage.models import (
+    Appeal,
+    Away,
+    Base,
+    BenefitRow,
+    Customer,
+    CustomerPhone,
+    Deal,
+    Fact,
+    Member,
+    Project,
+    Reception,
+    Relative,
+)
 from storage.repos.audit import AuditLog
 from storage.repos.benefits import Aways, Benefits, Relatives
 from storage.repos.customers import Customers
@@ -22,7 +35,8 @@ from storage.repos.outbox import OutboxRows
 from storage.repos.projects import Events, Projects
 from storage.repos.receptions import Receptions
 
-TRACKED = {m.__tablename__: m for m in (Customer, Reception, Deal, Appeal, Member, Fact, Relative, BenefitRow, Away)}
+TRACKED = {m.__tablename__: m for m in (Customer, CustomerPhone, Reception, Deal, Appeal, Member, Fact, Relative,
+                                        BenefitRow, Away)}
 # parents before children (foreign keys): customers before receptions and deals, deals before appeals
 RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 

@@ -11,6 +11,7 @@ from rules.enums import CustomerStatus
 from storage import models as m
 
 C = m.Customer
+CP = m.CustomerPhone
 
 
 class Customers:
@@ -25,15 +26,37 @@ class Customers:
         return self.s.get(C, customer_id)
 
     def by_phone(self, project_id: int, phone: str) -> m.Customer | None:
-        return self.s.scalars(select(C).where(C.project_id == project_id, C.phone == phone)).first()
+        """The customer with this phone, their first or a further one (RULES §5.5)."""
+        row = self.s.scalars(select(C).where(C.project_id == project_id, C.phone == phone)).first()
+        if row is not None:
+            return row
+        return self.s.scalars(select(C).join(CP, CP.customer_id == C.id).where(
+            CP.project_id == project_id, CP.phone == phone)).first()
+
+    def phones_of(self, customer_id: int) -> list[str]:
+        """The customer's further phones, in the order they were added."""
+        return list(self.s.scalars(select(CP.phone).where(CP.customer_id == customer_id).order_by(CP.id)))
+
+    def phone_rows(self, customer_id: int) -> list[m.CustomerPhone]:
+        return list(self.s.scalars(select(CP).where(CP.customer_id == customer_id).order_by(CP.id)))
+
+    def add_phone(self, project_id: int, customer_id: int, phone: str) -> None:
+        self.s.add(CP(project_id=project_id, customer_id=customer_id, phone=phone))
+
+    def delete(self, row) -> None:
+        """A customer record merged into another (/核实 同一人), or a further phone corrected away."""
+        self.s.delete(row)
+        self.s.flush()
 
     def named(self, project_id: int, name: str) -> list[m.Customer]:
         return list(self.s.scalars(select(C).where(C.project_id == project_id, C.name == name)))
 
     def by_phone_parts(self, project_id: int, prefix: str, suffix: str) -> list[m.Customer]:
         """Customers whose phone starts with `prefix` and ends with `suffix` (digits only)."""
+        pattern = f"{prefix}%{suffix}"
+        extra = select(CP.customer_id).where(CP.project_id == project_id, CP.phone.like(pattern))
         return list(self.s.scalars(select(C).where(
-            C.project_id == project_id, C.phone.like(f"{prefix}%{suffix}")).order_by(C.id)))
+            C.project_id == project_id, C.phone.like(pattern) | C.id.in_(extra)).order_by(C.id)))
 
     def by_ids(self, ids: Iterable[int]) -> dict[int, m.Customer]:
         return {c.id: c for c in self.s.scalars(select(C).where(C.id.in_(ids)))}

@@ -1,7 +1,7 @@
 """Deals and their appeals (RULES §6)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ class Deals:
     def count_of_customer_on(self, customer_id: int, day: date) -> int:
         return self.s.scalar(select(func.count()).select_from(D).where(D.customer_id == customer_id, D.day == day))
 
+    def of_customer(self, customer_id: int) -> list[m.Deal]:
+        return list(self.s.scalars(select(D).where(D.customer_id == customer_id).order_by(D.id)))
+
     def latest_of(self, customer_id: int) -> m.Deal | None:
         return self.s.scalars(select(D).where(D.customer_id == customer_id).order_by(D.id.desc())).first()
 
@@ -42,3 +45,9 @@ class Deals:
         """`by`'s appeal against this deal, if already filed (one open appeal per deal and person)."""
         A = m.Appeal
         return self.s.scalars(select(A).where(A.deal_id == deal_id, A.by == by).order_by(A.id)).first()
+
+    def appeal_on(self, customer_id: int, by: str, since: datetime) -> m.Appeal | None:
+        """`by`'s appeal of this customer's ownership since `since` (its registration), if filed."""
+        A = m.Appeal
+        return self.s.scalars(select(A).where(A.customer_id == customer_id, A.by == by, A.at >= since)
+                              .order_by(A.id)).first()

@@ -24,6 +24,9 @@ class Receptions:
     def get(self, reception_id: int) -> m.Reception | None:
         return self.s.get(R, reception_id)
 
+    def of_customer(self, customer_id: int) -> list[m.Reception]:
+        return list(self.s.scalars(select(R).where(R.customer_id == customer_id).order_by(R.id)))
+
     def open_of(self, project_id: int, member: str) -> list[m.Reception]:
         return list(self.s.scalars(select(R).where(
             R.project_id == project_id, R.member == member, R.ended_at.is_(None)).order_by(R.id)))

@@ -274,7 +274,8 @@ def test_verify_same_person_hands_the_customer_over_and_refunds_the_receiver(app
     q = queue(app)
     assert q["王五"]["counted"] == 0 and q["王五"]["makeup"] is True and q["王五"]["presence"] == "available"
     assert q["李四"]["presence"] == "busy"
-    owners = {c["phone"]: c["owner"] for c in dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"]}
+    owners = {p: c["owner"] for c in dump(app.engine, app.projects[P], at(f"{D} 17:00"))["customers"]
+              for p in c["phones"]}                  # one record per person, found by either phone (RULES §5.5)
     assert owners["13911112222"] == "李四"
 
 

@@ -60,15 +60,36 @@ class FakeMembers(_Rows):
 
 
 class FakeCustomers(_Rows):
+    def __init__(self, ids, phones: _Rows):
+        super().__init__(ids)
+        self.phones = phones            # customer_phones: a customer's further phones
+
     def by_phone(self, project_id: int, phone: str) -> m.Customer | None:
-        return next(iter(self.where(project_id=project_id, phone=phone)), None)
+        row = next(iter(self.where(project_id=project_id, phone=phone)), None)
+        extra = next(iter(self.phones.where(project_id=project_id, phone=phone)), None)
+        return row or (self.get(extra.customer_id) if extra else None)
+
+    def phones_of(self, customer_id: int) -> list[str]:
+        return [p.phone for p in self.phone_rows(customer_id)]
+
+    def phone_rows(self, customer_id: int) -> list[m.CustomerPhone]:
+        return self.phones.where(customer_id=customer_id)
+
+    def add_phone(self, project_id: int, customer_id: int, phone: str) -> None:
+        self.phones.add(m.CustomerPhone(project_id=project_id, customer_id=customer_id, phone=phone))
+
+    def delete(self, row) -> None:
+        table = self.phones if isinstance(row, m.CustomerPhone) else self
+        table.rows = [r for r in table.rows if r is not row]
 
     def named(self, project_id: int, name: str) -> list[m.Customer]:
         return self.where(project_id=project_id, name=name)
 
     def by_phone_parts(self, project_id: int, prefix: str, suffix: str) -> list[m.Customer]:
-        return [r for r in self.where(project_id=project_id)
-                if r.phone.startswith(prefix) and r.phone[len(prefix):].endswith(suffix)]
+        def fits(phone: str) -> bool:
+            return phone.startswith(prefix) and phone[len(prefix):].endswith(suffix)
+        extra = {p.customer_id for p in self.phones.where(project_id=project_id) if fits(p.phone)}
+        return [r for r in self.where(project_id=project_id) if fits(r.phone) or r.id in extra]
 
     def by_ids(self, ids) -> dict[int, m.Customer]:
         return {r.id: r for r in self.rows if r.id in set(ids)}
@@ -88,6 +109,9 @@ class FakeCustomers(_Rows):
 
 
 class FakeReceptions(_Rows):
+    def of_customer(self, customer_id: int) -> list[m.Reception]:
+        return self.where(customer_id=customer_id)
+
     def open_of(self, project_id: int, member: str) -> list[m.Reception]:
         return self.where(project_id=project_id, member=member, ended_at=None)
 
@@ -143,12 +167,19 @@ class FakeDeals(_Rows):
     def count_of_customer_on(self, customer_id: int, day: date) -> int:
         return len(self.deals(customer_id=customer_id, day=day))
 
+    def of_customer(self, customer_id: int) -> list[m.Deal]:
+        return self.deals(customer_id=customer_id)
+
     def latest_of(self, customer_id: int) -> m.Deal | None:
         rows = self.deals(customer_id=customer_id)
         return rows[-1] if rows else None
 
     def on_day(self, project_id: int, day: date) -> list[m.Deal]:
         return self.deals(project_id=project_id, day=day)
+
+    def appeal_on(self, customer_id: int, by: str, since: datetime) -> m.Appeal | None:
+        return next((r for r in self.rows if isinstance(r, m.Appeal) and r.customer_id == customer_id
+                     and r.by == by and r.at >= since), None)
 
     def appeal_by(self, deal_id: int, by: str) -> m.Appeal | None:
         return next((r for r in self.rows if isinstance(r, m.Appeal) and (r.deal_id, r.by) == (deal_id, by)), None)
@@ -256,7 +287,9 @@ class FakeUnitOfWork:
     def __init__(self):
         ids = itertools.count(1)
         self.session = FakeSession()
-        self.members, self.customers, self.receptions = FakeMembers(ids), FakeCustomers(ids), FakeReceptions(ids)
+        self.phones = _Rows(ids)
+        self.members, self.customers = FakeMembers(ids), FakeCustomers(ids, self.phones)
+        self.receptions = FakeReceptions(ids)
         self.deals, self.audit, self.links = FakeDeals(ids), FakeAudit(ids), FakeLinks(ids)
         self.facts = FakeFacts(ids)
         self.facts.customers = self.customers
@@ -267,8 +300,8 @@ class FakeUnitOfWork:
         self._saved: list | None = None
 
     def tables(self) -> list[_Rows]:
-        return [self.projects, self.members, self.customers, self.receptions, self.deals, self.audit, self.links,
-                self.relatives, self.benefits, self.aways, self.facts]
+        return [self.projects, self.members, self.customers, self.phones, self.receptions, self.deals, self.audit,
+                self.links, self.relatives, self.benefits, self.aways, self.facts]
 
     def __enter__(self) -> FakeUnitOfWork:
         self._saved = [(t, [(r, _image(r)) for r in t.rows]) for t in self.tables()]

@@ -37,6 +37,7 @@ from bot.clock import Clock
 from bot.config import ConfigError
 from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
+from rules.enums import MessageKind
 from storage.db import DatabaseProblem
 
 log = logging.getLogger(__name__)
@@ -388,7 +389,7 @@ class FeishuAdapter:
             if oid is None:
                 log.warning("feishu: no open_id for %s in %s; private message dropped", o.to, o.project)
             return [("open_id", oid)] if oid else []
-        if src is not None and src.private:
+        if src is not None and src.private and o.kind != MessageKind.ANNOUNCE:   # (announced: the group)
             return [("open_id", src.sender_id)]
         chat = chat_id or (src.chat_id if src else None) or o.chat_id   # a reply sent again: its chat
         if chat:

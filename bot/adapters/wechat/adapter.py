@@ -28,6 +28,7 @@ from bot.adapters.wechat.compat import close_session, fresh_pools, import_wechat
 from bot.clock import Clock
 from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
+from rules.enums import MessageKind
 
 log = logging.getLogger(__name__)
 _SEP = "[\u2005\u0020\u00a0]"
@@ -257,7 +258,7 @@ class WechatAdapter:
             if to is None:
                 return log.warning("WeChat: no id for %r in %r; message %s not sent", out.to, out.project, out.key)
             targets.append((w.Contact.load(to), {}))
-        elif room_id is None and contact_id is not None:  # reply in the private chat it came from
+        elif room_id is None and contact_id is not None and out.kind != MessageKind.ANNOUNCE:  # the private chat
             targets.append((w.Contact.load(contact_id), {}))
         else:
             rooms = [room_id] if room_id else self.bot.chats("wechat", out.project) if out.project else []

@@ -21,6 +21,7 @@ from bot.adapters.pacing import Pacer
 from bot.adapters.wecom import frames as F
 from handlers.messages import BotPort, Incoming, Outgoing
 from rules import texts as T
+from rules.enums import MessageKind
 
 log = logging.getLogger(__name__)
 PLATFORM = "wecom"
@@ -123,7 +124,7 @@ class Sender:
             if uid is None:
                 log.warning("WeCom: no userid for %s in %s; private message %s not sent", o.to, o.project, o.key)
             return [uid] if uid else []
-        if src is not None and src.private:
+        if src is not None and src.private and o.kind != MessageKind.ANNOUNCE:   # (announced: the group)
             return [src.sender_id]
         chat = (src.chat_id if src is not None else None) or o.chat_id
         if chat:
