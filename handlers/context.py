@@ -194,6 +194,14 @@ class Ctx:
             r.customer_id = into.id
         for d in self.uow.deals.of_customer(row.id):
             d.customer_id = into.id
+        kept = {(f.kind, f.at) for f in self.uow.facts.of_customer(into.id)}
+        for f in self.uow.facts.of_customer(row.id):          # its dated registration stays on its day
+            if (f.kind, f.at) in kept:
+                self.uow.facts.drop(f)
+            else:
+                f.customer_id = into.id
+        for rel in self.uow.relatives.of_customer(row.id):
+            rel.customer_id = into.id
         for p in self.uow.customers.phone_rows(row.id):
             p.customer_id = into.id
         names = [n for n in [row.name, *(row.other_names or [])] if n != into.name]

@@ -19,6 +19,9 @@ class Relatives:
         self.s.add(row)
         return row
 
+    def of_customer(self, customer_id: int) -> list[m.Relative]:
+        return list(self.s.scalars(select(RL).where(RL.customer_id == customer_id)))
+
     def by_phone(self, project_id: int, phone: str) -> m.Relative | None:
         return self.s.scalars(select(RL).where(RL.project_id == project_id, RL.phone == phone)
                               .order_by(RL.id)).first()

@@ -23,6 +23,12 @@ class Facts:
             self.s.add(F(project_id=project_id, customer_id=customer_id, kind=fact.kind, member=fact.member,
                          at=fact.at))
 
+    def drop(self, fact: m.Fact) -> None:
+        self.s.delete(fact)
+
+    def of_customer(self, customer_id: int) -> list[m.Fact]:
+        return list(self.s.scalars(select(m.Fact).where(m.Fact.customer_id == customer_id)))
+
     def registrations_between(self, project_id: int, lo: datetime, hi: datetime) -> list[tuple[m.Fact, m.Customer]]:
         """Every registration made in [lo, hi), oldest first, with the customer it registered."""
         F = m.Fact

@@ -193,6 +193,11 @@ class FakeFacts(_Rows):
             super().add(m.Fact(project_id=project_id, customer_id=customer_id, kind=fact.kind, member=fact.member,
                                at=fact.at))
 
+    def of_customer(self, customer_id: int) -> list:
+        return self.where(customer_id=customer_id)
+
+    def drop(self, fact) -> None:
+        self.rows.remove(fact)
 
     def registrations_between(self, project_id: int, lo, hi) -> list:
         return [(f, self.customers.get(f.customer_id)) for f in sorted(self.where(project_id=project_id, kind="registered"),
@@ -252,6 +257,9 @@ class FakeOutbox:
 
 
 class FakeRelatives(_Rows):
+    def of_customer(self, customer_id: int) -> list[m.Relative]:
+        return self.where(customer_id=customer_id)
+
     def by_phone(self, project_id: int, phone: str) -> m.Relative | None:
         return next(iter(self.where(project_id=project_id, phone=phone)), None)
 

@@ -50,7 +50,7 @@ def upgrade() -> None:
 
 def _tables(conn):
     meta = sa.MetaData()
-    meta.reflect(conn, only=('customers', 'customer_phones', 'receptions', 'deals'))
+    meta.reflect(conn, only=('customers', 'customer_phones', 'receptions', 'deals', 'dated_facts', 'relatives'))
     return meta.tables
 
 
@@ -92,7 +92,10 @@ def _merge(conn, t, row, twin) -> None:
     conn.execute(sa.update(c).where(c.c.id == twin.id).values(**values))
     conn.execute(sa.insert(t['customer_phones']).values(
         project_id=row.project_id, customer_id=twin.id, phone=row.phone))
-    for name in ('receptions', 'deals'):
+    f = t['dated_facts']                    # the same registration recorded for both: keep the twin's
+    conn.execute(sa.delete(f).where(f.c.customer_id == row.id, sa.tuple_(f.c.kind, f.c.at).in_(
+        sa.select(f.c.kind, f.c.at).where(f.c.customer_id == twin.id))))
+    for name in ('receptions', 'deals', 'dated_facts', 'relatives'):
         conn.execute(sa.update(t[name]).where(t[name].c.customer_id == row.id).values(customer_id=twin.id))
     conn.execute(sa.delete(c).where(c.c.id == row.id))
 
