@@ -184,6 +184,7 @@ class App:
         in the command's own transaction."""
         after, changed = ctx.day.to_dict(), False
         if type(cmd) not in READ_ONLY:
+            ctx.makeups_used()
             changes = uow.changes()
             if changes or after != before or ctx.reasons:
                 self._audit(uow, ctx, msg.text, reply, {"day": before, "rows": changes})

@@ -111,6 +111,7 @@ class Scheduled:
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, T.SYSTEM_ACTOR)
         before = ctx.day.to_dict()
         msgs = due_jobs(ctx)
+        ctx.makeups_used()
         changes = uow.changes()
         if ctx.reasons:
             uow.audit.record(row.id, at, Entry(T.SYSTEM_ACTOR, T.SCHEDULED_COMMAND, ctx.reasons,

@@ -65,12 +65,23 @@ class Ctx:
     def note(self, *reasons: str) -> None:
         self.reasons.extend(reasons)
 
-    def grant(self, member: str, kind: BenefitKind, reason: str, reception: m.Reception | None = None) -> None:
-        """A benefit, recorded as a row: the 日报 lists it, the managers hear of it, /驳回 withdraws it."""
+    def grant(self, member: str, kind: BenefitKind, reason: str, reception: m.Reception | None = None,
+              makeup: bool = False) -> None:
+        """A benefit, recorded as a row: the 日报 lists it, the managers hear of it, /驳回 withdraws it;
+        `makeup`: it gave a make-up (the reports count make-ups earned and used from these rows)."""
         row = self.uow.benefits.add(m.BenefitRow(
             project_id=self.project.id, day=self.today, member=member, kind=kind, reason=reason[:200],
-            reception_id=reception.id if reception is not None else None, at=self.now, withdrawn_why=""))
+            reception_id=reception.id if reception is not None else None, at=self.now, withdrawn_why="",
+            makeup=makeup))
         self.granted.append(row)
+
+    def makeups_used(self) -> None:
+        """The make-ups this command used (a counted reception of their holder) are marked on their rows."""
+        for name in self.day.spent:
+            row = self.uow.benefits.unused_makeup(self.project.id, name)
+            if row is not None:
+                row.used_day = self.today
+        self.day.spent.clear()
 
     def take_back(self, member: str, kind: BenefitKind, reception: m.Reception | None, why: str) -> None:
         """The rules withdrew a benefit themselves (one benefit, not two): its row says so."""

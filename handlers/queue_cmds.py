@@ -210,7 +210,7 @@ def refund(ctx: Ctx, r: m.Reception, why: str) -> bool:
             r.benefit = Benefit.REFUND
         else:
             ctx.note(*ctx.day.uncount(who), T.NO_MAKEUP_OUT_OF_TURN.format(name=who))
-        ctx.grant(who, BenefitKind.REFUND, why, r)
+        ctx.grant(who, BenefitKind.REFUND, why, r, makeup=makeup)
     r.counted_for = None
     return makeup and r.benefit == Benefit.REFUND
 
@@ -225,7 +225,7 @@ def makeup_for(ctx: Ctx, r: m.Reception, why: str) -> bool:
         return False
     ctx.note(*ctx.day.give_makeup(r.member, why, src=r.id))
     r.benefit = Benefit.MAKEUP
-    ctx.grant(r.member, BenefitKind.MAKEUP, why, r)
+    ctx.grant(r.member, BenefitKind.MAKEUP, why, r, makeup=True)
     return True
 
 
@@ -308,7 +308,7 @@ def _after_reception(ctx: Ctx, r: m.Reception) -> list[str]:
         # auto_dealer: the helper's make-up is the policy table's own (RULES §4 `helper`)
         ctx.note(*ctx.day.give_makeup(r.member, T.MAKEUP_WHY_OBLIGATION, src=r.id))
         r.benefit = Benefit.MAKEUP
-        ctx.grant(r.member, BenefitKind.MAKEUP, T.MAKEUP_WHY_OBLIGATION, r)
+        ctx.grant(r.member, BenefitKind.MAKEUP, T.MAKEUP_WHY_OBLIGATION, r, makeup=True)
         lines.append(T.GOT_MAKEUP.format(name=r.member))
     return lines
 
@@ -382,6 +382,7 @@ def give_makeup(cmd: c.GiveMakeup, ctx: Ctx) -> Reply:
     if _in_queue(ctx, cmd.name).makeup is not None:
         raise Refused(T.ALREADY_HOLDS_MAKEUP.format(name=cmd.name))
     ctx.note(*ctx.day.give_makeup(cmd.name, T.MAKEUP_BY_MANAGER, src=0))
+    ctx.grant(cmd.name, BenefitKind.MAKEUP, T.MAKEUP_BY_MANAGER, makeup=True)
     return Reply(T.MAKEUP_GIVEN.format(name=cmd.name))
 
 

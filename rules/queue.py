@@ -58,6 +58,7 @@ class Day:
     carried: dict[str, int] = field(default_factory=dict)   # unused make-ups of those who left today
     # 点名 甲 waiting for 甲's 接待 (RULES §4): 甲 → reporter, reporter's reception, customer, deadline
     named_waiting: dict[str, dict] = field(default_factory=dict)
+    spent: list[str] = field(default_factory=list, compare=False, repr=False)   # make-ups used now (not saved)
 
     # ---- reading -------------------------------------------------------
     def entry(self, name: str) -> Entry | None:
@@ -229,6 +230,8 @@ class Day:
         self._cycle_to_tail(name)
         e.counted += 1
         used = e.makeup is not None
+        if used:
+            self.spent.append(name)
         kept = [k for k in (e.makeup, e.held) if k is not None]
         e.used = min(kept) if kept else None
         e.makeup = e.held = e.makeup_src = None

@@ -155,6 +155,8 @@ class BenefitRow(Base):
     withdrawn_by: Mapped[str | None] = mapped_column(String(40))
     withdrawn_at: Mapped[datetime | None]
     withdrawn_why: Mapped[str] = mapped_column(String(200), default="")
+    makeup: Mapped[bool] = mapped_column(Boolean, default=False)   # it gave a make-up (补接)
+    used_day: Mapped[date | None] = mapped_column(Date)            # the day that make-up was used
 
 
 class Away(Base):

@@ -12,8 +12,8 @@ Where each figure comes from:
   lapsed       dated_facts 'lapsed' of X in the range (written when a lapsed customer's record changes),
                plus customers still owned by X whose validity ended in the range, before now, and not
                yet written (a manager's /释放 of a customer still valid is no lapse)
-  make-ups     the change log: reasons "X 获得补接…" (earned) and "X 计接待名次…补接已用…" (used),
-               not undone, /撤销 rows excluded
+  make-ups     benefits rows that gave a make-up: earned on their day unless withdrawn (/驳回, or the
+               rules taking it back), used on the day of the holder's next counted reception
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Integer, and_, bindparam, case, distinct, func, select, text
 from sqlalchemy.orm import Session
 
-from rules.enums import SELLS, AuditKind, Category, CustomerStatus, FactKind
+from rules.enums import SELLS, Category, CustomerStatus, FactKind
 from storage import models as m
 
 R = m.Reception
@@ -88,24 +88,21 @@ def deals(s: Session, pid: int, start: date, end: date) -> dict[str, tuple[float
     return {k: (float(n), float(u)) for k, n, u in s.execute(q, {"pid": pid, "a": start, "b": end})}
 
 
-_MAKEUPS = {
-    "sqlite": "SELECT substr(r.value, 1, instr(r.value, ' ') - 1) AS who, "
-              "SUM(CASE WHEN r.value LIKE '% 获得补接%' THEN 1 ELSE 0 END), "
-              "SUM(CASE WHEN r.value LIKE '%补接已用%' THEN 1 ELSE 0 END) FROM audit a, json_each(a.reasons) r",
-    "postgresql": "SELECT split_part(r.value, ' ', 1) AS who, "
-                  "SUM(CASE WHEN r.value LIKE '% 获得补接%' THEN 1 ELSE 0 END), "
-                  "SUM(CASE WHEN r.value LIKE '%补接已用%' THEN 1 ELSE 0 END) "
-                  "FROM audit a, json_array_elements_text(a.reasons) r",
-}
-
-
 def makeups(s: Session, pid: int, start: date, end: date) -> dict[str, tuple[int, int]]:
-    """{name: (earned, used)} from the change log."""
-    sql = (_MAKEUPS[s.bind.dialect.name] + " WHERE a.project_id = :pid AND a.day >= :a AND a.day <= :b"
-           f" AND a.kind <> '{AuditKind.UNDO}' AND a.undone_by IS NULL"
-           " AND (r.value LIKE '% 获得补接%' OR r.value LIKE '%补接已用%') GROUP BY who")
-    q = text(sql).bindparams(bindparam("pid", type_=Integer), bindparam("a", type_=Date), bindparam("b", type_=Date))
-    return {w: (int(e), int(u)) for w, e, u in s.execute(q, {"pid": pid, "a": start, "b": end})}
+    """{name: (earned, used)} from the benefit rows: make-ups granted in the range and not withdrawn,
+    and make-ups used in the range (a counted reception of their holder)."""
+    B = m.BenefitRow
+    earned = select(B.member, func.count()).where(
+        B.project_id == pid, B.makeup.is_(True), B.withdrawn_by.is_(None), B.day >= start, B.day <= end
+    ).group_by(B.member)
+    used = select(B.member, func.count()).where(
+        B.project_id == pid, B.makeup.is_(True), B.used_day >= start, B.used_day <= end).group_by(B.member)
+    out: dict[str, list[int]] = {}
+    for who, n in s.execute(earned):
+        out.setdefault(who, [0, 0])[0] = n
+    for who, n in s.execute(used):
+        out.setdefault(who, [0, 0])[1] = n
+    return {w: (e, u) for w, (e, u) in out.items()}
 
 
 def roster(s: Session, pid: int) -> list[str]:

@@ -62,6 +62,20 @@ def _day(s, rnd, pid, day, sales, per_day):
     if deals:
         s.execute(insert(m.Deal), deals)
     s.execute(insert(m.Audit), [_audit(rnd, pid, day, at(10 + i % 7, i % 60), sales) for i in range(per_day // 4 + 1)])
+    s.execute(insert(m.BenefitRow), [_benefit(rnd, pid, day, at(10 + i % 7, i % 60), sales)
+                                     for i in range(per_day // 4 + 1)])
+
+
+def _benefit(rnd, pid, day, when, sales) -> dict:
+    """A benefit row: a make-up (used the same or a later day, or not yet), a refund without one, a kept
+    place; some withdrawn by /驳回."""
+    kind, makeup = rnd.choice([("makeup", True), ("refund", True), ("refund", False), ("kept_place", False)])
+    used = rnd.choice([None, day, day + timedelta(days=rnd.randrange(0, 3))]) if makeup else None
+    withdrawn = rnd.random() < 0.1
+    return {"project_id": pid, "day": day, "member": rnd.choice(sales), "kind": kind, "reason": "…",
+            "reception_id": None, "at": when, "withdrawn_by": "张经理" if withdrawn else None,
+            "withdrawn_at": when if withdrawn else None, "withdrawn_why": "", "makeup": makeup,
+            "used_day": None if withdrawn else used}
 
 
 def _facts(s, rnd, pid, day, sales, ids):

@@ -45,6 +45,12 @@ class Benefits:
     def on_day(self, project_id: int, day: date) -> list[m.BenefitRow]:
         return list(self.s.scalars(select(B).where(B.project_id == project_id, B.day == day).order_by(B.id)))
 
+    def unused_makeup(self, project_id: int, member: str) -> m.BenefitRow | None:
+        """`member`'s latest make-up not withdrawn and not used yet (one is held at a time)."""
+        return self.s.scalars(select(B).where(
+            B.project_id == project_id, B.member == member, B.makeup.is_(True), B.used_day.is_(None),
+            B.withdrawn_by.is_(None)).order_by(B.id.desc())).first()
+
 
 class Aways:
     def __init__(self, s: Session):

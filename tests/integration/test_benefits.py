@@ -3,6 +3,7 @@ with each 外出/暂离, and /驳回 withdraws the latest one, undoably (issue 1
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from handlers.state_view import dump
 from storage import models as m
@@ -171,3 +172,19 @@ def test_an_old_customer_received_by_the_next_up_is_a_benefit_and_not_when_someo
     assert to(out, "张经理") == ["优待：09:10 李四 接待不计名次（未成交老客户回访）。不同意请 /驳回 李四 原因"]
     say(app, "张经理", "/驳回 李四 轮到你了就算一次", "09:20")
     assert queue(app, "09:21")[-1] == ("李四", "busy", 1, False)
+
+
+def test_a_withdrawn_makeup_is_not_counted_as_earned_in_the_report(app):
+    from handlers import reports
+    from tests.conftest import TZ
+    say(app, "李四", "接待", "09:05")
+    say(app, "李四", "非客 推销", "09:06")
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        pid = uow.session.scalar(select(m.Project.id))
+        before = {r.name: r.makeups_earned for r in reports.build(
+            uow.session, pid, "阳光花园", TZ, (at("2026-11-27 00:00").date(),) * 2, at("2026-11-27 23:00")).rows}
+    say(app, "张经理", "/驳回 李四", "09:10")
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        after = {r.name: r.makeups_earned for r in reports.build(
+            uow.session, pid, "阳光花园", TZ, (at("2026-11-27 00:00").date(),) * 2, at("2026-11-27 23:00")).rows}
+    assert before["李四"] == 1 and after["李四"] == 0

@@ -43,12 +43,10 @@ def slow(s, pid: int, start: date, end: date, now: datetime) -> dict[str, list]:
             for name, share in d.shares.items():
                 out[name][3] += share
                 out[name][4] += share * d.units
-    for a in s.scalars(select(m.Audit).where(m.Audit.project_id == pid)):
-        if start <= a.day <= end and a.kind != "undo" and a.undone_by is None:
-            for reason in a.reasons:
-                who = reason.split(" ")[0]
-                out[who][6] += " 获得补接" in reason
-                out[who][7] += "补接已用" in reason
+    for b in s.scalars(select(m.BenefitRow).where(m.BenefitRow.project_id == pid)):
+        if b.makeup:
+            out[b.member][6] += start <= b.day <= end and b.withdrawn_by is None
+            out[b.member][7] += b.used_day is not None and start <= b.used_day <= end
     return out
 
 

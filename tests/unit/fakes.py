@@ -272,6 +272,10 @@ class FakeBenefits(_Rows):
     def on_day(self, project_id: int, day: date) -> list[m.BenefitRow]:
         return self.where(project_id=project_id, day=day)
 
+    def unused_makeup(self, project_id: int, member: str) -> m.BenefitRow | None:
+        return next((b for b in reversed(self.rows) if (b.project_id, b.member) == (project_id, member)
+                     and b.makeup and b.used_day is None and b.withdrawn_by is None), None)
+
 
 class FakeAways(_Rows):
     def open_of(self, project_id: int, member: str) -> m.Away | None:
