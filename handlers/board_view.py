@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from handlers import reports
 from rules import texts as T
-from rules.queue import AWAY_BUSINESS, AWAY_PERSONAL, Day, Entry
+from rules.queue import AWAY_BUSINESS, AWAY_PERSONAL, Day
 from storage import boards
 from storage import models as m
 
@@ -70,21 +70,11 @@ def _queue(s: Session, project_id: int, day: Day, local: datetime, nxt: str | No
 
 
 def _away_since(s: Session, project_id: int, day: Day, local: datetime) -> dict[str, str]:
-    """When each member who is 外出 or 暂离 went: the latest change today whose before-image shows
-    them otherwise (the change log's structured day images, not its wording)."""
-    away: dict[str, Entry] = {e.name: e for e in day.queue if e.presence in AWAY}
-    out: dict[str, str] = {}
+    """When each member who is 外出 or 暂离 went (their 外出/暂离 row, not the change log)."""
+    away = {e.name for e in day.queue if e.presence in AWAY}
     if not away:
-        return out
-    for at, before in boards.day_images(s, project_id, local.date()):
-        if not before:                  # a row without a day image says nothing about presences
-            continue
-        was = {q.get("name"): q.get("presence") for q in before.get("queue", [])}
-        for name in [n for n in away if n not in out and was.get(n) != away[n].presence]:
-            out[name] = f"{at.astimezone(local.tzinfo):%H:%M}"
-        if len(out) == len(away):
-            break
-    return out
+        return {}
+    return {n: f"{t.astimezone(local.tzinfo):%H:%M}" for n, t in boards.away_since(s, project_id, away).items()}
 
 
 def _totals(s: Session, project: m.Project, tz, local: datetime) -> dict:

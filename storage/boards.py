@@ -67,8 +67,8 @@ def last_change(s: Session, project_id: int) -> m.Audit | None:
     return next((a for a in rows if a.reasons and a.reasons != [T.NO_CHANGE]), None)
 
 
-def day_images(s: Session, project_id: int, day: date) -> list[tuple[datetime, dict | None]]:
-    """(time, the day's queue state before that change) of the day's change-log rows, newest first."""
-    rows = s.execute(select(m.Audit.at, m.Audit.undo).where(m.Audit.project_id == project_id, m.Audit.day == day)
-                     .order_by(m.Audit.id.desc()))
-    return [(at, (undo or {}).get("day") if isinstance(undo, dict) else None) for at, undo in rows]
+def away_since(s: Session, project_id: int, names: set[str]) -> dict[str, datetime]:
+    """When each of `names` went 外出 or 暂离: their 外出/暂离 row still open (RULES §9a)."""
+    rows = s.scalars(select(m.Away).where(m.Away.project_id == project_id, m.Away.ended_at.is_(None),
+                                          m.Away.member.in_(names)).order_by(m.Away.id))
+    return {a.member: a.started_at for a in rows}

@@ -56,7 +56,7 @@ def test_second_make_ups_in_order_and_time_in_state(config_file):
     assert (by["王五"]["away_since"], by["赵六"]["away_since"], by["李四"]["away_since"]) == ("09:20", "09:35", None)
     assert s["next"] == "钱七" and s["second"] == "李四"
     say(app, "王五", "回来", "10:05")
-    say(app, "王五", "外出", "10:30")                                     # out again: the new time
+    say(app, "王五", "外出 看房", "10:30")                                # out again: the new time
     assert {e["name"]: e for e in board(app, "10:40")["queue"]}["王五"]["away_since"] == "10:30"
 
 
