@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 
+from bot import logsetup
 from bot.bootstrap import bootstrap, feishu_settings, has_platform, start_edges
 from bot.config import load_config
 from bot.transcript import check_catch_up, check_time, clock_of
@@ -18,8 +19,7 @@ log = logging.getLogger("reception")
 def run(args) -> int:
     env = os.environ
     # the console chat is for people: only warnings between the replies
-    logging.basicConfig(level=env.get("LOG_LEVEL", "INFO" if has_platform(env) else "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsetup.configure(env, env.get("LOG_LEVEL", "INFO" if has_platform(env) else "WARNING"))
     cfg = load_config(args.config)
     feishu = feishu_settings(cfg, env)             # a missing secret stops us before the database
     args.db_url = args.db or cfg.database          # named by a database error, if one comes
@@ -59,7 +59,7 @@ def web(args) -> int:
     """`reception-bot web`: the board and report pages alone (config.yaml's web: host and port; flags override)."""
     from bot.adapters.web import WebServer, make_web
     from bot.config import WebCfg
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsetup.configure(os.environ, os.environ.get("LOG_LEVEL", "INFO"))
     cfg = load_config(args.config)
     conf = cfg.web or WebCfg()
     args.db_url = args.db or cfg.database                      # named by a database error, if one comes

@@ -674,3 +674,7 @@ USAGES = {
     "绑定": '/绑定 项目名 —— 把本群绑定到项目',
     "确认": '/确认 甲 —— 确认说「我是 甲」的账号是甲本人，绑定生效',
 }
+
+# ---- running it as a service (issue 21): the watchdog, backup and restore, doctor ----
+PLATFORM_DOWN = "⚠️ {platform}连接已中断约 {minutes} 分钟，机器人正在自动重连。群里的消息暂时收不到；请检查网络，或在服务器上运行 reception-bot doctor。"
+PLATFORM_BACK = "✅ {platform}连接已恢复（中断约 {minutes} 分钟）。"
