@@ -23,7 +23,18 @@ def ops_routes(health: Health) -> list[BaseRoute]:
         return PlainTextResponse(body, status_code=503 if problems else 200, headers={"Cache-Control": "no-store"})
 
     return [Route("/healthz", healthz), Route("/readyz", readyz),
-            Route("/metrics", make_asgi_app(health.registry()))]      # an ASGI app as the endpoint
+            Route("/metrics", _Asgi(make_asgi_app(health.registry())))]
+
+
+class _Asgi:
+    """An ASGI app as a route's endpoint (Starlette calls a plain function as a request handler); at
+    /metrics exactly, not Mount's /metrics/ with a redirect."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
 
 
 def make_ops_app(health: Health) -> Starlette:
