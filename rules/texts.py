@@ -676,5 +676,6 @@ USAGES = {
 }
 
 # ---- running it as a service (issue 21): the watchdog, backup and restore, doctor ----
-PLATFORM_DOWN = "⚠️ {platform}连接已中断约 {minutes} 分钟，机器人正在自动重连。群里的消息暂时收不到；请检查网络，或在服务器上运行 reception-bot doctor。"
+PLATFORM_DOWN = ("⚠️ {platform}连接已中断约 {minutes} 分钟，机器人正在自动重连。群里的消息暂时收不到；"
+                 "请检查网络，或在服务器上运行 reception-bot doctor。")
 PLATFORM_BACK = "✅ {platform}连接已恢复（中断约 {minutes} 分钟）。"
