@@ -31,7 +31,7 @@ class Watched(Protocol):
         """time.monotonic() of the last frame, event or heartbeat received (None: none yet)."""
 
     def connected(self) -> bool:
-        """The connection is open, as far as the adapter knows."""
+        """The connection is open, as far as the adapter knows (a property of that name is read too)."""
 
     def restart(self) -> None:
         """Close the connection and open a new one, in place (same adapter, same queues)."""
@@ -62,7 +62,7 @@ class Watchdog:
     def up(self, a: Watched, now: float | None = None) -> bool:
         """Connected, and a frame within the window."""
         now, last = self.monotonic() if now is None else now, a.last_frame()
-        return a.connected() and last is not None and now - last <= self.window
+        return _connected(a) and last is not None and now - last <= self.window
 
     def age(self, a: Watched) -> float | None:
         last = a.last_frame()
@@ -72,7 +72,7 @@ class Watchdog:
         """What /readyz names: each platform that is down, and why."""
         out = []
         for a in list(self.watched):
-            if not a.connected():
+            if not _connected(a):
                 out.append(f"{a.platform}: not connected")
             elif not self.up(a):
                 age = self.age(a)
@@ -119,3 +119,8 @@ class Watchdog:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+
+
+def _connected(a: Watched) -> bool:
+    c = a.connected
+    return bool(c() if callable(c) else c)
