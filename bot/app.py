@@ -55,7 +55,9 @@ class App:
         """One message, its log lines tagged with its platform, event id, verb and (once known) project."""
         with logsetup.context(platform=msg.platform, event_id=msg.event_id, verb=command_verb(msg.text),
                               project=msg.project):
-            return self._handle_one(msg)
+            out = self._handle_one(msg)
+            log.info("handled: %d answer(s)", len(out))       # one line per message, its fields in the context
+            return out
 
     def _handle_one(self, msg: Incoming) -> list[Outgoing]:
         if msg.sent_at is not None and msg.at - msg.sent_at > EVENT_RETENTION:

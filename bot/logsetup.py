@@ -52,7 +52,15 @@ class ContextFilter(logging.Filter):
 
 def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.json import JsonFormatter
-    return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s " + " ".join(f"%({k})s" for k in FIELDS),
+
+    class Masked(JsonFormatter):
+        """Every text field masked once more as the object is built: a field passed with `extra=` by
+        any library is not a message the filter saw."""
+
+        def process_log_record(self, log_record: dict) -> dict:
+            return {k: mask_phones(v) if isinstance(v, str) else v for k, v in log_record.items()}
+
+    return Masked("%(asctime)s %(levelname)s %(name)s %(message)s " + " ".join(f"%({k})s" for k in FIELDS),
                          rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
                          datefmt="%Y-%m-%dT%H:%M:%S%z", json_ensure_ascii=False)
 

@@ -120,3 +120,19 @@ def test_ops_config_defaults_bind_to_this_machine_only():
     o = OpsCfg()
     assert (o.host, o.port, o.watchdog_seconds, o.alert_minutes) == ("127.0.0.1", 8080, 120, 10)
     assert timedelta(minutes=o.outbox_late_minutes) == timedelta(minutes=5)
+
+
+def test_the_watchdog_s_word_reaches_each_manager_privately_through_the_outbox_once_per_outage(app):
+    from sqlalchemy import select
+
+    from bot.bootstrap import tell_managers
+    from storage import models as m
+    from storage.uow import UnitOfWork
+    tell = tell_managers(app)
+    tell("feishu", 11, False)
+    tell("feishu", 14, True)
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        rows = uow.session.execute(select(m.Outbox.to, m.Outbox.text, m.Outbox.sent_at)
+                                   .where(m.Outbox.key.like("%:feishu:%")).order_by(m.Outbox.id)).all()
+    assert [(r.to, r.sent_at) for r in rows] == [("张经理", None), ("张经理", None)]
+    assert rows[0].text.startswith("⚠️ 飞书连接已中断约 11 分钟") and rows[1].text == "✅ 飞书连接已恢复（中断约 14 分钟）。"
