@@ -679,3 +679,13 @@ USAGES = {
 PLATFORM_DOWN = ("⚠️ {platform}连接已中断约 {minutes} 分钟，机器人正在自动重连。群里的消息暂时收不到；"
                  "请检查网络，或在服务器上运行 reception-bot doctor。")
 PLATFORM_BACK = "✅ {platform}连接已恢复（中断约 {minutes} 分钟）。"
+BACKUP_DONE = "已备份到 {path}（{size} 字节）。"
+BACKUP_EXISTS = "{path} 已存在：备份不会覆盖文件，请换一个文件名。"
+BACKUP_MEMORY = "内存数据库（sqlite://）没有可备份的文件；请用 --db 或 config.yaml 的 database 指向数据库文件。"
+BACKUP_NO_TOOL = "没有找到 {tool}（PostgreSQL 客户端，apt install postgresql-client）。也可以手动运行：{by_hand}"
+BACKUP_PG_BY_HAND = "PGPASSWORD=… {cmd}"
+BACKUP_TOOL_FAILED = "{tool} 失败：{why}"
+RESTORE_DONE = "已从 {path} 恢复到 {url}。启动机器人时会自动升级数据库结构。"
+RESTORE_NO_FILE = "找不到备份文件 {path}。"
+RESTORE_NOT_EMPTY = "目标数据库不是空的（已有 {n} 张表）：恢复只写入新建的空数据库，不会覆盖现有数据。"
+RESTORE_NOT_A_BACKUP = "{path} 不是接待助手的 SQLite 备份（{why}）。"
