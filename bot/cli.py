@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -163,6 +164,8 @@ COMMANDS = {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_s
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd != "replay" and getattr(args, "db", None) is None and os.environ.get("DATABASE_URL"):
+        args.db = os.environ["DATABASE_URL"]        # a container's .env (replay stays on a fresh in-memory one)
     try:
         return COMMANDS[args.cmd](args)
     except Refusal as e:
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 def _common(p: argparse.ArgumentParser, catch_up: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="出错时显示完整的 traceback")
     p.add_argument("--config", default="config.yaml")
-    p.add_argument("--db", default=None, help="数据库 URL(默认取 config.yaml 的 database)")
+    p.add_argument("--db", default=None, help="数据库 URL(默认取环境变量 DATABASE_URL,再取 config.yaml 的 database)")
     p.add_argument("--project", default=None)
     if catch_up:
         p.add_argument("--catch-up", action="store_true", help="允许补做超过 31 天的定时任务")
