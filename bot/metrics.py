@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+disable_created_metrics()          # no *_created series: they double the output and no alert uses them
 REGISTRY = CollectorRegistry()
 FEISHU_MONTH_TZ = ZoneInfo("Asia/Shanghai")      # Feishu's quota month
 
