@@ -58,7 +58,9 @@ def _wait_for_stop(stop: threading.Event) -> None:
 def web(args) -> int:
     """`reception-bot web`: the board and report pages alone (config.yaml's web: host and port; flags override)."""
     from bot.adapters.web import WebServer, make_web
+    from bot.adapters.web.ops import ops_routes
     from bot.config import WebCfg
+    from bot.health import Health
     logsetup.configure(os.environ, os.environ.get("LOG_LEVEL", "INFO"))
     cfg = load_config(args.config)
     conf = cfg.web or WebCfg()
@@ -66,6 +68,7 @@ def web(args) -> int:
     app = bootstrap(cfg, db_url=args.db_url, clock=_clock(args, cfg))
     host, port = args.host or conf.host, args.port or conf.port
     print(T.WEB_SERVING.format(host=host, port=port), flush=True)
-    WebServer(make_web(app.engine, app.projects, app.clock.now, conf.max_streams, conf.max_streams_per_board),
-              host, port).run()
+    health = Health(app.engine, app.clock)          # no platform here: the database and the outbox
+    WebServer(make_web(app.engine, app.projects, app.clock.now, conf.max_streams, conf.max_streams_per_board,
+                       ops_routes(health)), host, port).run()
     return 0

@@ -189,10 +189,12 @@ class FeishuAdapter:
 
     # ---- bot/watchdog.py's Watched ----
     def last_frame(self) -> float | None:
+        """Webhook mode has no connection to go deaf (Feishu calls us): heard whenever it is serving."""
+        if self.settings.mode == "webhook":
+            return time.monotonic() if self._httpd is not None else None
         return self._last_frame
 
     def connected(self) -> bool:
-        """Webhook mode has no connection to lose: up while serving."""
         if self.settings.mode == "webhook":
             return self._httpd is not None
         return self._ws is not None and sdk_compat.is_connected(self._ws)
