@@ -225,6 +225,7 @@ class FeishuAdapter:
                                   log_level=lark.LogLevel.INFO)
         if not sdk_compat.observe_frames(self._ws, self._saw_frame):
             log.warning("feishu: this SDK hides its frames; the watchdog counts events only")
+        sdk_compat.on_reconnected(self._ws, lambda: metrics.RECONNECTS.labels(PLATFORM, "sdk").inc())
         self._ws_ready.set()
         try:
             self._ws.start()

@@ -20,7 +20,8 @@ warning; `make canary` runs the compat tests against the newest lark-oapi (it re
 5. `observe_frames(client, seen)` and `is_connected(client)`: the SDK tells no one when a frame arrives
    (hermes-agent #46561: the receive loop died while the process said "connected"), so the watchdog
    (bot/watchdog.py) wraps the instance's `_handle_message` (every frame: events, pongs) and reads `_conn`.
-   Without them (`FEATURES["frame_hook"]`), only events count as frames.
+   Without them (`FEATURES["frame_hook"]`), only events count as frames. `on_reconnected(client, done)`
+   counts the SDK's own reconnects where it has that public hook (`FEATURES["reconnect_hook"]`).
 3. `quiet_dispatcher_tracebacks()`: `EventDispatcherHandler.do` logs every refused request with
    `logger.exception("handle event failed ...")` on the "Lark" logger (a traceback each); the webhook
    logs its own one line with the reason instead.
@@ -54,6 +55,7 @@ def detect() -> dict[str, bool]:
         "frame_hook": inspect.iscoroutinefunction(getattr(c, "_handle_message", None)),
         "private_conn": "_conn" in _init_names(c) and "_auto_reconnect" in _init_names(c),
         "start_coro": callable(getattr(lark_ws_client, SDK_START_CORO, None)),
+        "reconnect_hook": "on_reconnected" in _init_names(c),
     }
 
 
@@ -109,6 +111,14 @@ def observe_frames(client: lark.ws.Client, seen: Callable[[], None]) -> bool:
         await handle(msg)
 
     client._handle_message = handle_and_note
+    return True
+
+
+def on_reconnected(client: lark.ws.Client, done: Callable[[], None]) -> bool:
+    """`done()` each time the SDK reconnects by itself (its public hook, newer SDKs only); False without it."""
+    if not FEATURES["reconnect_hook"]:
+        return False
+    client.on_reconnected = done
     return True
 
 

@@ -20,6 +20,7 @@ def test_the_detected_features_are_what_the_sdk_has():
     assert f["frame_hook"] == asyncio.iscoroutinefunction(getattr(lark.ws.Client, "_handle_message", None))
     client = lark.ws.Client(APP_ID, APP_SECRET)
     assert f["private_conn"] == (hasattr(client, "_conn") and hasattr(client, "_auto_reconnect"))
+    assert f["reconnect_hook"] == callable(getattr(client, "on_reconnected", None))
 
 
 def test_use_loop_sets_the_module_loop_only_where_the_sdk_keeps_one():
