@@ -65,15 +65,19 @@ def json_formatter() -> logging.Formatter:
                          datefmt="%Y-%m-%dT%H:%M:%S%z", json_ensure_ascii=False)
 
 
-def configure(env: Mapping[str, str], level: str, stream=None) -> logging.Handler:
-    """The root logger's one handler: JSON when LOG_FORMAT=json, else the human format; phones masked first."""
+def configure(env: Mapping[str, str], level: str, stream=None, force: bool = False) -> logging.Handler | None:
+    """The root logger's one handler: JSON when LOG_FORMAT=json, else the human format; phones masked first.
+    Like logging.basicConfig, nothing is changed when the root logger has handlers already (a test harness,
+    an embedding program) unless `force`."""
     mask_phones_in_logs()
+    root = logging.getLogger()
+    if root.handlers and not force:
+        return None
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(FILTER)                   # before the formatter (and the record factory masks too)
     handler.addFilter(ContextFilter())
     fmt = env.get("LOG_FORMAT", "").strip().lower()
     handler.setFormatter(json_formatter() if fmt == "json" else logging.Formatter(HUMAN))
-    root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)

@@ -20,7 +20,7 @@ def configured():
 
     def make(env):
         stream = io.StringIO()
-        logsetup.configure(env, "INFO", stream)
+        logsetup.configure(env, "INFO", stream, force=True)
         return stream
     yield make
     root.handlers[:] = saved[0]

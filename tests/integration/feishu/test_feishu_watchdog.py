@@ -67,8 +67,7 @@ def test_a_deaf_long_connection_is_noticed_restarted_in_place_and_nothing_is_los
         core.outbox.store([Outgoing("提醒：今天 18:00 盘点", key="t:reminder", project="阳光花园")], NOW,
                           numbered=False)                                 # written, its sender died before sending
         problems = wait_for(health.problems, timeout=3 * window, what="/readyz failing on the deaf connection")
-        assert problems[0].startswith("feishu: ")
-        assert fake.connections == 1 and adapter.bot.results[-1][0].event_id == "feishu:om_open"
+        assert problems[0].startswith("feishu: ")           # (the restart may follow at once: nothing else is sure)
 
         fake.wait_connected(count=2, timeout=3 * window)                   # restarted in place
         wait_for(lambda: any(m.event_id == "feishu:om_take" for m, _ in adapter.bot.results), what="the held event")

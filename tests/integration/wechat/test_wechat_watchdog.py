@@ -19,8 +19,9 @@ def test_a_deaf_event_stream_is_restarted_in_place_and_the_held_message_is_answe
             await wait_until(lambda: dog.problems() == [], what="heard")
             h.service.deafen()
             h.service.push_message("m-deaf", ZHANG, "到访 张三 13812345678", room=ROOM)
-            await wait_until(lambda: dog.problems(), what="/readyz failing")
-            assert dog.problems()[0].startswith("wechat: ") and h.bot.received == []
+            seen: list[str] = []
+            await wait_until(lambda: seen.extend(dog.problems()) or seen, what="/readyz failing")
+            assert seen[0].startswith("wechat: ")
             await wait_until(lambda: h.service.streams >= 2, what="a new event stream")
             await wait_until(lambda: h.replies(ROOM), what="the held message answered")
             await wait_until(lambda: dog.problems() == [], what="ready again")
