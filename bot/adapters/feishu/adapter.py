@@ -11,6 +11,8 @@ dead process stored but never handled goes first. One worker thread calls `bot.h
 (an `Outgoing.file` is uploaded and sent as a "file" message after the text).
 The SDK keeps its long-connection event loop in a module global: one ws adapter per process
 (every SDK workaround is in bot/adapters/feishu/sdk_compat.py).
+For the watchdog (bot/watchdog.py) it says when the last frame arrived (events and the SDK's pongs),
+whether it is connected, and restarts its long connection in place (a new session on the same thread).
 """
 
 from __future__ import annotations

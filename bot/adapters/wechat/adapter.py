@@ -12,6 +12,8 @@ private chat, a `to` that is the sender's id, or a name without project, means t
 An `Outgoing.file` (the /导出 workbook) follows its text to each target as a file message; when it
 cannot be sent, `FILE_FAILED` is said there instead.
 The core runs synchronously on the event loop (one call at a time, same thread as `run()`).
+For the watchdog (bot/watchdog.py): a `ding` every 30 s, whose `dong` (like any event) is a frame;
+`restart()` ends the session and `run()` opens a new one.
 """
 from __future__ import annotations
 
