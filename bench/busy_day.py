@@ -303,6 +303,7 @@ def run_day(url: str, label: str, args) -> dict:
     with UnitOfWork(engine) as uow:
         counts = {t.__tablename__: uow.session.scalar(select(func.count()).select_from(t))
                   for t in (m.Customer, m.Reception, m.Deal, m.Audit, m.ProcessedEvent)}
+    metrics_text = day_metrics(app, at) if args.metrics else None
     profile_text = None
     if prof:
         buf = io.StringIO()
@@ -311,7 +312,19 @@ def run_day(url: str, label: str, args) -> dict:
     engine.dispose()
     return {"label": label, "lat": lat, "split": split.t, "order": order, "stmts": stmts, "txns": txns,
             "base": base, "problems": problems,
-            "wall": wall, "setup": setup_s, "counts": counts, "profile": profile_text}
+            "wall": wall, "setup": setup_s, "counts": counts, "profile": profile_text, "metrics": metrics_text}
+
+
+def day_metrics(app, end: datetime) -> str:
+    """/metrics an hour after the last command, as Prometheus would scrape it: the sweep has run the day's
+    scheduled work (the 日报 at shift end) and a platform delivered every message."""
+    from prometheus_client import generate_latest
+
+    from bot.health import Health
+    end += timedelta(hours=1)
+    app.run_due(end)
+    app.mark_sent_until(end)
+    return generate_latest(Health(app.engine, FakeClock(end)).registry()).decode()
 
 
 def report(r: dict) -> tuple[str, float]:
@@ -374,6 +387,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--pg-fsync", choices=["on", "off"], default="on")
     ap.add_argument("--max-problems", type=int, default=50)
+    ap.add_argument("--metrics", action="store_true", help="print /metrics at the end of each day")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="print the top N functions (cProfile)")
     args = ap.parse_args()
@@ -402,6 +416,8 @@ def main() -> int:
         print(text_ + "\n")
         if r["profile"]:
             print("```\n" + r["profile"] + "```\n")
+        if r["metrics"]:
+            print("/metrics at the end of the day:\n\n```\n" + r["metrics"] + "```\n")
         summary.append(("SQLite", r, ratio))
         sys.stdout.flush()
     if args.db in ("postgresql", "both"):

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from bot import logsetup, metrics
 from bot.clock import Clock
 from bot.identity import Answered, Identities
 from bot.outbox import Stored, reply_key
@@ -54,6 +55,14 @@ class App:
 
     # ---- BotPort -------------------------------------------------------------------
     def handle(self, msg: Incoming) -> list[Outgoing]:
+        """One message, its log lines tagged with its platform, event id, verb and (once known) project."""
+        with logsetup.context(platform=msg.platform, event_id=msg.event_id, verb=command_verb(msg.text),
+                              project=msg.project):
+            out = self._handle_one(msg)
+            log.info("handled: %d answer(s)", len(out))       # one line per message, its fields in the context
+            return out
+
+    def _handle_one(self, msg: Incoming) -> list[Outgoing]:
         if msg.sent_at is not None and msg.at - msg.sent_at > EVENT_RETENTION:
             # its id may already be forgotten: handling it could run a command a second time
             log.warning("event %s sent %s is older than the %d-day retention: dropped",
@@ -64,6 +73,7 @@ class App:
         except OUTAGE as e:             # the database is down, not a bug in this message: the caller decides
             raise DatabaseProblem(explain(e, self.engine.url)) from e
         except Exception:
+            metrics.COMMANDS.labels(command_verb(msg.text), "error").inc()
             log.exception("failed to handle message %s (%s)", reply_key(msg, "in"), command_verb(msg.text))
             sorry = [Outgoing(T.APOLOGY, to=msg.sender_id if msg.private else None, key=reply_key(msg, "err"),
                               project=msg.project, chat_id=msg.chat_id, platform=msg.platform)]
@@ -114,10 +124,13 @@ class App:
         try:
             parsed = parse(msg.text)
         except Usage as u:
+            metrics.COMMANDS.labels(u.verb.words[0], "usage").inc()
             return self._reply(msg, msg.project, T.USAGE.format(usage=u.verb.usage), "usage")
         except Hint as h:
+            metrics.COMMANDS.labels("-", "hint").inc()
             return self._reply(msg, msg.project, h.text, "hint")
         except Unknown as u:
+            metrics.COMMANDS.labels("-", "unknown").inc()
             hint = T.UNKNOWN_HINT.format(word=u.suggestion) if u.suggestion else ""
             return self._reply(msg, msg.project, T.UNKNOWN_COMMAND.format(word=u.word, hint=hint), "unknown")
         if parsed is None:
@@ -135,6 +148,7 @@ class App:
 
     def _run(self, msg: Incoming, project: str, sender: str, verb, cmd) -> list[Outgoing]:
         """One command in one transaction: the project locked, due work first, then the command."""
+        logsetup.add_context(project=project)
         now = msg.at.astimezone(self.projects[project].tz)
         late = self.scheduled.run_due(now, project)         # like a bot that was asleep: catch up first,
         # in batches of their own transactions; then the command, run again whole if SQLite was busy
@@ -148,6 +162,7 @@ class App:
         with UnitOfWork(self.engine) as uow:
             row = uow.lock_project(project)
             if msg.event_id and not _claimed(uow, msg.event_id, now):
+                metrics.COMMANDS.labels(verb.words[0], "duplicate").inc()
                 return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private,
@@ -159,11 +174,13 @@ class App:
                     raise Refused(T.MANAGER_ONLY.format(word=verb.words[0], sender=sender))
                 reply = HANDLERS[type(cmd)](cmd, ctx)
             except Refused as r:
+                metrics.COMMANDS.labels(verb.words[0], "refused").inc()
                 return Stored(due + self._refused(uow, msg, ctx, command, r.reason))
             replies = self._record(uow, msg, ctx, cmd, reply, before)
             if command is not None:                 # a new reply for sure: the delivery is claimed above
                 command.commit()
             uow.commit()
+        metrics.COMMANDS.labels(verb.words[0], "ok").inc()
         if isinstance(cmd, c.Roster | c.Confirm):
             self.identities.forget()
         return Stored(due + replies)

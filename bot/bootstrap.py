@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +24,14 @@ from bot.clock import Clock
 from bot.config import Config, load_config, project_settings
 from bot.config_sync import sync
 from bot.logfilter import install as mask_phones_in_logs
+from handlers.messages import Outgoing
+from rules import texts as T
 from storage.db import make_engine, migrate
 
 if TYPE_CHECKING:                   # the adapters and the sweep are imported only by `run` (CLI start-up time)
+    from bot.health import Health
     from bot.sweep import Deliver
+    from bot.watchdog import Watched
 
 log = logging.getLogger("reception")
 Stopper = Callable[[], None]
@@ -65,34 +70,77 @@ def wecom_settings(cfg: Config, env: Mapping[str, str]):
     return WecomSettings.read(getattr(cfg, "wecom", None), env)
 
 
-def start_web(app: App, cfg: Config) -> list[Stopper]:
-    """The board and report pages in this process when config.yaml has `web:`; their stopper."""
+def start_health(app: App, cfg: Config) -> Health:
+    """/readyz's checks and the watchdog (config.yaml `ops:`); the watchdog tells the managers privately."""
+    from bot.health import Health
+    from bot.watchdog import Watchdog
+    o = cfg.ops
+    dog = Watchdog(tell_managers(app), o.watchdog_seconds, o.alert_minutes * 60)
+    return Health(app.engine, app.clock, dog, timedelta(minutes=o.outbox_late_minutes))
+
+
+def tell_managers(app: App) -> Callable[[str, int, bool], None]:
+    """The watchdog's word to every project's managers, privately, through the outbox (the sweep sends it;
+    a message for a platform that is down waits there until it is back)."""
+    def tell(platform: str, minutes: int, back: bool) -> None:
+        now = app.clock.now()
+        text = (T.PLATFORM_BACK if back else T.PLATFORM_DOWN).format(
+            platform=T.PLATFORMS.get(platform, platform), minutes=minutes)
+        stamp = f"{'up' if back else 'down'}:{platform}:{now:%Y%m%d%H%M%S}"
+        msgs = [Outgoing(text, to=name, key=f"{stamp}:{p.name}:{name}", project=p.name)
+                for p in app.projects.values() for name in p.managers]
+        app.outbox.store(msgs, now, numbered=False)
+        log.warning("watchdog: %s", text)
+    return tell
+
+
+def start_web(app: App, cfg: Config, health: Health | None = None) -> list[Stopper]:
+    """The board and report pages in this process when config.yaml has `web:` (with /healthz, /readyz and
+    /metrics when `health` is given); their stopper."""
     if cfg.web is None:
         return []
     from bot.adapters.web import make_web, serve_in_thread
-    web = make_web(app.engine, app.projects, app.clock.now, cfg.web.max_streams, cfg.web.max_streams_per_board)
+    from bot.adapters.web.ops import ops_routes
+    web = make_web(app.engine, app.projects, app.clock.now, cfg.web.max_streams, cfg.web.max_streams_per_board,
+                   ops_routes(health) if health is not None else ())
     server = serve_in_thread(web, cfg.web.host, cfg.web.port)
     log.info("board pages on http://%s:%s", cfg.web.host, cfg.web.port)
     return [server.stop]
 
 
-def start_feishu(app: App, settings) -> tuple[Deliver, Stopper]:
-    """The Feishu adapter, started; its send (waits for the rate-limited sender) and its stopper."""
+def serve_health(app: App, cfg: Config, health: Health | None) -> list[Stopper]:
+    """Without `web:`, /healthz, /readyz and /metrics on a small app of their own (config.yaml `ops:`).
+    A port already taken is logged, not fatal: the chat matters more than its health page."""
+    if health is None or cfg.web is not None:
+        return []
+    from bot.adapters.web import serve_in_thread
+    from bot.adapters.web.ops import make_ops_app
+    try:
+        server = serve_in_thread(make_ops_app(health), cfg.ops.host, cfg.ops.port)
+    except Exception as e:
+        log.error("health endpoints not served on %s:%s: %s", cfg.ops.host, cfg.ops.port, e)
+        return []
+    log.info("health endpoints on http://%s:%s (/healthz /readyz /metrics)", cfg.ops.host, cfg.ops.port)
+    return [server.stop]
+
+
+def start_feishu(app: App, settings) -> tuple[Deliver, Stopper, Watched]:
+    """The Feishu adapter, started; its send (waits for the rate-limited sender), its stopper, itself (watched)."""
     from bot.adapters.feishu.adapter import FeishuAdapter
     feishu = FeishuAdapter(app, settings, app.clock)
     feishu.start()
     log.info("Feishu adapter started")
-    return (lambda msgs: feishu.send_and_wait(msgs, FEISHU_WAIT_S)), feishu.stop
+    return (lambda msgs: feishu.send_and_wait(msgs, FEISHU_WAIT_S)), feishu.stop, feishu
 
 
-def start_wechat(app: App, cfg: Config) -> tuple[Deliver, Stopper]:
-    """The WeChat adapter on its own thread and event loop; its send and its stopper."""
+def start_wechat(app: App, cfg: Config) -> tuple[Deliver, Stopper, Watched]:
+    """The WeChat adapter on its own thread and event loop; its send, its stopper, itself (watched)."""
     from bot.adapters.wechat.adapter import WechatAdapter, WechatSettings
     adapter = WechatAdapter(app, WechatSettings.from_env(cfg.wechat), app.clock)
     t = threading.Thread(target=lambda: asyncio.run(adapter.run()), name="wechat", daemon=True)
     t.start()
     log.info("WeChat adapter started")
-    return adapter.send, lambda: (adapter.stop_from_thread(), t.join(10))
+    return adapter.send, lambda: (adapter.stop_from_thread(), t.join(10)), adapter
 
 
 def start_wecom(app: App, settings) -> tuple[Deliver, Stopper]:
@@ -121,10 +169,12 @@ def start_sweep(app: App, deliver: Deliver):
 class Factories:
     """What `start_edges` starts; tests replace any of them with fakes."""
 
-    web: Callable[[App, Config], list[Stopper]] = start_web
-    feishu: Callable[[App, Any], tuple[Deliver, Stopper]] = start_feishu
-    wechat: Callable[[App, Config], tuple[Deliver, Stopper]] = start_wechat
-    wecom: Callable[[App, Any], tuple[Deliver, Stopper]] = start_wecom
+    health: Callable[[App, Config], Health | None] = start_health
+    web: Callable[[App, Config, Health | None], list[Stopper]] = start_web
+    health_web: Callable[[App, Config, Health | None], list[Stopper]] = serve_health
+    feishu: Callable[[App, Any], tuple] = start_feishu          # (deliver, stopper[, watched adapter])
+    wechat: Callable[[App, Config], tuple] = start_wechat
+    wecom: Callable[[App, Any], tuple] = start_wecom               # (deliver, stopper[, watched adapter])
     console: Callable[[App, str], Any] = start_console
     scheduler: Callable[[App, Deliver], Any] = start_sweep
 
@@ -137,13 +187,18 @@ class Edges:
     stoppers: list[Stopper] = field(default_factory=list)
     console: Any = None
     scheduler: Any = None
+    health: Health | None = None
 
-    def add(self, name: str, started: tuple[Deliver, Stopper]) -> None:
+    def add(self, name: str, started: tuple) -> None:
         self.channels.append((name, started[0]))
         self.stoppers.append(started[1])
+        if len(started) > 2 and self.health is not None:    # the adapter says when its last frame came
+            self.health.watchdog.watch(started[2])
 
     def stop(self) -> None:
-        """The sweep first (waiting for a running one when platforms deliver), then the adapters."""
+        """The watchdog and the sweep first (waiting for a running sweep when platforms deliver), then the adapters."""
+        if self.health is not None:
+            self.health.watchdog.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=self.console is None)
         for stopper in self.stoppers:
@@ -155,7 +210,8 @@ def start_edges(app: App, cfg: Config, project: str, env: Mapping[str, str] | No
     """Start the web pages, the platforms whose credentials are set (`feishu`: its settings, read
     earlier; WeCom's are read from `cfg` and `env`) or else the console chat, then the sweep delivering through them."""
     env, factories = os.environ if env is None else env, factories or Factories()
-    edges = Edges(stoppers=factories.web(app, cfg))
+    health = factories.health(app, cfg)
+    edges = Edges(stoppers=factories.web(app, cfg, health), health=health)
     if feishu is not None:
         edges.add("feishu", factories.feishu(app, feishu))
     if env.get("WECHATY_PUPPET_SERVICE_ENDPOINT"):
@@ -165,6 +221,9 @@ def start_edges(app: App, cfg: Config, project: str, env: Mapping[str, str] | No
     if edges.channels:
         from bot.sweep import fan_out
         deliver: Deliver = fan_out(edges.channels)
+        edges.stoppers[:0] = factories.health_web(app, cfg, health)
+        if health is not None:
+            health.watchdog.start()
     else:
         edges.console = factories.console(app, project)
         edges.console.start()               # the greeting before anything the sweep prints

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -121,6 +122,32 @@ def cmd_link(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    """A consistent copy of the database, safe while the bot runs (storage/backup.py)."""
+    return _backup_or_restore(args, "backup")
+
+
+def cmd_restore(args) -> int:
+    """A backup into a fresh, empty database (never over a live one)."""
+    return _backup_or_restore(args, "restore")
+
+
+def _backup_or_restore(args, what: str) -> int:
+    from storage import backup
+    url = args.db or load_config(args.config).database
+    args.db_url = url                                       # named by a database error, if one comes
+    try:
+        print(getattr(backup, what)(url, args.path))
+    except backup.BackupProblem as e:
+        raise Refusal(str(e)) from None
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from bot.doctor import doctor
+    return doctor(args)
+
+
 def cmd_run(args) -> int:
     from bot.runner import run
     return run(args)
@@ -131,11 +158,14 @@ def cmd_web(args) -> int:
     return web(args)
 
 
-COMMANDS = {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state, "web": cmd_web, "link": cmd_link}
+COMMANDS = {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state, "web": cmd_web, "link": cmd_link,
+            "backup": cmd_backup, "restore": cmd_restore, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd != "replay" and getattr(args, "db", None) is None and os.environ.get("DATABASE_URL"):
+        args.db = os.environ["DATABASE_URL"]        # a container's .env (replay stays on a fresh in-memory one)
     try:
         return COMMANDS[args.cmd](args)
     except Refusal as e:
@@ -154,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 def _common(p: argparse.ArgumentParser, catch_up: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="出错时显示完整的 traceback")
     p.add_argument("--config", default="config.yaml")
-    p.add_argument("--db", default=None, help="数据库 URL(默认取 config.yaml 的 database)")
+    p.add_argument("--db", default=None, help="数据库 URL(默认取环境变量 DATABASE_URL,再取 config.yaml 的 database)")
     p.add_argument("--project", default=None)
     if catch_up:
         p.add_argument("--catch-up", action="store_true", help="允许补做超过 31 天的定时任务")
@@ -186,11 +216,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--at", default=None, help=AT_RUNNING)
+    _ops_commands(sub)
     link_help = "生成一次性验证码：名单上的人（经理必须用它）私聊发「我是 姓名 验证码」绑定账号"
     p = _common(sub.add_parser("link", help=link_help), catch_up=False)
     p.add_argument("name")
     p.add_argument("--at", default=None, help="验证码按这个时间签发(YYYY-MM-DD HH:MM,默认现在)")
     return ap
+
+
+def _ops_commands(sub) -> None:
+    p = _common(sub.add_parser("backup", help="备份数据库到文件（机器人运行时也安全）"), catch_up=False)
+    p.add_argument("path", help="备份文件（不会覆盖已有文件）")
+    p = _common(sub.add_parser("restore", help="把备份恢复到一个新建的空数据库"), catch_up=False)
+    p.add_argument("path", help="备份文件")
+    _common(sub.add_parser("doctor", help="上线前检查：配置、数据库、平台凭据、端口、字体、时钟"), catch_up=False)
 
 
 def _one_line(e: Exception, db_url) -> str | None:

@@ -179,6 +179,17 @@ class WebCfg(BaseModel):
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+class OpsCfg(BaseModel):
+    """Running it as a service: /healthz /readyz /metrics (on the `web:` pages' port when `web:` is set, else on
+    this host and port) and the watchdog for deaf platform connections."""
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: StrictInt = Field(8080, ge=0, le=65535)                  # 0: any free port (tests)
+    watchdog_seconds: float = Field(120.0, gt=0, le=3600)          # no frame, event or heartbeat for this long: restart
+    alert_minutes: float = Field(10.0, gt=0, le=1440)              # down this long: the managers are told privately
+    outbox_late_minutes: float = Field(5.0, gt=0, le=1440)         # /readyz fails on an unsent message this old
+
+
 def _some(v):
     if v == []:
         raise ValueError(T.CFG_NO_PROJECTS)
@@ -195,6 +206,7 @@ class Config(BaseModel):
     wechat: dict = {}
     wecom: dict = {}
     web: WebCfg | None = None
+    ops: OpsCfg = OpsCfg()
 
     _p = field_validator("policy", "feishu", "wechat", "wecom", mode="before")(lambda cls, v: {} if v is None else v)
     _s = field_validator("projects", mode="before")(lambda cls, v: _some(v))

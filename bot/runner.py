@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 
+from bot import logsetup
 from bot.bootstrap import bootstrap, feishu_settings, has_platform, start_edges, wecom_settings
 from bot.config import load_config
 from bot.transcript import check_catch_up, check_time, clock_of
@@ -18,8 +19,7 @@ log = logging.getLogger("reception")
 def run(args) -> int:
     env = os.environ
     # the console chat is for people: only warnings between the replies
-    logging.basicConfig(level=env.get("LOG_LEVEL", "INFO" if has_platform(env) else "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsetup.configure(env, env.get("LOG_LEVEL", "INFO" if has_platform(env) else "WARNING"))
     cfg = load_config(args.config)
     feishu = feishu_settings(cfg, env)             # a missing secret stops us before the database
     wecom_settings(cfg, env)                        # … and a mistake in WeCom's (read again when it starts)
@@ -59,14 +59,17 @@ def _wait_for_stop(stop: threading.Event) -> None:
 def web(args) -> int:
     """`reception-bot web`: the board and report pages alone (config.yaml's web: host and port; flags override)."""
     from bot.adapters.web import WebServer, make_web
+    from bot.adapters.web.ops import ops_routes
     from bot.config import WebCfg
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.health import Health
+    logsetup.configure(os.environ, os.environ.get("LOG_LEVEL", "INFO"))
     cfg = load_config(args.config)
     conf = cfg.web or WebCfg()
     args.db_url = args.db or cfg.database                      # named by a database error, if one comes
     app = bootstrap(cfg, db_url=args.db_url, clock=_clock(args, cfg))
     host, port = args.host or conf.host, args.port or conf.port
     print(T.WEB_SERVING.format(host=host, port=port), flush=True)
-    WebServer(make_web(app.engine, app.projects, app.clock.now, conf.max_streams, conf.max_streams_per_board),
-              host, port).run()
+    health = Health(app.engine, app.clock)          # no platform here: the database and the outbox
+    WebServer(make_web(app.engine, app.projects, app.clock.now, conf.max_streams, conf.max_streams_per_board,
+                       ops_routes(health)), host, port).run()
     return 0

@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.outbox import Outbox
 from bot.privacy import mask_phones
 from handlers.context import Ctx
@@ -125,6 +126,7 @@ class Scheduled:
             o = Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key, ps.name, at=at,
                          kind=kind)
             if self.outbox.claim(uow, o, row.id, now):
+                metrics.JOBS.labels(str(kind)).inc()
                 out.append(o)
         return out
 

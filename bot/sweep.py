@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import metrics
 from bot.clock import SystemClock
 from handlers.messages import Outgoing
 
@@ -30,12 +31,15 @@ def settle(app, msgs: list[Outgoing], deliver: Deliver, now: datetime) -> None:
         failed = {o.key for o in msgs}
     app.mark_sent([o.key for o in msgs if o.key not in failed], now)
     app.send_failed(sorted(failed), now)
+    metrics.OUTBOX_SEND_FAILED.inc(len(failed))
 
 
 def sweep_once(app, deliver: Deliver, now: datetime) -> list[Outgoing]:
     """One sweep: the due work (a catch-up first drops a past day's unsent announcements and says so),
     then what is due to be sent again (same keys); sent and marked."""
-    msgs = app.run_due(now) + app.reclaim_unsent(now)
+    due, again = app.run_due(now), app.reclaim_unsent(now)
+    metrics.OUTBOX_RETRIED.inc(len(again))
+    msgs = due + again
     if msgs:
         settle(app, msgs, deliver, now)
     return msgs
@@ -48,7 +52,9 @@ def start_scheduler(app, deliver: Deliver) -> BackgroundScheduler:
     def sweep():
         try:
             sweep_once(app, deliver, app.clock.now())
+            metrics.SWEEPS.labels("ok").inc()
         except Exception:
+            metrics.SWEEPS.labels("failed").inc()
             log.exception("scheduled sweep failed; it runs again in %s s", SWEEP_SECONDS)
 
     sched = BackgroundScheduler(timezone=UTC)

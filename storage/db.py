@@ -5,6 +5,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -257,3 +258,21 @@ def _check_foreign_keys(conn: Connection) -> None:
         table, _rowid, parent, _fk = broken[0]
         raise DatabaseProblem(T.DB_FOREIGN_KEYS_BROKEN.format(
             table=table, parent=parent, rows=len(broken), url=_shown(conn.engine.url)))
+
+
+def schema_status(engine: Engine) -> tuple[set[str], str]:
+    """(the database's Alembic revisions, the code's head), without migrating (`reception-bot doctor`)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()), head
+
+
+def database_time(engine: Engine) -> datetime:
+    """The database server's clock, in UTC (SQLite: this machine's, read through SQLite)."""
+    with engine.connect() as conn:
+        value = conn.exec_driver_sql("SELECT CURRENT_TIMESTAMP").scalar()
+    if isinstance(value, str):                                  # SQLite: "YYYY-MM-DD HH:MM:SS" in UTC
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,7 +1,7 @@
 """Outbox rows: written under a unique key, claimed, re-claimed after a lease, marked sent or failed."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -64,3 +64,19 @@ class OutboxRows:
 
     def sent_keys(self, keys: list[str]) -> set[str]:
         return set(self.s.scalars(select(Ob.key).where(Ob.key.in_(keys), Ob.sent_at.is_not(None))))
+
+    def health(self, now: datetime, late: timedelta) -> dict[str, float]:
+        """/metrics and /readyz: unsent messages (pending), those sent at least twice (retrying), those given
+        up (failed), and how many pending ones were due more than `late` ago (late) and the oldest's age (s)."""
+        open_ = (Ob.sent_at.is_(None), Ob.failed_at.is_(None), Ob.dropped_at.is_(None), Ob.due_at <= now)
+        pending, retrying, oldest = self.s.execute(
+            select(func.count(), func.count().filter(Ob.attempts > 1), func.min(Ob.due_at)).where(*open_)).one()
+        late_n = self.s.scalar(select(func.count()).where(*open_, Ob.due_at < now - late))
+        failed = self.s.scalar(select(func.count()).where(Ob.failed_at.is_not(None)))
+        age = (now - _aware(oldest)).total_seconds() if oldest is not None else 0.0
+        return {"pending": pending, "retrying": retrying, "failed": failed, "late": late_n, "oldest_seconds": age}
+
+
+def _aware(t: datetime) -> datetime:
+    """A stored UTC time, zoned (an aggregate may come back without the column's type)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)

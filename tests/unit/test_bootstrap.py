@@ -46,7 +46,7 @@ class Recorder:
             def shutdown(self, wait):
                 recorder.log.append(f"sweep stopped wait={wait}")
 
-        return Factories(web=lambda app, cfg: [lambda: self.log.append("stop web")],
+        return Factories(health=lambda app, cfg: None, web=lambda app, cfg, health: [lambda: self.log.append("stop web")],
                          feishu=self.channel("feishu", "feishu" in fail),
                          wechat=self.channel("wechat", "wechat" in fail), wecom=self.channel("wecom", "wecom" in fail),
                          console=Console, scheduler=Scheduler)

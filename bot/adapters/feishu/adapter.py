@@ -11,6 +11,8 @@ dead process stored but never handled goes first. One worker thread calls `bot.h
 (an `Outgoing.file` is uploaded and sent as a "file" message after the text).
 The SDK keeps its long-connection event loop in a module global: one ws adapter per process
 (every SDK workaround is in bot/adapters/feishu/sdk_compat.py).
+For the watchdog (bot/watchdog.py) it says when the last frame arrived (events and the SDK's pongs),
+whether it is connected, and restarts its long connection in place (a new session on the same thread).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import queue
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -30,6 +33,7 @@ from datetime import UTC, datetime
 import lark_oapi as lark
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
+from bot import metrics
 from bot.adapters.feishu import sdk_compat, webhook
 from bot.adapters.feishu.cards import message_content
 from bot.adapters.feishu.sender import FeishuSender, FileSend, Send, feishu_uuid
@@ -137,6 +141,10 @@ class FeishuAdapter:
         self._ws: lark.ws.Client | None = None
         self._ws_loop: asyncio.AbstractEventLoop | None = None
         self._ws_ready = threading.Event()
+        self._stopping = threading.Event()
+        self._last_frame: float | None = None       # time.monotonic() of the last frame (bot/watchdog.py)
+        self.platform = PLATFORM
+        self.sender.on_call = lambda: metrics.feishu_call(self.clock.now())
 
     # ---- lifecycle ----
     def start(self) -> None:
@@ -157,14 +165,12 @@ class FeishuAdapter:
             self._spawn(self._run_ws, "feishu-ws")
 
     def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
-        if self._ws_ready.wait(timeout if self.settings.mode == "ws" else 0) and self._ws_loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(sdk_compat.stop_ws(self._ws), self._ws_loop).result(timeout)
-            except (Exception, concurrent.futures.CancelledError) as e:
-                log.warning("feishu: closing the long connection: %r", e)
+        if self._ws_ready.wait(timeout if self.settings.mode == "ws" else 0):
+            self._close_ws(timeout)
         self._events.put(None)  # the worker finishes what arrived, then the sender drains
         for t in self._threads:
             t.join(timeout)
@@ -175,23 +181,58 @@ class FeishuAdapter:
         self._threads.append(t)
         t.start()
 
+    def _close_ws(self, timeout: float) -> None:
+        """End the long connection's `start()` on its thread (stop, or a restart by the watchdog)."""
+        if self._ws_loop is None or not self._ws_loop.is_running():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(sdk_compat.stop_ws(self._ws), self._ws_loop).result(timeout)
+        except (Exception, concurrent.futures.CancelledError) as e:
+            log.warning("feishu: closing the long connection: %r", e)
+
+    # ---- bot/watchdog.py's Watched ----
+    def last_frame(self) -> float | None:
+        """Webhook mode has no connection to go deaf (Feishu calls us): heard whenever it is serving."""
+        if self.settings.mode == "webhook":
+            return time.monotonic() if self._httpd is not None else None
+        return self._last_frame
+
+    def connected(self) -> bool:
+        if self.settings.mode == "webhook":
+            return self._httpd is not None
+        return self._ws is not None and sdk_compat.is_connected(self._ws)
+
+    def restart(self) -> None:
+        """A new long connection in place of a deaf one: the same queues, the same worker and sender."""
+        if self.settings.mode == "ws" and self._ws_ready.is_set():
+            self._close_ws(10.0)
+
+    def _saw_frame(self) -> None:
+        self._last_frame = time.monotonic()
+
     def _run_ws(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         sdk_compat.use_loop(loop)
         self._ws_loop = loop
+        log.info("feishu: SDK features %s", sdk_compat.FEATURES)
+        try:
+            while not self._stopping.is_set():      # a restart ends one session; the next one begins
+                self._ws_session(loop)
+        finally:
+            loop.close()
+
+    def _ws_session(self, loop: asyncio.AbstractEventLoop) -> None:
         s = self.settings
-        self._ws = lark.ws.Client(
-            s.app_id,
-            s.app_secret,
-            event_handler=self.dispatcher,
-            domain=s.domain,
-            log_level=lark.LogLevel.INFO,
-        )
+        self._ws = lark.ws.Client(s.app_id, s.app_secret, event_handler=self.dispatcher, domain=s.domain,
+                                  log_level=lark.LogLevel.INFO)
+        if not sdk_compat.observe_frames(self._ws, self._saw_frame):
+            log.warning("feishu: this SDK hides its frames; the watchdog counts events only")
+        sdk_compat.on_reconnected(self._ws, lambda: metrics.RECONNECTS.labels(PLATFORM, "sdk").inc())
         self._ws_ready.set()
         try:
             self._ws.start()
-        except asyncio.CancelledError:  # stop()
+        except asyncio.CancelledError:  # stop() or restart()
             pass
         except Exception:
             log.exception("feishu: long connection ended")
@@ -200,7 +241,6 @@ class FeishuAdapter:
             for t in pending:
                 t.cancel()
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
 
     # ---- inbound ----
     def _on_card(self, data) -> P2CardActionTriggerResponse:
@@ -215,6 +255,7 @@ class FeishuAdapter:
         except Exception:
             log.exception("feishu: could not read an event")
             return
+        self._saw_frame()                               # (an event is a frame too, whatever the SDK hides)
         if msg is not None and self.bot.accept(msg):    # False: a redelivery of one stored before
             self._events.put(("msg", msg))
 

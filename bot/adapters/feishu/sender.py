@@ -36,6 +36,7 @@ from lark_oapi.api.im.v1 import (
     CreateMessageRequestBody,
 )
 
+from bot import metrics
 from bot.adapters.pacing import Pacer
 from rules import texts as T
 
@@ -98,6 +99,7 @@ class FileSend:
 class FeishuSender:
     def __init__(self, client: lark.Client, per_receiver_per_s: float = 5.0, max_backoff: float = 30.0):
         self._client = client
+        self.on_call: Callable[[], None] = lambda: None     # every API call (the monthly quota's counter)
         self._rate = max(per_receiver_per_s, 0.1)
         self._max_backoff = max_backoff
         self._q: queue.Queue[Send | FileSend | None] = queue.Queue()
@@ -217,6 +219,7 @@ class FeishuSender:
         while True:
             self._throttle(bucket)
             attempt += 1
+            self.on_call()
             try:
                 resp = call()
             except Exception as e:  # network error, non-JSON body…
@@ -230,6 +233,7 @@ class FeishuSender:
             if resp.success():
                 return resp
             if status == 429 or resp.code == RATE_LIMIT_CODE:
+                metrics.RATE_LIMITED.labels("feishu").inc()
                 wait = max(_reset_seconds(resp), self._backoff(attempt))
                 log.warning("feishu: rate limited (%s), retry in %.1fs", what, wait)
                 time.sleep(wait)

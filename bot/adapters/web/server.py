@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.adapters.web import pages
@@ -204,14 +204,14 @@ class _Pages:
 
 
 def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime], max_streams: int = MAX_STREAMS,
-             max_streams_per_board: int = MAX_STREAMS_PER_BOARD) -> Starlette:
+             max_streams_per_board: int = MAX_STREAMS_PER_BOARD, extra: Sequence[BaseRoute] = ()) -> Starlette:
     """The ASGI app. `projects`: name → ProjectSettings; `clock`: the one wall clock's `now`; the caps
-    on open event streams (config.yaml web:)."""
+    on open event streams (config.yaml web:); `extra`: more routes (/healthz, /readyz, /metrics)."""
     hub = Hub(engine, projects, clock)
     p = _Pages(engine, projects, hub, StreamCaps(max_streams, max_streams_per_board))
     routes = [Route("/board/{token}", p.board_page), Route("/board/{token}/state", p.board_json),
               Route("/board/{token}/events", p.events), Route("/report/{token}", p.report),
-              Route("/assets/{name}", p.asset)]
+              Route("/assets/{name}", p.asset), *extra]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
                     exception_handlers={404: lambda r, e: _not_found(), 405: lambda r, e: _not_found()})
     app.state.stopping = hub.stopping

@@ -12,6 +12,8 @@ private chat, a `to` that is the sender's id, or a name without project, means t
 An `Outgoing.file` (the /导出 workbook) follows its text to each target as a file message; when it
 cannot be sent, `FILE_FAILED` is said there instead.
 The core runs synchronously on the event loop (one call at a time, same thread as `run()`).
+For the watchdog (bot/watchdog.py): a `ding` every 30 s, whose `dong` (like any event) is a frame;
+`restart()` ends the session and `run()` opens a new one.
 """
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import metrics
 from bot.adapters.wechat.compat import close_session, fresh_pools, import_wechaty, wechaty_options
 from bot.clock import Clock
 from handlers.messages import BotPort, Incoming, Outgoing
@@ -31,6 +35,8 @@ from rules import texts as T
 from rules.enums import MessageKind
 
 log = logging.getLogger(__name__)
+FRAMES = ("login", "ready", "message", "dong", "heartbeat")     # puppet events that prove the stream alive
+DING_S = 30.0       # a ding every 30 s: its dong is the heartbeat the watchdog hears (window 120 s)
 _SEP = "[\u2005\u0020\u00a0]"
 
 
@@ -69,6 +75,10 @@ class WechatAdapter:
         self._inflight: set[asyncio.Future] = set()  # messages being handled, finished before stop()
         self._drained = False                       # stored messages of a dead process handled (first login)
         self._in_order = asyncio.Lock()             # FIFO: messages are handled in the order they arrived
+        self.platform = "wechat"
+        self._last_frame: float | None = None       # time.monotonic() of the last event, dong or heartbeat
+        self._restarting = False
+        self.ding_every = DING_S
 
     async def run(self) -> None:
         """Keep a session open until `stop()`; every failure is logged with its traceback, then retried."""
@@ -80,9 +90,11 @@ class WechatAdapter:
             try:
                 await self._session_task
                 log.warning("WeChat: event stream from %s ended; reconnecting", self.settings.endpoint)
+                metrics.RECONNECTS.labels("wechat", "stream_ended").inc()
             except asyncio.CancelledError:
-                if not self._stopping.is_set():
+                if not (self._stopping.is_set() or self._restarting):
                     raise
+                self._restarting = False        # restart(): a new session after the usual short wait
             except Exception as e:  # traceback on the first failure of a streak, one line after that
                 failures = 1 if self._ready.is_set() else failures + 1
                 log.error("WeChat: session with %s failed (%s: %s); retrying in %.1f s",
@@ -110,6 +122,32 @@ class WechatAdapter:
             await asyncio.wait(self._inflight, timeout=grace)
         if self._session_task is not None:
             self._session_task.cancel()
+
+    # ---- bot/watchdog.py's Watched ----
+    def last_frame(self) -> float | None:
+        return self._last_frame
+
+    def restart(self) -> None:
+        """From any thread: end the session (deaf) and open a new one; the same adapter and queues."""
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._restart_now)
+
+    def _restart_now(self) -> None:
+        if self._session_task is not None and not self._session_task.done():
+            self._restarting = True
+            self._session_task.cancel()
+
+    def _saw_frame(self, *_: Any) -> None:
+        self._last_frame = time.monotonic()
+
+    async def _ding(self, w: Any) -> None:
+        """Ask for a dong every `ding_every` s: a puppet service that answers nothing for the watchdog's window is deaf."""
+        while True:
+            try:
+                await w.puppet.ding("watchdog")
+            except Exception as e:
+                log.info("WeChat: ding failed: %s", e)
+            await asyncio.sleep(self.ding_every)
 
     def stop_from_thread(self, timeout: float = 10.0) -> None:
         """`stop()` for a caller on another thread (the runner shutting down)."""
@@ -139,9 +177,15 @@ class WechatAdapter:
         w.on("logout", lambda contact: (log.warning("WeChat: %s logged out", contact), self._ready.clear()))
         w.on("error", lambda payload: log.error("WeChat: puppet error %s", payload))
         w.on("message", self._on_message)
+        for event in FRAMES:
+            w.puppet.on(event, self._saw_frame)
         self._wechaty = w
         log.info("WeChat: connecting to %s", self.settings.endpoint)
-        await w.puppet.start()  # Stop+Start RPCs, then reads the event stream until it ends
+        ding = asyncio.ensure_future(self._ding(w))
+        try:
+            await w.puppet.start()  # Stop+Start RPCs, then reads the event stream until it ends
+        finally:
+            ding.cancel()
 
     def _on_login(self, contact: Any) -> None:
         log.info("WeChat: logged in as %s", contact)

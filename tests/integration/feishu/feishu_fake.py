@@ -71,6 +71,9 @@ class FakeFeishu:
         self.upload_fail_always: tuple[int, int] | None = None  # (http status, code) for every upload
         self._ids = itertools.count(1)
         self._conn = None
+        self.client_config = dict(CLIENT_CONFIG)    # PingInterval: how often the client pings (seconds)
+        self._deaf = None                           # a connection left open that carries nothing any more
+        self.held: list[tuple[dict, str]] = []      # events for a deaf connection: sent on the next one
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), _http_handler(self))
         self.ws = serve(self._ws_session, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
@@ -92,8 +95,13 @@ class FakeFeishu:
         with self.lock:
             self._conn = conn
             self.connections += 1
+            held, self.held = self.held, []
+        for payload, frame_id in held:              # what Feishu could not deliver on the deaf one
+            self.push(payload, frame_id=frame_id)
         try:
             for raw in conn:
+                if conn is self._deaf:              # open, and silent: no pong, no ack read
+                    continue
                 frame = Frame()
                 frame.ParseFromString(raw)
                 headers = {h.key: h.value for h in frame.headers}
@@ -105,7 +113,7 @@ class FakeFeishu:
                         LogID=0,
                         service=frame.service,
                         method=0,
-                        payload=json.dumps(CLIENT_CONFIG).encode(),
+                        payload=json.dumps(self.client_config).encode(),
                     )
                     pong.headers.add(key="type", value="pong")
                     conn.send(pong.SerializeToString())
@@ -135,6 +143,10 @@ class FakeFeishu:
         size = -(-len(data) // chunks)
         conn = self._conn
         assert conn is not None, "no ws connection"
+        if conn is self._deaf:
+            with self.lock:
+                self.held.append((payload, frame_id))
+            return frame_id
         for seq in range(chunks):
             f = Frame(
                 SeqID=next(self._ids),
@@ -153,6 +165,11 @@ class FakeFeishu:
                 f.headers.add(key=k, value=v)
             conn.send(f.SerializeToString())
         return frame_id
+
+    def deafen(self):
+        """The current connection stays open and carries nothing: no pongs, no events (they are held
+        and sent on the client's next connection, as Feishu delivers an unacknowledged event again)."""
+        self._deaf = self._conn
 
     def drop_connection(self):
         conn = self._conn
@@ -266,7 +283,7 @@ def _http_handler(fake: FakeFeishu):
                 ok = body.get("AppID") == APP_ID and body.get("AppSecret") == APP_SECRET
                 url = f"{fake.ws_url}?device_id=dev_{fake.endpoint_calls}&service_id={SERVICE_ID}"
                 self._reply(
-                    {"code": 0, "msg": "ok", "data": {"URL": url, "ClientConfig": CLIENT_CONFIG}}
+                    {"code": 0, "msg": "ok", "data": {"URL": url, "ClientConfig": fake.client_config}}
                     if ok
                     else {"code": 1000040351, "msg": "invalid app"}
                 )

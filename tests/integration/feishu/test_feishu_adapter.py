@@ -141,10 +141,19 @@ def test_handler_error_apologises_and_connection_lives(fake, start_adapter, reco
 
 
 def test_reconnect_after_the_server_drops(fake, start_adapter, recording_bot):
+    from bot import metrics
+    from bot.adapters.feishu import sdk_compat
+
+    def sdk_reconnects():
+        return metrics.REGISTRY.get_sample_value("reception_platform_reconnects_total",
+                                                 {"platform": "feishu", "reason": "sdk"}) or 0
     ws_adapter(fake, start_adapter, recording_bot)
+    before = sdk_reconnects()
     fake.drop_connection()
     fake.wait_connected(count=2, timeout=15)
     assert fake.endpoint_calls >= 2
+    if sdk_compat.FEATURES["reconnect_hook"]:                   # counted on /metrics (issue 21)
+        wait_for(lambda: sdk_reconnects() == before + 1, what="the reconnect counted")
     fake.push(message_event("签到", message_id="om_after_reconnect"))
     wait_for(lambda: fake.sent_to("oc_group"), what="the reply after reconnecting")
     assert recording_bot.handled[0].event_id == "feishu:om_after_reconnect"

@@ -20,6 +20,7 @@ projects:
     managers: [{{name: 张经理, feishu: ou_manager}}]
     salespeople: [{{name: 李四, feishu: ou_lisi}}, {{name: 王五, feishu: ou_wangwu}}]
     chats: {{feishu: [oc_group]}}
+ops: {{port: 0}}                  # health endpoints on any free port: tests run side by side
 """
 
 

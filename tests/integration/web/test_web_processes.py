@@ -124,6 +124,9 @@ def test_web_alone_serves_the_pages_and_404s_the_rest(tmp_path, wall):
         assert get(board.replace("/board/", "/report/"))[0] == 404           # the board's link shows no figures
         assert get(board_link(cfg, "/报表", "report"))[0] == 200
         assert get(board + "x")[0] == 404 and get(f"http://127.0.0.1:{port}/report/")[0] == 404
+        assert get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")        # issue 21: health on the pages' port
+        assert get(f"http://127.0.0.1:{port}/readyz") == (200, "ready\n")
+        assert "reception_outbox_pending 0.0" in get(f"http://127.0.0.1:{port}/metrics")[1]
     finally:
         web.terminate()
         web.wait(patience(10))

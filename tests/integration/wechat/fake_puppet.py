@@ -79,6 +79,8 @@ class FakePuppetService:
         self.calls: Counter[str] = Counter()
         self.port = 0
         self._queues: set[asyncio.Queue] = set()
+        self.deaf = False                          # deafen(): streams open, nothing on them
+        self.held: list[pb.EventResponse] = []
         self._server: _Server | None = None
         self._ids = itertools.count(1)
 
@@ -119,7 +121,15 @@ class FakePuppetService:
             room_id=room, to_id="" if room else self.self_id, mention_ids=list(mention_ids))
         self.emit(pb.EventType.EVENT_TYPE_MESSAGE, {"messageId": message_id})
 
+    def deafen(self) -> None:
+        """Open streams stay open and carry nothing from now on (no message, no dong); what would have gone
+        is held and sent on the next stream a client opens."""
+        self.deaf = True
+
     def emit(self, type: pb.EventType, payload: dict) -> None:
+        if self.deaf:
+            self.held.append(pb.EventResponse(type=type, payload=json.dumps(payload)))
+            return
         for q in self._queues:
             q.put_nowait(pb.EventResponse(type=type, payload=json.dumps(payload)))
 
@@ -165,6 +175,10 @@ class FakePuppetService:
         try:
             await stream.send_message(pb.EventResponse(
                 type=pb.EventType.EVENT_TYPE_LOGIN, payload=json.dumps({"contactId": self.self_id})))
+            if self.deaf:                               # a new stream: it hears again, what was held first
+                self.deaf, held, self.held = False, self.held, []
+                for event in held:
+                    q.put_nowait(event)
             while True:
                 await stream.send_message(await q.get())
         finally:

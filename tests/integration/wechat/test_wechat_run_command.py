@@ -24,6 +24,7 @@ projects:
     managers: [{{{{name: 张经理, wechat: {ZHANG}}}}}]
     salespeople: [{{{{name: 李四, wechat: {LISI}}}}}, {{{{name: 王五, wechat: {WANGWU}}}}}]
     chats: {{{{wechat: ["{ROOM}"]}}}}
+ops: {{{{port: 0}}}}              # health endpoints on any free port: tests run side by side
 """
 
 

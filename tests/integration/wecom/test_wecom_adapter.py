@@ -14,7 +14,7 @@ def test_a_group_mention_command_is_answered_quoting_its_req_id(fake, office, st
     assert "下一位" in shown[0]["body"]["stream"]["content"] and shown[0]["body"]["stream"]["finish"] is True
 
 
-def test_a_private_command_needs_no_mention_and_is_answered_privately(fake, office, start):
+def test_a_private_command_needs_no_mention_is_confirmed_privately_and_announced_in_the_group(fake, office, start):
     start(office)
     fake.wait_subscribed()
     fake.push(text_callback("/开班 李四 王五", IDS["张经理"], req_id="req-p"))
@@ -22,7 +22,8 @@ def test_a_private_command_needs_no_mention_and_is_answered_privately(fake, offi
     fake.push(text_callback("到访 张三 13812345678", IDS["李四"], req_id="req-visit"))
     answer = wait_for(lambda: fake.texts(IDS["李四"]), what="李四's private answer")
     assert "张三" in answer[0] and "138****5678" in answer[0] and "13812345678" not in answer[0]
-    assert not fake.texts(GROUP)
+    group = wait_for(lambda: [t for t in fake.texts(GROUP) if "张三" in t], what="the announcement in the group")
+    assert "138****5678" in group[0] and "13812345678" not in group[0]      # COMMANDS "Private chats"
 
 
 def test_scheduled_messages_are_pushed_with_send_msg_to_the_group_and_to_the_user(fake, office, start):
