@@ -143,14 +143,15 @@ def start_wechat(app: App, cfg: Config) -> tuple[Deliver, Stopper, Watched]:
     return adapter.send, lambda: (adapter.stop_from_thread(), t.join(10)), adapter
 
 
-def start_wecom(app: App, settings) -> tuple[Deliver, Stopper]:
-    """The WeCom adapter on its own thread and event loop (it connects once it holds the bot); its send and stopper."""
+def start_wecom(app: App, settings) -> tuple:
+    """The WeCom adapter on its own thread and event loop (it connects once it holds the bot); its send,
+    its stopper, and the adapter itself for the watchdog."""
     from bot.adapters.wecom.adapter import WecomAdapter
     from bot.adapters.wecom.holder import Holder
     adapter = WecomAdapter(app, settings, app.clock, Holder(app.engine, settings.bot_id))
     adapter.start()
     log.info("WeCom adapter started")
-    return adapter.send, adapter.stop
+    return adapter.send, adapter.stop, adapter
 
 
 def start_console(app: App, project: str):

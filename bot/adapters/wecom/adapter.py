@@ -19,6 +19,7 @@ import collections
 import logging
 import re
 import threading
+import time
 from datetime import datetime
 
 from bot.adapters.wecom import frames as F
@@ -40,6 +41,8 @@ class WecomAdapter:
     def __init__(self, bot: BotPort, settings: WecomSettings, clock: Clock, holder: Holder):
         self.bot, self.settings, self.clock, self.holder = bot, settings, clock, holder
         self.last_frame_at: datetime | None = None      # read by a watchdog (issue 21)
+        self.platform = PLATFORM                          # bot/watchdog.py Watched
+        self._last_mono: float | None = None
         self.client = WecomClient(settings.url, settings.bot_id, settings.secret, self._on_frame,
                                   settings.timing, on_seen=self._seen)
         self.sender = Sender(bot, self.client, settings.per_chat_per_minute)
@@ -106,6 +109,17 @@ class WecomAdapter:
 
     def _seen(self) -> None:
         self.last_frame_at = self.clock.now()
+        self._last_mono = time.monotonic()
+
+    # ---- the watchdog's view (bot/watchdog.py Watched) ----
+    def last_frame(self) -> float | None:
+        """time.monotonic() of the last frame (a heartbeat answer too)."""
+        return self._last_mono
+
+    def restart(self) -> None:
+        """Drop the connection; the client connects again at once (same adapter, same queues)."""
+        if self._loop is not None and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self.client.drop(), self._loop)
 
     # ---- inbound ----
     async def _on_frame(self, f: dict) -> None:

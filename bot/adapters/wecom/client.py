@@ -79,6 +79,11 @@ class WecomClient:
         if self._line is not None:
             await self._line.ws.close()
 
+    async def drop(self) -> None:
+        """Close the current connection; `run` opens a new one (the watchdog's restart in place)."""
+        if self._line is not None:
+            await self._line.ws.close()
+
     async def _session(self) -> float | None:
         """One connection, until it ends; a pause when another connection took over (else None)."""
         async with websockets.connect(self.url, open_timeout=self.timing.answer, ping_interval=None,
