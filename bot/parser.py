@@ -66,6 +66,8 @@ class Verb:
     # dropped (`签到🙏不好意思堵车`); ARG: text glued to the word is its reason argument (`外出办事`)
     reason: str = ""
     closing: str = ""           # the word that ends the form: `让林峰代接` is `让 林峰 代接`
+    phone: bool = False         # takes a customer's phone (a near miss with a phone gets a hint)
+    glued_name: bool = False    # the name may be glued to the word: `到访张三 138…`
 
 
 NOTE, ARG = "note", "arg"
@@ -141,19 +143,19 @@ VERBS: list[Verb] = [
     Verb(("外出",), a.reason(c.GoOut), T.USAGES["外出"], reason=ARG),
     Verb(("回来",), a.none(c.Back), T.USAGES["回来"], reason=NOTE),
     Verb(("接待", "来客"), _receive, T.USAGES["接待"]),
-    Verb(("到访", "来访"), _visit, T.USAGES["到访"]),
+    Verb(("到访", "来访"), _visit, T.USAGES["到访"], phone=True, glued_name=True),
     Verb(("非客",), a.non_buyer,
          T.USAGES["非客"]),
-    Verb(("代接",), _masked(a.phone_only(c.HelpReceive)), T.USAGES["代接"]),
+    Verb(("代接",), _masked(a.phone_only(c.HelpReceive)), T.USAGES["代接"], phone=True, glued_name=True),
     Verb(("让",), a.name_helper, T.USAGES["让"], closing="代接"),
-    Verb(("接手",), _masked(a.phone_only(c.TakeOver)), T.USAGES["接手"]),
+    Verb(("接手",), _masked(a.phone_only(c.TakeOver)), T.USAGES["接手"], phone=True),
     Verb(("不接",), a.none(c.Decline), T.USAGES["不接"]),
-    Verb(("送客",), a.see_off, T.USAGES["送客"]),
-    Verb(("跟进",), _masked(a.follow_up), T.USAGES["跟进"]),
-    Verb(("成交",), _deal, T.USAGES["成交"]),
-    Verb(("更正",), _masked(a.correct), T.USAGES["更正"]),
-    Verb(("申诉",), _masked(a.appeal), T.USAGES["申诉"]),
-    Verb(("查客",), _masked(a.lookup), T.USAGES["查客"]),
+    Verb(("送客",), a.see_off, T.USAGES["送客"], phone=True),
+    Verb(("跟进",), _masked(a.follow_up), T.USAGES["跟进"], phone=True, glued_name=True),
+    Verb(("成交",), _deal, T.USAGES["成交"], phone=True, glued_name=True),
+    Verb(("更正",), _masked(a.correct), T.USAGES["更正"], phone=True),
+    Verb(("申诉",), _masked(a.appeal), T.USAGES["申诉"], phone=True, glued_name=True),
+    Verb(("查客",), _masked(a.lookup), T.USAGES["查客"], phone=True, glued_name=True),
     Verb(("我的客户",), a.none(c.MyCustomers), T.USAGES["我的客户"]),
     Verb(("轮排", "排队", "下一位"), a.none(c.Board), T.USAGES["轮排"]),
     Verb(("帮助", "help"), _help, T.USAGES["帮助"]),
@@ -165,9 +167,9 @@ VERBS: list[Verb] = [
     Verb(("驳回",), a.name_and_reason(c.Withdraw), T.USAGES["驳回"], True),
     Verb(("指派",), a.one_name(c.Assign), T.USAGES["指派"], True),
     Verb(("批准",), a.one_name(c.Approve), T.USAGES["批准"], True),
-    Verb(("核实",), _masked(a.verify), T.USAGES["核实"], True),
-    Verb(("裁定",), _masked(a.decide), T.USAGES["裁定"], True),
-    Verb(("释放",), _masked(a.phone_only(c.Release)), T.USAGES["释放"], True),
+    Verb(("核实",), _masked(a.verify), T.USAGES["核实"], True, phone=True),
+    Verb(("裁定",), _masked(a.decide), T.USAGES["裁定"], True, phone=True),
+    Verb(("释放",), _masked(a.phone_only(c.Release)), T.USAGES["释放"], True, phone=True),
     Verb(("撤销",), a.none(c.Undo), T.USAGES["撤销"], True),
     Verb(("记录",), a.log, T.USAGES["记录"], True),
     Verb(("日报",), a.none(c.DailySummary), T.USAGES["日报"], True),
@@ -200,7 +202,7 @@ _BY_LENGTH = sorted(TABLE, key=len, reverse=True)
 
 
 TOO_LONG = T.TOO_LONG.format(limit=MAX_TEXT)
-PHONE_WORDS = tuple(w for v in VERBS if "手机" in v.usage.split("——")[0] for w in v.words)
+PHONE_WORDS = tuple(w for v in VERBS if v.phone for w in v.words)
 _SEP = " ,、;:"
 _PARTICLES = "了的过啦吗呢吧着"     # 到访了 / 到访的客户 … is talk about the command, not the command
 _NOT_A_MARK = "?\"'"                # `签到？不是9点吗` `签到”是什么意思`: a question or a quote is chat
@@ -300,7 +302,7 @@ def closest(word: str) -> str | None:
 def _glued_ok(body: str, word: str) -> bool:
     """'到访张三 138…' (and `到访李娟13912345678`) is a command too; '接待了一位客户' is chat."""
     glued, *after = body[len(word):].split(" ")
-    return (word in ("到访", "来访", "成交", "跟进", "查客", "代接", "申诉") and len(glued) >= 2
+    return (TABLE[word].glued_name and len(glued) >= 2
             and glued[0] not in _PARTICLES and any(is_phone(t) for t in after))
 
 

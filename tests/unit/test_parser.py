@@ -318,3 +318,10 @@ def test_a_deal_relation_names_the_registered_customer(text, relation, linked, n
 def test_deal_units_outside_1_to_99_get_the_usage_line(text):
     with pytest.raises(Usage):
         cmd(text)
+
+
+def test_the_verbs_say_themselves_which_take_a_phone_and_which_take_a_glued_name():
+    """Flags on Verb, not the wording of a usage line (issue 18 item 5); they agree with the usage lines."""
+    from bot.parser import PHONE_WORDS, VERBS
+    assert set(PHONE_WORDS) == {w for v in VERBS if "手机" in v.usage.split("——")[0] for w in v.words}
+    assert {w for v in VERBS if v.glued_name for w in v.words} <= set(PHONE_WORDS)
