@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import metrics
+from bot.adapters import outcome
 from bot.adapters.wechat.compat import close_session, fresh_pools, import_wechaty, wechaty_options
 from bot.clock import Clock
 from handlers.messages import BotPort, Incoming, Outgoing
@@ -253,12 +254,7 @@ class WechatAdapter:
 
     def _settle(self, msgs: list[Outgoing], failed: set[str]) -> None:
         """Mark what went out sent; what did not is sent again by the sweep (same key)."""
-        try:
-            now = self.clock.now()
-            self.bot.mark_sent([o.key for o in msgs if o.key not in failed], now)
-            self.bot.send_failed(sorted(failed), now)
-        except Exception:           # unmarked: sent again after the lease, unless marked sent by then
-            log.exception("WeChat: cannot record the outcome of %d message(s)", len(msgs))
+        outcome.record(self.bot, self.clock, msgs, failed, "WeChat")
 
     async def _text(self, msg: Any, room: Any) -> str:
         """Mentions as "@名字 " (the contact's name, not the room alias); the bot's own mention removed."""

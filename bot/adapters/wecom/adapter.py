@@ -22,6 +22,7 @@ import threading
 import time
 from datetime import datetime
 
+from bot.adapters import outcome
 from bot.adapters.wecom import frames as F
 from bot.adapters.wecom.client import WecomClient
 from bot.adapters.wecom.holder import Holder
@@ -161,12 +162,7 @@ class WecomAdapter:
 
     def _settle(self, msgs: list[Outgoing], failed: set[str]) -> None:
         """Mark what went out sent; what did not is sent again by the sweep (same key)."""
-        try:
-            now = self.clock.now()
-            self.bot.mark_sent([o.key for o in msgs if o.key not in failed], now)
-            self.bot.send_failed(sorted(failed), now)
-        except Exception:           # unmarked: sent again after the lease, unless marked sent by then
-            log.exception("WeCom: cannot record the outcome of %d message(s)", len(msgs))
+        outcome.record(self.bot, self.clock, msgs, failed, "WeCom")
 
     # ---- outbound, from other threads ----
     def send(self, msgs: list[Outgoing]) -> set[str]:
