@@ -67,3 +67,13 @@ def machine() -> str:
         pass
     return (f"{platform.node()} · {os.cpu_count()} cores ({cpu}) · Python {platform.python_version()}"
             f" · SQLAlchemy {sqlalchemy.__version__} · SQLite {sqlite3.sqlite_version} · {pgcluster.version()}")
+
+
+# ---- `make bench` summary lines ----------------------------------------------------------------
+def target_line(name: str, database: str, figure: float, target: float, unit: str,
+                lower_is_better: bool = True) -> str:
+    """One line per target, grep-able by `make bench`: the figure, the target, met or not.
+    e.g. `TARGET command/bare-txn [sqlite] 2.8× ≤ 3× met`."""
+    met = figure <= target if lower_is_better else figure >= target
+    op = "≤" if lower_is_better else "≥"
+    return f"TARGET {name} [{database}] {figure:.3g}{unit} {op} {target:g}{unit} {'met' if met else 'NOT met'}"
