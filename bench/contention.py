@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from _common import machine, md_table, pct
 
 from storage import pgcluster
+from storage.uow import Units
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 27, 9, 30, tzinfo=TZ)
@@ -108,7 +109,7 @@ def worker(url: str, w: int, args, barrier, results) -> None:
     if args.busy_timeout_ms is not None:            # e.g. 60000: SQLite's own busy handler only (before the fix)
         retry.BUSY_TIMEOUT_MS = args.busy_timeout_ms
     cfg = config(url, args.writers, args.sales)
-    app = App(make_engine(url), project_settings(cfg), SystemClock())
+    app = App(Units(make_engine(url)), project_settings(cfg), SystemClock())
     wr = Writer(app, w, cfg, args.seed)
     wr.say(wr.manager, "帮助")                          # warm up (imports, statement caches) before the clock starts
     barrier.wait()

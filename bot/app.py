@@ -8,8 +8,6 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Engine
-
 from bot import logsetup, metrics
 from bot.clock import Clock
 from bot.identity import Answered, Identities
@@ -34,24 +32,25 @@ from rules.queue import Day
 from storage.db import OUTAGE, DatabaseProblem, explain
 from storage.repos.audit import Entry
 from storage.retry import retrying
-from storage.uow import Duplicate, UnitOfWork
+from storage.uow import Duplicate, Units, UnitOfWork
 
 log = logging.getLogger("reception")
 REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # the register (COMMANDS "Private chats")
 
 
 class App:
-    def __init__(self, engine: Engine, projects: list[ProjectSettings], clock: Clock,
+    def __init__(self, uows: Units, projects: list[ProjectSettings], clock: Clock,
                  write_workbook: WorkbookWriter | None = None):
-        self.engine = engine
+        self.uows = uows                            # makes every unit of work (storage/uow.py; the fakes in tests)
+        self.engine = uows.engine                   # the web board, health and the state dump read it directly
         self.clock = clock                          # the one wall clock: adapters, the sweep and the console read it
         self.write_workbook = write_workbook        # /导出's Excel writer (bot/adapters/xlsx.py)
         self.projects = {p.name: p for p in projects}
         self.default = projects[0].name
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.scheduled = Scheduled(engine, self.projects, self.worker)
+        self.scheduled = Scheduled(uows, self.projects, self.worker)
         self.outbox = self.scheduled.outbox
-        self.identities = Identities(engine, self.projects, self.outbox, self._reply)
+        self.identities = Identities(uows, self.projects, self.outbox, self._reply)
 
     # ---- BotPort -------------------------------------------------------------------
     def handle(self, msg: Incoming) -> list[Outgoing]:
@@ -87,7 +86,7 @@ class App:
         """A platform delivery, stored in its own committed transaction before the platform is told it
         arrived (so a process that dies after the acknowledgement loses nothing); False: stored before."""
         def store() -> bool:
-            with UnitOfWork(self.engine) as uow:
+            with self.uows() as uow:
                 new = uow.events.store(msg.event_id, msg.at, msg.to_json())
                 uow.commit()
                 return new
@@ -98,7 +97,7 @@ class App:
 
     def pending(self, limit: int = 10_000) -> list[Incoming]:
         """Deliveries stored but not handled, oldest first (`handle` claims each one once)."""
-        with UnitOfWork(self.engine, readonly=True) as uow:
+        with self.uows(readonly=True) as uow:
             return [Incoming.from_json(p) for p in uow.events.pending(limit)]
 
     def _stored(self, msg: Incoming, outs: list[Outgoing]) -> list[Outgoing]:
@@ -112,11 +111,11 @@ class App:
         return self.outbox.store(outs, msg.at, numbered=True) if outs else outs
 
     def user_id(self, platform: str, project: str, name: str) -> str | None:
-        with UnitOfWork(self.engine, readonly=True) as uow:
+        with self.uows(readonly=True) as uow:
             return uow.members.account_of(platform, project, name)
 
     def chats(self, platform: str, project: str) -> list[str]:
-        with UnitOfWork(self.engine, readonly=True) as uow:
+        with self.uows(readonly=True) as uow:
             return uow.projects.chats_of(platform, project)
 
     # ---- one message ---------------------------------------------------------------
@@ -159,7 +158,7 @@ class App:
         after a busy error therefore never applies it twice)."""
         ps = self.projects[project]
         now = msg.at.astimezone(ps.tz)
-        with UnitOfWork(self.engine) as uow:
+        with self.uows() as uow:
             row = uow.lock_project(project)
             if msg.event_id and not _claimed(uow, msg.event_id, now):
                 metrics.COMMANDS.labels(verb.words[0], "duplicate").inc()
@@ -168,7 +167,7 @@ class App:
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private,
                       write_workbook=self.write_workbook)
             before = ctx.day.to_dict()
-            command = uow.session.begin_nested() if len(due) > len(late) else None
+            command = uow.savepoint() if len(due) > len(late) else None
             try:
                 if verb.manager and not ctx.is_manager():
                     raise Refused(T.MANAGER_ONLY.format(word=verb.words[0], sender=sender))
@@ -189,7 +188,7 @@ class App:
         """A refusal changes nothing, but its delivery is still handled once; the due work done before it stays."""
         replies = self._reply(msg, ctx.settings.name, reason, "refused", sender=ctx.sender)
         if command is None:
-            uow.session.rollback()
+            uow.rollback()
             return self._remember(msg, ctx.now, replies)
         command.rollback()
         replies = self.outbox.write(uow, replies, ctx.now, numbered=True)   # (its delivery is claimed)
@@ -233,13 +232,13 @@ class App:
         a = uow.audit.record(ctx.project.id, ctx.now, Entry(ctx.sender, command.strip()[:500], ctx.reasons or [T.NO_CHANGE],
                                                             reply.audit_kind, None if reply.undo else undo))
         if reply.undo:
-            uow.session.flush()
+            uow.flush()
             for target in reply.undo:
                 target.undone_by = a.id
 
     def _remember(self, msg: Incoming, now: datetime, replies: list[Outgoing]) -> list[Outgoing]:
         """A message that changes nothing: its delivery handled once and its reply written, in one transaction."""
-        with UnitOfWork(self.engine) as uow:
+        with self.uows() as uow:
             if msg.event_id and not _claimed(uow, msg.event_id, now):
                 return []
             out = self.outbox.write(uow, replies, now, numbered=True)      # (the delivery is claimed)

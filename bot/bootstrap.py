@@ -27,6 +27,7 @@ from bot.logfilter import install as mask_phones_in_logs
 from handlers.messages import Outgoing
 from rules import texts as T
 from storage.db import make_engine, migrate
+from storage.uow import Units
 
 if TYPE_CHECKING:                   # the adapters and the sweep are imported only by `run` (CLI start-up time)
     from bot.health import Health
@@ -44,7 +45,7 @@ def bootstrap(config: Config | str | Path, db_url: str | None = None, *, clock: 
     cfg = config if isinstance(config, Config) else load_config(config)
     engine = make_engine(db_url or cfg.database)
     migrate(engine)
-    app = App(engine, project_settings(cfg), clock, write_workbook=write_workbook)
+    app = App(Units(engine), project_settings(cfg), clock, write_workbook=write_workbook)
     sync(engine, app.projects, app.clock.now())
     return app
 

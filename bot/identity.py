@@ -27,7 +27,7 @@ from handlers.settings import ProjectSettings
 from rules import texts as T
 from rules.enums import MANAGES
 from storage import models as m
-from storage.uow import UnitOfWork
+from storage.uow import Units, UnitOfWork
 
 CODE_MINUTES = 10
 CODE_TTL = timedelta(minutes=CODE_MINUTES)
@@ -129,7 +129,7 @@ def _wait_for_manager(uow: UnitOfWork, who: Claimant, name: str, rows, now: date
             continue
         if old is not None:            # a claim nobody confirmed within CLAIM_TTL gives way
             uow.links.drop(old)
-            uow.session.flush()
+            uow.flush()
         uow.links.add(m.LinkClaim(project_id=r.project_id, name=name, platform=who.platform, account=who.account,
                                   display=who.display[:80], at=now))
         text = T.CLAIM_NOTICE.format(
@@ -164,8 +164,8 @@ class Identities:
     Platform lookups are remembered for WHO_TTL seconds (forgotten on 我是, /绑定, /成员, /确认);
     a change made by another process shows after at most that long."""
 
-    def __init__(self, engine: Engine, projects: dict[str, ProjectSettings], outbox, say: Say):
-        self.engine, self.projects, self.outbox, self.say = engine, projects, outbox, say
+    def __init__(self, uows: Units, projects: dict[str, ProjectSettings], outbox, say: Say):
+        self.uows, self.projects, self.outbox, self.say = uows, projects, outbox, say
         self.default = next(iter(projects))
         self._who: dict[tuple, tuple[tuple[str, str], float]] = {}
         self._trusted = {(p.name, name, plat): uid for p in projects.values() for name, plat, uid in p.ids}
@@ -193,11 +193,11 @@ class Identities:
     def name_of(self, msg: Incoming) -> str | None:
         if msg.platform == "console":
             return msg.sender_id
-        with UnitOfWork(self.engine, readonly=True) as uow:
+        with self.uows(readonly=True) as uow:
             return uow.members.name_of_account(msg.platform, msg.sender_id)
 
     def _lookup(self, msg: Incoming, cmd) -> tuple[str, str]:
-        with UnitOfWork(self.engine, readonly=not isinstance(cmd, c.Bind | c.WhoAmI)) as uow:
+        with self.uows(readonly=not isinstance(cmd, c.Bind | c.WhoAmI)) as uow:
             project = msg.project
             if project is None and msg.chat_id:
                 project = uow.projects.name_of_chat(msg.platform, msg.chat_id)

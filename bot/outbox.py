@@ -19,7 +19,7 @@ from rules import texts as T
 from rules.enums import STALE_AFTER_ITS_DAY, MessageKind
 from rules.schedule import past_its_day
 from storage import models as m
-from storage.uow import UnitOfWork
+from storage.uow import Units, UnitOfWork
 
 log = logging.getLogger("reception")
 LEASE = timedelta(minutes=5)        # a claimed message unsent after this is sent again (same key)
@@ -37,8 +37,8 @@ class Stored(list):
 
 
 class Outbox:
-    def __init__(self, engine, worker: str, zones: dict[str, tzinfo]):
-        self.engine, self.worker, self.zones = engine, worker, zones     # zones: project name → its time zone
+    def __init__(self, uows: Units, worker: str, zones: dict[str, tzinfo]):
+        self.uows, self.worker, self.zones = uows, worker, zones     # zones: project name → its time zone
 
     def claim(self, uow: UnitOfWork, o: Outgoing, project_id: int | None, now: datetime) -> bool:
         """In the caller's transaction: write `o` under its key, claimed for sending by this process;
@@ -76,7 +76,7 @@ class Outbox:
 
     def store(self, msgs: list[Outgoing], now: datetime, numbered: bool) -> Stored:
         """`write` in a transaction of its own (replies of commands that change nothing)."""
-        with UnitOfWork(self.engine) as uow:
+        with self.uows() as uow:
             out = self.write(uow, msgs, now, numbered)
             uow.commit()
         return out
@@ -85,7 +85,7 @@ class Outbox:
         """Claim the messages whose retry time has come and return them for sending (same keys);
         a message already sent MAX_ATTEMPTS times is given up instead and its managers are told."""
         out: list[Outgoing] = []
-        with UnitOfWork(self.engine) as uow:
+        with self.uows() as uow:
             for row, pname in uow.outbox.due_again(now, LEASE, limit):
                 if self._stale(row, pname, now):
                     if uow.outbox.drop(row, now):
@@ -115,7 +115,7 @@ class Outbox:
 
     def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
         """Mark these messages sent (None: everything unsent, after `replay` printed it all)."""
-        with UnitOfWork(self.engine) as uow:
+        with self.uows() as uow:
             uow.outbox.mark_sent(keys, now)
             uow.commit()
 
@@ -123,7 +123,7 @@ class Outbox:
         """These sends failed: try again after the backoff for their attempts so far (the sweep does)."""
         if not keys:
             return
-        with UnitOfWork(self.engine) as uow:
+        with self.uows() as uow:
             for row in uow.outbox.unsent(keys):
                 row.retry_at = now + backoff(row.attempts)
             uow.commit()
@@ -132,7 +132,7 @@ class Outbox:
         """Which of these keys are marked sent already (an adapter does not send them again)."""
         if not keys:
             return set()
-        with UnitOfWork(self.engine, readonly=True) as uow:
+        with self.uows(readonly=True) as uow:
             return uow.outbox.sent_keys(keys)
 
 

@@ -25,7 +25,7 @@ from rules.queue import Day
 from rules.schedule import in_quiet_hours, past_its_day
 from storage import models as m
 from storage.repos.audit import Entry
-from storage.uow import UnitOfWork
+from storage.uow import Units, UnitOfWork
 
 log = logging.getLogger("reception")
 MAX_STEPS = 10_000      # a job that never moves its due time on must not hang the bot
@@ -49,9 +49,9 @@ class Skipped:
 
 
 class Scheduled:
-    def __init__(self, engine, projects: dict[str, ProjectSettings], worker: str):
-        self.engine, self.projects, self.worker = engine, projects, worker
-        self.outbox = Outbox(engine, worker, {n: p.tz for n, p in projects.items()})
+    def __init__(self, uows: Units, projects: dict[str, ProjectSettings], worker: str):
+        self.uows, self.projects, self.worker = uows, projects, worker
+        self.outbox = Outbox(uows, worker, {n: p.tz for n, p in projects.items()})
         self.continuous = False     # True: late work is a bot that never stopped (`replay`), not downtime
 
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
@@ -69,7 +69,7 @@ class Scheduled:
             if t is None or t > now:
                 break
             once, first = first is None, first or t
-            with UnitOfWork(self.engine) as uow:
+            with self.uows() as uow:
                 row = uow.lock_project(name)
                 if once and not self.continuous:        # once per catch-up: what a killed process left
                     skipped.dropped.update(self.outbox.drop_stale(uow, name, row.id, now))
@@ -82,7 +82,7 @@ class Scheduled:
 
     def first_due(self, name: str, uow: UnitOfWork | None = None) -> datetime | None:
         """When the project's next scheduled work falls due (idle sweeps take no write lock)."""
-        with (UnitOfWork(self.engine, readonly=True) if uow is None else nullcontext(uow)) as u:
+        with (self.uows(readonly=True) if uow is None else nullcontext(uow)) as u:
             p = u.projects.schedule_of(name)
             return first_due(u, *p) if p else None
 
@@ -93,7 +93,7 @@ class Scheduled:
 
     def last_change(self, name: str) -> datetime | None:
         """The time of the project's latest recorded change (a command or scheduled work)."""
-        with UnitOfWork(self.engine, readonly=True) as uow:
+        with self.uows(readonly=True) as uow:
             return uow.audit.last_at(name)
 
     def due_in(self, uow: UnitOfWork, row: m.Project, now: datetime, skipped: Skipped | None = None,

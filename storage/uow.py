@@ -6,6 +6,7 @@ The change log row carries before-images of every row the command touched, so
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,8 +42,25 @@ TRACKED = {m.__tablename__: m for m in (Customer, CustomerPhone, Reception, Deal
 RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
 
+class Savepoint(Protocol):
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
 class Duplicate(Exception):
     """This platform event was handled before."""
+
+
+class Units:
+    """Makes the units of work on one engine: what the composition root gives the bus (App, Scheduled,
+    Outbox, Identities), which never build one themselves; the handler tests give tests/unit/fakes.py's."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def __call__(self, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, readonly)
 
 
 class UnitOfWork:
@@ -107,6 +125,18 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+    def rollback(self) -> None:
+        """Undo everything this unit of work did (it can be committed no more)."""
+        self.session.rollback()
+
+    def savepoint(self) -> Savepoint:
+        """A nested transaction: its changes go back alone (a refused command after scheduled work)."""
+        return self.session.begin_nested()
+
+    def flush(self) -> None:
+        """Send the changes so far (new rows get their ids)."""
+        self.session.flush()
 
     def restore(self, images: list[list]) -> None:
         """Put rows back as they were, respecting foreign keys in both directions: first the rows
