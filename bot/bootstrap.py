@@ -39,14 +39,17 @@ Stopper = Callable[[], None]
 FEISHU_WAIT_S = 120                 # a send queued behind Feishu's rate limits: waited for before marking
 
 
-def bootstrap(config: Config | str | Path, db_url: str | None = None, *, clock: Clock) -> App:
-    """The App on a migrated database, config.yaml synced in; `clock` is the one wall clock."""
+def bootstrap(config: Config | str | Path, db_url: str | None = None, *, clock: Clock, uows=None) -> App:
+    """The App on a migrated database, config.yaml synced in; `clock` is the one wall clock.
+    `uows`: the units of work to run on instead of the database (the handler tests' in-memory fakes)."""
     mask_phones_in_logs()                       # phones are masked in logs before anything can log
     cfg = config if isinstance(config, Config) else load_config(config)
-    engine = make_engine(db_url or cfg.database)
-    migrate(engine)
-    app = App(Units(engine), project_settings(cfg), clock, write_workbook=write_workbook)
-    sync(engine, app.projects, app.clock.now())
+    if uows is None:
+        engine = make_engine(db_url or cfg.database)
+        migrate(engine)
+        uows = Units(engine)
+    app = App(uows, project_settings(cfg), clock, write_workbook=write_workbook)
+    sync(uows, app.projects, app.clock.now())
     return app
 
 

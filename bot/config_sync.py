@@ -5,26 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from handlers.jobs import initial_times
 from handlers.settings import ProjectSettings
 from rules.enums import SELLS, Role
 from storage import models as m
-from storage.uow import UnitOfWork
+from storage.uow import Units, UnitOfWork
 
 
-def sync(engine: Engine, projects: dict[str, ProjectSettings], now: datetime) -> None:
+def sync(uows: Units, projects: dict[str, ProjectSettings], now: datetime) -> None:
     """Create projects and members from the config; /成员 changes in the database are kept."""
     try:
-        _sync(engine, projects, now)
+        _sync(uows, projects, now)
     except IntegrityError:          # another process created them at the same moment
-        _sync(engine, projects, now)
+        _sync(uows, projects, now)
 
 
-def _sync(engine: Engine, projects: dict[str, ProjectSettings], now: datetime) -> None:
-    with UnitOfWork(engine) as uow:
+def _sync(uows: Units, projects: dict[str, ProjectSettings], now: datetime) -> None:
+    with uows() as uow:
         for ps in projects.values():
             p = uow.projects.named(ps.name)
             if p is None:

@@ -40,7 +40,7 @@ def app_for(preset: str) -> App:
     with engine.connect() as conn:
         conn.connection.dbapi_connection.deserialize(_migrated())
     app = App(Units(engine), project_settings(cfg), FakeClock(at("2026-11-27 08:00")), write_workbook=write_workbook)
-    sync(engine, app.projects, app.clock.now())
+    sync(app.uows, app.projects, app.clock.now())
     return app
 
 

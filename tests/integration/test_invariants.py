@@ -124,7 +124,7 @@ def bootstrap_app():
         conn.connection.dbapi_connection.deserialize(_migrated())
     migrate(engine)                          # (at the newest revision already: only looks)
     app = App(Units(engine), project_settings(cfg), FakeClock(at("2026-11-27 08:00")), write_workbook=write_workbook)
-    sync(engine, app.projects, app.clock.now())
+    sync(app.uows, app.projects, app.clock.now())
     return app
 
 

@@ -122,7 +122,7 @@ def new_app(engine) -> tuple[App, str]:
     name = f"花园{next(_PROJECTS)}"
     cfg = Config.model_validate({"projects": [{"name": name, "managers": ["张经理"], "salespeople": MEMBERS}]})
     app = App(Units(engine), project_settings(cfg), fixed("2026-11-27 08:00"), write_workbook=write_workbook)
-    sync(engine, app.projects, app.clock.now())
+    sync(app.uows, app.projects, app.clock.now())
     return app, name
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import itertools
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from rules.enums import Category, CustomerStatus
+from rules.enums import MANAGES, Category, CustomerStatus
 from storage import models as m
+from storage.uow import Duplicate
 
 
 def _fill(row, ids) -> None:
@@ -47,6 +48,20 @@ class _Rows:
 
 
 class FakeMembers(_Rows):
+    def of_project(self, project_id: int) -> list[m.Member]:
+        return self.where(project_id=project_id)
+
+    def manager_names(self, project_id: int, by_position: bool = False) -> list[str]:
+        rows = [r for r in self.active_roster(project_id) if r.role in MANAGES]
+        return [r.name for r in (rows if by_position else sorted(rows, key=lambda r: r.id))]
+
+    def account_of(self, platform: str, project: str, name: str) -> str | None:
+        return next((getattr(r, f"{platform}_id") for r in self.where(name=name)
+                     if self.projects.get(r.project_id).name == project), None)
+
+    def name_of_account(self, platform: str, account: str) -> str | None:
+        return next((r.name for r in self.rows if getattr(r, f"{platform}_id") == account), None)
+
     def active_roster(self, project_id: int) -> list[m.Member]:
         return sorted(self.where(project_id=project_id, active=True), key=lambda r: (r.position, r.id))
 
@@ -226,6 +241,27 @@ class FakeProjects(_Rows):
     def __init__(self, ids, customers: FakeCustomers, receptions: FakeReceptions):
         super().__init__(ids)
         self._customers, self._receptions = customers, receptions
+        self.chats: dict[tuple[str, str], m.ChatBinding] = {}
+
+    def named(self, name: str) -> m.Project | None:
+        return next(iter(self.where(name=name)), None)
+
+    def locked(self, name: str, for_update: bool) -> m.Project | None:
+        return self.named(name)
+
+    def id_of(self, name: str) -> int | None:
+        row = self.named(name)
+        return row.id if row else None
+
+    def binding(self, platform: str, chat_id: str):
+        return self.chats.get((platform, chat_id))
+
+    def bind(self, platform: str, chat_id: str, project_id: int) -> None:
+        self.chats[(platform, chat_id)] = m.ChatBinding(platform=platform, chat_id=chat_id, project_id=project_id)
+
+    def schedule_of(self, name: str):
+        row = self.named(name)
+        return (row.id, row.next_open_at, row.next_summary_at) if row else None
 
     def earliest_reminders(self, project_id: int) -> tuple[datetime | None, datetime | None]:
         cust = [r.due_at for r in self._customers.where(project_id=project_id) if r.due_at is not None]
@@ -242,18 +278,66 @@ class FakeEvents:
     def forget_before(self, cutoff: datetime) -> None:
         self.seen = {k: t for k, t in self.seen.items() if t >= cutoff}
 
+    def claim(self, event_id: str, now: datetime) -> bool:
+        if event_id in self.seen:
+            return False
+        self.seen[event_id] = now
+        return True
+
 
 class FakeOutbox:
     """The outbox rows by key: a taken key is refused, as the unique index does."""
 
     def __init__(self):
-        self.rows: dict[str, dict] = {}
+        self.rows: dict[str, m.Outbox] = {}
+        self._ids = itertools.count(1)
+        self.projects: FakeProjects | None = None
 
     def add(self, values: dict) -> bool:
         if values["key"] in self.rows:
             return False
-        self.rows[values["key"]] = values
+        self.rows[values["key"]] = m.Outbox(id=next(self._ids), **values)
         return True
+
+    def _open(self) -> list[m.Outbox]:
+        return [r for r in self.rows.values() if r.sent_at is None and r.failed_at is None and r.dropped_at is None]
+
+    def due_again(self, now: datetime, lease: timedelta, limit: int) -> list[tuple[m.Outbox, str | None]]:
+        rows = [r for r in self._open() if (r.retry_at <= now if r.retry_at is not None
+                                            else r.claimed_at < now - lease)]
+        return [(r, self.projects.get(r.project_id).name if r.project_id else None)
+                for r in sorted(rows, key=lambda r: r.id)[:limit]]
+
+    def take(self, row: m.Outbox, now: datetime, worker: str, retry_at: datetime) -> bool:
+        row.claimed_at, row.claimed_by, row.attempts, row.retry_at = now, worker, row.attempts + 1, retry_at
+        return True
+
+    def give_up(self, row: m.Outbox, now: datetime) -> bool:
+        row.failed_at = now
+        return True
+
+    def drop(self, row: m.Outbox, now: datetime) -> bool:
+        row.dropped_at = now
+        return True
+
+    def drop_stale(self, project_id: int, kinds, today: date, now: datetime) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self._open():
+            if r.project_id == project_id and r.kind in {str(k) for k in kinds} and r.day < today:
+                r.dropped_at = now
+                counts[r.kind] = counts.get(r.kind, 0) + 1
+        return counts
+
+    def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
+        for k, r in self.rows.items():
+            if r.sent_at is None and (keys is None or k in keys):
+                r.sent_at = now
+
+    def unsent(self, keys: list[str]) -> list[m.Outbox]:
+        return [self.rows[k] for k in keys if k in self.rows and self.rows[k].sent_at is None]
+
+    def sent_keys(self, keys: list[str]) -> set[str]:
+        return {k for k in keys if k in self.rows and self.rows[k].sent_at is not None}
 
 
 class FakeRelatives(_Rows):
@@ -293,6 +377,19 @@ class FakeSession:
         pass
 
 
+class FakeSavepoint:
+    """A nested transaction: `rollback` puts the rows back as they were when it began."""
+
+    def __init__(self, uow: FakeUnitOfWork):
+        self.uow, self.saved = uow, uow.snapshot()
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        self.uow.put_back(self.saved)
+
+
 class FakeUnitOfWork:
     """The repositories in memory; leaving without `commit` restores every row as it was on entry."""
 
@@ -307,6 +404,7 @@ class FakeUnitOfWork:
         self.facts.customers = self.customers
         self.projects = FakeProjects(ids, self.customers, self.receptions)
         self.events, self.outbox = FakeEvents(), FakeOutbox()
+        self.members.projects = self.outbox.projects = self.projects
         self.relatives, self.benefits, self.aways = FakeRelatives(ids), FakeBenefits(ids), FakeAways(ids)
         self.committed = 0
         self._saved: list | None = None
@@ -316,27 +414,54 @@ class FakeUnitOfWork:
                 self.links, self.relatives, self.benefits, self.aways, self.facts]
 
     def __enter__(self) -> FakeUnitOfWork:
-        self._saved = [(t, [(r, _image(r)) for r in t.rows]) for t in self.tables()]
-        self._saved.append((None, (dict(self.events.seen), dict(self.outbox.rows))))
+        if self._saved is not None:
+            raise RuntimeError("a unit of work opened inside another: the SQL one would deadlock on SQLite")
+        self._saved = self.snapshot()
         return self
 
     def __exit__(self, *_) -> None:
         if self._saved is not None:
             self.rollback()
 
-    def commit(self) -> None:
-        self._saved = None
-        self.committed += 1
+    def snapshot(self) -> list:
+        saved: list = [(t, [(r, _image(r)) for r in t.rows]) for t in self.tables()]
+        saved.append((None, (dict(self.events.seen), {k: (r, _image(r)) for k, r in self.outbox.rows.items()})))
+        return saved
 
-    def rollback(self) -> None:
-        *tables, (_, (seen, outbox)) = self._saved
+    def put_back(self, saved: list) -> None:
+        *tables, (_, (seen, outbox)) = saved
         for table, rows in tables:
             table.rows = [r for r, _ in rows]
             for row, image in rows:
                 for key, value in image.items():
                     setattr(row, key, value)
-        self.events.seen, self.outbox.rows = seen, outbox
+        self.events.seen = dict(seen)
+        self.outbox.rows = {k: r for k, (r, _) in outbox.items()}
+        for r, image in outbox.values():
+            for key, value in image.items():
+                setattr(r, key, value)
+
+    def commit(self) -> None:
         self._saved = None
+        self.committed += 1
+
+    def rollback(self) -> None:
+        if self._saved is not None:
+            self.put_back(self._saved)
+        self._saved = None
+
+    def savepoint(self) -> FakeSavepoint:
+        return FakeSavepoint(self)
+
+    def flush(self) -> None:
+        pass
+
+    def lock_project(self, name: str) -> m.Project | None:
+        return self.projects.locked(name, for_update=True)
+
+    def claim_event(self, event_id: str, now: datetime) -> None:
+        if not self.events.claim(event_id, now):
+            raise Duplicate(event_id)
 
     def changes(self) -> list[list]:
         """Before-images for /撤销 are the real unit of work's job (tests/integration)."""
@@ -344,3 +469,16 @@ class FakeUnitOfWork:
 
     def forget_changes(self) -> None:
         pass
+
+
+class FakeUnits:
+    """The unit-of-work factory the bus takes (storage/uow.Units on a database): one in-memory store,
+    a unit of work at a time, as one process handling one message at a time uses it."""
+
+    engine = None
+
+    def __init__(self):
+        self.uow = FakeUnitOfWork()
+
+    def __call__(self, readonly: bool = False) -> FakeUnitOfWork:
+        return self.uow

@@ -10,7 +10,7 @@ import pytest
 
 from storage import models as m
 from tests.conftest import at
-from tests.unit.office import Office, Said
+from tests.unit.group import Office, Said
 
 
 @pytest.fixture
@@ -330,13 +330,13 @@ def test_a_unit_of_work_left_without_commit_puts_every_row_back(office):
     assert office.state() == before
 
 
-# ---- how the answer goes out (the Reply) ---------------------------------------------------------
+# ---- how the answer goes out (through the bus) ---------------------------------------------------------
 def test_my_customers_is_answered_privately_with_the_owners_full_numbers(office):
     office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
     office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
-    mine = office.say("李四", "我的客户", "2026-11-27 09:06").reply
-    assert mine.private and mine.full_phones and "张三（13812345678）" in mine.text
-    theirs = office.say("王五", "我的客户", "2026-11-27 09:07").reply
+    mine = office.say("李四", "我的客户", "2026-11-27 09:06")
+    assert mine.private and "张三（13812345678）" in mine.text      # the owner's own: full numbers
+    theirs = office.say("王五", "我的客户", "2026-11-27 09:07")
     assert theirs.private and "1381234" not in theirs.text
 
 
@@ -344,8 +344,8 @@ def test_a_big_deal_tells_each_manager_privately_with_the_full_phone(office):
     office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
     office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
     said = office.say("李四", "成交 张三 13812345678 3套", "2026-11-27 09:08")
-    assert said.text == "成交登记：张三（138****5678）3套，业绩 李四 100%。" and not said.reply.private
-    assert [(t.to, t.text) for t in said.reply.tells] == [
+    assert said.text == "成交登记：张三（138****5678）3套，业绩 李四 100%。" and not said.private
+    assert [(t.to, t.text) for t in said.tells] == [
         ("张经理", "大单提醒：李四 成交 张三（13812345678）3套，业绩 李四 100%。")]
     small = office.say("李四", "成交 张三 13812345678 2套", "2026-11-27 09:10")
-    assert small.reply.tells == ()
+    assert small.tells == ()

@@ -9,7 +9,7 @@ import pytest
 from handlers.reports import Report, Row, summary_text
 from storage import models as m
 from tests.conftest import at
-from tests.unit.office import Office
+from tests.unit.group import Office
 
 
 @pytest.fixture
@@ -30,13 +30,13 @@ def test_the_same_appeal_sent_again_is_answered_as_filed_and_tells_nobody_again(
     office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
     office.say("李四", "成交 张三 13812345678 1套", "2026-11-27 09:40")
     first = office.say("王五", "申诉 13812345678 我先接待的", "2026-11-27 09:45")
-    assert [t.to for t in first.reply.tells] == ["张经理"]
+    assert [t.to for t in first.tells] == ["张经理"]
     again = office.say("王五", "申诉 13812345678 我先接待的", "2026-11-27 09:46")
-    assert not again.refused and again.reply.tells == ()
+    assert not again.refused and again.tells == ()
     assert again.text == "你对 张三 的申诉已提交过，经理已收到，不再重复通知（申诉期至 12-04）。"
     assert sum(isinstance(r, m.Appeal) for r in office.uow.deals.rows) == 1
     other = office.say("赵六", "申诉 13812345678 我也接待过", "2026-11-27 09:47")
-    assert [t.to for t in other.reply.tells] == ["张经理"]
+    assert [t.to for t in other.tells] == ["张经理"]
 
 
 def test_after_approval_the_next_up_line_names_the_approved_member(office):
@@ -61,9 +61,9 @@ def test_the_log_says_how_many_earlier_lines_it_leaves_out_and_sends_the_whole_d
     said = office.say("张经理", "/记录", "2026-11-27 10:00")
     lines = said.text.splitlines()
     assert lines[1] == "（另有更早的 6 条未显示，发 /记录 全部，私信查看全天记录）"
-    assert len(lines) == 42 and lines[2].endswith("第5条") and not said.reply.private
+    assert len(lines) == 42 and lines[2].endswith("第5条") and not said.private
     whole = office.say("张经理", "/记录 全部", "2026-11-27 10:01")
-    assert whole.reply.private and len(whole.text.splitlines()) == 47 and "另有" not in whole.text
+    assert whole.private and len(whole.text.splitlines()) == 47 and "另有" not in whole.text
     short = office.say("张经理", "/记录 李四", "2026-11-27 10:02")
     assert "另有更早的 6 条" in short.text
 

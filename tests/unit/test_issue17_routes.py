@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.office import Office
+from tests.unit.group import Office
 
 D = "2026-11-27"
 
@@ -187,10 +187,10 @@ def test_the_suggested_appeal_is_accepted_and_reaches_the_managers_once(office):
     suggested = hint[start:hint.index("（", start)]
     first = office.say("李四", suggested, "2026-11-28 10:05")
     assert not first.refused and "无需申诉" not in first.text and "现归 王五" in first.text
-    assert [t.to for t in first.reply.tells] == ["张经理"]
-    assert "归属申诉：李四" in first.reply.tells[0].text and "11-27 24:00 到期" in first.reply.tells[0].text
+    assert [t.to for t in first.tells] == ["张经理"]
+    assert "归属申诉：李四" in first.tells[0].text and "11-27 24:00 到期" in first.tells[0].text
     again = office.say("李四", "申诉 13800001111 我一直在跟", "2026-11-28 10:06")
-    assert not again.refused and again.reply.tells == () and "已提交过" in again.text
+    assert not again.refused and again.tells == () and "已提交过" in again.text
 
 
 def test_a_lapsed_customer_nobody_took_is_answered_with_its_lapse(office):
@@ -206,7 +206,7 @@ def test_an_ownership_appeal_has_a_window_and_is_refused_to_the_owner(office):
     assert office.say("王五", "申诉 13800001111 是我的", "2026-11-28 10:00").text == "顾一 现在归你，无需申诉。"
     office.say("王五", "跟进 13800001111 约了下周", "2026-12-04 10:00")
     late = office.say("李四", "申诉 13800001111 我一直在跟", "2026-12-06 10:00")
-    assert late.refused and "归属申诉期已于 12-05 结束" in late.text and late.reply is None
+    assert late.refused and "归属申诉期已于 12-05 结束" in late.text and late.tells == ()
     assert not office.say("赵六", "申诉 13800001111 我也接待过", "2026-12-05 10:00").refused
 
 
@@ -340,7 +340,7 @@ def test_the_former_owners_appeal_as_typed_in_a_hurry(office, text):
     _lapsed_and_taken(office)
     said = office.say("李四", text, "2026-11-28 10:05")
     assert not said.refused and said.text.startswith("对 顾一 归属（现归 王五）的申诉已提交给经理"), said.text
-    assert [t.to for t in said.reply.tells] == ["张经理"]
+    assert [t.to for t in said.tells] == ["张经理"]
 
 
 def test_a_lapse_the_former_owner_registered_again_himself_is_still_told_naming_him(office):

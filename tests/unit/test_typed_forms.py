@@ -7,7 +7,7 @@ import pytest
 
 from bot.parser import TABLE, parse
 from rules import texts as T
-from tests.unit.office import Office
+from tests.unit.group import Office
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_a_deal_of_three_units_as_typed_is_three_units_and_a_big_order(office, u
     office.say("李四", "到访 张三 13812345678", "2026-11-27 09:05")
     said = office.say("李四", f"成交 张三 13812345678 {units}", "2026-11-27 09:08")
     assert said.text == "成交登记：张三（138****5678）3套，业绩 李四 100%。", said.text
-    assert [t.to for t in said.reply.tells] == ["张经理"]
+    assert [t.to for t in said.tells] == ["张经理"]
 
 
 def test_a_spaced_out_name_before_the_phone_is_one_name(office):
