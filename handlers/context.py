@@ -172,7 +172,7 @@ class Ctx:
         if row.lapse_due_at is not None:
             row.due_at = min(row.due_at or row.lapse_due_at, row.lapse_due_at)
         if row.id is None:
-            self.s.flush()              # the caller (and the facts below) need the new row's id
+            self.uow.flush()            # the caller (and the facts below) need the new row's id
         for fact in cr.facts_of_change(before, c, self.now):
             self.uow.facts.add(self.project.id, row.id, fact)
         return row

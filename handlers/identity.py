@@ -18,7 +18,7 @@ def link(uow: UnitOfWork, platform: str, account: str, project_id: int, name: st
         setattr(row, col, account if row.name == name else None)
     for claim in uow.links.claims_for(project_id, name, platform):
         uow.links.drop(claim)
-    uow.session.flush()
+    uow.flush()
 
 
 def confirm(cmd: c.Confirm, ctx: Ctx) -> Reply:

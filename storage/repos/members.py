@@ -62,7 +62,7 @@ class Members:
     def linked_or_named(self, project_id: int, platform: str, account: str, name: str) -> list[m.Member]:
         """The project's members this account speaks for, and the member called `name`."""
         return list(self.s.scalars(select(Mb).where(Mb.project_id == project_id, or_(
-            _account(platform) == account, Mb.name == name))))
+            _account(platform) == account, Mb.name == name)).order_by(Mb.id)))
 
 
 def _account(platform: str):

@@ -26,6 +26,14 @@ def _fill(row, ids) -> None:
         row.id = next(ids)
 
 
+def _not_null(row) -> None:
+    """What the database's NOT NULL refuses at commit, the fakes refuse too."""
+    missing = [c.key for c in row.__table__.columns
+               if getattr(row, c.key) is None and not c.nullable and c.server_default is None]
+    if missing:
+        raise ValueError(f"{row.__tablename__}: no value for {', '.join(missing)}")
+
+
 def _image(row) -> dict:
     return {c.key: copy.deepcopy(getattr(row, c.key)) for c in row.__table__.columns}
 
@@ -173,24 +181,24 @@ class FakeReceptions(_Rows):
 class FakeDeals(_Rows):
     """Deals and appeals in one list, as the real repository adds both."""
 
-    def deals(self, **eq) -> list[m.Deal]:
+    def _deals(self, **eq) -> list[m.Deal]:
         return [r for r in self.rows if isinstance(r, m.Deal) and all(getattr(r, k) == v for k, v in eq.items())]
 
     def of_customer_on(self, customer_id: int, day: date) -> m.Deal | None:
-        return next(iter(self.deals(customer_id=customer_id, day=day)), None)
+        return next(iter(self._deals(customer_id=customer_id, day=day)), None)
 
     def count_of_customer_on(self, customer_id: int, day: date) -> int:
-        return len(self.deals(customer_id=customer_id, day=day))
+        return len(self._deals(customer_id=customer_id, day=day))
 
     def of_customer(self, customer_id: int) -> list[m.Deal]:
-        return self.deals(customer_id=customer_id)
+        return self._deals(customer_id=customer_id)
 
     def latest_of(self, customer_id: int) -> m.Deal | None:
-        rows = self.deals(customer_id=customer_id)
+        rows = self._deals(customer_id=customer_id)
         return rows[-1] if rows else None
 
     def on_day(self, project_id: int, day: date) -> list[m.Deal]:
-        return self.deals(project_id=project_id, day=day)
+        return self._deals(project_id=project_id, day=day)
 
     def appeal_on(self, customer_id: int, by: str, since: datetime) -> m.Appeal | None:
         return next((r for r in self.rows if isinstance(r, m.Appeal) and r.customer_id == customer_id
@@ -442,6 +450,9 @@ class FakeUnitOfWork:
                 setattr(r, key, value)
 
     def commit(self) -> None:
+        for table in self.tables():
+            for row in table.rows:
+                _not_null(row)
         self._saved = None
         self.committed += 1
 
