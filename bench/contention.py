@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from _common import machine, md_table, pct
 
 from storage import pgcluster
+from bot.bootstrap import TYPED_NAMES
 from storage.uow import Units
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -109,7 +110,7 @@ def worker(url: str, w: int, args, barrier, results) -> None:
     if args.busy_timeout_ms is not None:            # e.g. 60000: SQLite's own busy handler only (before the fix)
         retry.BUSY_TIMEOUT_MS = args.busy_timeout_ms
     cfg = config(url, args.writers, args.sales)
-    app = App(Units(make_engine(url)), project_settings(cfg), SystemClock())
+    app = App(Units(make_engine(url)), project_settings(cfg), SystemClock(), typed_names=TYPED_NAMES)
     wr = Writer(app, w, cfg, args.seed)
     wr.say(wr.manager, "帮助")                          # warm up (imports, statement caches) before the clock starts
     barrier.wait()

@@ -40,7 +40,7 @@ REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # th
 
 class App:
     def __init__(self, uows: Units, projects: list[ProjectSettings], clock: Clock,
-                 write_workbook: WorkbookWriter | None = None):
+                 write_workbook: WorkbookWriter | None = None, typed_names: frozenset[str] = frozenset()):
         self.uows = uows                            # makes every unit of work (storage/uow.py; the fakes in tests)
         self.engine = uows.engine                   # the web board, health and the state dump read it directly
         self.clock = clock                          # the one wall clock: adapters, the sweep and the console read it
@@ -50,7 +50,9 @@ class App:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.scheduled = Scheduled(uows, self.projects, self.worker)
         self.outbox = self.scheduled.outbox
-        self.identities = Identities(uows, self.projects, self.outbox, self._reply)
+        # who sent a message: a platform account linked to a member, or (typed_names: the console, chosen
+        # by the composition root) the name typed as the sender
+        self.identities = Identities(uows, self.projects, self.outbox, self._reply, typed_names)
 
     # ---- BotPort -------------------------------------------------------------------
     def handle(self, msg: Incoming) -> list[Outgoing]:

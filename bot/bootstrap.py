@@ -36,6 +36,7 @@ if TYPE_CHECKING:                   # the adapters and the sweep are imported on
 
 log = logging.getLogger("reception")
 Stopper = Callable[[], None]
+TYPED_NAMES = frozenset({"console"})     # the console, replay and say: the sender types their own name
 FEISHU_WAIT_S = 120                 # a send queued behind Feishu's rate limits: waited for before marking
 
 
@@ -48,7 +49,7 @@ def bootstrap(config: Config | str | Path, db_url: str | None = None, *, clock: 
         engine = make_engine(db_url or cfg.database)
         migrate(engine)
         uows = Units(engine)
-    app = App(uows, project_settings(cfg), clock, write_workbook=write_workbook)
+    app = App(uows, project_settings(cfg), clock, write_workbook=write_workbook, typed_names=TYPED_NAMES)
     sync(uows, app.projects, app.clock.now())
     return app
 

@@ -164,8 +164,10 @@ class Identities:
     Platform lookups are remembered for WHO_TTL seconds (forgotten on 我是, /绑定, /成员, /确认);
     a change made by another process shows after at most that long."""
 
-    def __init__(self, uows: Units, projects: dict[str, ProjectSettings], outbox, say: Say):
+    def __init__(self, uows: Units, projects: dict[str, ProjectSettings], outbox, say: Say,
+                 typed_names: frozenset[str] = frozenset()):
         self.uows, self.projects, self.outbox, self.say = uows, projects, outbox, say
+        self.typed_names = typed_names      # platforms whose sender id is the member's name (the console)
         self.default = next(iter(projects))
         self._who: dict[tuple, tuple[tuple[str, str], float]] = {}
         self._trusted = {(p.name, name, plat): uid for p in projects.values() for name, plat, uid in p.ids}
@@ -176,7 +178,7 @@ class Identities:
     def resolve(self, msg: Incoming, cmd) -> tuple[str, str]:
         """(project, member name) for the message; raises Answered with the reply explaining why not
         (or answering 我是 and /绑定, which end here)."""
-        if msg.platform == "console":
+        if msg.platform in self.typed_names:
             return (msg.project or self.default), msg.sender_id
         key = (msg.platform, msg.chat_id, msg.sender_id, msg.project)
         hit = self._who.get(key)
@@ -191,7 +193,7 @@ class Identities:
         return who
 
     def name_of(self, msg: Incoming) -> str | None:
-        if msg.platform == "console":
+        if msg.platform in self.typed_names:
             return msg.sender_id
         with self.uows(readonly=True) as uow:
             return uow.members.name_of_account(msg.platform, msg.sender_id)

@@ -20,6 +20,7 @@ from rules import texts as T
 from rules.enums import Category
 from rules.queue import Day
 from storage.db import make_engine
+from bot.bootstrap import TYPED_NAMES
 from storage.uow import Units, UnitOfWork
 from tests.conftest import at
 from tests.integration.test_invariants import MEMBERS, NAMES, NEXT_DAY, PHONES, P, _migrated, command, drive
@@ -39,7 +40,8 @@ def app_for(preset: str) -> App:
     engine = make_engine("sqlite://")
     with engine.connect() as conn:
         conn.connection.dbapi_connection.deserialize(_migrated())
-    app = App(Units(engine), project_settings(cfg), FakeClock(at("2026-11-27 08:00")), write_workbook=write_workbook)
+    app = App(Units(engine), project_settings(cfg), FakeClock(at("2026-11-27 08:00")), write_workbook=write_workbook,
+              typed_names=TYPED_NAMES)
     sync(app.uows, app.projects, app.clock.now())
     return app
 

@@ -19,6 +19,7 @@ from handlers.messages import Incoming
 from handlers.state_view import dump
 from storage import models as m
 from storage.db import make_engine, migrate
+from bot.bootstrap import TYPED_NAMES
 from storage.uow import Units, UnitOfWork
 from tests.conftest import at
 
@@ -123,7 +124,8 @@ def bootstrap_app():
     with engine.connect() as conn:
         conn.connection.dbapi_connection.deserialize(_migrated())
     migrate(engine)                          # (at the newest revision already: only looks)
-    app = App(Units(engine), project_settings(cfg), FakeClock(at("2026-11-27 08:00")), write_workbook=write_workbook)
+    app = App(Units(engine), project_settings(cfg), FakeClock(at("2026-11-27 08:00")), write_workbook=write_workbook,
+              typed_names=TYPED_NAMES)
     sync(app.uows, app.projects, app.clock.now())
     return app
 

@@ -38,6 +38,7 @@ def _seed(uow) -> dict:
                                            ("经理", "经理", Role.MANAGER, 3, True), ("丙", "丙", Role.SALES, 4, False)]:
         rows[label] = uow.members.add(m.Member(project_id=p.id, name=name, role=role, position=pos, active=active))
     rows["甲"].feishu_id = "ou_jia"
+    uow.projects.bind("feishu", "oc_1", p.id)
     for label, phone, owner, status, due, until in [
             ("c1", "13800000001", "甲", CustomerStatus.ACTIVE, T0 + timedelta(hours=2), at("2026-12-05 00:00")),
             ("c2", "13800000002", "乙", CustomerStatus.ACTIVE, T0 - timedelta(hours=1), at("2026-12-05 00:00")),
@@ -101,6 +102,9 @@ def _cases(r: dict) -> dict:
         "linked or named": ("members", "linked_or_named", (p, "feishu", "ou_jia", "乙")),
         "account of": ("members", "account_of", ("feishu", "阳光花园", "甲")),
         "name of account": ("members", "name_of_account", ("feishu", "ou_jia")),
+        "linked to": ("members", "linked_to", ("feishu", "ou_jia")),
+        "chat's project": ("projects", "name_of_chat", ("feishu", "oc_1")),
+        "unbound chat": ("projects", "name_of_chat", ("feishu", "oc_2")),
         "by phone": ("customers", "by_phone", (p, "13800000002")),
         "by extra phone": ("customers", "by_phone", (p, "13700000009")),
         "phones of": ("customers", "phones_of", (c1,)),
@@ -175,7 +179,8 @@ def test_the_cases_find_something():
     """A contract of empty answers would hold for any fake: most cases must find rows."""
     found = _answers(fakes.FakeUnits())
     empty = [k for k, v in found.items() if v in (None, [], 0, {})]
-    assert set(empty) == {"active member named", "no nudge due yet", "used make-up is not offered", "no such project"}
+    assert set(empty) == {"active member named", "no nudge due yet", "used make-up is not offered", "no such project",
+                         "unbound chat"}
 
 
 def test_the_unit_of_work_outbox_and_events_behave_alike(tmp_path):

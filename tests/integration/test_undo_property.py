@@ -17,6 +17,7 @@ from bot.config_sync import sync
 from handlers.messages import Incoming
 from storage import models as m
 from storage.db import make_engine, migrate
+from bot.bootstrap import TYPED_NAMES
 from storage.uow import Units, UnitOfWork
 from tests.conftest import at, fixed
 from tests.integration.test_invariants import MEMBERS, NAMES, PHONES, SAME, UP, WAIT, drive
@@ -121,7 +122,8 @@ def new_app(engine) -> tuple[App, str]:
     """A fresh project in the shared database for each example (its own members, register, log)."""
     name = f"花园{next(_PROJECTS)}"
     cfg = Config.model_validate({"projects": [{"name": name, "managers": ["张经理"], "salespeople": MEMBERS}]})
-    app = App(Units(engine), project_settings(cfg), fixed("2026-11-27 08:00"), write_workbook=write_workbook)
+    app = App(Units(engine), project_settings(cfg), fixed("2026-11-27 08:00"), write_workbook=write_workbook,
+              typed_names=TYPED_NAMES)
     sync(app.uows, app.projects, app.clock.now())
     return app, name
 

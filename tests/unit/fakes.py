@@ -67,6 +67,10 @@ class FakeMembers(_Rows):
         return next((getattr(r, f"{platform}_id") for r in self.where(name=name)
                      if self.projects.get(r.project_id).name == project), None)
 
+    def linked_to(self, platform: str, account: str) -> list[tuple[m.Member, str]]:
+        return [(r, self.projects.get(r.project_id).name) for r in self.rows
+                if r.active and getattr(r, f"{platform}_id") == account]
+
     def name_of_account(self, platform: str, account: str) -> str | None:
         return next((r.name for r in self.rows if getattr(r, f"{platform}_id") == account), None)
 
@@ -266,6 +270,10 @@ class FakeProjects(_Rows):
 
     def bind(self, platform: str, chat_id: str, project_id: int) -> None:
         self.chats[(platform, chat_id)] = m.ChatBinding(platform=platform, chat_id=chat_id, project_id=project_id)
+
+    def name_of_chat(self, platform: str, chat_id: str) -> str | None:
+        b = self.chats.get((platform, chat_id))
+        return self.get(b.project_id).name if b else None
 
     def schedule_of(self, name: str):
         row = self.named(name)

@@ -349,3 +349,16 @@ def test_a_big_deal_tells_each_manager_privately_with_the_full_phone(office):
         ("张经理", "大单提醒：李四 成交 张三（13812345678）3套，业绩 李四 100%。")]
     small = office.say("李四", "成交 张三 13812345678 2套", "2026-11-27 09:10")
     assert small.tells == ()
+
+
+# ---- who sent it: the identity strategy chosen by the composition root ------------------------------
+def test_only_the_console_trusts_a_typed_name_a_platform_account_must_be_linked(office):
+    from handlers.messages import Incoming
+    from rules import texts as T
+    office.say("张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    before = office.state()
+    out = office.app.handle(Incoming("feishu", "李四", "到访 张三 13812345678", at("2026-11-27 09:05"),
+                                     chat_id="oc_1", project="阳光花园", event_id="feishu:e1"))
+    assert [o.text for o in out] == [T.UNKNOWN_SENDER] and office.state()[1] == before[1]
+    said = office.say("李四", "到访 张三 13812345678", "2026-11-27 09:06")
+    assert not said.refused and said.text.startswith("李四 报到访")
