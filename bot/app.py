@@ -205,7 +205,7 @@ class App:
             changes = uow.changes()
             if changes or after != before or ctx.reasons:
                 self._audit(uow, ctx, msg.text, reply, {"day": before, "rows": changes})
-            ctx.project.state = after
+            ctx.project.state = ctx.saved_day()
             changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
         moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
         replies = self._answer(msg, ctx, cmd, reply, moved, announce=msg.private and changed and not reply.private)

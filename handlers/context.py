@@ -32,6 +32,19 @@ class Ctx:
     _members: list | None = None
     write_workbook: WorkbookWriter | None = None     # /导出 (bot/adapters/xlsx.py, given by the bootstrap)
 
+    def __post_init__(self) -> None:
+        self.take_facts()
+
+    def take_facts(self) -> None:
+        """The day's counts and open receptions, from the receptions table (their one source): the
+        saved day has none, so the queue can never show other counts than the 日报 (RULES §11)."""
+        if self.day.date is not None:
+            self.day.take_facts(self.uow.receptions.facts_of_day(self.project.id, self.day.date))
+
+    def saved_day(self) -> dict:
+        """The day as `projects.state` keeps it: without what the receptions table says."""
+        return self.day.to_dict(facts=False)
+
     # ---- basics ----------------------------------------------------------
     @property
     def s(self):
