@@ -19,6 +19,7 @@ from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.benefit_cmds import notices
+from handlers.charts import ChartDrawer
 from handlers.context import Ctx
 from handlers.export_rows import WorkbookWriter
 from handlers.jobs import EVENT_RETENTION
@@ -42,10 +43,11 @@ REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # th
 
 class App:
     def __init__(self, engine: Engine, projects: list[ProjectSettings], clock: Clock,
-                 write_workbook: WorkbookWriter | None = None):
+                 write_workbook: WorkbookWriter | None = None, draw_chart: ChartDrawer | None = None):
         self.engine = engine
         self.clock = clock                          # the one wall clock: adapters, the sweep and the console read it
         self.write_workbook = write_workbook        # /导出's Excel writer (bot/adapters/xlsx.py)
+        self.draw_chart = draw_chart                # /周报 /月报's PNG (bot/adapters/charts.py)
         self.projects = {p.name: p for p in projects}
         self.default = projects[0].name
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -166,7 +168,7 @@ class App:
                 return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private,
-                      write_workbook=self.write_workbook)
+                      write_workbook=self.write_workbook, draw_chart=self.draw_chart)
             before = ctx.day.to_dict()
             command = uow.session.begin_nested() if len(due) > len(late) else None
             try:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import overload
 
+from handlers.charts import ChartDrawer
 from handlers.export_rows import WorkbookWriter
 from handlers.settings import ProjectSettings
 from rules import customers as cr
@@ -31,6 +32,7 @@ class Ctx:
     granted: list[m.BenefitRow] = field(default_factory=list)   # benefits of this command (RULES §9a)
     _members: list | None = None
     write_workbook: WorkbookWriter | None = None     # /导出 (bot/adapters/xlsx.py, given by the bootstrap)
+    draw_chart: ChartDrawer | None = None            # /周报 /月报's PNG (bot/adapters/charts.py, likewise)
 
     def __post_init__(self) -> None:
         self.take_facts()
