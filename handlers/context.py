@@ -292,10 +292,6 @@ class Ctx:
         r.ended_at, r.nudge_at = self.now, None
         self.day.end_reception(r.member, r.id)
 
-    def counted_today(self, member: str) -> int:
-        """Today's counted receptions of `member` from the log (a member who left and came back keeps them)."""
-        return self.uow.receptions.counted_for(self.project.id, self.today, member)
-
     def counted_for_customer_today(self, member: str, customer_id: int) -> bool:
         """`member` already has a counted reception of this customer today: one customer counts once a day."""
         return any(r.counted_for == member and r.customer_id == customer_id

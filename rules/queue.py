@@ -146,13 +146,10 @@ class Day:
         for e in self.queue:
             e.receptions, e.approved = [], 0
 
-    def restore_count(self, name: str, counted: int) -> None:
-        """A member back in today's queue keeps the receptions counted for them today (RULES §2)."""
-        self._get(name).counted = counted
-
     def take_facts(self, facts: DayFacts) -> None:
         """The counts and open receptions of the day's members, as the receptions table has them:
-        the day is given them when loaded instead of keeping a copy that could disagree."""
+        the day is given them when loaded instead of keeping a copy that could disagree; a member
+        back in today's queue is given them again (their counts of today are kept, RULES §2)."""
         for e in self.queue:
             e.counted = facts.counted.get(e.name, 0)
             e.receptions = list(facts.open.get(e.name, ()))

@@ -44,10 +44,6 @@ class Receptions:
         return self.s.scalar(select(func.count()).select_from(R).where(
             R.project_id == project_id, R.customer_id == customer_id, R.day == day))
 
-    def counted_for(self, project_id: int, day: date, member: str) -> int:
-        return self.s.scalar(select(func.count()).select_from(R).where(
-            R.project_id == project_id, R.day == day, R.counted_for == member)) or 0
-
     def facts_of_day(self, project_id: int, day: date) -> DayFacts:
         """Each member's counted receptions of `day` and their receptions of it still open (one
         query on ix_receptions_day): what the day's queue shows, from the rows themselves."""

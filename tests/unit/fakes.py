@@ -125,9 +125,6 @@ class FakeReceptions(_Rows):
     def count_of_customer_on(self, project_id: int, customer_id: int, day: date) -> int:
         return len(self.where(project_id=project_id, customer_id=customer_id, day=day))
 
-    def counted_for(self, project_id: int, day: date, member: str) -> int:
-        return len(self.where(project_id=project_id, day=day, counted_for=member))
-
     def facts_of_day(self, project_id: int, day: date) -> DayFacts:
         counted: dict[str, int] = {}
         open_: dict[str, list[int]] = {}
