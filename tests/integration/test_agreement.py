@@ -164,3 +164,23 @@ def test_undo_gives_back_the_counts_the_rows_had():
     v = views(app, last)
     agree(v)
     assert v["轮排"]["李四"] == (0,) and v["board"]["李四"] == (0,) and "李四" not in v["日报"]
+
+
+def test_a_reception_open_since_before_the_opening_keeps_its_member_receiving():
+    """Open receptions are the table's too: 李四, still with the visitor of 08:50 (before the opening),
+    sees off the one of 09:05 and is told one is still open; the queue says 接待中 as well (the copy
+    in the saved day knew only the receptions begun in the queue, and said 在岗)."""
+    app = app_for("real_estate")
+
+    def say(who: str, text: str, hhmm: str) -> str:
+        out = app.handle(Incoming("console", who, text, at(f"2026-11-27 {hhmm}"), project=P))
+        return "\n".join(o.text for o in out)
+    say("李四", "接待", "08:50")
+    app.run_due(at("2026-11-27 09:00"), P)
+    say("李四", "签到", "09:01")
+    say("王五", "签到", "09:01")
+    say("李四", "接待", "09:05")
+    assert "还有 1 位客户在接待中" in say("李四", "送客 09:05", "09:10")
+    assert "李四 接待中 1次" in say("李四", "轮排", "09:11")
+    say("李四", "送客", "09:20")
+    assert "李四 在岗 1次" in say("李四", "轮排", "09:21")
