@@ -17,6 +17,7 @@ from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.benefit_cmds import notices
+from handlers.charts import ChartDrawer
 from handlers.context import Ctx
 from handlers.export_rows import WorkbookWriter
 from handlers.jobs import EVENT_RETENTION
@@ -40,11 +41,13 @@ REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # th
 
 class App:
     def __init__(self, uows: Units, projects: list[ProjectSettings], clock: Clock,
-                 write_workbook: WorkbookWriter | None = None, typed_names: frozenset[str] = frozenset()):
+                 write_workbook: WorkbookWriter | None = None, draw_chart: ChartDrawer | None = None,
+                 typed_names: frozenset[str] = frozenset()):
         self.uows = uows                            # makes every unit of work (storage/uow.py; the fakes in tests)
         self.engine = uows.engine                   # the web board, health and the state dump read it directly
         self.clock = clock                          # the one wall clock: adapters, the sweep and the console read it
         self.write_workbook = write_workbook        # /导出's Excel writer (bot/adapters/xlsx.py)
+        self.draw_chart = draw_chart                # /周报 /月报's PNG (bot/adapters/charts.py)
         self.projects = {p.name: p for p in projects}
         self.default = projects[0].name
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -167,7 +170,7 @@ class App:
                 return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private,
-                      write_workbook=self.write_workbook)
+                      write_workbook=self.write_workbook, draw_chart=self.draw_chart)
             before = ctx.day.to_dict()
             command = uow.savepoint() if len(due) > len(late) else None
             try:
@@ -206,7 +209,7 @@ class App:
             changes = uow.changes()
             if changes or after != before or ctx.reasons:
                 self._audit(uow, ctx, msg.text, reply, {"day": before, "rows": changes})
-            ctx.project.state = after
+            ctx.project.state = ctx.saved_day()
             changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
         moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
         replies = self._answer(msg, ctx, cmd, reply, moved, announce=msg.private and changed and not reply.private)

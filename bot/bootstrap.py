@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.adapters.charts import report_png
 from bot.adapters.xlsx import write_workbook
 from bot.app import App
 from bot.clock import Clock
@@ -49,9 +50,16 @@ def bootstrap(config: Config | str | Path, db_url: str | None = None, *, clock: 
         engine = make_engine(db_url or cfg.database)
         migrate(engine)
         uows = Units(engine)
-    app = App(uows, project_settings(cfg), clock, write_workbook=write_workbook, typed_names=TYPED_NAMES)
+    app = App(uows, project_settings(cfg), clock, write_workbook=write_workbook, draw_chart=report_png,
+              typed_names=TYPED_NAMES)
     sync(uows, app.projects, app.clock.now())
     return app
+
+
+def chart_font(env: Mapping[str, str]) -> str:
+    """The CJK font the charts are drawn with (`doctor` checks it is there)."""
+    from bot.adapters.charts import cjk_font
+    return cjk_font(env)
 
 
 def has_platform(env: Mapping[str, str]) -> bool:

@@ -52,7 +52,7 @@ def checks(cfg: Config, url: str, env) -> list[Check]:
     if not (env.get("FEISHU_APP_ID") or env.get("WECHATY_PUPPET_SERVICE_ENDPOINT")):
         found.append((T.DOCTOR_PLATFORMS, lambda: T.DOCTOR_NO_PLATFORM))
     host, port = (cfg.web.host, cfg.web.port) if cfg.web else (cfg.ops.host, cfg.ops.port)
-    found += [(T.DOCTOR_PORT, lambda: _port_free(host, port)), (T.DOCTOR_FONT, _font)]
+    found += [(T.DOCTOR_PORT, lambda: _port_free(host, port)), (T.DOCTOR_FONT, lambda: _font(env))]
     return found
 
 
@@ -119,6 +119,6 @@ def _port_free(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-def _font() -> str:
-    from handlers.charts import cjk_font
-    return cjk_font()
+def _font(env) -> str:
+    from bot.bootstrap import chart_font
+    return chart_font(env)

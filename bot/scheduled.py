@@ -117,7 +117,7 @@ class Scheduled:
         if ctx.reasons:
             uow.audit.record(row.id, at, Entry(T.SYSTEM_ACTOR, T.SCHEDULED_COMMAND, ctx.reasons,
                                                AuditKind.SYSTEM, {"day": before, "rows": changes}))
-        row.state = ctx.day.to_dict()
+        row.state = ctx.saved_day()
         out = []
         for key, to, text, mentions, kind in msgs:
             if not self.continuous and past_its_day(kind, at.date(), now.astimezone(ps.tz).date()):

@@ -75,6 +75,7 @@ def undo(cmd: c.Undo, ctx: Ctx) -> Reply:
     for image in images:                         # newest first: each restores what the one after it saw
         ctx.uow.restore(image["rows"])
     ctx.day = Day.from_dict(images[-1]["day"])
+    ctx.take_facts()                             # the counts as the restored rows have them
     _opening_due_again(ctx)
     ctx.note(T.UNDO_NOTE.format(actor=target.actor, command=target.command))
     return Reply(T.UNDONE.format(actor=target.actor, command=target.command, time=f"{ctx.local(target.at):%H:%M}"),

@@ -14,6 +14,7 @@ from rules import texts as T
 from rules.queue import AWAY_BUSINESS, AWAY_PERSONAL, Day
 from storage import boards
 from storage import models as m
+from storage.repos.receptions import Receptions
 
 AWAY = (AWAY_BUSINESS, AWAY_PERSONAL)
 
@@ -24,6 +25,8 @@ def board_state(s: Session, project: m.Project, settings, now: datetime) -> dict
     local = now.astimezone(tz)
     day = Day.from_dict(project.state)
     is_open = day.date == local.date()
+    if is_open:                                  # the counts from the rows, as every other view (RULES §11)
+        day.take_facts(Receptions(s).facts_of_day(project.id, local.date()))
     phase = _phase(is_open, local, settings)
     nxt = day.next_up() if phase == "open" else None
     receiving = [{"name": who, "since": f"{started.astimezone(tz):%H:%M}"}

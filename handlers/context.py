@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import overload
 
+from handlers.charts import ChartDrawer
 from handlers.export_rows import WorkbookWriter
 from handlers.settings import ProjectSettings
 from rules import customers as cr
@@ -31,6 +32,20 @@ class Ctx:
     granted: list[m.BenefitRow] = field(default_factory=list)   # benefits of this command (RULES §9a)
     _members: list | None = None
     write_workbook: WorkbookWriter | None = None     # /导出 (bot/adapters/xlsx.py, given by the bootstrap)
+    draw_chart: ChartDrawer | None = None            # /周报 /月报's PNG (bot/adapters/charts.py, likewise)
+
+    def __post_init__(self) -> None:
+        self.take_facts()
+
+    def take_facts(self) -> None:
+        """The day's counts and open receptions, from the receptions table (their one source): the
+        saved day has none, so the queue can never show other counts than the 日报 (RULES §11)."""
+        if self.day.date is not None:
+            self.day.take_facts(self.uow.receptions.facts_of_day(self.project.id, self.day.date))
+
+    def saved_day(self) -> dict:
+        """The day as `projects.state` keeps it: without what the receptions table says."""
+        return self.day.to_dict(facts=False)
 
     # ---- basics ----------------------------------------------------------
     @property
@@ -276,10 +291,6 @@ class Ctx:
     def end_reception(self, r: m.Reception) -> None:
         r.ended_at, r.nudge_at = self.now, None
         self.day.end_reception(r.member, r.id)
-
-    def counted_today(self, member: str) -> int:
-        """Today's counted receptions of `member` from the log (a member who left and came back keeps them)."""
-        return self.uow.receptions.counted_for(self.project.id, self.today, member)
 
     def counted_for_customer_today(self, member: str, customer_id: int) -> bool:
         """`member` already has a counted reception of this customer today: one customer counts once a day."""

@@ -26,11 +26,8 @@ def open_today(ctx: Ctx, names: tuple[str, ...] = ()) -> None:
             ctx.note(T.LEFTOVER_CLOSED_NOTE.format(member=r.member))
         ctx.day.forget_receptions()
     if names:
-        before = set(ctx.day.names()) if ctx.day_open() else set()
         ctx.note(*ctx.day.open_with(ctx.today, list(names)))
-        for e in ctx.day.queue:
-            if e.name not in before:                # counts already made today are kept (RULES §2)
-                ctx.day.restore_count(e.name, ctx.counted_today(e.name))
+        ctx.take_facts()                            # counts already made today are kept (RULES §2)
     else:
         ctx.note(*ctx.day.open(ctx.today, ctx.roster(), ctx.policy.daily_order == "carry_over"))
     ctx.day.opened(ctx.sender)
@@ -93,7 +90,7 @@ def sign_in(cmd: c.SignIn, ctx: Ctx) -> Reply:
     ctx.note(*ctx.day.sign_in(me))
     back_from(ctx, me)
     if e is None:                                   # back after 请假/签退 today: counts are kept
-        ctx.day.restore_count(me, ctx.counted_today(me))
+        ctx.take_facts()
     return Reply((T.SIGNED_IN if e is not None else T.SIGNED_IN_TAIL).format(me=me))
 
 

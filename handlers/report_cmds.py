@@ -55,8 +55,9 @@ def period_report(cmd: c.PeriodReport, ctx: Ctx) -> Reply:
     rep = reports.build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, span, ctx.now)
     text = reports.summary_text(rep, T.REPORT_TITLE[cmd.period])
     try:
-        from handlers.charts import report_png
-        path = report_png(rep, CHART_DIR / f"{ctx.project.name}_{cmd.period}_{span[0]}_{span[1]}.png")
+        if ctx.draw_chart is None:
+            raise RuntimeError("no chart drawer: build the App with bot.bootstrap")
+        path = ctx.draw_chart(rep, CHART_DIR / f"{ctx.project.name}_{cmd.period}_{span[0]}_{span[1]}.png")
     except Exception as e:       # the text still goes; say why the chart does not
         return Reply(text + "\n" + T.REPORT_NO_CHART.format(why=e))
     return Reply(text, file=str(path.resolve()))

@@ -23,13 +23,22 @@ PRESENCE_WORDS = T.PRESENCE
 class Entry:
     name: str
     presence: Presence = ABSENT
-    counted: int = 0
     makeup: int | None = None        # when the make-up was earned (first earned, first served)
     held: int | None = None          # when the turn passed while busy/away on business (place kept)
     used: int | None = None          # the make-up (or kept place) the latest counted reception used
     makeup_src: int | None = None    # the reception that earned the make-up (0: the manager)
     approved: int = 0                # /批准: new customers allowed while busy
+    # derived from the receptions table when the day is loaded (DayFacts), never saved with the day
+    counted: int = 0
     receptions: list[int] = field(default_factory=list)   # open reception ids
+
+
+@dataclass(frozen=True)
+class DayFacts:
+    """What the receptions table says of a day, its one source (RULES §11 "every view agrees"):
+    each member's counted receptions, and the ids of their receptions still open, oldest first."""
+    counted: dict[str, int] = field(default_factory=dict)
+    open: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _place(e: Entry) -> int | None:
@@ -137,9 +146,13 @@ class Day:
         for e in self.queue:
             e.receptions, e.approved = [], 0
 
-    def restore_count(self, name: str, counted: int) -> None:
-        """A member back in today's queue keeps the receptions counted for them today (RULES §2)."""
-        self._get(name).counted = counted
+    def take_facts(self, facts: DayFacts) -> None:
+        """The counts and open receptions of the day's members, as the receptions table has them:
+        the day is given them when loaded instead of keeping a copy that could disagree; a member
+        back in today's queue is given them again (their counts of today are kept, RULES §2)."""
+        for e in self.queue:
+            e.counted = facts.counted.get(e.name, 0)
+            e.receptions = list(facts.open.get(e.name, ()))
 
     # ---- before the opening (§2) ----------------------------------------
     def expect_opening(self, today: dt.date) -> None:
@@ -405,13 +418,21 @@ class Day:
         return e
 
     # ---- (de)serialisation for storage ----------------------------------
-    def to_dict(self) -> dict:
-        """A JSON-ready copy (written out by hand: dataclasses.asdict is slow on the hot path)."""
+    def to_dict(self, facts: bool = True) -> dict:
+        """A JSON-ready copy (written out by hand: dataclasses.asdict is slow on the hot path).
+
+        `facts=False`: without the counts and open receptions, as the day is saved (they are the
+        receptions table's, DayFacts); with them, to compare the day before and after a command."""
+        if facts:
+            queue = [{"name": e.name, "presence": e.presence, "counted": e.counted, "makeup": e.makeup,
+                      "held": e.held, "used": e.used, "makeup_src": e.makeup_src,
+                      "approved": e.approved, "receptions": list(e.receptions)} for e in self.queue]
+        else:
+            queue = [{"name": e.name, "presence": e.presence, "makeup": e.makeup, "held": e.held, "used": e.used,
+                      "makeup_src": e.makeup_src, "approved": e.approved} for e in self.queue]
         return {
             "date": self.date.isoformat() if self.date else None,
-            "queue": [{"name": e.name, "presence": e.presence, "counted": e.counted, "makeup": e.makeup,
-                       "held": e.held, "used": e.used, "makeup_src": e.makeup_src,
-                       "approved": e.approved, "receptions": list(e.receptions)} for e in self.queue],
+            "queue": queue,
             "off": list(self.off),
             "early_date": self.early_date.isoformat() if self.early_date else None,
             "early": list(self.early),
@@ -432,6 +453,8 @@ class Day:
             return cls()
         # copies throughout: never share a list with the caller's (ORM-loaded) dict
         d = {k: list(v) if isinstance(v, list) else v for k, v in d.items()}
+        # a day saved before DayFacts carries counts and open receptions: taken as they are here,
+        # replaced by the table's when the day is loaded for a command (Ctx)
         d["queue"] = [Entry(**{**e, "presence": Presence(e.get("presence", ABSENT)),
                                "receptions": list(e.get("receptions", []))}) for e in d.get("queue", [])]
         d["pending_non_buyer"] = {k: dict(v) for k, v in d.get("pending_non_buyer", {}).items()}

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rules.enums import Category
+from rules.queue import DayFacts
 from storage import models as m
 
 R = m.Reception
@@ -43,9 +44,19 @@ class Receptions:
         return self.s.scalar(select(func.count()).select_from(R).where(
             R.project_id == project_id, R.customer_id == customer_id, R.day == day))
 
-    def counted_for(self, project_id: int, day: date, member: str) -> int:
-        return self.s.scalar(select(func.count()).select_from(R).where(
-            R.project_id == project_id, R.day == day, R.counted_for == member)) or 0
+    def facts_of_day(self, project_id: int, day: date) -> DayFacts:
+        """Each member's counted receptions of `day` and their receptions of it still open (one
+        query on ix_receptions_day): what the day's queue shows, from the rows themselves."""
+        counted: dict[str, int] = {}
+        open_: dict[str, list[int]] = {}
+        for rid, member, counted_for, ended_at in self.s.execute(select(R.id, R.member, R.counted_for, R.ended_at)
+                                                                  .where(R.project_id == project_id, R.day == day)
+                                                                  .order_by(R.id)):
+            if counted_for:
+                counted[counted_for] = counted.get(counted_for, 0) + 1
+            if ended_at is None:
+                open_.setdefault(member, []).append(rid)
+        return DayFacts(counted, open_)
 
     def last_ended(self, project_id: int, member: str, day: date) -> m.Reception | None:
         return self.s.scalars(select(R).where(

@@ -142,3 +142,24 @@ def test_the_link_comes_with_its_qr_code_as_an_image(make_app, verb, path, tmp_p
     other = tmp_path / "other.png"
     qrcode.make(url + "x", box_size=10, border=4).save(str(other))
     assert ImageChops.difference(got, Image.open(other).convert("1")).getbbox() is not None
+
+
+def test_the_chart_is_drawn_by_the_drawer_the_app_was_given(make_app, tmp_path):
+    """The chart is a port (issue 18 item 5): /周报 hands the report to the App's drawer, as /导出 hands
+    its sheets to the workbook writer; without one the text still goes and says why there is no chart."""
+    app = make_app()
+    drawn = []
+
+    def drawer(rep, path):
+        drawn.append((rep.project, [r.name for r in rep.rows], path.name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\x89PNG")
+        return path
+    app.draw_chart = drawer
+    say(app, "张经理", "/开班 李四 王五", "2026-11-27 09:00")
+    [out] = [o for o in say(app, "张经理", "/周报", "2026-11-27 18:00") if o.text.startswith("【周报】")]
+    assert drawn == [("阳光花园", ["李四", "王五"], "阳光花园_week_2026-11-21_2026-11-27.png")]
+    assert out.file == str((tmp_path / "exports" / drawn[0][2]).resolve())
+    app.draw_chart = None
+    [out] = [o for o in say(app, "张经理", "/周报", "2026-11-27 18:01") if o.text.startswith("【周报】")]
+    assert out.file is None and "图表未能生成" in out.text

@@ -120,7 +120,7 @@ def _cases(r: dict) -> dict:
         "open of customer": ("receptions", "open_of_customer", (p, c3)),
         "left open before": ("receptions", "left_open_before", (p, D)),
         "count of customer on": ("receptions", "count_of_customer_on", (p, c1, D)),
-        "counted for": ("receptions", "counted_for", (p, D, "乙")),
+        "facts of day": ("receptions", "facts_of_day", (p, D)),
         "last ended": ("receptions", "last_ended", (p, "乙", D)),
         "latest open non-buyer": ("receptions", "latest_open_non_buyer", (p, D)),
         "nudges due": ("receptions", "nudges_due", (p, T0 + timedelta(hours=1))),
@@ -159,6 +159,8 @@ def _answers(units) -> dict:
             got = getattr(getattr(uow, repo), method)(*args)
             if method == "active_roster":           # rows of (name, role, position) or members
                 got = [(r.name, r.role, r.position) for r in got]
+            if method == "facts_of_day":            # reception ids by label
+                got = (got.counted, {k: [uow.receptions.get(i) for i in ids] for k, ids in got.open.items()})
             out[name] = _label(rows, got)
     return out
 

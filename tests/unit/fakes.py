@@ -12,6 +12,7 @@ import itertools
 from datetime import date, datetime, timedelta
 
 from rules.enums import MANAGES, Category, CustomerStatus
+from rules.queue import DayFacts
 from storage import models as m
 from storage.uow import Duplicate
 
@@ -151,8 +152,15 @@ class FakeReceptions(_Rows):
     def count_of_customer_on(self, project_id: int, customer_id: int, day: date) -> int:
         return len(self.where(project_id=project_id, customer_id=customer_id, day=day))
 
-    def counted_for(self, project_id: int, day: date, member: str) -> int:
-        return len(self.where(project_id=project_id, day=day, counted_for=member))
+    def facts_of_day(self, project_id: int, day: date) -> DayFacts:
+        counted: dict[str, int] = {}
+        open_: dict[str, list[int]] = {}
+        for r in sorted(self.where(project_id=project_id, day=day), key=lambda r: r.id):
+            if r.counted_for:
+                counted[r.counted_for] = counted.get(r.counted_for, 0) + 1
+            if r.ended_at is None:
+                open_.setdefault(r.member, []).append(r.id)
+        return DayFacts(counted, open_)
 
     def last_ended(self, project_id: int, member: str, day: date) -> m.Reception | None:
         ended = [r for r in self.where(project_id=project_id, member=member, day=day) if r.ended_at]

@@ -64,8 +64,11 @@ class Office:
 
     def queue(self) -> list[dict]:
         """Today's queue as the state dump shows it."""
+        day = Day.from_dict(self.project.state)
+        if day.date is not None:            # the counts come from the receptions table, as every view's do
+            day.take_facts(self.uow.receptions.facts_of_day(self.project.id, day.date))
         return [{"name": e.name, "presence": e.presence, "counted": e.counted, "makeup": e.makeup is not None}
-                for e in Day.from_dict(self.project.state).queue]
+                for e in day.queue]
 
     def state(self) -> tuple:
         """Everything a command could change: the day and every row."""

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 from PIL import Image
 
-from handlers.charts import cjk_font, figure, report_png, series
+from bot.adapters.charts import cjk_font, figure, report_png
+from handlers.charts import series
 from handlers.reports import Report, Row
 
 NAMES = ["李四", "王五", "欧阳娜娜", "赵六"]
@@ -60,3 +61,31 @@ def test_every_label_is_at_least_24_px_and_the_legend_covers_no_bar_or_number():
         assert legend.y0 >= bars.get_window_extent().y1 - 1                      # above the plot, outside it
     finally:
         plt.close(fig)
+
+
+def test_the_handlers_chart_module_reads_no_environment_and_scans_no_fonts():
+    """handlers/charts.py keeps the chart's data; finding fonts and drawing is bot/adapters/charts.py's."""
+    import ast
+    from pathlib import Path
+
+    import handlers.charts
+    tree = ast.parse(Path(handlers.charts.__file__).read_text(encoding="utf-8"))
+    modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert {m.split(".")[0] for m in modules} & {"os", "glob", "matplotlib", "PIL"} == set()
+    assert "environ" not in {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+
+
+def test_matplotlib_is_imported_only_when_a_chart_is_drawn():
+    import subprocess
+    import sys
+    probe = "import sys, bot.bootstrap, bot.adapters.charts; print('matplotlib' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"
+
+
+def test_the_font_named_in_the_environment_given_comes_first(tmp_path):
+    font = tmp_path / "mine.ttc"
+    font.write_bytes(b"")
+    assert cjk_font({"RECEPTION_CJK_FONT": str(font)}) == str(font)
+    assert cjk_font({}) != str(font)

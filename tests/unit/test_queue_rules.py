@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, Day
+from rules.queue import ABSENT, AVAILABLE, AWAY_BUSINESS, AWAY_PERSONAL, BUSY, Day, DayFacts
 
 TODAY = date(2026, 11, 27)
 YESTERDAY = TODAY - timedelta(days=1)
@@ -584,13 +584,23 @@ def test_drop_takes_a_member_out_of_the_queue_without_marking_them_off_or_unassi
     assert order(d) == "甲 丙 丁" and d.off == [] and d.assigned == "乙"
 
 
-def test_restore_count_and_forget_receptions_on_a_new_day():
+def test_the_days_facts_are_taken_from_the_table_and_forgotten_on_a_new_day():
     d = day_with()
-    d.start_reception("甲", 3)
+    d.take_facts(DayFacts(counted={"乙": 2, "不在队列": 5}, open={"甲": [3]}))
+    assert [(e.name, e.counted, e.receptions) for e in d.queue[:2]] == [("甲", 0, [3]), ("乙", 2, [])]
     d.approve("甲")
-    d.restore_count("乙", 2)
     d.forget_receptions()
     assert d.entry("甲").receptions == [] and d.entry("甲").approved == 0 and d.entry("乙").counted == 2
+
+
+def test_the_saved_day_keeps_no_facts_and_an_old_one_with_them_still_loads():
+    d = day_with()
+    d.take_facts(DayFacts(counted={"甲": 1}, open={"甲": [7]}))
+    saved = d.to_dict(facts=False)
+    assert all("counted" not in q and "receptions" not in q for q in saved["queue"])
+    assert Day.from_dict(saved).to_dict(facts=False) == saved
+    old = d.to_dict()                                   # as a version before DayFacts saved it
+    assert (Day.from_dict(old).entry("甲").counted, Day.from_dict(old).entry("甲").receptions) == (1, [7])
 
 
 def test_opened_records_who_opened_the_day():
