@@ -70,8 +70,9 @@ def _url(url: str) -> URL:
 
 
 def _sqlite(u: URL) -> sqlite3.Connection:
-    Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-    return sqlite3.connect(u.database, timeout=60)
+    path = u.database or ":memory:"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return sqlite3.connect(path, timeout=60)
 
 
 def _must_be_empty(url: str) -> None:

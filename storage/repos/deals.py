@@ -23,7 +23,7 @@ class Deals:
         return self.s.scalars(select(D).where(D.customer_id == customer_id, D.day == day)).first()
 
     def count_of_customer_on(self, customer_id: int, day: date) -> int:
-        return self.s.scalar(select(func.count()).select_from(D).where(D.customer_id == customer_id, D.day == day))
+        return self.s.scalar(select(func.count()).select_from(D).where(D.customer_id == customer_id, D.day == day)) or 0
 
     def of_customer(self, customer_id: int) -> list[m.Deal]:
         return list(self.s.scalars(select(D).where(D.customer_id == customer_id).order_by(D.id)))

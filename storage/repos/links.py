@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.repos.results import rowcount
 
 LC, CL, LG = m.LinkCode, m.LinkClaim, m.LinkGuess
 
@@ -36,8 +37,8 @@ class Links:
 
     def burn(self, code: m.LinkCode, now: datetime) -> bool:
         """Use up a code (False: another process used or burnt it first)."""
-        return bool(self.s.execute(update(LC).where(LC.id == code.id, LC.used_at.is_(None))
-                                   .values(used_at=now)).rowcount)
+        return rowcount(self.s.execute(update(LC).where(LC.id == code.id, LC.used_at.is_(None))
+                                       .values(used_at=now))) > 0
 
     def count_try(self, code: m.LinkCode, cap: int, now: datetime) -> None:
         """One more wrong try, counted in the database (concurrent tries are never lost); burnt at `cap`."""

@@ -42,7 +42,7 @@ class Receptions:
 
     def count_of_customer_on(self, project_id: int, customer_id: int, day: date) -> int:
         return self.s.scalar(select(func.count()).select_from(R).where(
-            R.project_id == project_id, R.customer_id == customer_id, R.day == day))
+            R.project_id == project_id, R.customer_id == customer_id, R.day == day)) or 0
 
     def facts_of_day(self, project_id: int, day: date) -> DayFacts:
         """Each member's counted receptions of `day` and their receptions of it still open (one

@@ -80,7 +80,7 @@ def _merge(conn, t, row, twin) -> None:
     for n in [row.name, *(row.other_names or [])]:
         if n != twin.name and n not in names:
             names.append(n)
-    values = {"other_names": names}
+    values: dict[str, object] = {"other_names": names}
     if row.owner == twin.owner:
         closed = CLOSED in (row.status, twin.status)
         until = None if closed else max((u for u in (row.valid_until, twin.valid_until) if u), default=None)
