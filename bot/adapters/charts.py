@@ -38,7 +38,8 @@ class NoCJKFont(RuntimeError):
 
 def cjk_font(env: Mapping[str, str] | None = None) -> str:
     """Path of a font with Chinese glyphs (RECEPTION_CJK_FONT first, then well-known places)."""
-    named = (os.environ if env is None else env).get("RECEPTION_CJK_FONT")
+    env = os.environ if env is None else env
+    named = env.get("RECEPTION_CJK_FONT")
     if named and Path(named).is_file():
         return named
     return _installed_font()
