@@ -28,7 +28,7 @@ from datetime import time as time_
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _common import machine, md_table, pct
+from _common import machine, md_table, pct, target_line
 from sqlalchemy import delete, event, func, select, text, update
 
 from bot.bootstrap import bootstrap
@@ -223,6 +223,36 @@ def run(url: str, label: str, args) -> dict:
             "idle": idle, "probe": probe, "plans": plans, "ok": ok}
 
 
+def run_idle(url: str, args) -> list[float]:
+    """The idle sweep at `--idle-projects` projects (the register spread over them, nothing due)."""
+    many = argparse.Namespace(**{**vars(args), "projects": args.idle_projects, "due": 0})
+    app = bootstrap(config(many, url), db_url=url, clock=FakeClock(T_SYNC))
+    app.run_due(T_SYNC)                              # 10:00: the daily opening of every project
+    bulk_insert(app.engine, many)
+    app.run_due(T_SWEEP)                             # (warm: statement caches, connections)
+    idle = []
+    for _ in range(args.idle_reps):
+        t = time.perf_counter()
+        out = app.run_due(T_SWEEP)
+        idle.append(time.perf_counter() - t)
+        assert not out, out
+    app.engine.dispose()
+    return idle
+
+
+def targets(r: dict, idle: list[float], args, database: str) -> str:
+    """The `make bench` summary lines (issue 23): the due sweep (all due at one instant, median) and the
+    idle sweep at `--idle-projects` projects (median)."""
+    due = target_line(f"sweep-{r['due']}-due", database, pct(r["sweeps"]["one"][0], 50) * 1e3,
+                      50 if database == "sqlite" else 90, " ms")
+    return due + "\n" + target_line(f"idle-{args.idle_projects}-projects", database, pct(idle, 50) * 1e3, 10, " ms")
+
+
+def idle_line(idle: list[float], args) -> str:
+    return (f"- idle sweep at {args.idle_projects} projects (the register spread over them, nothing due): "
+            f"p50 {pct(idle, 50) * 1e3:.1f} ms, max {max(idle) * 1e3:.1f} ms over {len(idle)} runs")
+
+
 def report(r: dict, args) -> str:
     per_project = r["total"] // args.projects
     rows = []
@@ -261,6 +291,7 @@ def main() -> int:
                     help="share of the other customers with due_at NULL (closed / lapsed, nothing scheduled)")
     ap.add_argument("--reps", type=int, default=3, help="due sweeps (re-armed in between)")
     ap.add_argument("--idle-reps", type=int, default=20)
+    ap.add_argument("--idle-projects", type=int, default=100, help="projects of the idle-sweep target")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--pg-fsync", choices=["on", "off"], default="on")
     args = ap.parse_args()
@@ -270,13 +301,17 @@ def main() -> int:
           f"({T_SWEEP:%H:%M}), due_at of the others spread over the next 30 days"
           + (f", {args.null_share:.0%} of them NULL" if args.null_share else "") + "\n")
     sys.stdout.flush()
+    lines: list[str] = []
     if args.db in ("sqlite", "both"):
         tmp = Path(tempfile.mkdtemp(prefix="reception-bench-"))
         try:
             r = run(f"sqlite:///{tmp}/sweep.db", "SQLite (file, WAL)", args)
+            idle = run_idle(f"sqlite:///{tmp}/idle.db", args)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         print(report(r, args) + "\n")
+        print(idle_line(idle, args) + "\n")
+        lines.append(targets(r, idle, args, "sqlite"))
         sys.stdout.flush()
     if args.db in ("postgresql", "both"):
         with pgcluster.cluster(fsync=args.pg_fsync == "on") as server:
@@ -285,8 +320,12 @@ def main() -> int:
             else:
                 url = pgcluster.create_database(server, "bench_")
                 r = run(url, f"PostgreSQL (throwaway cluster, fsync={args.pg_fsync})", args)
+                idle = run_idle(pgcluster.create_database(server, "bench_"), args)
                 print(report(r, args) + "\n")
+                print(idle_line(idle, args) + "\n")
+                lines.append(targets(r, idle, args, "postgresql"))
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print("\n".join(lines))
     return 0
 
 
