@@ -12,3 +12,11 @@ def insert_unless_taken(s: Session, model, key: str, returning, values: dict):
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(returning)
     return s.execute(stmt).scalar()
+
+
+def insert_many_unless_taken(s: Session, model, key: str, returning, rows: list[dict]) -> set:
+    """`insert_unless_taken` for many rows in one multi-row statement: the `returning` values of the rows
+    written (a row whose key is taken, or repeats an earlier row's key, is left out)."""
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]).returning(returning)
+    return set(s.execute(stmt).scalars())

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from rules.enums import Category, CustomerStatus
 from storage import models as m
+from storage.repos.customers import DUE_COLUMNS, DueCustomer, Rescheduled
 
 
 def _fill(row, ids) -> None:
@@ -94,9 +95,17 @@ class FakeCustomers(_Rows):
     def by_ids(self, ids) -> dict[int, m.Customer]:
         return {r.id: r for r in self.rows if r.id in set(ids)}
 
-    def reminders_due(self, project_id: int, now: datetime, limit: int = 500) -> list[m.Customer]:
+    def take_due(self, project_id: int, now: datetime, limit: int = 500) -> list[DueCustomer]:
         due = [r for r in self.where(project_id=project_id) if r.due_at is not None and r.due_at <= now]
-        return sorted(due, key=lambda r: r.due_at)[:limit]
+        taken = sorted(due, key=lambda r: (r.due_at, r.id))[:limit]
+        for r in taken:
+            r.due_at = None
+        return sorted((DueCustomer(*(getattr(r, c.key) for c in DUE_COLUMNS)) for r in taken), key=lambda r: r.id)
+
+    def reschedule(self, moved: list[Rescheduled]) -> None:
+        for r in moved:
+            row = self.get(r.id)
+            row.due_at, row.due_stage, row.lapse_due_at = r.due_at, r.due_stage, r.lapse_due_at
 
     def active_of(self, project_id: int, owner: str) -> list[m.Customer]:
         return self.where(project_id=project_id, owner=owner, status=CustomerStatus.ACTIVE)
@@ -254,6 +263,9 @@ class FakeOutbox:
             return False
         self.rows[values["key"]] = values
         return True
+
+    def add_many(self, rows: list[dict]) -> set[str]:
+        return {values["key"] for values in rows if self.add(values)}
 
 
 class FakeRelatives(_Rows):
