@@ -160,8 +160,8 @@ def explain(engine, cap: Capture) -> tuple[str, bool]:
     out, ok = [], True
     with engine.connect() as conn:
         for st, (params, count) in cap.seen.items():
-            if not st.lstrip().upper().startswith("SELECT"):
-                continue
+            if not st.lstrip().upper().startswith(("SELECT", "UPDATE")) or isinstance(params, list):
+                continue                # (an executemany's parameters are a list: not explained)
             one = " ".join(st.split())
             if postgres:
                 plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN " + st, params)]
@@ -275,7 +275,7 @@ def report(r: dict, args) -> str:
         "",
         md_table(["run_due", "runs", "p50 ms", "max ms", "work"], rows, "lrrrl"),
         "",
-        "Query plans of every SELECT the sweep ran (captured during the first due sweep):",
+        "Query plans of every SELECT and UPDATE the sweep ran (captured during the first due sweep):",
         "", "```", r["plans"], "```", "",
         "- verdict: " + ("**index used for every customers/receptions query — no table scan**" if r["ok"]
                          else "**TABLE SCAN FOUND** (see plans)"),

@@ -15,6 +15,7 @@ from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from bot import metrics, pipeline
 from bot.outbox import Outbox
@@ -43,6 +44,21 @@ def first_due(uow: UnitOfWork, project_id: int, next_open_at, next_summary_at) -
 
 def earliest(*times: datetime | None) -> datetime | None:
     return min((t for t in times if t is not None), default=None)
+
+
+class Step(NamedTuple):
+    """One scheduled step: the time it fell due, and whether a customer reminder / a nudge is due by
+    then (when not, the step leaves its query out)."""
+    at: datetime
+    customers: bool
+    nudges: bool
+
+
+def next_step(uow: UnitOfWork, row: m.Project) -> Step | None:
+    """The project's next step (None: nothing scheduled): one statement on indexed columns."""
+    cust, nudge = uow.projects.earliest_reminders(row.id)
+    t = earliest(row.next_open_at, row.next_summary_at, cust, nudge)
+    return None if t is None else Step(t, cust is not None and cust <= t, nudge is not None and nudge <= t)
 
 
 @dataclass
@@ -118,21 +134,22 @@ class Scheduled:
                ) -> tuple[list[Outgoing], datetime | None]:
         """`due_in`, and when the project's next work falls due after these steps."""
         ps, out = self.projects[row.name], []
-        t = first_due(uow, row.id, row.next_open_at, row.next_summary_at)
+        step = next_step(uow, row)
         for _ in range(limit):
-            if t is None or t > now:
+            if step is None or step.at > now:
                 break
-            out += self._jobs_at(uow, row, ps, t.astimezone(ps.tz), now, skipped)
+            out += self._jobs_at(uow, row, ps, step._replace(at=step.at.astimezone(ps.tz)), now, skipped)
             uow.forget_changes()
-            t = first_due(uow, row.id, row.next_open_at, row.next_summary_at)
-        return out, t
+            step = next_step(uow, row)
+        return out, step.at if step else None
 
-    def _jobs_at(self, uow, row, ps: ProjectSettings, at: datetime, now: datetime, skipped: Skipped) -> list[Outgoing]:
-        """One step at the time `at` it fell due: the jobs' replies through the pipeline, as a command's
+    def _jobs_at(self, uow, row, ps: ProjectSettings, step: Step, now: datetime, skipped: Skipped) -> list[Outgoing]:
+        """One step at the time it fell due: the jobs' replies through the pipeline, as a command's
         are; a day's announcement reached after its day (downtime) is left out and counted."""
+        at = step.at
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, T.SYSTEM_ACTOR)
         before = ctx.day.to_dict()
-        replies = due_jobs(ctx)
+        replies = due_jobs(ctx, step.customers, step.nudges)
         pipeline.record(uow, ctx, before, pipeline.SCHEDULED)
         today = now.astimezone(ps.tz).date()
         fresh = [r for r in replies if self.continuous or not past_its_day(r.kind, at.date(), today)]

@@ -44,8 +44,9 @@ def _private(key: str, to: str, text: str, kind: MessageKind) -> Reply:
     return Reply(text, full_phones=True, kind=kind, key=key, to=to)
 
 
-def due_jobs(ctx: Ctx) -> list[Reply]:
-    """Everything due for this project by ctx.now, in a fixed order."""
+def due_jobs(ctx: Ctx, customers: bool = True, nudges: bool = True) -> list[Reply]:
+    """Everything due for this project by ctx.now, in a fixed order. `customers`/`nudges` False: the
+    caller knows no customer reminder / no nudge is due by then (their query is left out)."""
     out: list[Reply] = []
     p = ctx.project
     quiet = in_quiet_hours(ctx.now, ctx.policy)       # nothing is pushed inside the quiet hours
@@ -60,8 +61,8 @@ def due_jobs(ctx: Ctx) -> list[Reply]:
         else:
             out += _open(ctx)
             p.next_open_at = next_shift_time(ctx.now, ctx.settings.shift_start)
-    out += _reminders(ctx)
-    out += _nudges(ctx)
+    out += _reminders(ctx) if customers else []
+    out += _nudges(ctx) if nudges else []
     if p.next_summary_at is not None and p.next_summary_at <= ctx.now:
         out += _summary(ctx)
     return out
