@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from rules.enums import CustomerStatus
@@ -47,6 +47,10 @@ class Rescheduled:
         return self.due_at is None and self.due_stage == row.due_stage and self.lapse_due_at == row.lapse_due_at
 
 
+_RESCHEDULE_PG = text(
+    "UPDATE customers SET due_at = v.due, due_stage = v.stage, lapse_due_at = v.lapse "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamp[]), CAST(:stages AS integer[]), "
+    "CAST(:lapses AS timestamp[])) AS v(id, due, stage, lapse) WHERE customers.id = v.id")
 _RESCHEDULE = (update(C.__table__).where(C.__table__.c.id == bindparam("cid"))
                .values(due_at=bindparam("due"), due_stage=bindparam("stage"), lapse_due_at=bindparam("lapse")))
 
@@ -119,10 +123,18 @@ class Customers:
         return taken
 
     def reschedule(self, moved: list[Rescheduled]) -> None:
-        """The next due times of taken customers: one batch UPDATE."""
-        if moved:
+        """The next due times of taken customers: one statement (PostgreSQL: one UPDATE … FROM unnest of
+        arrays, a single round trip; SQLite: one executemany, in process)."""
+        if not moved:
+            return
+        if self.s.get_bind().dialect.name != "postgresql":
             self.s.execute(_RESCHEDULE, [{"cid": r.id, "due": r.due_at, "stage": r.due_stage,
                                           "lapse": r.lapse_due_at} for r in moved])
+            return
+        utc = m.UTCDateTime().process_bind_param
+        self.s.execute(_RESCHEDULE_PG, {"ids": [r.id for r in moved], "dues": [utc(r.due_at, None) for r in moved],
+                                        "stages": [r.due_stage for r in moved],
+                                        "lapses": [utc(r.lapse_due_at, None) for r in moved]})
 
     def _expire(self, ids: set[int]) -> None:
         for obj in list(self.s.identity_map.values()):

@@ -86,12 +86,14 @@ def test_due_reminders_are_taken_once_and_moved_on_in_one_batch(engine):
         assert [r.id for r in taken] == ids and all(r.due_stage == 0 for r in taken)
         assert uow.customers.take_due(pid, NOW) == []       # taken: due no more
         assert loaded.due_at is None                         # the session does not keep the old due time
-        uow.customers.reschedule([Rescheduled(ids[1], NOW + timedelta(days=1), 2, None)])
+        uow.customers.reschedule([Rescheduled(ids[1], NOW + timedelta(days=1), 2, None),
+                                  Rescheduled(ids[2], None, 3, NOW + timedelta(hours=7))])
         uow.commit()
     with UnitOfWork(engine, readonly=True) as uow:
-        got = {c.id: (c.due_at, c.due_stage) for c in uow.customers.of_project(pid)}
-    assert got[ids[0]] == (None, 0) and got[ids[1]] == (NOW + timedelta(days=1), 2)
-    assert got[later.id] == (NOW + timedelta(minutes=1), 0)
+        got = {c.id: (c.due_at, c.due_stage, c.lapse_due_at) for c in uow.customers.of_project(pid)}
+    assert got[ids[0]] == (None, 0, None) and got[ids[1]] == (NOW + timedelta(days=1), 2, None)
+    assert got[ids[2]] == (None, 3, NOW + timedelta(hours=7))
+    assert got[later.id] == (NOW + timedelta(minutes=1), 0, None)
 
 
 def test_a_step_s_messages_are_written_in_one_statement_each_key_once(engine):
