@@ -28,7 +28,7 @@ from datetime import time as time_
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _common import machine, md_table, pct
+from _common import machine, md_table, pct, target_line
 from sqlalchemy import delete, event, func, select, text, update
 
 from bot.bootstrap import bootstrap
@@ -144,7 +144,7 @@ def rearm(engine, ids: list[int], variant: str) -> None:
     distinct: each due at its own instant, one second apart from 10:05 (e.g. registered through the day)
     """
     with engine.begin() as conn:
-        conn.execute(delete(m.Outbox).where(m.Outbox.key.like("cust:%")))
+        conn.execute(delete(m.Outbox).where(m.Outbox.kind == "reminder"))   # each rep writes them again
         if variant == "one":
             for chunk in range(0, len(ids), 500):
                 conn.execute(update(m.Customer).where(m.Customer.id.in_(ids[chunk:chunk + 500])).values(
@@ -160,8 +160,8 @@ def explain(engine, cap: Capture) -> tuple[str, bool]:
     out, ok = [], True
     with engine.connect() as conn:
         for st, (params, count) in cap.seen.items():
-            if not st.lstrip().upper().startswith("SELECT"):
-                continue
+            if not st.lstrip().upper().startswith(("SELECT", "UPDATE")) or isinstance(params, list):
+                continue                # (an executemany's parameters are a list: not explained)
             one = " ".join(st.split())
             if postgres:
                 plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN " + st, params)]
@@ -190,17 +190,18 @@ def run(url: str, label: str, args) -> dict:
     cap = Capture(engine)
     sweeps = {}
     for variant in ("one", "distinct"):
-        times, sent, txns = [], [], []
+        times, sent, txns, cpu = [], [], [], []
         for rep in range(args.reps):
             rearm(engine, ids, variant)
             cap.on, cap.txns, cap.stmts = variant == "one" and rep == 0, 0, 0
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             out = app.run_due(T_SWEEP)
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)     # this process's CPU: less at the mercy of a loaded machine
             cap.on = False
             sent.append(len(out))
             txns.append((cap.txns, cap.stmts))
-        sweeps[variant] = (times, sent, txns)
+        sweeps[variant] = (times, sent, txns, cpu)
     idle = []
     for _ in range(args.idle_reps):
         t = time.perf_counter()
@@ -223,15 +224,46 @@ def run(url: str, label: str, args) -> dict:
             "idle": idle, "probe": probe, "plans": plans, "ok": ok}
 
 
+def run_idle(url: str, args) -> list[float]:
+    """The idle sweep at `--idle-projects` projects (the register spread over them, nothing due)."""
+    many = argparse.Namespace(**{**vars(args), "projects": args.idle_projects, "due": 0})
+    app = bootstrap(config(many, url), db_url=url, clock=FakeClock(T_SYNC))
+    app.run_due(T_SYNC)                              # 10:00: the daily opening of every project
+    bulk_insert(app.engine, many)
+    app.run_due(T_SWEEP)                             # (warm: statement caches, connections)
+    idle = []
+    for _ in range(args.idle_reps):
+        t = time.perf_counter()
+        out = app.run_due(T_SWEEP)
+        idle.append(time.perf_counter() - t)
+        assert not out, out
+    app.engine.dispose()
+    return idle
+
+
+def targets(r: dict, idle: list[float], args, database: str) -> str:
+    """The `make bench` summary lines (issue 23): the due sweep (all due at one instant, median) and the
+    idle sweep at `--idle-projects` projects (median)."""
+    due = target_line(f"sweep-{r['due']}-due", database, pct(r["sweeps"]["one"][0], 50) * 1e3,
+                      50 if database == "sqlite" else 90, " ms")
+    return due + "\n" + target_line(f"idle-{args.idle_projects}-projects", database, pct(idle, 50) * 1e3, 10, " ms")
+
+
+def idle_line(idle: list[float], args) -> str:
+    return (f"- idle sweep at {args.idle_projects} projects (the register spread over them, nothing due): "
+            f"p50 {pct(idle, 50) * 1e3:.1f} ms, max {max(idle) * 1e3:.1f} ms over {len(idle)} runs")
+
+
 def report(r: dict, args) -> str:
     per_project = r["total"] // args.projects
     rows = []
     variants = (("one", "due at one instant (remind_time)"), ("distinct", "due at distinct instants"))
     for variant, what in variants:
-        times, sent, txns = r["sweeps"][variant]
+        times, sent, txns, cpu = r["sweeps"][variant]
         rows.append([f"sweep, {r['due']} customers {what}", len(times), f"{pct(times, 50) * 1e3:.1f}",
                      f"{max(times) * 1e3:.1f}",
-                     f"{sent[0]} reminders, {txns[0][0]} txns, {txns[0][1]} SQL stmts"])
+                     f"{sent[0]} reminders, {txns[0][0]} txns, {txns[0][1]} SQL stmts, "
+                     f"CPU p50 {pct(cpu, 50) * 1e3:.1f} ms"])
     rows += [
         ["idle sweep (nothing due)", len(r["idle"]), f"{pct(r['idle'], 50) * 1e3:.1f}",
          f"{max(r['idle']) * 1e3:.1f}", f"{args.projects} projects × 1 probe txn"],
@@ -245,7 +277,7 @@ def report(r: dict, args) -> str:
         "",
         md_table(["run_due", "runs", "p50 ms", "max ms", "work"], rows, "lrrrl"),
         "",
-        "Query plans of every SELECT the sweep ran (captured during the first due sweep):",
+        "Query plans of every SELECT and UPDATE the sweep ran (captured during the first due sweep):",
         "", "```", r["plans"], "```", "",
         "- verdict: " + ("**index used for every customers/receptions query — no table scan**" if r["ok"]
                          else "**TABLE SCAN FOUND** (see plans)"),
@@ -261,6 +293,7 @@ def main() -> int:
                     help="share of the other customers with due_at NULL (closed / lapsed, nothing scheduled)")
     ap.add_argument("--reps", type=int, default=3, help="due sweeps (re-armed in between)")
     ap.add_argument("--idle-reps", type=int, default=20)
+    ap.add_argument("--idle-projects", type=int, default=100, help="projects of the idle-sweep target")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--pg-fsync", choices=["on", "off"], default="on")
     args = ap.parse_args()
@@ -270,13 +303,17 @@ def main() -> int:
           f"({T_SWEEP:%H:%M}), due_at of the others spread over the next 30 days"
           + (f", {args.null_share:.0%} of them NULL" if args.null_share else "") + "\n")
     sys.stdout.flush()
+    lines: list[str] = []
     if args.db in ("sqlite", "both"):
         tmp = Path(tempfile.mkdtemp(prefix="reception-bench-"))
         try:
             r = run(f"sqlite:///{tmp}/sweep.db", "SQLite (file, WAL)", args)
+            idle = run_idle(f"sqlite:///{tmp}/idle.db", args)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         print(report(r, args) + "\n")
+        print(idle_line(idle, args) + "\n")
+        lines.append(targets(r, idle, args, "sqlite"))
         sys.stdout.flush()
     if args.db in ("postgresql", "both"):
         with pgcluster.cluster(fsync=args.pg_fsync == "on") as server:
@@ -285,8 +322,12 @@ def main() -> int:
             else:
                 url = pgcluster.create_database(server, "bench_")
                 r = run(url, f"PostgreSQL (throwaway cluster, fsync={args.pg_fsync})", args)
+                idle = run_idle(pgcluster.create_database(server, "bench_"), args)
                 print(report(r, args) + "\n")
+                print(idle_line(idle, args) + "\n")
+                lines.append(targets(r, idle, args, "postgresql"))
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print("\n".join(lines))
     return 0
 
 

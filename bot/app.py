@@ -8,12 +8,11 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from bot import logsetup, metrics
+from bot import logsetup, metrics, pipeline
 from bot.clock import Clock
 from bot.identity import Answered, Identities
 from bot.outbox import Stored, reply_key
 from bot.parser import Hint, Unknown, Usage, command_verb, parse
-from bot.privacy import mask_phones
 from bot.scheduled import Scheduled
 from handlers import commands as c
 from handlers.benefit_cmds import notices
@@ -31,7 +30,6 @@ from rules.enums import MessageKind
 from rules.errors import Refused
 from rules.queue import Day
 from storage.db import OUTAGE, DatabaseProblem, explain
-from storage.repos.audit import Entry
 from storage.retry import retrying
 from storage.uow import Duplicate, Units, UnitOfWork
 
@@ -202,14 +200,11 @@ class App:
 
     def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict) -> list[Outgoing]:
         """The change log and the new state (unless read-only), then the answer, into the outbox
-        in the command's own transaction."""
+        in the command's own transaction (bot/pipeline.py, as for scheduled work)."""
         after, changed = ctx.day.to_dict(), False
         if type(cmd) not in READ_ONLY:
-            ctx.makeups_used()
-            changes = uow.changes()
-            if changes or after != before or ctx.reasons:
-                self._audit(uow, ctx, msg.text, reply, {"day": before, "rows": changes})
-            ctx.project.state = ctx.saved_day()
+            change = pipeline.Change(ctx.sender, msg.text.strip()[:500], reply.audit_kind, reply.undo)
+            changes = pipeline.record(uow, ctx, before, change)
             changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
         moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
         replies = self._answer(msg, ctx, cmd, reply, moved, announce=msg.private and changed and not reply.private)
@@ -233,14 +228,6 @@ class App:
         return out + [Outgoing(t.text, t.to, (), reply_key(msg, f"x{i}"), project, platform=msg.platform)
                       for i, t in enumerate(reply.tells)]
 
-    def _audit(self, uow: UnitOfWork, ctx: Ctx, command: str, reply: Reply, undo: dict) -> None:
-        a = uow.audit.record(ctx.project.id, ctx.now, Entry(ctx.sender, command.strip()[:500], ctx.reasons or [T.NO_CHANGE],
-                                                            reply.audit_kind, None if reply.undo else undo))
-        if reply.undo:
-            uow.flush()
-            for target in reply.undo:
-                target.undone_by = a.id
-
     def _remember(self, msg: Incoming, now: datetime, replies: list[Outgoing]) -> list[Outgoing]:
         """A message that changes nothing: its delivery handled once and its reply written, in one transaction."""
         with self.uows() as uow:
@@ -260,12 +247,9 @@ class App:
         """Answer in the chat the message came from (or privately); mask phones unless allowed.
         `sender`: the member's name when already resolved (saves looking it up again)."""
         to = (sender or self.identities.name_of(msg) or msg.sender_id) if (msg.private or reply.private) else None
-        text = reply.text
-        if tag not in ("usage", "static") and (to is None or not (reply.full_phones or to in managers)):
-            text = mask_phones(text)
-        return [Outgoing(text, to=to, mentions=reply.mentions if to is None else (), key=reply_key(msg, tag),
-                         project=project or msg.project, card=reply.card, file=reply.file,
-                         chat_id=msg.chat_id if to is None else None, platform=msg.platform)]
+        unmasked = tag in ("usage", "static") or pipeline.may_show_phones(to, reply, managers)
+        where = pipeline.Address(reply_key(msg, tag), project or msg.project, to, msg.chat_id, msg.platform)
+        return [pipeline.outgoing(reply, where, unmasked)]
 
     # ---- scheduled work (bot/scheduled.py) ---------------------------------------------
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:

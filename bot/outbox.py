@@ -43,12 +43,29 @@ class Outbox:
     def claim(self, uow: UnitOfWork, o: Outgoing, project_id: int | None, now: datetime) -> bool:
         """In the caller's transaction: write `o` under its key, claimed for sending by this process;
         False when the key is taken (some process wrote this message already)."""
+        return uow.outbox.add(self._row(o, project_id, now))
+
+    def claim_many(self, uow: UnitOfWork, msgs: list[Outgoing], project_id: int | None, now: datetime
+                   ) -> list[Outgoing]:
+        """`claim` for many messages in one statement (a scheduled step's): those written, in order; a
+        message whose key is taken (written already, by this process or another) is left out."""
+        if not msgs:
+            return []
+        written = uow.outbox.add_many([self._row(o, project_id, now) for o in msgs])
+        out = []
+        for o in msgs:                  # the first of two messages under one key is the one written
+            if o.key in written:
+                written.discard(o.key)
+                out.append(o)
+        return out
+
+    def _row(self, o: Outgoing, project_id: int | None, now: datetime) -> dict:
         due = o.at or now
-        return uow.outbox.add(dict(
+        return dict(
             key=o.key, project_id=project_id, to=o.to, text=o.text, mentions=list(o.mentions),
             due_at=due, created_at=now, claimed_at=now, claimed_by=self.worker, platform=o.platform,
             chat_id=o.chat_id, card=o.card, file=o.file, attempts=1, retry_at=now + LEASE,
-            kind=str(o.kind), day=self._day(o.project, due)))
+            kind=str(o.kind), day=self._day(o.project, due))
 
     def _day(self, project: str | None, t: datetime) -> date:
         """The project's local date of `t` (UTC for a message that belongs to no project)."""

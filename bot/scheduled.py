@@ -1,5 +1,9 @@
-"""Scheduled work for the bus: run what is due inside the project's lock, write each message to the
-outbox (bot/outbox.py) under its work-item key: a second process finds it taken.
+"""Scheduled work for the bus: run what is due inside the project's lock; the jobs' `Reply` objects go
+through the same pipeline as a command's answer (bot/pipeline.py: change log, state, masking), and
+into the outbox (bot/outbox.py) under their work-item keys in one statement: a second process finds
+them taken.
+
+One statement finds every project's next due time (the idle sweep is that one statement).
 
 Late work runs in batches of BATCH steps, one transaction each: a long catch-up never holds the lock
 long, and what it did is committed as it goes. After downtime, a day's greeting, 日报 and nudges
@@ -11,20 +15,20 @@ from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from bot import metrics
+from bot import metrics, pipeline
 from bot.outbox import Outbox
-from bot.privacy import mask_phones
 from handlers.context import Ctx
 from handlers.jobs import due_jobs
 from handlers.messages import Outgoing
+from handlers.reply import Reply
 from handlers.settings import ProjectSettings
 from rules import texts as T
-from rules.enums import AuditKind, MessageKind
+from rules.enums import MessageKind
 from rules.queue import Day
 from rules.schedule import in_quiet_hours, past_its_day
 from storage import models as m
-from storage.repos.audit import Entry
 from storage.uow import Units, UnitOfWork
 
 log = logging.getLogger("reception")
@@ -35,9 +39,26 @@ CATCH_UP_LIMIT = timedelta(days=31)     # `say`/`replay`/`run` further behind th
 
 def first_due(uow: UnitOfWork, project_id: int, next_open_at, next_summary_at) -> datetime | None:
     """The earliest time anything falls due for this project: one statement on indexed columns."""
-    cust, nudge = uow.projects.earliest_reminders(project_id)
-    cands = [t for t in (next_open_at, next_summary_at, cust, nudge) if t is not None]
-    return min(cands) if cands else None
+    return earliest(next_open_at, next_summary_at, *uow.projects.earliest_reminders(project_id))
+
+
+def earliest(*times: datetime | None) -> datetime | None:
+    return min((t for t in times if t is not None), default=None)
+
+
+class Step(NamedTuple):
+    """One scheduled step: the time it fell due, and whether a customer reminder / a nudge is due by
+    then (when not, the step leaves its query out)."""
+    at: datetime
+    customers: bool
+    nudges: bool
+
+
+def next_step(uow: UnitOfWork, row: m.Project) -> Step | None:
+    """The project's next step (None: nothing scheduled): one statement on indexed columns."""
+    cust, nudge = uow.projects.earliest_reminders(row.id)
+    t = earliest(row.next_open_at, row.next_summary_at, cust, nudge)
+    return None if t is None else Step(t, cust is not None and cust <= t, nudge is not None and nudge <= t)
 
 
 @dataclass
@@ -56,26 +77,34 @@ class Scheduled:
 
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
         """Run every job due by `now`, in time order, each at the time it fell due, BATCH steps per
-        transaction; a catch-up that skipped stale announcements ends with one line to the group."""
+        transaction; a catch-up that skipped stale announcements ends with one line to the group.
+        Which projects have anything due: one statement over them all."""
         out: list[Outgoing] = []
+        due = self.due_times() if only is None else {only: self.first_due(only)}
         for name in ([only] if only else list(self.projects)):
-            out += self._catch_up(name, now)
+            out += self._catch_up(name, now, due.get(name))
         return out
 
-    def _catch_up(self, name: str, now: datetime) -> list[Outgoing]:
-        out, skipped, first = [], Skipped(), None
-        for _ in range(MAX_STEPS // BATCH):
-            t = self.first_due(name)
+    def due_times(self) -> dict[str, datetime | None]:
+        """Every project's next due time, in one read-only statement (indexed minimums per project)."""
+        with self.uows(readonly=True) as uow:
+            return {name: earliest(*times) for name, *times in uow.projects.schedules()}
+
+    def _catch_up(self, name: str, now: datetime, t: datetime | None) -> list[Outgoing]:
+        """The project's due work from `t` (its next due time) on, BATCH steps per transaction."""
+        out: list[Outgoing] = []
+        skipped, first = Skipped(), t
+        for batch in range(MAX_STEPS // BATCH):
             if t is None or t > now:
                 break
-            once, first = first is None, first or t
             with self.uows() as uow:
                 row = uow.lock_project(name)
-                if once and not self.continuous:        # once per catch-up: what a killed process left
+                if batch == 0 and not self.continuous:      # once per catch-up: what a killed process left
                     skipped.dropped.update(self.outbox.drop_stale(uow, name, row.id, now))
-                out += self.due_in(uow, row, now, skipped)
-                more = self.first_due(name, uow)
-                if (skipped.count or skipped.dropped) and (more is None or more > now):
+                done, t = self._steps(uow, row, now, skipped, BATCH)
+                out += done
+                if (skipped.count or skipped.dropped) and (t is None or t > now):
+                    assert first is not None
                     out += self._catch_up_line(uow, row, first, now, out, skipped)
                 uow.commit()
         return out
@@ -99,35 +128,35 @@ class Scheduled:
     def due_in(self, uow: UnitOfWork, row: m.Project, now: datetime, skipped: Skipped | None = None,
                limit: int = BATCH) -> list[Outgoing]:
         """Inside the caller's transaction (project locked): run what is due by `now`, at most `limit` steps."""
-        ps, out, skipped = self.projects[row.name], [], skipped or Skipped()
-        for _ in range(limit):
-            t = first_due(uow, row.id, row.next_open_at, row.next_summary_at)
-            if t is None or t > now:
-                break
-            out += self._jobs_at(uow, row, ps, t.astimezone(ps.tz), now, skipped)
-            uow.forget_changes()
-        return out
+        return self._steps(uow, row, now, skipped or Skipped(), limit)[0]
 
-    def _jobs_at(self, uow, row, ps: ProjectSettings, at: datetime, now: datetime, skipped: Skipped) -> list[Outgoing]:
+    def _steps(self, uow: UnitOfWork, row: m.Project, now: datetime, skipped: Skipped, limit: int
+               ) -> tuple[list[Outgoing], datetime | None]:
+        """`due_in`, and when the project's next work falls due after these steps."""
+        ps, out = self.projects[row.name], []
+        step = next_step(uow, row)
+        for _ in range(limit):
+            if step is None or step.at > now:
+                break
+            out += self._jobs_at(uow, row, ps, step._replace(at=step.at.astimezone(ps.tz)), now, skipped)
+            uow.forget_changes()
+            step = next_step(uow, row)
+        return out, step.at if step else None
+
+    def _jobs_at(self, uow, row, ps: ProjectSettings, step: Step, now: datetime, skipped: Skipped) -> list[Outgoing]:
+        """One step at the time it fell due: the jobs' replies through the pipeline, as a command's
+        are; a day's announcement reached after its day (downtime) is left out and counted."""
+        at = step.at
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), at, T.SYSTEM_ACTOR)
         before = ctx.day.to_dict()
-        msgs = due_jobs(ctx)
-        ctx.makeups_used()
-        changes = uow.changes()
-        if ctx.reasons:
-            uow.audit.record(row.id, at, Entry(T.SYSTEM_ACTOR, T.SCHEDULED_COMMAND, ctx.reasons,
-                                               AuditKind.SYSTEM, {"day": before, "rows": changes}))
-        row.state = ctx.saved_day()
-        out = []
-        for key, to, text, mentions, kind in msgs:
-            if not self.continuous and past_its_day(kind, at.date(), now.astimezone(ps.tz).date()):
-                skipped.count += 1
-                continue
-            o = Outgoing(mask_phones(text) if to is None else text, to, tuple(mentions), key, ps.name, at=at,
-                         kind=kind)
-            if self.outbox.claim(uow, o, row.id, now):
-                metrics.JOBS.labels(str(kind)).inc()
-                out.append(o)
+        replies = due_jobs(ctx, step.customers, step.nudges)
+        pipeline.record(uow, ctx, before, pipeline.SCHEDULED)
+        today = now.astimezone(ps.tz).date()
+        fresh = [r for r in replies if self.continuous or not past_its_day(r.kind, at.date(), today)]
+        skipped.count += len(replies) - len(fresh)
+        out = self.outbox.claim_many(uow, [pipeline.job_outgoing(r, ps.name, at) for r in fresh], row.id, now)
+        for o in out:
+            metrics.JOBS.labels(str(o.kind)).inc()
         return out
 
     def _catch_up_line(self, uow, row, first: datetime, now: datetime, sent: list[Outgoing],
@@ -145,5 +174,5 @@ class Scheduled:
             log.info("%s: back after %d days inside the quiet hours; no catch-up line", row.name, days)
             return []
         key = f"catchup:{row.id}:{now.astimezone(ps.tz):%Y%m%d}"        # one a day, however many processes
-        o = Outgoing(text, None, (), key, row.name, at=now, kind=MessageKind.CATCH_UP)
-        return [o] if self.outbox.claim(uow, o, row.id, now) else []
+        line = Reply(text, kind=MessageKind.CATCH_UP, key=key)
+        return self.outbox.claim_many(uow, [pipeline.job_outgoing(line, row.name, now)], row.id, now)

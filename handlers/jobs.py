@@ -1,17 +1,19 @@
 """Scheduled work (RULES §7), run for one locked project at the time it fell due.
 
 Each job re-reads what is due inside the project's lock and moves the due time on
-in the same transaction, so two processes never do the same work twice.
+in the same transaction, so two processes never do the same work twice. A job returns `Reply`
+objects, each with its kind and work-item key; the bus logs, masks and writes them to the outbox
+as it does a command's answer (bot/pipeline.py).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from handlers import named_cmds
 from handlers.admin import summary_text
 from handlers.context import Ctx
 from handlers.queue_cmds import board_line, next_line, open_today
+from handlers.reply import Reply
 from rules import customers as cr
 from rules import texts as T
 from rules.enums import MessageKind
@@ -28,22 +30,24 @@ from rules.schedule import (
     summary_day,
     summary_due,
 )
-from storage import models as m
+from storage.repos.customers import DueCustomer, Rescheduled
 
 
-class Msg(NamedTuple):
-    """A message a job wants sent: its work-item key (one per message, however many processes), whom
-    (None: the group), the text, who is @mentioned, and what kind of message it is."""
-    key: str
-    to: str | None
-    text: str
-    mentions: tuple[str, ...]
-    kind: MessageKind
+def _group(key: str, text: str, kind: MessageKind, *mentions: str | None) -> Reply:
+    """A job's message to the group (phones masked by the bus)."""
+    return Reply(text, tuple(n for n in mentions if n), kind=kind, key=key)
 
 
-def due_jobs(ctx: Ctx) -> list[Msg]:
-    """Everything due for this project by ctx.now, in a fixed order."""
-    out: list[Msg] = []
+def _private(key: str, to: str, text: str, kind: MessageKind) -> Reply:
+    """A job's message to one member, written for that reader (a reminder shows the owner's own
+    customer's full phone)."""
+    return Reply(text, full_phones=True, kind=kind, key=key, to=to)
+
+
+def due_jobs(ctx: Ctx, customers: bool = True, nudges: bool = True) -> list[Reply]:
+    """Everything due for this project by ctx.now, in a fixed order. `customers`/`nudges` False: the
+    caller knows no customer reminder / no nudge is due by then (their query is left out)."""
+    out: list[Reply] = []
     p = ctx.project
     quiet = in_quiet_hours(ctx.now, ctx.policy)       # nothing is pushed inside the quiet hours
     if p.next_open_at is not None and p.next_open_at <= ctx.now:
@@ -57,14 +61,14 @@ def due_jobs(ctx: Ctx) -> list[Msg]:
         else:
             out += _open(ctx)
             p.next_open_at = next_shift_time(ctx.now, ctx.settings.shift_start)
-    out += _reminders(ctx)
-    out += _nudges(ctx)
+    out += _reminders(ctx) if customers else []
+    out += _nudges(ctx) if nudges else []
     if p.next_summary_at is not None and p.next_summary_at <= ctx.now:
         out += _summary(ctx)
     return out
 
 
-def _summary(ctx: Ctx) -> list[Msg]:
+def _summary(ctx: Ctx) -> list[Reply]:
     """The daily summary (§7): never inside the quiet hours, titled with the day it reports, one a day."""
     p, s = ctx.project, ctx.settings
     if in_quiet_hours(ctx.now, ctx.policy):
@@ -74,7 +78,7 @@ def _summary(ctx: Ctx) -> list[Msg]:
     p.next_summary_at = summary_due(day + timedelta(days=1), s.shift_end, s.tz, ctx.policy)
     if ctx.day.date is None or ctx.day.date < day:       # that day never opened
         return []
-    return [Msg(f"summary:{p.id}:{day}", None, summary_text(ctx, day), (), MessageKind.SUMMARY)]
+    return [_group(f"summary:{p.id}:{day}", summary_text(ctx, day), MessageKind.SUMMARY)]
 
 
 EVENT_RETENTION = timedelta(days=30)     # redelivered platform events are refused for 30 days (≥ 7)
@@ -85,7 +89,7 @@ def _forget_old_deliveries(ctx: Ctx) -> None:
     ctx.uow.events.forget_before(ctx.now - EVENT_RETENTION)
 
 
-def _open(ctx: Ctx) -> list[Msg]:
+def _open(ctx: Ctx) -> list[Reply]:
     """Open the day unless a manager already did; announce it (also a quiet-hours opening)."""
     if ctx.day_open() and ctx.day.opened_by != ctx.sender:
         return []
@@ -93,33 +97,39 @@ def _open(ctx: Ctx) -> list[Msg]:
         open_today(ctx)
     nxt = ctx.day.next_up()
     text = T.MORNING.format(date=f"{ctx.today:%m-%d}", board=board_line(ctx)) + "\n" + next_line(ctx.day)
-    return [Msg(f"open:{ctx.project.id}:{ctx.today}", None, text, (nxt,) if nxt else (), MessageKind.GREETING)]
+    return [_group(f"open:{ctx.project.id}:{ctx.today}", text, MessageKind.GREETING, nxt)]
 
 
-def _reminders(ctx: Ctx) -> list[Msg]:
-    """Reminders due now for the same owner and stage go as one message listing the customers (§7)."""
-    groups: dict[tuple[str, int], list[tuple[m.Customer, datetime]]] = {}
-    rows = ctx.uow.customers.reminders_due(ctx.project.id, ctx.now)
-    for row in rows:
-        if row.lapse_due_at is not None and row.lapse_due_at <= ctx.now and row.prev_owner and row.prev_until:
-            # lapsed and registered again before the notice went out: the notice names the new owner (§7)
-            groups.setdefault((row.prev_owner, LAPSE_NOTICE), []).append((row, ctx.local(row.prev_until)))
-            row.lapse_due_at = None
-        deadline = ctx.local(row.valid_until)
-        stage = customer_due(deadline, row.due_stage, ctx.policy) if deadline else None
-        if deadline is None or stage is None or row.status != cr.ACTIVE:
-            row.due_at = row.lapse_due_at
-            continue
-        if stage[1] > ctx.now:                  # due for the old lapse only: this one's stage comes later
-            row.due_at = min(stage[1], row.lapse_due_at or stage[1])
-            continue
-        if _wanted(ctx, stage[0], deadline):
-            assert row.owner is not None, row.id        # an active customer has an owner (rules.customers)
-            groups.setdefault((row.owner, stage[0]), []).append((row, deadline))
-        row.due_stage = stage[0]
-        nxt = customer_due(deadline, stage[0], ctx.policy)
-        row.due_at = min((x for x in (nxt[1] if nxt else None, row.lapse_due_at) if x), default=None)
+def _reminders(ctx: Ctx) -> list[Reply]:
+    """Reminders due now for the same owner and stage go as one message listing the customers (§7).
+    The due rows are taken and moved on set-wise (one UPDATE … RETURNING, one batch UPDATE): no ORM
+    objects and no before-images, as /撤销 never takes a reminder back."""
+    groups: dict[tuple[str, int], list[tuple[DueCustomer, datetime]]] = {}
+    rows = ctx.uow.customers.take_due(ctx.project.id, ctx.now)
+    moved = [_reminder_step(ctx, row, groups) for row in rows]
+    ctx.uow.customers.reschedule([r for r, row in zip(moved, rows, strict=True) if not r.unchanged(row)])
     return [msg for (owner, stage), items in groups.items() for msg in _remind(ctx, owner, stage, items)]
+
+
+def _reminder_step(ctx: Ctx, row: DueCustomer, groups: dict) -> Rescheduled:
+    """One due customer: its reminder or lapse notice joins its owner's group; its next due time."""
+    lapse_due = row.lapse_due_at
+    if lapse_due is not None and lapse_due <= ctx.now and row.prev_owner and row.prev_until:
+        # lapsed and registered again before the notice went out: the notice names the new owner (§7)
+        groups.setdefault((row.prev_owner, LAPSE_NOTICE), []).append((row, ctx.local(row.prev_until)))
+        lapse_due = None
+    deadline = ctx.local(row.valid_until)
+    stage = customer_due(deadline, row.due_stage, ctx.policy) if deadline else None
+    if deadline is None or stage is None or row.status != cr.ACTIVE:
+        return Rescheduled(row.id, lapse_due, row.due_stage, lapse_due)
+    if stage[1] > ctx.now:                  # due for the old lapse only: this one's stage comes later
+        return Rescheduled(row.id, min(stage[1], lapse_due or stage[1]), row.due_stage, lapse_due)
+    if _wanted(ctx, stage[0], deadline):
+        assert row.owner is not None, row.id        # an active customer has an owner (rules.customers)
+        groups.setdefault((row.owner, stage[0]), []).append((row, deadline))
+    nxt = customer_due(deadline, stage[0], ctx.policy)
+    due = min((x for x in (nxt[1] if nxt else None, lapse_due) if x), default=None)
+    return Rescheduled(row.id, due, stage[0], lapse_due)
 
 
 def _wanted(ctx: Ctx, stage: int, deadline: datetime) -> bool:
@@ -129,7 +139,7 @@ def _wanted(ctx: Ctx, stage: int, deadline: datetime) -> bool:
     return stage == LAPSE_NOTICE and ctx.now > deadline
 
 
-def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[m.Customer, datetime]]) -> list[Msg]:
+def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[DueCustomer, datetime]]) -> list[Reply]:
     """One owner's reminders or lapse notices of one stage; each deadline is local time. The key names
     the owner, day, stage and the group's first customer: the combined message is sent exactly once, and
     a later group of the same owner and stage that day (the rows beyond one step's limit) keeps its own."""
@@ -144,33 +154,33 @@ def _remind(ctx: Ctx, owner: str, stage: int, items: list[tuple[m.Customer, date
         else:
             text = T.REMINDERS.format(n=len(whos), when=when, items="\n".join(
                 T.REMINDER_ITEM.format(who=w, deadline=d, phone=p) for w, p, d in whos))
-        return [Msg(key, owner, text, (), MessageKind.REMINDER)]
+        return [_private(key, owner, text, MessageKind.REMINDER)]
     days = ctx.policy.tracking_days
     if len(whos) == 1:
         text = T.LAPSED.format(who=whos[0][0], days=days, deadline=whos[0][2])
     else:
         text = T.LAPSED_SEVERAL.format(n=len(whos), days=days, items="\n".join(
             T.LAPSED_ITEM.format(who=w, deadline=d) for w, _, d in whos))
-    msgs = [Msg(key + ":" + owner, owner, T.LAPSED_TO_OWNER.format(text=text), (), MessageKind.LAPSE)]
-    return msgs + [Msg(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=owner, text=text), (),
-                       MessageKind.LAPSE) for mgr in ctx.managers()]
+    msgs = [_private(key + ":" + owner, owner, T.LAPSED_TO_OWNER.format(text=text), MessageKind.LAPSE)]
+    return msgs + [_private(key + ":" + mgr, mgr, T.LAPSED_TO_MANAGER.format(owner=owner, text=text),
+                            MessageKind.LAPSE) for mgr in ctx.managers()]
 
 
-def _taken(ctx: Ctx, row: m.Customer, deadline: datetime) -> str:
+def _taken(ctx: Ctx, row: DueCustomer, deadline: datetime) -> str:
     """「（现已由 王五 重新登记）」 in a lapse notice about a customer registered again since the
     deadline that lapsed (RULES §7), whoever registered it."""
     again = row.valid_until is None or ctx.local(row.valid_until) != deadline
     return T.LAPSE_TAKEN.format(owner=row.owner) if row.owner and again else ""
 
 
-def _nudges(ctx: Ctx) -> list[Msg]:
-    out: list[Msg] = []
+def _nudges(ctx: Ctx) -> list[Reply]:
+    out: list[Reply] = []
     rows = ctx.uow.receptions.nudges_due(ctx.project.id, ctx.now)
     quiet = in_quiet_hours(ctx.now, ctx.policy)
     for r in rows:
         settled = named_cmds.expired(ctx, r)          # a 点名 nobody confirmed in time stays with the reporter
         if settled is not None:
-            out.append(Msg(f"named:{r.id}", None, settled[1], (settled[0],), MessageKind.NUDGE))
+            out.append(_group(f"named:{r.id}", settled[1], MessageKind.NUDGE, settled[0]))
             continue
         if not nudge_wanted(r.day, ctx.now):     # about an earlier day: the next opening closes it
             r.nudge_at = None
@@ -183,8 +193,8 @@ def _nudges(ctx: Ctx) -> list[Msg]:
         if quiet:
             continue
         mins = ctx.policy.max_reception_minutes
-        out.append(Msg(f"nudge:{r.id}", r.member,
-                       T.NUDGE.format(minutes=mins, since=f"{ctx.local(r.started_at):%H:%M}"), (), MessageKind.NUDGE))
+        out.append(_private(f"nudge:{r.id}", r.member,
+                            T.NUDGE.format(minutes=mins, since=f"{ctx.local(r.started_at):%H:%M}"), MessageKind.NUDGE))
     return out
 
 

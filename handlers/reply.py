@@ -1,9 +1,10 @@
-"""What a handler returns: the answer and how it goes out. The bus (bot/app.py) turns it into `Outgoing`."""
+"""What a handler or a scheduled job returns: the message and how it goes out. The bus turns it into
+`Outgoing` (bot/pipeline.py), for a command's answer and a job's reminder alike."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from rules.enums import AuditKind
+from rules.enums import AuditKind, MessageKind
 from storage.models import Audit
 
 
@@ -17,7 +18,7 @@ class Tell:
 
 @dataclass(frozen=True)
 class Reply:
-    """One command's answer.
+    """One command's answer, or one message of a scheduled job (handlers/jobs.py).
 
     text         the answer (the bus adds 下一位 when the queue moved)
     mentions     members to @mention in a group answer
@@ -27,6 +28,11 @@ class Reply:
     file         a local file sent with the answer (/导出, /周报)
     tells        private messages to others, sent with the answer
     undo         an /撤销: the change-log rows it restored (its own audit row is kind "undo")
+    kind         what the message is (a reply, the day's greeting, a reminder …): a day's announcements
+                 go stale once the day is over
+    key          a job's work-item key: the message is written once under it, however many processes
+                 run the job (None: a command's answer, keyed by the delivery it answers)
+    to           a job's addressee, privately (None: the group); a command answers its sender
     """
 
     text: str
@@ -37,6 +43,9 @@ class Reply:
     file: str | None = None
     tells: tuple[Tell, ...] = ()
     undo: tuple[Audit, ...] = ()
+    kind: MessageKind = MessageKind.REPLY
+    key: str | None = None
+    to: str | None = None
 
     @property
     def audit_kind(self) -> AuditKind:

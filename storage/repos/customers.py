@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from rules.enums import CustomerStatus
@@ -12,6 +14,45 @@ from storage import models as m
 
 C = m.Customer
 CP = m.CustomerPhone
+
+
+class DueCustomer(NamedTuple):
+    """A customer whose reminder fell due, as the sweep took it (a plain row, no ORM object)."""
+    id: int
+    name: str
+    phone: str
+    owner: str | None
+    status: str
+    valid_until: datetime | None
+    due_stage: int
+    prev_owner: str | None
+    prev_until: datetime | None
+    lapse_due_at: datetime | None
+
+
+DUE_COLUMNS = (C.id, C.name, C.phone, C.owner, C.status, C.valid_until, C.due_stage, C.prev_owner, C.prev_until,
+               C.lapse_due_at)
+
+
+@dataclass(frozen=True)
+class Rescheduled:
+    """What the sweep moved on for one taken customer: the next due time and stage, the lapse notice still due."""
+    id: int
+    due_at: datetime | None
+    due_stage: int
+    lapse_due_at: datetime | None
+
+    def unchanged(self, row: DueCustomer) -> bool:
+        """Nothing more to write after `take_due` (which left due_at empty)."""
+        return self.due_at is None and self.due_stage == row.due_stage and self.lapse_due_at == row.lapse_due_at
+
+
+_RESCHEDULE_PG = text(
+    "UPDATE customers SET due_at = v.due, due_stage = v.stage, lapse_due_at = v.lapse "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamp[]), CAST(:stages AS integer[]), "
+    "CAST(:lapses AS timestamp[])) AS v(id, due, stage, lapse) WHERE customers.id = v.id")
+_RESCHEDULE = (update(C.__table__).where(C.__table__.c.id == bindparam("cid"))
+               .values(due_at=bindparam("due"), due_stage=bindparam("stage"), lapse_due_at=bindparam("lapse")))
 
 
 class Customers:
@@ -64,9 +105,41 @@ class Customers:
     def of_project(self, project_id: int) -> list[m.Customer]:
         return list(self.s.scalars(select(C).where(C.project_id == project_id).order_by(C.id)))
 
-    def reminders_due(self, project_id: int, now: datetime, limit: int = 500) -> list[m.Customer]:
-        return list(self.s.scalars(select(C).where(C.project_id == project_id, C.due_at <= now)
-                                   .order_by(C.due_at).limit(limit)).all())
+    def take_due(self, project_id: int, now: datetime, limit: int = 500) -> list[DueCustomer]:
+        """The customers whose reminder is due by `now` (at most `limit`, earliest first), taken in one
+        UPDATE … RETURNING that empties their due time (the caller sets the next with `reschedule`).
+        Plain rows: no ORM objects, no before-images (a reminder is never undone); a loaded object
+        of a taken row is expired, so the session does not keep its old due time."""
+        self.s.flush()                  # (the statement below bypasses the session)
+        t = C.__table__
+        due = (select(t.c.id).where(t.c.project_id == project_id, t.c.due_at <= now)
+               .order_by(t.c.due_at, t.c.id).limit(limit).scalar_subquery())
+        rows = self.s.execute(update(t).where(t.c.id.in_(due)).values(due_at=None)
+                              .returning(*(t.c[c.key] for c in DUE_COLUMNS))).all()
+        # RETURNING has no order: a step runs at the earliest due time, so every row taken is due at that
+        # one instant, in id order (as the index gives the ties)
+        taken = sorted((DueCustomer(*r) for r in rows), key=lambda r: r.id)
+        self._expire({r.id for r in taken})
+        return taken
+
+    def reschedule(self, moved: list[Rescheduled]) -> None:
+        """The next due times of taken customers: one statement (PostgreSQL: one UPDATE … FROM unnest of
+        arrays, a single round trip; SQLite: one executemany, in process)."""
+        if not moved:
+            return
+        if self.s.get_bind().dialect.name != "postgresql":
+            self.s.execute(_RESCHEDULE, [{"cid": r.id, "due": r.due_at, "stage": r.due_stage,
+                                          "lapse": r.lapse_due_at} for r in moved])
+            return
+        utc = m.UTCDateTime().process_bind_param
+        self.s.execute(_RESCHEDULE_PG, {"ids": [r.id for r in moved], "dues": [utc(r.due_at, None) for r in moved],
+                                        "stages": [r.due_stage for r in moved],
+                                        "lapses": [utc(r.lapse_due_at, None) for r in moved]})
+
+    def _expire(self, ids: set[int]) -> None:
+        for obj in list(self.s.identity_map.values()):
+            if isinstance(obj, C) and obj.id in ids:
+                self.s.expire(obj, ["due_at", "due_stage", "lapse_due_at"])
 
     def active_of(self, project_id: int, owner: str) -> list[m.Customer]:
         """Rows still marked active for `owner` (the caller checks the validity)."""

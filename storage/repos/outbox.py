@@ -7,7 +7,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.repos.dialect import insert_unless_taken
+from storage.repos.dialect import insert_many_unless_taken, insert_unless_taken
 
 Ob = m.Outbox
 
@@ -19,6 +19,10 @@ class OutboxRows:
     def add(self, values: dict) -> bool:
         """Write a message under its key; False when the key is taken."""
         return insert_unless_taken(self.s, Ob, "key", Ob.id, values) is not None   # (rowcount is -1 on psycopg)
+
+    def add_many(self, rows: list[dict]) -> set[str]:
+        """Write messages in one statement; the keys written (a taken key is left out)."""
+        return insert_many_unless_taken(self.s, Ob, "key", Ob.key, rows) if rows else set()
 
     def due_again(self, now: datetime, lease: timedelta, limit: int) -> list[tuple[m.Outbox, str | None]]:
         """(row, project name) of unsent messages whose retry time has come, oldest first."""

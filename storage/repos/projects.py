@@ -55,6 +55,13 @@ class Projects:
             select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id).scalar_subquery(),
         )).one())
 
+    def schedules(self) -> list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None]]:
+        """Every project's (name, next opening, next 日报, earliest customer reminder, earliest nudge): one
+        statement for all projects, two indexed minimums each (the idle sweep is this statement alone)."""
+        cust = select(func.min(m.Customer.due_at)).where(m.Customer.project_id == P.id).scalar_subquery()
+        nudge = select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == P.id).scalar_subquery()
+        return [tuple(r) for r in self.s.execute(select(P.name, P.next_open_at, P.next_summary_at, cust, nudge))]
+
     # ---- chats ------------------------------------------------------------------------------
     def binding(self, platform: str, chat_id: str) -> m.ChatBinding | None:
         return self.s.get(B, (platform, chat_id))

@@ -111,7 +111,6 @@ def _cases(r: dict) -> dict:
         "customers named": ("customers", "named", (p, "张三")),
         "by phone parts": ("customers", "by_phone_parts", (p, "138", "0001")),
         "by phone parts, extra phone": ("customers", "by_phone_parts", (p, "137", "09")),
-        "reminders due": ("customers", "reminders_due", (p, T0)),
         "active of": ("customers", "active_of", (p, "甲")),
         "owned by": ("customers", "owned_by", (p, "甲")),
         "lapsing at": ("customers", "lapsing_at", (p, at("2026-12-01 00:00"))),
@@ -146,6 +145,9 @@ def _cases(r: dict) -> dict:
         "schedule of": ("projects", "schedule_of", ("阳光花园",)),
         "id of": ("projects", "id_of", ("阳光花园",)),
         "no such project": ("projects", "id_of", ("别的",)),
+        "every project's schedule": ("projects", "schedules", ()),
+        "reminders taken": ("customers", "take_due", (p, T0)),          # (last: it empties their due times)
+        "none left to take": ("customers", "take_due", (p, T0)),
     }
 
 
@@ -159,6 +161,8 @@ def _answers(units) -> dict:
             got = getattr(getattr(uow, repo), method)(*args)
             if method == "active_roster":           # rows of (name, role, position) or members
                 got = [(r.name, r.role, r.position) for r in got]
+            if method == "take_due":                # plain rows: by name and phone
+                got = [(d.name, d.phone, d.due_stage) for d in got]
             if method == "facts_of_day":            # reception ids by label
                 got = (got.counted, {k: [uow.receptions.get(i) for i in ids] for k, ids in got.open.items()})
             out[name] = _label(rows, got)
@@ -182,7 +186,7 @@ def test_the_cases_find_something():
     found = _answers(fakes.FakeUnits())
     empty = [k for k, v in found.items() if v in (None, [], 0, {})]
     assert set(empty) == {"active member named", "no nudge due yet", "used make-up is not offered", "no such project",
-                         "unbound chat"}
+                         "unbound chat", "none left to take"}
 
 
 def test_the_unit_of_work_outbox_and_events_behave_alike(tmp_path):

@@ -15,6 +15,7 @@ from rules.enums import MANAGES, Category, CustomerStatus
 from rules.queue import DayFacts
 from storage import models as m
 from storage.uow import Duplicate
+from storage.repos.customers import DUE_COLUMNS, DueCustomer, Rescheduled
 
 
 def _fill(row, ids) -> None:
@@ -122,9 +123,17 @@ class FakeCustomers(_Rows):
     def by_ids(self, ids) -> dict[int, m.Customer]:
         return {r.id: r for r in self.rows if r.id in set(ids)}
 
-    def reminders_due(self, project_id: int, now: datetime, limit: int = 500) -> list[m.Customer]:
+    def take_due(self, project_id: int, now: datetime, limit: int = 500) -> list[DueCustomer]:
         due = [r for r in self.where(project_id=project_id) if r.due_at is not None and r.due_at <= now]
-        return sorted(due, key=lambda r: r.due_at)[:limit]
+        taken = sorted(due, key=lambda r: (r.due_at, r.id))[:limit]
+        for r in taken:
+            r.due_at = None
+        return sorted((DueCustomer(*(getattr(r, c.key) for c in DUE_COLUMNS)) for r in taken), key=lambda r: r.id)
+
+    def reschedule(self, moved: list[Rescheduled]) -> None:
+        for r in moved:
+            row = self.get(r.id)
+            row.due_at, row.due_stage, row.lapse_due_at = r.due_at, r.due_stage, r.lapse_due_at
 
     def active_of(self, project_id: int, owner: str) -> list[m.Customer]:
         return self.where(project_id=project_id, owner=owner, status=CustomerStatus.ACTIVE)
@@ -283,6 +292,9 @@ class FakeProjects(_Rows):
         b = self.chats.get((platform, chat_id))
         return self.get(b.project_id).name if b else None
 
+    def schedules(self) -> list[tuple]:
+        return [(p.name, p.next_open_at, p.next_summary_at, *self.earliest_reminders(p.id)) for p in self.rows]
+
     def schedule_of(self, name: str):
         row = self.named(name)
         return (row.id, row.next_open_at, row.next_summary_at) if row else None
@@ -362,6 +374,9 @@ class FakeOutbox:
 
     def sent_keys(self, keys: list[str]) -> set[str]:
         return {k for k in keys if k in self.rows and self.rows[k].sent_at is not None}
+
+    def add_many(self, rows: list[dict]) -> set[str]:
+        return {values["key"] for values in rows if self.add(values)}
 
 
 class FakeRelatives(_Rows):

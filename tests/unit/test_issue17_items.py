@@ -95,8 +95,8 @@ def test_reminders_due_together_for_one_owner_come_as_one_message_once(office):
 def test_reminders_beyond_one_steps_limit_come_in_a_second_message_not_lost(office, monkeypatch):
     from tests.unit import fakes
     _five_customers(office)
-    real = fakes.FakeCustomers.reminders_due
-    monkeypatch.setattr(fakes.FakeCustomers, "reminders_due", lambda self, pid, now, limit=500: real(self, pid, now, 3))
+    real = fakes.FakeCustomers.take_due
+    monkeypatch.setattr(fakes.FakeCustomers, "take_due", lambda self, pid, now, limit=500: real(self, pid, now, 3))
     out = [o for o in office.due("2026-11-26 09:00") if o.to == "李四"]
     assert len(out) == 2 and len({o.key for o in out}) == 2                 # 3 customers, then 2
     assert sorted(sum(f"138****000{i}" in o.text for o in out) for i in range(5)) == [1] * 5
