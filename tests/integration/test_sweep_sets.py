@@ -18,7 +18,7 @@ from rules.enums import CustomerStatus, MessageKind
 from storage import models as m
 from storage.db import make_engine, migrate
 from storage.repos.customers import Rescheduled
-from storage.uow import UnitOfWork
+from storage.uow import Units, UnitOfWork
 from tests.conftest import at
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ def test_every_project_s_next_due_time_comes_from_one_statement(engine):
                              _reception(d, NOW + timedelta(minutes=20)), _reception(d, None),
                              _reception(b, NOW + timedelta(hours=2))])
         uow.commit()
-    sched = Scheduled(engine, {}, "test")
+    sched = Scheduled(Units(engine), {}, "test")
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
     due = sched.due_times()
@@ -97,7 +97,7 @@ def test_due_reminders_are_taken_once_and_moved_on_in_one_batch(engine):
 
 
 def test_a_step_s_messages_are_written_in_one_statement_each_key_once(engine):
-    outbox = Outbox(engine, "w1", {})
+    outbox = Outbox(Units(engine), "w1", {})
     msgs = [Outgoing(f"m{i}", to="李四", key=k, project=None, kind=MessageKind.REMINDER)
             for i, k in enumerate(["k1", "k2", "k1", "k3"])]
     with UnitOfWork(engine) as uow:
