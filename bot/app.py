@@ -38,6 +38,7 @@ from storage.uow import Duplicate, UnitOfWork
 
 log = logging.getLogger("reception")
 REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # the register (COMMANDS "Private chats")
+REMINDER_TABLES = ("customers", "receptions")       # where reminders are kept (scheduled.first_due reads them)
 
 
 class App:
@@ -150,8 +151,9 @@ class App:
         """One command in one transaction: the project locked, due work first, then the command."""
         logsetup.add_context(project=project)
         now = msg.at.astimezone(self.projects[project].tz)
-        late = self.scheduled.run_due(now, project)         # like a bot that was asleep: catch up first,
-        # in batches of their own transactions; then the command, run again whole if SQLite was busy
+        # like a bot that was asleep: catch up first, in batches of their own transactions (only when the
+        # next due time kept in memory has come); then the command, run again whole if SQLite was busy
+        late = self.scheduled.run_due(now, project) if self.scheduled.maybe_due(project, now) else []
         return retrying(lambda: self._command(msg, project, sender, verb, cmd, late))
 
     def _command(self, msg: Incoming, project: str, sender: str, verb, cmd, late: list) -> list[Outgoing]:
@@ -176,10 +178,12 @@ class App:
             except Refused as r:
                 metrics.COMMANDS.labels(verb.words[0], "refused").inc()
                 return Stored(due + self._refused(uow, msg, ctx, command, r.reason))
-            replies = self._record(uow, msg, ctx, cmd, reply, before)
+            replies, moved = self._record(uow, msg, ctx, cmd, reply, before)
             if command is not None:                 # a new reply for sure: the delivery is claimed above
                 command.commit()
+            next_due = self.scheduled.next_after(uow, row, moved or command is not None)
             uow.commit()
+        self.scheduled.next_due[project] = next_due
         metrics.COMMANDS.labels(verb.words[0], "ok").inc()
         if isinstance(cmd, c.Roster | c.Confirm):
             self.identities.forget()
@@ -191,15 +195,17 @@ class App:
         if command is None:
             uow.session.rollback()
             return self._remember(msg, ctx.now, replies)
+        self.scheduled.next_due.pop(ctx.settings.name, None)    # due work ran: read the next due time afresh
         command.rollback()
         replies = self.outbox.write(uow, replies, ctx.now, numbered=True)   # (its delivery is claimed)
         uow.commit()
         return replies
 
-    def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict) -> list[Outgoing]:
+    def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict
+                ) -> tuple[list[Outgoing], bool]:
         """The change log and the new state (unless read-only), then the answer, into the outbox
-        in the command's own transaction."""
-        after, changed = ctx.day.to_dict(), False
+        in the command's own transaction; and whether reminders may have moved (rows they are read from changed)."""
+        after, changed, moved = ctx.day.to_dict(), False, False
         if type(cmd) not in READ_ONLY:
             ctx.makeups_used()
             changes = uow.changes()
@@ -207,9 +213,11 @@ class App:
                 self._audit(uow, ctx, msg.text, reply, {"day": before, "rows": changes})
             ctx.project.state = after
             changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
-        moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
-        replies = self._answer(msg, ctx, cmd, reply, moved, announce=msg.private and changed and not reply.private)
-        return self.outbox.write(uow, replies, ctx.now, numbered=True)
+            moved = any(t in REMINDER_TABLES for t, _, _ in changes)
+        queue_moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
+        replies = self._answer(msg, ctx, cmd, reply, queue_moved,
+                               announce=msg.private and changed and not reply.private)
+        return self.outbox.write(uow, replies, ctx.now, numbered=True), moved
 
     def _answer(self, msg: Incoming, ctx: Ctx, cmd, reply: Reply, moved: bool, announce: bool) -> list[Outgoing]:
         """The command's reply (with 下一位 when the queue moved) and the messages it sends besides.

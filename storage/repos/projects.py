@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.repos.dialect import insert_unless_taken
+from storage.repos.dialect import insert_or_update, insert_unless_taken
 
 P, B = m.Project, m.ChatBinding
 
@@ -86,12 +86,8 @@ class Events:
 
     def claim(self, event_id: str, now: datetime) -> bool:
         """Mark a delivery handled (a stored one, or record it now); False when it was handled before."""
-        e = m.ProcessedEvent
-        stored = self.s.execute(update(e).where(e.event_id == event_id, e.handled.is_(False))
-                                .values(handled=True, payload=None))
-        if stored.rowcount:
-            return True
-        return insert_unless_taken(self.s, e, "event_id", e.event_id, {"event_id": event_id, "at": now}) is not None
+        return insert_or_update(self.s, m.ProcessedEvent, "event_id", {"event_id": event_id, "at": now},
+                                where=(("handled", False),), set_=(("handled", True), ("payload", None)))
 
     def pending(self, limit: int) -> list[str]:
         """The payloads of stored deliveries not handled yet, oldest first."""
