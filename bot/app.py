@@ -53,6 +53,7 @@ class App:
         self.scheduled = Scheduled(engine, self.projects, self.worker)
         self.outbox = self.scheduled.outbox
         self.identities = Identities(engine, self.projects, self.outbox, self._reply)
+        self.rosters = Rosters()
 
     # ---- BotPort -------------------------------------------------------------------
     def handle(self, msg: Incoming) -> list[Outgoing]:
@@ -168,7 +169,7 @@ class App:
                 return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private,
-                      write_workbook=self.write_workbook)
+                      _members=self.rosters.get(project, row.roster_version), write_workbook=self.write_workbook)
             before = ctx.day.to_dict()
             command = uow.session.begin_nested() if len(due) > len(late) else None
             try:
@@ -184,6 +185,7 @@ class App:
             next_due = self.scheduled.next_after(uow, row, moved or command is not None)
             uow.commit()
         self.scheduled.next_due[project] = next_due
+        self.rosters.keep(project, row.roster_version, ctx._members, changed=uow.roster_changed)
         metrics.COMMANDS.labels(verb.words[0], "ok").inc()
         if isinstance(cmd, c.Roster | c.Confirm):
             self.identities.forget()
@@ -291,6 +293,27 @@ class App:
 
     def sent(self, keys: list[str]) -> set[str]:
         return self.outbox.sent(keys)
+
+
+class Rosters:
+    """Each project's active roster (Ctx.members), kept in memory under the project's roster_version: a
+    member change in any process bumps the version in its own transaction, and every command reads the
+    version with the project lock, so a roster kept here is never older than the database's."""
+
+    def __init__(self):
+        self._kept: dict[str, tuple[int, list]] = {}
+
+    def get(self, project: str, version: int) -> list | None:
+        kept = self._kept.get(project)
+        return list(kept[1]) if kept is not None and kept[0] == version else None
+
+    def keep(self, project: str, version: int, members: list | None, changed: bool) -> None:
+        """After a commit: the roster the command read under `version`, unless the command changed a member
+        (its version is then a new one, read again by the next command)."""
+        if changed:
+            self._kept.pop(project, None)
+        elif members is not None:
+            self._kept[project] = (version, list(members))
 
 
 def _claimed(uow: UnitOfWork, event_id: str, now: datetime) -> bool:
