@@ -213,7 +213,7 @@ class App:
             changes = uow.changes()
             if changes or after != before or ctx.reasons:
                 self._audit(uow, ctx, msg.text, reply, {"day": before, "rows": changes})
-            ctx.project.state = after
+            uow.projects.save_state(ctx.project, after)
             changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
             moved = any(t in REMINDER_TABLES for t, _, _ in changes)
         queue_moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
@@ -240,12 +240,11 @@ class App:
                       for i, t in enumerate(reply.tells)]
 
     def _audit(self, uow: UnitOfWork, ctx: Ctx, command: str, reply: Reply, undo: dict) -> None:
-        a = uow.audit.record(ctx.project.id, ctx.now, Entry(ctx.sender, command.strip()[:500], ctx.reasons or [T.NO_CHANGE],
-                                                            reply.audit_kind, None if reply.undo else undo))
-        if reply.undo:
-            uow.session.flush()
-            for target in reply.undo:
-                target.undone_by = a.id
+        audit_id = uow.audit.write(ctx.project.id, ctx.now, Entry(
+            ctx.sender, command.strip()[:500], ctx.reasons or [T.NO_CHANGE], reply.audit_kind,
+            None if reply.undo else undo))
+        for target in reply.undo:
+            target.undone_by = audit_id
 
     def _remember(self, msg: Incoming, now: datetime, replies: list[Outgoing]) -> list[Outgoing]:
         """A message that changes nothing: its delivery handled once and its reply written, in one transaction."""
