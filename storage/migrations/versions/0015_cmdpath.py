@@ -14,11 +14,13 @@ branch_labels = None
 depends_on = None
 
 
+# plain ALTER TABLE on both databases (SQLite ≥ 3.35 drops a column in place): a batch rebuild of
+# `projects` would have to drop the table every other table references
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('projects') as batch:
-        batch.add_column(sa.Column('roster_version', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('projects', sa.Column('roster_version', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('projects') as batch:
-        batch.drop_column('roster_version')
+    op.drop_column('projects', 'roster_version')
