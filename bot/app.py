@@ -35,6 +35,7 @@ from storage.uow import Duplicate, Units, UnitOfWork
 
 log = logging.getLogger("reception")
 REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # the register (COMMANDS "Private chats")
+REMINDER_TABLES = ("customers", "receptions")       # where reminders are kept (scheduled.first_due reads them)
 
 
 class App:
@@ -54,6 +55,7 @@ class App:
         # who sent a message: a platform account linked to a member, or (typed_names: the console, chosen
         # by the composition root) the name typed as the sender
         self.identities = Identities(uows, self.projects, self.outbox, self._reply, typed_names)
+        self.rosters = Rosters()
 
     # ---- BotPort -------------------------------------------------------------------
     def handle(self, msg: Incoming) -> list[Outgoing]:
@@ -152,8 +154,9 @@ class App:
         """One command in one transaction: the project locked, due work first, then the command."""
         logsetup.add_context(project=project)
         now = msg.at.astimezone(self.projects[project].tz)
-        late = self.scheduled.run_due(now, project)         # like a bot that was asleep: catch up first,
-        # in batches of their own transactions; then the command, run again whole if SQLite was busy
+        # like a bot that was asleep: catch up first, in batches of their own transactions (only when the
+        # next due time kept in memory has come); then the command, run again whole if SQLite was busy
+        late = self.scheduled.run_due(now, project) if self.scheduled.maybe_due(project, now) else []
         return retrying(lambda: self._command(msg, project, sender, verb, cmd, late))
 
     def _command(self, msg: Incoming, project: str, sender: str, verb, cmd, late: list) -> list[Outgoing]:
@@ -168,7 +171,8 @@ class App:
                 return Stored(late)
             due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private,
-                      write_workbook=self.write_workbook, draw_chart=self.draw_chart)
+                      _members=self.rosters.get(project, row.roster_version), write_workbook=self.write_workbook,
+                      draw_chart=self.draw_chart)
             before = ctx.day.to_dict()
             command = uow.savepoint() if len(due) > len(late) else None
             try:
@@ -178,10 +182,13 @@ class App:
             except Refused as r:
                 metrics.COMMANDS.labels(verb.words[0], "refused").inc()
                 return Stored(due + self._refused(uow, msg, ctx, command, r.reason))
-            replies = self._record(uow, msg, ctx, cmd, reply, before)
+            replies, moved = self._record(uow, msg, ctx, cmd, reply, before)
             if command is not None:                 # a new reply for sure: the delivery is claimed above
                 command.commit()
+            next_due = self.scheduled.next_after(uow, row, moved or command is not None)
             uow.commit()
+        self.scheduled.next_due[project] = next_due
+        self.rosters.keep(project, row.roster_version, ctx._members, changed=uow.roster_changed)
         metrics.COMMANDS.labels(verb.words[0], "ok").inc()
         if isinstance(cmd, c.Roster | c.Confirm):
             self.identities.forget()
@@ -193,22 +200,27 @@ class App:
         if command is None:
             uow.rollback()
             return self._remember(msg, ctx.now, replies)
+        self.scheduled.next_due.pop(ctx.settings.name, None)    # due work ran: read the next due time afresh
         command.rollback()
         replies = self.outbox.write(uow, replies, ctx.now, numbered=True)   # (its delivery is claimed)
         uow.commit()
         return replies
 
-    def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict) -> list[Outgoing]:
+    def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict
+                ) -> tuple[list[Outgoing], bool]:
         """The change log and the new state (unless read-only), then the answer, into the outbox
-        in the command's own transaction (bot/pipeline.py, as for scheduled work)."""
-        after, changed = ctx.day.to_dict(), False
+        in the command's own transaction (bot/pipeline.py, as for scheduled work); and whether reminders
+        may have moved (rows they are read from changed)."""
+        after, changed, moved = ctx.day.to_dict(), False, False
         if type(cmd) not in READ_ONLY:
             change = pipeline.Change(ctx.sender, msg.text.strip()[:500], reply.audit_kind, reply.undo)
             changes = pipeline.record(uow, ctx, before, change)
             changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
-        moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
-        replies = self._answer(msg, ctx, cmd, reply, moved, announce=msg.private and changed and not reply.private)
-        return self.outbox.write(uow, replies, ctx.now, numbered=True)
+            moved = any(t in REMINDER_TABLES for t, _, _ in changes)
+        queue_moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
+        replies = self._answer(msg, ctx, cmd, reply, queue_moved,
+                               announce=msg.private and changed and not reply.private)
+        return self.outbox.write(uow, replies, ctx.now, numbered=True), moved
 
     def _answer(self, msg: Incoming, ctx: Ctx, cmd, reply: Reply, moved: bool, announce: bool) -> list[Outgoing]:
         """The command's reply (with 下一位 when the queue moved) and the messages it sends besides.
@@ -271,6 +283,27 @@ class App:
 
     def sent(self, keys: list[str]) -> set[str]:
         return self.outbox.sent(keys)
+
+
+class Rosters:
+    """Each project's active roster (Ctx.members), kept in memory under the project's roster_version: a
+    member change in any process bumps the version in its own transaction, and every command reads the
+    version with the project lock, so a roster kept here is never older than the database's."""
+
+    def __init__(self):
+        self._kept: dict[str, tuple[int, list]] = {}
+
+    def get(self, project: str, version: int) -> list | None:
+        kept = self._kept.get(project)
+        return list(kept[1]) if kept is not None and kept[0] == version else None
+
+    def keep(self, project: str, version: int, members: list | None, changed: bool) -> None:
+        """After a commit: the roster the command read under `version`, unless the command changed a member
+        (its version is then a new one, read again by the next command)."""
+        if changed:
+            self._kept.pop(project, None)
+        elif members is not None:
+            self._kept[project] = (version, list(members))
 
 
 def _claimed(uow: UnitOfWork, event_id: str, now: datetime) -> bool:

@@ -47,13 +47,11 @@ def record(uow: UnitOfWork, ctx: Ctx, before: dict, change: Change) -> list[list
     changes = uow.changes()
     if ctx.reasons or (change.kind != AuditKind.SYSTEM and (changes or after != before)):
         undo = None if change.undone else {"day": before, "rows": changes}
-        a = uow.audit.record(ctx.project.id, ctx.now, Entry(change.actor, change.command,
-                                                            ctx.reasons or [T.NO_CHANGE], change.kind, undo))
-        if change.undone:
-            uow.flush()
-            for target in change.undone:
-                target.undone_by = a.id
-    ctx.project.state = ctx.saved_day()        # (the day's counts live in the receptions table)
+        audit_id = uow.audit.write(ctx.project.id, ctx.now, Entry(change.actor, change.command,
+                                                                  ctx.reasons or [T.NO_CHANGE], change.kind, undo))
+        for target in change.undone:
+            target.undone_by = audit_id
+    uow.projects.save_state(ctx.project, ctx.saved_day())     # (the day's counts live in the receptions table)
     return changes
 
 

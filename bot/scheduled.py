@@ -74,6 +74,26 @@ class Scheduled:
         self.uows, self.projects, self.worker = uows, projects, worker
         self.outbox = Outbox(uows, worker, {n: p.tz for n, p in projects.items()})
         self.continuous = False     # True: late work is a bot that never stopped (`replay`), not downtime
+        self.next_due: dict[str, datetime | None] = {}  # project → its next due time as last read here (a hint)
+
+    # ---- the next due time, kept in memory (a hint: the command's locked transaction runs `due_in`) ----
+    def maybe_due(self, name: str, now: datetime) -> bool:
+        """Whether a command must first run the batched catch-up: the project's next due time, as this
+        process last read it, is unknown or ≤ now. Work another process made due sooner is still run by
+        the command's own locked transaction (`due_in`), and the sweep reads the time afresh."""
+        if name not in self.next_due:
+            return True
+        t = self.next_due[name]
+        return t is not None and t <= now
+
+    def next_after(self, uow: UnitOfWork, row: m.Project, moved: bool) -> datetime | None:
+        """Inside a command's transaction, after it ran: the project's next due time, kept once it commits.
+        `moved`: reminders may have changed (one statement); otherwise the hint so far, or the project's
+        next opening or summary if sooner."""
+        if moved or row.name not in self.next_due:
+            return first_due(uow, row.id, row.next_open_at, row.next_summary_at)
+        cands = [t for t in (self.next_due[row.name], row.next_open_at, row.next_summary_at) if t is not None]
+        return min(cands) if cands else None
 
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
         """Run every job due by `now`, in time order, each at the time it fell due, BATCH steps per
@@ -95,6 +115,7 @@ class Scheduled:
         out: list[Outgoing] = []
         skipped, first = Skipped(), t
         for batch in range(MAX_STEPS // BATCH):
+            self.next_due[name] = t             # (the hint a command reads: bot/app.py `_run`)
             if t is None or t > now:
                 break
             with self.uows() as uow:

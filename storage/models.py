@@ -44,6 +44,7 @@ class Project(Base):
     state: Mapped[dict] = mapped_column(default=dict)
     next_open_at: Mapped[datetime | None]
     next_summary_at: Mapped[datetime | None]
+    roster_version: Mapped[int] = mapped_column(default=0, server_default="0")   # +1 with every member change
 
 
 class Member(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, event, inspect, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import (
@@ -79,6 +79,7 @@ class UnitOfWork:
         self.session: Session = self._factory()
         self._images: dict[tuple[str, int], dict] = {}
         self._new: list = []
+        self.roster_changed = False     # a member was added, changed or removed in this transaction
         event.listen(self.session, "before_flush", self._before_flush)
         self.session.begin()
         s = self.session
@@ -97,6 +98,16 @@ class UnitOfWork:
             if obj in session.deleted or session.is_modified(obj):
                 self._images[(table, obj.id)] = _before(obj)
         self._new += [o for o in session.new if getattr(o, "__tablename__", None) in TRACKED]
+        self._roster_changes(session)
+
+    def _roster_changes(self, session) -> None:
+        """A member added, changed or removed bumps its project's roster_version in the same transaction:
+        every process keeps the roster in memory until the version it reads with the project lock differs."""
+        ids = {o.project_id for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, Member)}
+        for project_id in sorted(i for i in ids if i is not None):
+            session.connection().execute(update(Project).where(Project.id == project_id)
+                                         .values(roster_version=Project.roster_version + 1))
+            self.roster_changed = True
 
     def __exit__(self, exc_type, *_):
         if exc_type is not None or self.session.in_transaction():

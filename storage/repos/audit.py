@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from rules.enums import AuditKind
 from storage import models as m
 
 A = m.Audit
+_WRITE = insert(A.__table__).returning(A.__table__.c.id)     # built once: every changing command writes one
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,13 @@ class AuditLog:
                 reasons=entry.reasons, undo=entry.undo, kind=entry.kind)
         self.s.add(row)
         return row
+
+    def write(self, project_id: int, at: datetime, entry: Entry) -> int:
+        """`record` as one prebuilt INSERT on the session's connection, for a row nothing reads back as an
+        object in its transaction (a command's own): the new row's id."""
+        return self.s.connection().execute(_WRITE, dict(
+            project_id=project_id, day=at.date(), at=at, actor=entry.actor, command=entry.command,
+            reasons=entry.reasons, undo=entry.undo, kind=entry.kind, undone_by=None)).scalar_one()
 
     def of_day(self, project_id: int, day: date, newest_first: bool = False) -> list[m.Audit]:
         order = A.id.desc() if newest_first else A.id

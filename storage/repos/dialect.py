@@ -1,17 +1,33 @@
-"""The one place that picks the dialect's INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL)."""
+"""The one place that picks the dialect's INSERT … ON CONFLICT (SQLite and PostgreSQL).
+
+The statements are built once per dialect and table and run on the session's connection: the hot
+path (every command writes an outbox row and claims its delivery) pays neither the statement's
+construction nor an ORM autoflush."""
 from __future__ import annotations
 
+from functools import cache
+
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 
+def _insert(dialect: str):
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+@cache
+def _unless_taken(dialect: str, table: Table, key: str, returning: str):
+    return _insert(dialect)(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[returning])
+
+
 def insert_unless_taken(s: Session, model, key: str, returning, values: dict):
     """Insert a row unless its unique `key` column is taken: the `returning` column of the new row,
     or None when another row holds the key (one statement, safe between processes)."""
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(returning)
-    return s.execute(stmt).scalar()
+    conn = s.connection()
+    stmt = _unless_taken(conn.dialect.name, model.__table__, key, returning.key)
+    return conn.execute(stmt, values).scalar()
 
 
 def insert_many_unless_taken(s: Session, model, key: str, returning, rows: list[dict]) -> set:
@@ -28,3 +44,18 @@ def insert_many_unless_taken(s: Session, model, key: str, returning, rows: list[
 
 
 _INSERTS: dict = {}
+
+
+@cache
+def _insert_or_update(dialect: str, table: Table, key: str, where: tuple, set_: tuple):
+    cond = [table.c[col] == value for col, value in where]
+    return (_insert(dialect)(table).on_conflict_do_update(index_elements=[key], set_=dict(set_), where=cond[0])
+            .returning(table.c[key]))
+
+
+def insert_or_update(s: Session, model, key: str, values: dict, where: tuple, set_: tuple) -> bool:
+    """Insert a row, or when its unique `key` is taken and the row has `where` (one (column, value)), set
+    `set_` ((column, value) pairs) on it: True when a row was inserted or changed (one statement)."""
+    conn = s.connection()
+    stmt = _insert_or_update(conn.dialect.name, model.__table__, key, where, set_)
+    return conn.execute(stmt, values).first() is not None

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import models as m
-from storage.repos.dialect import insert_unless_taken
+from storage.repos.dialect import insert_or_update, insert_unless_taken
 
 P, B = m.Project, m.ChatBinding
+_SAVE_STATE = (update(P.__table__).where(P.__table__.c.id == bindparam("row_id"))     # built once
+               .values(state=bindparam("new_state")))
 
 
 class Projects:
@@ -37,6 +40,13 @@ class Projects:
         if row is not None:
             self._ids[name] = row.id
         return row
+
+    def save_state(self, row: m.Project, state: dict) -> None:
+        """The day's state (unless unchanged), with one prebuilt UPDATE on the session's connection;
+        the row then holds it as written (the ORM flushes nothing more for it)."""
+        if state != row.state:
+            self.s.connection().execute(_SAVE_STATE, {"row_id": row.id, "new_state": state})
+            set_committed_value(row, "state", state)
 
     def id_of(self, name: str) -> int | None:
         """The project's id; no statement for the project this unit of work has locked (every command's)."""
@@ -93,12 +103,8 @@ class Events:
 
     def claim(self, event_id: str, now: datetime) -> bool:
         """Mark a delivery handled (a stored one, or record it now); False when it was handled before."""
-        e = m.ProcessedEvent
-        stored = self.s.execute(update(e).where(e.event_id == event_id, e.handled.is_(False))
-                                .values(handled=True, payload=None))
-        if stored.rowcount:
-            return True
-        return insert_unless_taken(self.s, e, "event_id", e.event_id, {"event_id": event_id, "at": now}) is not None
+        return insert_or_update(self.s, m.ProcessedEvent, "event_id", {"event_id": event_id, "at": now},
+                                where=(("handled", False),), set_=(("handled", True), ("payload", None)))
 
     def pending(self, limit: int) -> list[str]:
         """The payloads of stored deliveries not handled yet, oldest first."""

@@ -253,6 +253,9 @@ class FakeAudit(_Rows):
         return self.add(m.Audit(project_id=project_id, day=at.date(), at=at, actor=entry.actor,
                                 command=entry.command, reasons=entry.reasons, undo=entry.undo, kind=entry.kind))
 
+    def write(self, project_id: int, at: datetime, entry) -> int:
+        return self.record(project_id, at, entry).id
+
     def of_day(self, project_id: int, day: date, newest_first: bool = False) -> list[m.Audit]:
         rows = self.where(project_id=project_id, day=day)
         return rows[::-1] if newest_first else rows
@@ -272,8 +275,15 @@ class FakeProjects(_Rows):
         self._customers, self._receptions = customers, receptions
         self.chats: dict[tuple[str, str], m.ChatBinding] = {}
 
+    def add(self, row: m.Project) -> m.Project:
+        row.roster_version = row.roster_version or 0        # (the column's server default)
+        return super().add(row)
+
     def named(self, name: str) -> m.Project | None:
         return next(iter(self.where(name=name)), None)
+
+    def save_state(self, row: m.Project, state: dict) -> None:
+        row.state = state
 
     def locked(self, name: str, for_update: bool) -> m.Project | None:
         return self.named(name)
@@ -446,6 +456,7 @@ class FakeUnitOfWork:
         self.members.projects = self.outbox.projects = self.projects
         self.relatives, self.benefits, self.aways = FakeRelatives(ids), FakeBenefits(ids), FakeAways(ids)
         self.committed = 0
+        self.roster_changed = False
         self._saved: list | None = None
 
     def tables(self) -> list[_Rows]:
@@ -456,6 +467,7 @@ class FakeUnitOfWork:
         if self._saved is not None:
             raise RuntimeError("a unit of work opened inside another: the SQL one would deadlock on SQLite")
         self._saved = self.snapshot()
+        self.roster_changed = False
         return self
 
     def __exit__(self, *_) -> None:
@@ -484,8 +496,21 @@ class FakeUnitOfWork:
         for table in self.tables():
             for row in table.rows:
                 _not_null(row)
+        self._bump_rosters()
         self._saved = None
         self.committed += 1
+
+    def _bump_rosters(self) -> None:
+        """As the unit of work does: a member added, changed or removed bumps its project's roster_version."""
+        if self._saved is None:
+            return
+        before = {id(r): img for t, rows in self._saved if t is self.members for r, img in rows}
+        changed = {r.project_id for r in self.members.rows if before.get(id(r)) != _image(r)}
+        changed |= {img["project_id"] for t, rows in self._saved if t is self.members for r, img in rows
+                    if r not in self.members.rows}
+        for pid in changed:
+            self.projects.get(pid).roster_version += 1
+        self.roster_changed = self.roster_changed or bool(changed)
 
     def rollback(self) -> None:
         if self._saved is not None:

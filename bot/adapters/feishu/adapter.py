@@ -260,24 +260,46 @@ class FeishuAdapter:
             self._events.put(("msg", msg))
 
     def _work(self) -> None:
-        while (item := self._events.get()) is not None:
+        item = self._events.get()
+        while item is not None:
             if item[0] == "settled":        # the sender's word, recorded on this thread (one database user)
-                self._settle_all([item[1]], item[2])
+                item = self._settle_burst(item)
                 continue
-            msg = self._named(item[1])
+            self._handle(item[1])
+            item = self._events.get()
+
+    def _settle_burst(self, item):
+        """The sender's word on every message settled by now, recorded in one transaction per outcome
+        (a burst of replies is one mark_sent, not one each); returns the next item, waiting for it."""
+        done: dict[bool, list[str]] = {True: [], False: []}
+        while True:
+            done[item[2]].append(item[1])
             try:
-                outs = self.bot.handle(msg)     # every reply is in the outbox: marked sent, or sent again
-            except DatabaseProblem as e:  # an outage, not a bug: one line, no traceback
-                log.error("feishu: %s not handled: %s", msg.event_id, e)
-                outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]
-            except Exception:
-                log.exception("feishu: handling %s failed", msg.event_id)
-                outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]
-            try:
-                self._send(outs, msg, None, self._settle)
-            except Exception:
-                log.exception("feishu: sending the replies to %s failed", msg.event_id)
-                self._settle_all([o.key for o in outs], False)
+                item = self._events.get_nowait()
+            except queue.Empty:
+                item = _NOTHING
+            if item is None or item is _NOTHING or item[0] != "settled":
+                break
+        for ok, keys in done.items():
+            if keys:
+                self._settle_all(keys, ok)
+        return self._events.get() if item is _NOTHING else item
+
+    def _handle(self, msg: Incoming) -> None:
+        msg = self._named(msg)
+        try:
+            outs = self.bot.handle(msg)     # every reply is in the outbox: marked sent, or sent again
+        except DatabaseProblem as e:  # an outage, not a bug: one line, no traceback
+            log.error("feishu: %s not handled: %s", msg.event_id, e)
+            outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]
+        except Exception:
+            log.exception("feishu: handling %s failed", msg.event_id)
+            outs = [Outgoing(T.APOLOGY, key=f"err:{msg.event_id}")]
+        try:
+            self._send(outs, msg, None, self._settle)
+        except Exception:
+            log.exception("feishu: sending the replies to %s failed", msg.event_id)
+            self._settle_all([o.key for o in outs], False)
 
     def _named(self, msg: Incoming) -> Incoming:
         """A 「我是」 carries the sender's Feishu name (the managers' notice names the claimant); events
@@ -439,6 +461,9 @@ class FeishuAdapter:
         if not chats:
             log.warning("feishu: no chat bound to project %s; message dropped: %.40s", o.project, o.text)
         return [("chat_id", c) for c in chats]
+
+
+_NOTHING = ("nothing",)      # the event queue was empty
 
 
 class _Tracker:

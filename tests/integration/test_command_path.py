@@ -1,0 +1,99 @@
+"""The command path keeps two things in memory (issue 23): each project's next due time and its
+roster. Both stay right when another process (here: a second App on the same database) changes them."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from bot.bootstrap import bootstrap
+from bot.clock import FakeClock
+from bot.config import load_config
+from handlers.messages import Incoming
+from rules import texts as T
+from tests.conftest import at
+
+P = "阳光花园"
+
+
+@pytest.fixture
+def two(db_url, config_file):
+    """Two processes' Apps on one database."""
+    cfg = load_config(config_file())
+    return [bootstrap(cfg, db_url=db_url, clock=FakeClock(at("2026-11-27 08:00"))) for _ in range(2)]
+
+
+def say(app, who: str, text: str, when: str) -> list[str]:
+    return [o.text for o in app.handle(Incoming("console", who, text, at(when), project=P))]
+
+
+def test_a_member_added_by_another_process_is_on_the_roster_of_the_next_command(two):
+    a, b = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    say(a, "李四", "签到", "2026-11-27 09:01")              # a reads (and keeps) the roster
+    assert any(T.ROSTER_ADDED.format(name="孙八") in t for t in say(b, "张经理", "/成员 添加 孙八", "2026-11-27 09:02"))
+    assert any(T.SIGNED_IN_TAIL.format(me="孙八") in t or T.SIGNED_IN.format(me="孙八") in t
+               for t in say(a, "孙八", "签到", "2026-11-27 09:03"))
+
+
+def test_a_member_removed_by_another_process_is_refused_by_the_next_command(two):
+    a, b = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    say(a, "李四", "签到", "2026-11-27 09:01")
+    say(b, "张经理", "/成员 移除 王五", "2026-11-27 09:02")
+    assert any(T.NOT_ON_ROSTER.format(name="王五") in t for t in say(a, "王五", "签到", "2026-11-27 09:03"))
+
+
+def test_a_roster_change_in_this_process_is_seen_by_its_next_command(two):
+    a, _ = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    say(a, "李四", "签到", "2026-11-27 09:01")
+    say(a, "张经理", "/成员 添加 孙八", "2026-11-27 09:02")
+    assert not any(T.NOT_ON_ROSTER.format(name="孙八") in t for t in say(a, "孙八", "签到", "2026-11-27 09:03"))
+
+
+def test_a_reminder_set_by_another_process_goes_out_with_the_next_command_here(two):
+    a, b = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    for who in ("李四", "王五"):
+        say(a, who, "签到", "2026-11-27 09:01")            # a now knows its next due time: none before 18:00
+    say(b, "李四", "接待", "2026-11-27 09:05")              # b: a reception, its over-time nudge at 11:05
+    out = say(a, "王五", "轮排", "2026-11-27 11:10")
+    assert any(t.startswith(T.NUDGE.format(minutes=120, since="09:05")[:10]) for t in out)
+    assert len([t for t in say(a, "王五", "轮排", "2026-11-27 11:20") if "超过 120 分钟" in t]) == 0
+
+
+def test_a_command_with_nothing_due_runs_in_one_transaction(two):
+    a, _ = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    say(a, "李四", "签到", "2026-11-27 09:01")
+    begins = []
+    event.listen(a.engine, "begin", lambda conn: begins.append(1))
+    say(a, "王五", "签到", "2026-11-27 09:02")
+    assert len(begins) == 1
+
+
+def test_after_downtime_the_command_still_catches_up_first(two):
+    a, _ = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    out = say(a, "李四", "签到", "2026-11-30 10:00")          # three days later: the catch-up comes first
+    assert out[-1].startswith(T.SIGNED_IN.format(me="李四")[:3])
+    assert any(t.startswith(T.CATCH_UP.format(days=3, n=0)) for t in out[:-1])
+
+
+def test_the_roster_version_migration_goes_down_and_up_again_keeping_the_projects(db_url):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from storage.db import make_engine, migrate
+    from tests.integration.test_migrations import _alembic, _version
+    engine = make_engine(db_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO projects (name, state, roster_version) VALUES ('甲', '{}', 7)"))
+    _alembic(engine, "0013_customer_phones", command.downgrade)
+    assert "roster_version" not in {c["name"] for c in inspect(engine).get_columns("projects")}
+    migrate(engine)                                     # the production upgrade
+    assert _version(engine) == "0015_cmdpath"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, roster_version FROM projects")).all() == [("甲", 0)]
+    engine.dispose()
