@@ -18,7 +18,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.xlsx import write_workbook
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Config, load_config, project_settings
@@ -47,6 +46,12 @@ def bootstrap(config: Config | str | Path, db_url: str | None = None, *, clock: 
     app = App(engine, project_settings(cfg), clock, write_workbook=write_workbook)
     sync(engine, app.projects, app.clock.now())
     return app
+
+
+def write_workbook(path: Path, sheets: list) -> None:
+    """/导出's writer: openpyxl is imported when a workbook is written, not at start-up (CLI start-up time)."""
+    from bot.adapters.xlsx import write_workbook as write
+    write(path, sheets)
 
 
 def has_platform(env: Mapping[str, str]) -> bool:
