@@ -286,3 +286,30 @@ def test_an_old_database_still_takes_alembics_path(db_url):
     migrate(engine)
     assert _version(engine) == HEAD
     engine.dispose()
+
+
+def _indexed(engine: Engine, table: str, name: str) -> list[str]:
+    from sqlalchemy import inspect
+    return next(ix["column_names"] for ix in inspect(engine).get_indexes(table) if ix["name"] == name)
+
+
+def test_0017_report_indexes_and_the_change_trigger_go_up_and_down(db_url):
+    """0017: the covering report indexes (both databases) and, on PostgreSQL, the NOTIFY trigger."""
+    engine = make_engine(db_url)
+    _alembic(engine, "0017_report_speed")
+    assert _indexed(engine, "receptions", "ix_receptions_report")[-1] == "customer_id"
+    assert _indexed(engine, "benefits", "ix_benefits_used") == ["project_id", "used_day", "member", "makeup"]
+    postgres = engine.dialect.name == "postgresql"
+    triggers = "SELECT count(*) FROM pg_trigger WHERE tgname IN ('audit_notify', 'projects_notify', 'board_tokens_notify')"
+    if postgres:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(triggers).scalar() == 3
+    _alembic(engine, "0013_customer_phones", command.downgrade)
+    assert _indexed(engine, "receptions", "ix_receptions_report")[-1] == "counted_for"
+    assert _indexed(engine, "benefits", "ix_benefits_day") == ["project_id", "day", "member"]
+    if postgres:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(triggers).scalar() == 0
+    _alembic(engine, "head")
+    assert _version(engine) == HEAD
+    engine.dispose()
