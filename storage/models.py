@@ -138,6 +138,16 @@ class ReceptionCount(Base):
     uncounted: Mapped[int] = mapped_column(default=0)
 
 
+class VisitCount(Base):
+    """Visitors per project and day, kept by database triggers on `receptions` (migration 0017): each
+    customer received that day once, each reception without a customer once; errands not at all."""
+
+    __tablename__ = "visit_counts"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    visitors: Mapped[int] = mapped_column(default=0)
+
+
 class Relative(Base):
     """A buyer recorded as a registered customer's 直系亲属 (RULES §6.2): their own phone belongs to
     that customer's household, so a later 成交 with it credits the same owner."""

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, distinct, func, select, text
+from sqlalchemy import Date, Integer, and_, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from rules.enums import SELLS, Category, CustomerStatus, FactKind
+from rules.enums import SELLS, CustomerStatus, FactKind
 from storage import models as m
 
 R = m.Reception
@@ -39,10 +39,10 @@ def receptions(s: Session, pid: int, start: date, end: date) -> dict[str, list[i
 
 def daily_walk_ins(s: Session, pid: int, start: date, end: date) -> dict[date, int]:
     """Visitors per day, each counted once: a registered customer received twice that day (handed over
-    to the owner, come back) is one visitor; a reception without a customer is one."""
-    anonymous = func.sum(case((R.customer_id.is_(None), 1), else_=0))
-    q = (select(R.day, func.count(distinct(R.customer_id)) + anonymous)
-         .where(R.project_id == pid, R.day >= start, R.day <= end, R.category != Category.ERRAND).group_by(R.day))
+    to the owner, come back) is one visitor; a reception without a customer is one (visit_counts, kept
+    by triggers on receptions)."""
+    V = m.VisitCount
+    q = select(V.day, V.visitors).where(V.project_id == pid, V.day >= start, V.day <= end, V.visitors != 0)
     return {d: n for d, n in s.execute(q)}
 
 

@@ -1,8 +1,9 @@
 """the year report under 200 ms (issue 23 item 3): `reception_counts`, receptions per project, day and
-salesperson (counted for them / theirs not counted for them), kept by triggers on `receptions` on both
+salesperson (counted for them / theirs not counted for them), and `visit_counts`, visitors per project
+and day (each customer once, each reception without one), kept by triggers on `receptions` on both
 databases and filled from the receptions already there; receptions' report index also holds
-customer_id (the visitors per day), benefits' day index the make-up and withdrawal, and a new one
-the day a make-up was used; so no report query reads a table row or sorts 200k.
+customer_id, benefits' day index the make-up and withdrawal, and a new one the day a make-up was
+used; so no report query reads a table row or sorts 200k.
 
 The board's change signal on PostgreSQL (issue 23 item 4): a trigger sends
 `NOTIFY reception_changes, '<project id>'` when a change is logged (audit), a project's day state moves
@@ -36,12 +37,28 @@ INSERT INTO reception_counts (project_id, day, member, counted, uncounted)
   WHERE {r}.category != 'errand' AND ({r}.counted_for IS NULL OR {r}.counted_for != {r}.member)
   ON CONFLICT (project_id, day, member) DO UPDATE SET uncounted = uncounted + {sign};
 """
-COUNTED_COLUMNS = "project_id, day, member, counted_for, category"
+# a visitor: +1 unless another non-errand reception of the day has the same customer (a repeat)
+SQLITE_VISIT = """
+INSERT INTO visit_counts (project_id, day, visitors)
+  SELECT {r}.project_id, {r}.day, {sign}
+  WHERE {r}.category != 'errand' AND ({r}.customer_id IS NULL OR NOT EXISTS (
+    SELECT 1 FROM receptions o WHERE o.customer_id = {r}.customer_id AND o.project_id = {r}.project_id
+      AND o.day = {r}.day AND o.category != 'errand' AND o.id != {r}.id))
+  ON CONFLICT (project_id, day) DO UPDATE SET visitors = visitors + {sign};
+"""
+
+
+def _sqlite_part(r: str, sign: int) -> str:
+    return SQLITE_PART.format(r=r, sign=sign) + SQLITE_VISIT.format(r=r, sign=sign)
+
+
+COUNTED_COLUMNS = "project_id, day, member, counted_for, category, customer_id"
+# (SQLite runs a row's trigger as soon as that row changed, so a repeat check sees the rows before it)
 SQLITE_TRIGGERS = {
-    "receptions_count_insert": f"AFTER INSERT ON receptions BEGIN {SQLITE_PART.format(r='NEW', sign=1)} END",
-    "receptions_count_delete": f"AFTER DELETE ON receptions BEGIN {SQLITE_PART.format(r='OLD', sign=-1)} END",
+    "receptions_count_insert": f"AFTER INSERT ON receptions BEGIN {_sqlite_part('NEW', 1)} END",
+    "receptions_count_delete": f"AFTER DELETE ON receptions BEGIN {_sqlite_part('OLD', -1)} END",
     "receptions_count_update": f"AFTER UPDATE OF {COUNTED_COLUMNS} ON receptions BEGIN "
-                               f"{SQLITE_PART.format(r='OLD', sign=-1)} {SQLITE_PART.format(r='NEW', sign=1)} END",
+                               f"{_sqlite_part('OLD', -1)} {_sqlite_part('NEW', 1)} END",
 }
 PG_COUNTS = """
 CREATE FUNCTION reception_counts_add(r receptions, sign int) RETURNS void LANGUAGE plpgsql AS $$
@@ -68,6 +85,34 @@ END $$
 ---
 CREATE TRIGGER receptions_count AFTER INSERT OR DELETE OR UPDATE OF project_id, day, member, counted_for, category
   ON receptions FOR EACH ROW EXECUTE FUNCTION reception_counts_trigger()
+---
+CREATE FUNCTION visit_counts_add(r receptions, sign int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF r.category = 'errand' THEN RETURN; END IF;
+  IF r.customer_id IS NOT NULL AND EXISTS (SELECT 1 FROM receptions o WHERE o.customer_id = r.customer_id
+      AND o.project_id = r.project_id AND o.day = r.day AND o.category <> 'errand' AND o.id <> r.id) THEN
+    RETURN;
+  END IF;
+  INSERT INTO visit_counts AS v (project_id, day, visitors) VALUES (r.project_id, r.day, sign)
+    ON CONFLICT (project_id, day) DO UPDATE SET visitors = v.visitors + sign;
+END $$
+---
+CREATE FUNCTION visit_counts_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN PERFORM visit_counts_add(OLD, -1); END IF;
+  IF TG_OP <> 'DELETE' THEN PERFORM visit_counts_add(NEW, 1); RETURN NEW; END IF;
+  RETURN OLD;
+END $$
+---
+CREATE TRIGGER receptions_visit BEFORE INSERT OR DELETE OR UPDATE OF project_id, day, customer_id, category
+  ON receptions FOR EACH ROW EXECUTE FUNCTION visit_counts_trigger()
+"""
+# (BEFORE on PostgreSQL: an AFTER row trigger runs at the end of the statement, when a multi-row DELETE
+# has removed every repeat already; a BEFORE one sees the rows processed before it, like SQLite's)
+FILL_VISITS = """
+INSERT INTO visit_counts (project_id, day, visitors)
+SELECT project_id, day, COUNT(DISTINCT customer_id) + SUM(CASE WHEN customer_id IS NULL THEN 1 ELSE 0 END)
+  FROM receptions WHERE category != 'errand' GROUP BY project_id, day
 """
 FILL = """
 INSERT INTO reception_counts (project_id, day, member, counted, uncounted)
@@ -104,7 +149,15 @@ def upgrade() -> None:
         sa.Column('uncounted', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('project_id', 'day', 'member'),
     )
+    op.create_table(
+        'visit_counts',
+        sa.Column('project_id', sa.Integer(), sa.ForeignKey('projects.id'), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('visitors', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('project_id', 'day'),
+    )
     op.execute(FILL)
+    op.execute(FILL_VISITS)
     if op.get_bind().dialect.name == "postgresql":
         for statement in PG_COUNTS.split("---"):
             op.execute(statement)
@@ -126,10 +179,14 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER receptions_count ON receptions")
         op.execute("DROP FUNCTION reception_counts_trigger()")
         op.execute("DROP FUNCTION reception_counts_add(receptions, int)")
+        op.execute("DROP TRIGGER receptions_visit ON receptions")
+        op.execute("DROP FUNCTION visit_counts_trigger()")
+        op.execute("DROP FUNCTION visit_counts_add(receptions, int)")
     else:
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER {name}")
     op.drop_table('reception_counts')
+    op.drop_table('visit_counts')
     op.drop_index('ix_benefits_used', table_name='benefits')
     _indexes(OLD_RECEPTIONS, OLD_BENEFITS)
     if op.get_bind().dialect.name != "postgresql":
