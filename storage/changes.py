@@ -96,8 +96,9 @@ class ChangeFeed:
         while not self._stop.is_set():
             try:
                 raw = self.engine.raw_connection()
-                raw.detach()                        # held by this thread for good: not the pool's any more
                 conn = raw.driver_connection
+                raw.detach()                        # held by this thread for good: not the pool's any more
+                conn.rollback()                     # (the pool's ping began a transaction)
                 conn.autocommit = True
                 conn.execute(f"LISTEN {CHANNEL}")
                 self.notify(None)                   # (re)connected: whatever happened meanwhile
