@@ -8,16 +8,18 @@ import subprocess
 import sys
 import threading
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.adapters.web.server import Hub
+from bot.bootstrap import bootstrap
+from handlers.messages import Incoming
 from storage import changes
 from storage import models as m
 from storage.db import make_engine, migrate
 from storage.uow import UnitOfWork
+from tests.conftest import at, fixed
 from tests.waits import patience
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,15 +120,17 @@ def test_in_memory_sqlite_has_only_this_process_and_is_signalled_after_the_commi
         stop()
 
 
-def test_a_waiting_board_wakes_on_the_signal_not_on_a_timer(db_url):
-    """Hub.changed returns when a commit of another process comes, long before its timeout."""
-    engine = make_engine(db_url)
-    migrate(engine)
-    pid = _project(engine)
+def test_a_waiting_board_wakes_on_the_signal_not_on_a_timer(db_url, config_file):
+    """A screen waiting in Hub.changed wakes when another process commits a change of its project, long
+    before its timeout; on SQLite the signal names no project and the hub finds the one that moved."""
+    app = bootstrap(config_file(), db_url=db_url, clock=fixed("2026-12-02 10:00"))
+    app.handle(Incoming("console", "张经理", "/开班 李四 王五", at("2026-12-02 10:00"), project="阳光花园"))
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        pid = uow.session.scalar(select(m.Project.id).where(m.Project.name == "阳光花园"))
 
     async def scenario() -> tuple[bool, bool]:
-        hub = Hub(engine, {}, lambda: datetime(2026, 12, 2, 2, 0, tzinfo=UTC))   # (no board is built here)
-        hub._listen()
+        hub = Hub(app.engine, app.projects, app.clock.now)
+        await hub.current(pid, "阳光花园")
         await asyncio.sleep(0.3)                              # the watcher's first signal comes and goes
         seen = hub.version(pid)
         quiet = asyncio.create_task(hub.changed(pid, seen, timeout=600))
@@ -141,4 +145,4 @@ def test_a_waiting_board_wakes_on_the_signal_not_on_a_timer(db_url):
     try:
         assert asyncio.run(scenario()) == (True, True)
     finally:
-        engine.dispose()
+        app.engine.dispose()

@@ -152,6 +152,9 @@ class Hub:
         self._locks: dict[int, asyncio.Lock] = {}
         self._versions: dict[int, int] = {}        # per project: signals for it; key -1: signals for all
         self._waiting: dict[int, asyncio.Event] = {}
+        self._names: dict[int, str] = {}
+        self._sweeper: asyncio.Future | None = None      # the running _sweep, if any
+        self._again = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.stopping = _Stopping(self._signal_all)
@@ -190,6 +193,37 @@ class Hub:
             stop()
 
     def _bump(self, pid: int | None) -> None:
+        """A signal, in the loop. One that names no project (SQLite) is narrowed down first: one read
+        of every watched project's signature, then only the screens of those that moved wake."""
+        if pid is None and not self.stopping.is_set():
+            self._again = True
+            if self._sweeper is None or self._sweeper.done():
+                self._sweeper = asyncio.ensure_future(self._sweep())
+            return
+        self._wake(pid)
+
+    async def _sweep(self) -> None:
+        try:
+            while self._again:                             # a signal during a round: one more round
+                self._again = False
+                watched = {pid: (self._names[pid], hit[2].sig, hit[2].token) for pid, hit in self._cache.items()}
+                for pid in await asyncio.to_thread(self._moved, watched):
+                    self._wake(pid)
+        except Exception:                                  # (the database away: wake all, each reads for itself)
+            log.exception("web: the change sweep failed")
+            self._wake(None)
+
+    def _moved(self, watched: dict[int, tuple[str, str, str | None]]) -> list[int]:
+        """The watched projects whose signature or token is not what their screens have."""
+        now, moved = self.clock(), []
+        with UnitOfWork(self.engine, readonly=True) as uow:
+            for pid, (name, sig, token) in watched.items():
+                minute = now.astimezone(self.projects[name].tz).strftime(":%Y%m%d%H%M")
+                if (boards.signature(uow.session, pid) + minute, boards.current_token(uow.session, pid)) != (sig, token):
+                    moved.append(pid)
+        return moved
+
+    def _wake(self, pid: int | None) -> None:
         key = -1 if pid is None else pid
         self._versions[key] = self._versions.get(key, 0) + 1
         for p in list(self._waiting) if pid is None else [pid]:
@@ -217,6 +251,7 @@ class Hub:
     async def current(self, pid: int, name: str) -> Board:
         """The Board, read once for all screens whenever a signal, a new minute or FALLBACK calls for it."""
         self._listen()
+        self._names[pid] = name
         lock = self._locks.setdefault(pid, asyncio.Lock())
         async with lock:
             key = (self.version(pid), self.clock().astimezone(self.projects[name].tz).strftime("%Y%m%d%H%M"))
