@@ -31,10 +31,19 @@ test-clock: install
 	  RECEPTION_TEST_CLOCK=$$hour $(BIN)/python -m pytest -m clock || exit 1; \
 	done
 
+# Every bench in turn, each one's output also in $(BENCH_LOG); at the end every `TARGET …` line they printed
+# (bench/_common.py target_line: the figure, the target, met or not). A bench that crashes fails `make bench`.
+BENCHES := busy_day sweep report board startup
+BENCH_LOG := bench-results.log
 bench: install
-	$(BIN)/python bench/busy_day.py
-	$(BIN)/python bench/sweep.py
-	$(BIN)/python bench/report.py
+	@: > $(BENCH_LOG); \
+	for b in $(BENCHES); do \
+	  echo "== bench/$$b.py" | tee -a $(BENCH_LOG); \
+	  { $(BIN)/python bench/$$b.py 2>&1; echo "exit status $$?"; } | tee -a $(BENCH_LOG); \
+	done; \
+	echo; echo "== make bench: every target ($(BENCH_LOG))"; \
+	grep -h '^TARGET' $(BENCH_LOG); \
+	! grep -q '^exit status [1-9]' $(BENCH_LOG)
 
 # docs/screenshots/: the board at 1920×1080, 1366×768 and 390×844 with 4, 12 and 24 members, and the
 # report page at the same sizes, as the Chromium layout tests see them (they check every box first).

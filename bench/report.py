@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, md_table, pct  # noqa: E402
+from _common import machine, md_table, pct, target_line  # noqa: E402
 
 from storage import pgcluster  # noqa: E402
 from storage.db import make_engine, migrate  # noqa: E402
@@ -125,7 +126,8 @@ def main() -> int:
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     a = ap.parse_args()
     print(machine())
-    rows, lat_rows = [], []
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    rows, lat_rows, targets = [], [], []
     with tempfile.TemporaryDirectory() as tmp, pgcluster.cluster() as pg:
         dbs = []
         if a.db in ("sqlite", "both"):
@@ -141,12 +143,18 @@ def main() -> int:
                 rows.append([label, span, f"{r['receptions']:,}", r[span]["rows"], f"{r[span]['cold_ms']:.0f}",
                              f"{r[span]['warm_ms']:.0f}"])
             print(f"{label}: generated {r['receptions']:,} receptions in {r['generate_s']:.0f} s", flush=True)
+            key = label.lower()
+            targets.append(target_line(f"year report ({r['receptions'] // 1000}k receptions, warm)", key,
+                                       r["year"]["warm_ms"], 200, " ms"))
             b = bench_board(url("board"), a.samples)
             lat_rows.append([label, b["n"], f"{b['p50_ms']:.0f}", f"{b['p95_ms']:.0f}", f"{b['max_ms']:.0f}"])
+            targets.append(target_line("board visible after a command (p95)", key, b["p95_ms"], 1000, " ms"))
     print()
     print(md_table(["database", "range", "receptions in DB", "salespeople", "cold ms", "warm ms (median of 5)"], rows))
     print()
     print(md_table(["database", "commands", "p50 ms", "p95 ms", "max ms"], lat_rows))
+    print()
+    print("\n".join(targets))
     return 0
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.adapters.charts import report_png
-from bot.adapters.xlsx import write_workbook
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Config, load_config, project_settings
@@ -60,6 +59,12 @@ def chart_font(env: Mapping[str, str]) -> str:
     """The CJK font the charts are drawn with (`doctor` checks it is there)."""
     from bot.adapters.charts import cjk_font
     return cjk_font(env)
+
+
+def write_workbook(path: Path, sheets: list) -> None:
+    """/导出's writer: openpyxl is imported when a workbook is written, not at start-up (CLI start-up time)."""
+    from bot.adapters.xlsx import write_workbook as write
+    write(path, sheets)
 
 
 def has_platform(env: Mapping[str, str]) -> bool:

@@ -106,8 +106,9 @@ class Reception(Base):
     __table_args__ = (Index("ix_receptions_day", "project_id", "day"),
                       Index("ix_receptions_nudge", "project_id", "nudge_at"),
                       Index("ix_receptions_customer", "customer_id"),
-                      # reports (covering: per-salesperson and per-day counts without reading the rows)
-                      Index("ix_receptions_report", "project_id", "day", "category", "member", "counted_for"))
+                      # reports (covering: per-salesperson counts and per-day visitors without reading the rows)
+                      Index("ix_receptions_report", "project_id", "day", "category", "member", "counted_for",
+                            "customer_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     day: Mapped[date] = mapped_column(Date)
@@ -122,6 +123,30 @@ class Reception(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     nudge_at: Mapped[datetime | None]
+
+
+class ReceptionCount(Base):
+    """Receptions per project, day and salesperson, kept by database triggers on `receptions` (migration
+    0017: insert, delete and any change of day, member, counted_for or category, so /撤销 and merges keep
+    it exact): `counted` = receptions counted for them, `uncounted` = their receptions counted for nobody
+    or for another; 找人/问路 (errand) is not a reception. The year report reads ~18k of these, not 200k rows."""
+
+    __tablename__ = "reception_counts"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    member: Mapped[str] = mapped_column(String(40), primary_key=True)
+    counted: Mapped[int] = mapped_column(default=0)
+    uncounted: Mapped[int] = mapped_column(default=0)
+
+
+class VisitCount(Base):
+    """Visitors per project and day, kept by database triggers on `receptions` (migration 0017): each
+    customer received that day once, each reception without a customer once; errands not at all."""
+
+    __tablename__ = "visit_counts"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    visitors: Mapped[int] = mapped_column(default=0)
 
 
 class Relative(Base):
@@ -144,7 +169,9 @@ class BenefitRow(Base):
     reception. Listed in the 日报, told to the managers, withdrawn by /驳回."""
 
     __tablename__ = "benefits"
-    __table_args__ = (Index("ix_benefits_day", "project_id", "day", "member"),)
+    # reports: make-ups earned (by day) and used (by used_day), covering
+    __table_args__ = (Index("ix_benefits_day", "project_id", "day", "member", "makeup", "withdrawn_by"),
+                      Index("ix_benefits_used", "project_id", "used_day", "member", "makeup"))
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     day: Mapped[date] = mapped_column(Date)

@@ -4,7 +4,7 @@ Every query filters on an indexed (project_id, day | registered_at | valid_until
 returns one row per salesperson (or per day); Python only merges those few rows.
 Where each figure comes from:
   receptions   receptions.counted_for = X (counted) / member = X and not counted for X (uncounted);
-               找人/问路 (errand) is not a reception
+               找人/问路 (errand) is not a reception; added up per day by triggers (reception_counts)
   visitors     per day: distinct customers received, plus receptions without a customer (来访)
   registrations dated_facts 'registered' of X in the range: written when a customer is registered
                (new, or a 公客 again), so a later registration never erases an earlier one (RULES §11)
@@ -19,34 +19,30 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, distinct, func, select, text
+from sqlalchemy import Date, Integer, and_, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from rules.enums import SELLS, Category, CustomerStatus, FactKind
+from rules.enums import SELLS, CustomerStatus, FactKind
 from storage import models as m
 
 R = m.Reception
 
 
 def receptions(s: Session, pid: int, start: date, end: date) -> dict[str, list[int]]:
-    """{name: [counted, uncounted]}: one pass grouped by (member, counted_for), at most members² rows."""
-    q = (select(R.member, R.counted_for, func.count()).where(
-        R.project_id == pid, R.day >= start, R.day <= end, R.category != Category.ERRAND).group_by(R.member, R.counted_for))
-    out: dict[str, list[int]] = {}
-    for member, counted_for, n in s.execute(q):
-        if counted_for:
-            out.setdefault(counted_for, [0, 0])[0] += n
-        if counted_for != member:
-            out.setdefault(member, [0, 0])[1] += n
-    return out
+    """{name: [counted, uncounted]} from reception_counts (kept by triggers on receptions: one row per
+    day and salesperson, so a year is ~18k rows to add up, not 200k receptions to sort)."""
+    C = m.ReceptionCount
+    q = (select(C.member, func.sum(C.counted), func.sum(C.uncounted))
+         .where(C.project_id == pid, C.day >= start, C.day <= end).group_by(C.member))
+    return {who: [int(c), int(u)] for who, c, u in s.execute(q) if c or u}
 
 
 def daily_walk_ins(s: Session, pid: int, start: date, end: date) -> dict[date, int]:
     """Visitors per day, each counted once: a registered customer received twice that day (handed over
-    to the owner, come back) is one visitor; a reception without a customer is one."""
-    anonymous = func.sum(case((R.customer_id.is_(None), 1), else_=0))
-    q = (select(R.day, func.count(distinct(R.customer_id)) + anonymous)
-         .where(R.project_id == pid, R.day >= start, R.day <= end, R.category != Category.ERRAND).group_by(R.day))
+    to the owner, come back) is one visitor; a reception without a customer is one (visit_counts, kept
+    by triggers on receptions)."""
+    V = m.VisitCount
+    q = select(V.day, V.visitors).where(V.project_id == pid, V.day >= start, V.day <= end, V.visitors != 0)
     return {d: n for d, n in s.execute(q)}
 
 

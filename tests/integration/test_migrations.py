@@ -11,8 +11,12 @@ code is refused in one line.
 """
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -26,7 +30,7 @@ from bot.bootstrap import bootstrap
 from bot.cli import main
 from bot.clock import FakeClock
 from handlers.state_view import dump
-from storage.db import MIGRATIONS, DatabaseProblem, SchemaTooNew, make_engine, migrate
+from storage.db import MIGRATIONS, DatabaseProblem, SchemaTooNew, code_heads, make_engine, migrate
 from tests.conftest import at
 
 
@@ -244,4 +248,68 @@ def test_a_database_newer_than_the_code_is_one_line_and_exit_2(db_url, config_fi
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert "0099_from_the_future" in err and HEAD in err and "升级程序" in err
     assert _version(engine) == "0099_from_the_future"
+    engine.dispose()
+
+
+def test_the_heads_read_from_the_migration_files_are_alembics():
+    assert code_heads() == set(SCRIPT.get_heads()) == {HEAD}
+
+
+_OPEN_AT_HEAD = """
+import sys
+from sqlalchemy import event
+from storage.db import make_engine, migrate
+engine = make_engine(sys.argv[1])
+seen = []
+event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+migrate(engine)
+print(repr(("alembic" in sys.modules, seen)))
+"""
+
+
+def test_a_database_at_head_is_opened_with_one_select_and_no_alembic(db_url):
+    """Start-up (issue 23 item 5): the version table is read first; at head, Alembic is not imported
+    (SQLite also rewrites the header's user_version, so a read-only file still fails at start-up)."""
+    migrate(make_engine(db_url))
+    out = subprocess.run([sys.executable, "-c", _OPEN_AT_HEAD, db_url], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], check=True).stdout
+    imported, statements = ast.literal_eval(out.strip().splitlines()[-1])
+    assert not imported
+    assert statements[0] == "SELECT version_num FROM alembic_version"
+    assert statements[1:] == (["PRAGMA user_version", "PRAGMA user_version = 0"] if "sqlite" in db_url else [])
+
+
+def test_an_old_database_still_takes_alembics_path(db_url):
+    """The one-query check answers 'not at head' for an older revision, and the upgrade runs."""
+    engine = make_engine(db_url)
+    _alembic(engine, "0012_dated_facts")
+    migrate(engine)
+    assert _version(engine) == HEAD
+    engine.dispose()
+
+
+def _indexed(engine: Engine, table: str, name: str) -> list[str]:
+    from sqlalchemy import inspect
+    return next(ix["column_names"] for ix in inspect(engine).get_indexes(table) if ix["name"] == name)
+
+
+def test_0017_report_indexes_and_the_change_trigger_go_up_and_down(db_url):
+    """0017: the covering report indexes (both databases) and, on PostgreSQL, the NOTIFY trigger."""
+    engine = make_engine(db_url)
+    _alembic(engine, "0017_report_speed")
+    assert _indexed(engine, "receptions", "ix_receptions_report")[-1] == "customer_id"
+    assert _indexed(engine, "benefits", "ix_benefits_used") == ["project_id", "used_day", "member", "makeup"]
+    postgres = engine.dialect.name == "postgresql"
+    triggers = "SELECT count(*) FROM pg_trigger WHERE tgname IN ('audit_notify', 'projects_notify', 'board_tokens_notify')"
+    if postgres:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(triggers).scalar() == 3
+    _alembic(engine, "0013_customer_phones", command.downgrade)
+    assert _indexed(engine, "receptions", "ix_receptions_report")[-1] == "counted_for"
+    assert _indexed(engine, "benefits", "ix_benefits_day") == ["project_id", "day", "member"]
+    if postgres:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(triggers).scalar() == 0
+    _alembic(engine, "head")
+    assert _version(engine) == HEAD
     engine.dispose()

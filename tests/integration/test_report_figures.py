@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from handlers import reports
 from storage import models as m
@@ -109,3 +109,66 @@ def test_a_split_deal_counts_half_a_deal_and_half_its_units(tmp_path):
     by = {r.name: r for r in rep.rows}
     assert (by["甲"].deals, by["甲"].units, by["乙"].deals, by["乙"].units) == (0.5, 1.5, 0.5, 1.5)
     assert by["甲"].conversion is None              # no counted reception: no conversion, not 0 or ∞
+
+
+def _counts_by_recount(s, pid: int) -> dict[tuple[date, str], list[int]]:
+    out: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in s.scalars(select(m.Reception).where(m.Reception.project_id == pid)):
+        if r.category != "errand":
+            if r.counted_for:
+                out[(r.day, r.counted_for)][0] += 1
+            if r.counted_for != r.member:
+                out[(r.day, r.member)][1] += 1
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def test_reception_counts_follow_every_insert_change_and_delete_of_a_reception(month):
+    """reception_counts and visit_counts (issue 23 item 3) are kept by triggers: after receptions are
+    re-counted for someone else, made errands, moved to another day, handed to another member, given
+    another customer (a merge) or none, deleted (/撤销, one statement for several) and added, every
+    (day, salesperson) row and every day's visitors still equal a row-by-row recount."""
+    engine, pid = month
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        recs = list(s.scalars(select(m.Reception).where(m.Reception.project_id == pid).order_by(m.Reception.id)))
+        repeats = [r for r in recs if r.customer_id][:20]
+        for r in repeats[1:]:
+            r.customer_id, r.day = repeats[0].customer_id, repeats[0].day        # the same visitor, again
+        s.flush()
+        s.execute(delete(m.Reception).where(m.Reception.id.in_([r.id for r in repeats[:3]])))
+        s.expire_all()
+        recs = list(s.scalars(select(m.Reception).where(m.Reception.project_id == pid).order_by(m.Reception.id)))
+        for i, r in enumerate(recs[:240]):
+            change = i % 8
+            if change == 0:
+                r.counted_for = None if r.counted_for else r.member
+            elif change == 1:
+                r.category = "errand" if r.category != "errand" else "new"
+            elif change == 2:
+                r.day = r.day + timedelta(days=1)
+            elif change == 3:
+                r.member, r.counted_for = "孙八", "孙八"
+            elif change == 4:
+                s.delete(r)
+            elif change == 5:
+                r.customer_id = recs[i + 1].customer_id if i % 16 < 8 else None
+            elif change == 6:
+                r.day, r.customer_id = recs[i - 1].day, recs[i - 1].customer_id
+            else:
+                r.ended_at = r.started_at                      # (送客: not a counted column)
+        s.add(m.Reception(project_id=pid, day=date(2026, 10, 31), member="新人", counted_for="新人", category="new",
+                          started_at=NOW))
+        uow.commit()
+    with UnitOfWork(engine, readonly=True) as uow:
+        kept = {(c.day, c.member): [c.counted, c.uncounted] for c in uow.session.scalars(
+            select(m.ReceptionCount).where(m.ReceptionCount.project_id == pid)) if c.counted or c.uncounted}
+        assert kept == _counts_by_recount(uow.session, pid)
+        span = (date(2026, 10, 1), date(2026, 10, 31))
+        rep = reports.build(uow.session, pid, "阳光花园", TZ, span, NOW)
+        expect = slow(uow.session, pid, *span, NOW)
+        recs = [(r.day, r.category, r.customer_id or -r.id)
+                for r in uow.session.scalars(select(m.Reception).where(m.Reception.project_id == pid))]
+    assert {r.name: (r.counted, r.uncounted) for r in rep.rows if r.counted or r.uncounted} == {
+        n: (v[0], v[1]) for n, v in expect.items() if v[0] or v[1]}
+    assert rep.daily == tuple((d, len({c for day, cat, c in recs if day == d and cat != "errand"}))
+                              for d, _ in rep.daily)

@@ -12,12 +12,15 @@ Anything else, and any unknown token, is a bare 404 that names nothing.
 Every answer carries SECURITY_HEADERS (a CSP that allows only this site's own script, style and
 fetches: the pages have no inline script or style), and /state and /events `Cache-Control: no-store`.
 Open event streams are capped per board and overall (config.yaml web: max_streams_per_board,
-max_streams): every stream polls the hub, and at 1,500 streams an update took a second; over a cap
-the stream is refused with 503 and Retry-After, and board.js falls back to polling /state.
+max_streams); over a cap the stream is refused with 503 and Retry-After, and board.js falls back to
+polling /state.
 
-The state lives in the database, so changes made by another bot process show as well: one
-poller per project compares a cheap signature (last change-log id + hash of the day's state)
-every POLL seconds and rebuilds the board only when it moved.
+The state lives in the database, so changes made by another bot process show as well. The process
+has one change signal (storage/changes.py: LISTEN/NOTIFY on PostgreSQL, PRAGMA data_version and this
+process's own commits on SQLite); open streams wait on it, not on a timer. On a signal the hub
+compares the project's cheap signature (last change-log id + hash of the day's state) once for all
+its screens and rebuilds the board only when it moved; without one it checks again after FALLBACK
+seconds, and at every new minute (the phase of the day and the times on the board move with the clock).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -40,10 +44,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.adapters.web import pages
 from handlers.board_view import board_state
-from storage import boards
+from storage import boards, changes
 from storage.uow import UnitOfWork
 
-POLL = 0.2            # seconds between signature checks (one query per project, shared by all screens)
+FALLBACK = 5.0        # seconds: a project's signature is checked this often without a signal (one lost)
 TICK = 3.0            # "still current" event: the page dims the board when none came for 10 s
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"board.js": "text/javascript", "board.css": "text/css", "report.css": "text/css"}
@@ -118,42 +122,158 @@ class _Stream(StreamingResponse):
             self.release()
 
 
+class Board(NamedTuple):
+    """A project's board as the hub last read it: `data` is the state as JSON, written once for every screen."""
+    sig: str
+    state: dict
+    token: str | None
+    data: str
+
+
+class _Stopping(threading.Event):
+    """Set on shutdown (from any thread): open event streams wake and end at once."""
+
+    def __init__(self, wake: Callable[[], None]):
+        super().__init__()
+        self._wake = wake
+
+    def set(self) -> None:
+        super().set()
+        self._wake()
+
+
 class Hub:
-    """Per project: the latest (signature, board state), refreshed at most every POLL seconds."""
+    """Per project: the latest Board, read again when the change signal names the project (or none),
+    at a new minute, or FALLBACK seconds after the last read; streams wait in `changed`."""
 
     def __init__(self, engine: Engine, projects: dict, clock: Callable[[], datetime]):
         self.engine, self.projects, self.clock = engine, projects, clock
-        self._cache: dict[int, tuple[float, str, dict, str | None]] = {}
-        self.stopping = threading.Event()          # set on shutdown: open event streams end cleanly
+        self._cache: dict[int, tuple[tuple, float, Board]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._versions: dict[int, int] = {}        # per project: signals for it; key -1: signals for all
+        self._waiting: dict[int, asyncio.Event] = {}
+        self._names: dict[int, str] = {}
+        self._sweeper: asyncio.Future | None = None      # the running _sweep, if any
+        self._again = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.stopping = _Stopping(self._signal_all)
 
     def project_id(self, token: str, kind: str = boards.BOARD) -> tuple[int, str] | None:
         with UnitOfWork(self.engine, readonly=True) as uow:
             p = boards.project_by_token(uow.session, token, kind)
             return (p.id, p.name) if p is not None and p.name in self.projects else None
 
-    async def current(self, pid: int, name: str) -> tuple[str, dict, str | None]:
-        """(signature, board state, the board's current token): one refresh per POLL for all screens."""
+    # ---- the change signal: from any thread into the server's event loop ----------------------------
+    def _listen(self) -> None:
+        """Subscribe to the process's change signal from the server's loop (again after a restart)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._unsubscribe is None:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            self._loop = loop
+            self._unsubscribe = changes.feed(self.engine).subscribe(self._signal)
+
+    def _signal(self, pid: int | None) -> None:
+        loop = self._loop
+        try:
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._bump, pid)
+        except RuntimeError:                        # the loop closed meanwhile: the server is gone
+            pass
+        if loop is None or loop.is_closed():
+            self._stop_listening()
+
+    def _signal_all(self) -> None:
+        self._signal(None)
+
+    def _stop_listening(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe, stop = None, self._unsubscribe
+            stop()
+
+    def _bump(self, pid: int | None) -> None:
+        """A signal, in the loop. One that names no project (SQLite) is narrowed down first: one read
+        of every watched project's signature, then only the screens of those that moved wake."""
+        if pid is None and not self.stopping.is_set():
+            self._again = True
+            if self._sweeper is None or self._sweeper.done():
+                self._sweeper = asyncio.ensure_future(self._sweep())
+            return
+        self._wake(pid)
+
+    async def _sweep(self) -> None:
+        try:
+            while self._again:                             # a signal during a round: one more round
+                self._again = False
+                watched = {pid: (self._names[pid], hit[2].sig, hit[2].token) for pid, hit in self._cache.items()}
+                for pid in await asyncio.to_thread(self._moved, watched):
+                    self._wake(pid)
+        except Exception:                                  # (the database away: wake all, each reads for itself)
+            log.exception("web: the change sweep failed")
+            self._wake(None)
+
+    def _moved(self, watched: dict[int, tuple[str, str, str | None]]) -> list[int]:
+        """The watched projects whose signature or token is not what their screens have."""
+        now, moved = self.clock(), []
+        with UnitOfWork(self.engine, readonly=True) as uow:
+            for pid, (name, sig, token) in watched.items():
+                minute = now.astimezone(self.projects[name].tz).strftime(":%Y%m%d%H%M")
+                if (boards.signature(uow.session, pid) + minute, boards.current_token(uow.session, pid)) != (sig, token):
+                    moved.append(pid)
+        return moved
+
+    def _wake(self, pid: int | None) -> None:
+        key = -1 if pid is None else pid
+        self._versions[key] = self._versions.get(key, 0) + 1
+        for p in list(self._waiting) if pid is None else [pid]:
+            ev = self._waiting.pop(p, None)
+            if ev is not None:
+                ev.set()
+        if self.stopping.is_set():
+            self._stop_listening()
+
+    def version(self, pid: int) -> int:
+        """Grows with every signal that may concern `pid`."""
+        return self._versions.get(pid, 0) + self._versions.get(-1, 0)
+
+    async def changed(self, pid: int, seen: int, timeout: float) -> None:
+        """Return when a signal for `pid` came after `seen` (its version), or after `timeout` seconds."""
+        if self.version(pid) != seen or self.stopping.is_set():
+            return
+        ev = self._waiting.setdefault(pid, asyncio.Event())
+        try:
+            await asyncio.wait_for(ev.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    # ---- the board itself ---------------------------------------------------------------------------
+    async def current(self, pid: int, name: str) -> Board:
+        """The Board, read once for all screens whenever a signal, a new minute or FALLBACK calls for it."""
+        self._listen()
+        self._names[pid] = name
         lock = self._locks.setdefault(pid, asyncio.Lock())
         async with lock:
+            key = (self.version(pid), self.clock().astimezone(self.projects[name].tz).strftime("%Y%m%d%H%M"))
             hit = self._cache.get(pid)
-            if hit and time.monotonic() - hit[0] < POLL:
-                return hit[1], hit[2], hit[3]
-            sig, state, token = await asyncio.to_thread(self._refresh, pid, name, hit)
-            self._cache[pid] = (time.monotonic(), sig, state, token)
-            return sig, state, token
+            if hit and hit[0] == key and time.monotonic() - hit[1] < FALLBACK:
+                return hit[2]
+            board = await asyncio.to_thread(self._refresh, pid, name, hit[2] if hit else None)
+            self._cache[pid] = (key, time.monotonic(), board)
+            return board
 
-    def _refresh(self, pid: int, name: str, hit) -> tuple[str, dict, str | None]:
+    def _refresh(self, pid: int, name: str, hit: Board | None) -> Board:
         now = self.clock()
         settings = self.projects[name]
         with UnitOfWork(self.engine, readonly=True) as uow:
             token = boards.current_token(uow.session, pid)
             # the minute is in the signature: the clock, the phase of the day and the times in state move
             sig = boards.signature(uow.session, pid) + now.astimezone(settings.tz).strftime(":%Y%m%d%H%M")
-            if hit and hit[1] == sig:
-                return sig, hit[2], token
+            if hit and hit.sig == sig:
+                return hit._replace(token=token)
             project = uow.session.get(boards.m.Project, pid)
-            return sig, board_state(uow.session, project, settings, now), token
+            state = board_state(uow.session, project, settings, now)
+        return Board(sig, state, token, json.dumps(state, ensure_ascii=False))
 
 
 def _not_found() -> PlainTextResponse:
@@ -177,7 +297,7 @@ class _Pages:
         found = await self.lookup(request)
         if not found:
             return _not_found()
-        return JSONResponse((await self.hub.current(*found))[1], headers={"Cache-Control": "no-store"})
+        return JSONResponse((await self.hub.current(*found)).state, headers={"Cache-Control": "no-store"})
 
     async def events(self, request: Request):
         found = await self.lookup(request)
@@ -220,20 +340,22 @@ def make_web(engine: Engine, projects: dict, clock: Callable[[], datetime], max_
 
 async def _stream(request: Request, hub: Hub, found: tuple[int, str]):
     """The board state now and after every change, a tick while nothing changes; `gone` and the end
-    as soon as the token is reset (checked against the hub's token, at no extra query)."""
+    as soon as the token is reset (checked against the hub's token, at no extra query). Between
+    events the stream waits for the change signal (at most until its next tick is due)."""
     yield "retry: 1000\n\n"
     last_sig, last_sent = None, time.monotonic()
     while not hub.stopping.is_set() and not await request.is_disconnected():
-        sig, state, token = await hub.current(*found)
-        if token != request.path_params["token"]:
+        seen = hub.version(found[0])
+        board = await hub.current(*found)
+        if board.token != request.path_params["token"]:
             yield "event: gone\ndata: {}\n\n"
             return
-        if sig != last_sig:
-            yield f"event: state\ndata: {json.dumps(state, ensure_ascii=False)}\n\n"
-        if sig != last_sig or time.monotonic() - last_sent > TICK:      # the server's time, for the clock
+        if board.sig != last_sig:
+            yield f"event: state\ndata: {board.data}\n\n"
+        if board.sig != last_sig or time.monotonic() - last_sent >= TICK:      # the server's time, for the clock
             yield f"event: tick\ndata: {{\"now_ms\": {int(hub.clock().timestamp() * 1000)}}}\n\n"
-            last_sig, last_sent = sig, time.monotonic()
-        await asyncio.sleep(POLL)
+            last_sig, last_sent = board.sig, time.monotonic()
+        await hub.changed(found[0], seen, max(0.05, TICK - (time.monotonic() - last_sent)))
 
 
 class WebServer:
