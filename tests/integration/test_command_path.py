@@ -88,12 +88,13 @@ def test_the_roster_version_migration_goes_down_and_up_again_keeping_the_project
     from tests.integration.test_migrations import _alembic, _version
     engine = make_engine(db_url)
     migrate(engine)
+    head = _version(engine)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO projects (name, state, roster_version) VALUES ('甲', '{}', 7)"))
     _alembic(engine, "0013_customer_phones", command.downgrade)
     assert "roster_version" not in {c["name"] for c in inspect(engine).get_columns("projects")}
     migrate(engine)                                     # the production upgrade
-    assert _version(engine) == "0015_cmdpath"
+    assert _version(engine) == head
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name, roster_version FROM projects")).all() == [("甲", 0)]
     engine.dispose()
