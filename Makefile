@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/reception-bot run --config config.yaml
 
-# mypy first (rules/ and handlers/, settings in pyproject.toml): a type error fails `make test`.
+# mypy first (rules/, handlers/ and storage/, settings in pyproject.toml): a type error fails `make test`.
 # pytest exit code 5 means "no tests collected": that is a failure here, not a pass.
 test: install
 	$(BIN)/mypy

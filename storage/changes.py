@@ -15,6 +15,7 @@ may have changed). Listeners run on the watcher's thread or the committing threa
 hand the signal on (e.g. `loop.call_soon_threadsafe`).
 """
 from __future__ import annotations
+from typing import Any
 
 import logging
 import sqlite3
@@ -96,7 +97,7 @@ class ChangeFeed:
         while not self._stop.is_set():
             try:
                 raw = self.engine.raw_connection()
-                conn = raw.driver_connection
+                conn: Any = raw.driver_connection
                 raw.detach()                        # held by this thread for good: not the pool's any more
                 conn.rollback()                     # (the pool's ping began a transaction)
                 conn.autocommit = True

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -91,7 +91,7 @@ def _sqlite_engine(url: str, parsed: URL) -> Engine:
         event.listen(engine, "do_connect", _one_at_a_time)
     else:
         if not parsed.query.get("uri"):             # a file: URI names an existing file
-            _make_parent(Path(parsed.database))
+            _make_parent(Path(parsed.database or ""))
         engine = create_engine(url, connect_args={"timeout": 60})
 
     @event.listens_for(engine, "connect")
@@ -115,7 +115,7 @@ def _on_begin(conn: Connection) -> None:
     Read-only units of work (lookups, the state dump) read a WAL snapshot without it.
     Waiting for the lock: a short busy timeout, then again after a random pause (storage/retry.py).
     In memory, the shared connection's turn comes first (`_OneAtATime`)."""
-    raw = conn.connection.dbapi_connection
+    raw: Any = conn.connection.dbapi_connection
     took = isinstance(raw, _OneAtATime) and raw.take_turn()
     try:
         if conn.get_execution_options().get("readonly"):
@@ -227,7 +227,8 @@ def code_heads() -> frozenset[str]:
     """The revisions no other revision names as its down_revision, read from the migration files'
     `revision = ...` / `down_revision = ...` lines (what Alembic's ScriptDirectory says, without Alembic)."""
     assign = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.M)
-    revisions, downs = set(), set()
+    revisions: set[str] = set()
+    downs: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         found = {k: ast.literal_eval(v.strip()) for k, v in assign.findall(path.read_text(encoding="utf-8"))}
         if "revision" not in found:
@@ -282,7 +283,7 @@ def _upgrade(cfg: Config, conn: Connection) -> bool:
 def _foreign_keys_off(conn: Connection) -> Iterator[None]:
     """SQLite foreign keys unenforced on `conn` until the block ends; `conn` must not be in a transaction.
     The PRAGMAs go to the DBAPI connection: through `conn` they would begin one first (see _on_begin)."""
-    raw = conn.connection.dbapi_connection
+    raw: Any = conn.connection.dbapi_connection
     raw.execute("PRAGMA foreign_keys=OFF")
     try:
         yield
@@ -301,7 +302,7 @@ def _check_foreign_keys(conn: Connection) -> None:
             table=table, parent=parent, rows=len(broken), url=_shown(conn.engine.url)))
 
 
-def schema_status(engine: Engine) -> tuple[set[str], str]:
+def schema_status(engine: Engine) -> tuple[set[str], str | None]:
     """(the database's Alembic revisions, the code's head), without migrating (`reception-bot doctor`)."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -313,7 +314,7 @@ def schema_status(engine: Engine) -> tuple[set[str], str]:
 def database_time(engine: Engine) -> datetime:
     """The database server's clock, in UTC (SQLite: this machine's, read through SQLite)."""
     with engine.connect() as conn:
-        value = conn.exec_driver_sql("SELECT CURRENT_TIMESTAMP").scalar()
+        value: Any = conn.exec_driver_sql("SELECT CURRENT_TIMESTAMP").scalar()
     if isinstance(value, str):                                  # SQLite: "YYYY-MM-DD HH:MM:SS" in UTC
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

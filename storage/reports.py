@@ -60,12 +60,13 @@ def lapsed(s: Session, pid: int, lo: datetime, hi: datetime) -> dict[str, int]:
          .group_by(F.member))
     out = dict(s.execute(q).all())
     written = select(F.id).where(F.customer_id == C.id, F.kind == FactKind.LAPSED, F.at == C.valid_until)
-    q = (select(C.owner, func.count()).where(and_(
+    q2 = (select(C.owner, func.count()).where(and_(
         C.project_id == pid, C.status == CustomerStatus.ACTIVE, C.valid_until >= lo, C.valid_until < hi,
         C.owner.is_not(None), ~written.exists()))
         .group_by(C.owner))
-    for who, n in s.execute(q):
-        out[who] = out.get(who, 0) + n
+    for who, n in s.execute(q2):
+        if who is not None:             # (the query asks for an owner)
+            out[who] = out.get(who, 0) + n
     return out
 
 
@@ -79,7 +80,7 @@ _DEALS = {
 
 def deals(s: Session, pid: int, start: date, end: date) -> dict[str, tuple[float, float]]:
     """{name: (deals as shares, units as shares)}."""
-    sql = _DEALS[s.bind.dialect.name] + " WHERE d.project_id = :pid AND d.day >= :a AND d.day <= :b GROUP BY je.key"
+    sql = _DEALS[s.get_bind().dialect.name] + " WHERE d.project_id = :pid AND d.day >= :a AND d.day <= :b GROUP BY je.key"
     q = text(sql).bindparams(bindparam("pid", type_=Integer), bindparam("a", type_=Date), bindparam("b", type_=Date))
     return {k: (float(n), float(u)) for k, n, u in s.execute(q, {"pid": pid, "a": start, "b": end})}
 

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from rules.enums import AuditKind
 from storage import models as m
 
 A = m.Audit
-_WRITE = insert(A.__table__).returning(A.__table__.c.id)     # built once: every changing command writes one
+_WRITE = insert(cast(Table, A.__table__)).returning(A.__table__.c.id)     # built once: every changing command writes one
 
 
 @dataclass(frozen=True)

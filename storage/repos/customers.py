@@ -4,15 +4,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from rules.enums import CustomerStatus
 from storage import models as m
 
 C = m.Customer
+_T = cast(Table, C.__table__)        # (typed as a Table for Core statements)
 CP = m.CustomerPhone
 
 
@@ -51,7 +52,7 @@ _RESCHEDULE_PG = text(
     "UPDATE customers SET due_at = v.due, due_stage = v.stage, lapse_due_at = v.lapse "
     "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamp[]), CAST(:stages AS integer[]), "
     "CAST(:lapses AS timestamp[])) AS v(id, due, stage, lapse) WHERE customers.id = v.id")
-_RESCHEDULE = (update(C.__table__).where(C.__table__.c.id == bindparam("cid"))
+_RESCHEDULE = (update(_T).where(_T.c.id == bindparam("cid"))
                .values(due_at=bindparam("due"), due_stage=bindparam("stage"), lapse_due_at=bindparam("lapse")))
 
 
@@ -111,7 +112,7 @@ class Customers:
         Plain rows: no ORM objects, no before-images (a reminder is never undone); a loaded object
         of a taken row is expired, so the session does not keep its old due time."""
         self.s.flush()                  # (the statement below bypasses the session)
-        t = C.__table__
+        t = _T
         due = (select(t.c.id).where(t.c.project_id == project_id, t.c.due_at <= now)
                .order_by(t.c.due_at, t.c.id).limit(limit).scalar_subquery())
         rows = self.s.execute(update(t).where(t.c.id.in_(due)).values(due_at=None)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.repos.results import rowcount
 from storage.repos.dialect import insert_many_unless_taken, insert_unless_taken
 
 Ob = m.Outbox
@@ -26,22 +28,23 @@ class OutboxRows:
 
     def due_again(self, now: datetime, lease: timedelta, limit: int) -> list[tuple[m.Outbox, str | None]]:
         """(row, project name) of unsent messages whose retry time has come, oldest first."""
-        return self.s.execute(select(Ob, m.Project.name).outerjoin(m.Project, m.Project.id == Ob.project_id)
-                              .where(Ob.sent_at.is_(None), Ob.failed_at.is_(None), Ob.dropped_at.is_(None),
-                                     or_(Ob.retry_at <= now,     # (rows from before retry_at: by claim)
-                                         and_(Ob.retry_at.is_(None), Ob.claimed_at < now - lease)))
-                              .order_by(Ob.id).limit(limit)).all()
+        q = (select(Ob, m.Project.name).outerjoin(m.Project, m.Project.id == Ob.project_id)
+             .where(Ob.sent_at.is_(None), Ob.failed_at.is_(None), Ob.dropped_at.is_(None),
+                    or_(Ob.retry_at <= now,     # (rows from before retry_at: by claim)
+                        and_(Ob.retry_at.is_(None), Ob.claimed_at < now - lease)))
+             .order_by(Ob.id).limit(limit))
+        return [(row, name) for row, name in self.s.execute(q)]
 
     def take(self, row: m.Outbox, now: datetime, worker: str, retry_at: datetime) -> bool:
         """Claim `row` for one more send (False: another process took it first)."""
-        return bool(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.attempts == row.attempts, Ob.sent_at.is_(None))
+        return rowcount(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.attempts == row.attempts, Ob.sent_at.is_(None))
                                    .values(claimed_at=now, claimed_by=worker, attempts=row.attempts + 1,
-                                           retry_at=retry_at)).rowcount)
+                                           retry_at=retry_at))) > 0
 
     def give_up(self, row: m.Outbox, now: datetime) -> bool:
         """Mark `row` failed (False: another process did)."""
-        return bool(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.failed_at.is_(None))
-                                   .values(failed_at=now)).rowcount)
+        return rowcount(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.failed_at.is_(None))
+                                   .values(failed_at=now))) > 0
 
     def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
         q = update(Ob).where(Ob.sent_at.is_(None))
@@ -56,15 +59,15 @@ class OutboxRows:
         """Mark the project's unsent rows of these kinds from before `today` dropped; {kind: how many}."""
         which = (Ob.project_id == project_id, Ob.sent_at.is_(None), Ob.failed_at.is_(None),
                  Ob.dropped_at.is_(None), Ob.kind.in_([str(k) for k in kinds]), Ob.day < today)
-        counts = dict(self.s.execute(select(Ob.kind, func.count()).where(*which).group_by(Ob.kind)).all())
+        counts = {str(k): n for k, n in self.s.execute(select(Ob.kind, func.count()).where(*which).group_by(Ob.kind))}
         if counts:
             self.s.execute(update(Ob).where(*which).values(dropped_at=now))
         return counts
 
     def drop(self, row: m.Outbox, now: datetime) -> bool:
         """Mark one row dropped (False: sent, given up or dropped by another process meanwhile)."""
-        return bool(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.sent_at.is_(None), Ob.dropped_at.is_(None))
-                                   .values(dropped_at=now)).rowcount)
+        return rowcount(self.s.execute(update(Ob).where(Ob.id == row.id, Ob.sent_at.is_(None), Ob.dropped_at.is_(None))
+                                   .values(dropped_at=now))) > 0
 
     def sent_keys(self, keys: list[str]) -> set[str]:
         return set(self.s.scalars(select(Ob.key).where(Ob.key.in_(keys), Ob.sent_at.is_not(None))))
@@ -78,7 +81,7 @@ class OutboxRows:
         late_n = self.s.scalar(select(func.count()).where(*open_, Ob.due_at < now - late))
         failed = self.s.scalar(select(func.count()).where(Ob.failed_at.is_not(None)))
         age = (now - _aware(oldest)).total_seconds() if oldest is not None else 0.0
-        return {"pending": pending, "retrying": retrying, "failed": failed, "late": late_n, "oldest_seconds": age}
+        return {"pending": pending, "retrying": retrying, "failed": failed or 0, "late": late_n or 0, "oldest_seconds": age}
 
 
 def _aware(t: datetime) -> datetime:

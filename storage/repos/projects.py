@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -11,7 +12,7 @@ from storage import models as m
 from storage.repos.dialect import insert_or_update, insert_unless_taken
 
 P, B = m.Project, m.ChatBinding
-_SAVE_STATE = (update(P.__table__).where(P.__table__.c.id == bindparam("row_id"))     # built once
+_SAVE_STATE = (update(cast(Table, P.__table__)).where(P.__table__.c.id == bindparam("row_id"))     # built once
                .values(state=bindparam("new_state")))
 
 
@@ -60,17 +61,18 @@ class Projects:
 
     def earliest_reminders(self, project_id: int) -> tuple[datetime | None, datetime | None]:
         """(earliest customer reminder, earliest reception nudge): one statement on indexed columns."""
-        return tuple(self.s.execute(select(
+        return cast(tuple[datetime | None, datetime | None], tuple(self.s.execute(select(
             select(func.min(m.Customer.due_at)).where(m.Customer.project_id == project_id).scalar_subquery(),
             select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id).scalar_subquery(),
-        )).one())
+        )).one()))
 
     def schedules(self) -> list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None]]:
         """Every project's (name, next opening, next 日报, earliest customer reminder, earliest nudge): one
         statement for all projects, two indexed minimums each (the idle sweep is this statement alone)."""
         cust = select(func.min(m.Customer.due_at)).where(m.Customer.project_id == P.id).scalar_subquery()
         nudge = select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == P.id).scalar_subquery()
-        return [tuple(r) for r in self.s.execute(select(P.name, P.next_open_at, P.next_summary_at, cust, nudge))]
+        return [(r[0], r[1], r[2], r[3], r[4])
+                for r in self.s.execute(select(P.name, P.next_open_at, P.next_summary_at, cust, nudge))]
 
     # ---- chats ------------------------------------------------------------------------------
     def binding(self, platform: str, chat_id: str) -> m.ChatBinding | None:
