@@ -49,10 +49,6 @@ class Ctx:
 
     # ---- basics ----------------------------------------------------------
     @property
-    def s(self):
-        return self.uow.session
-
-    @property
     def policy(self):
         return self.settings.policy
 

@@ -109,7 +109,7 @@ def _deals(ctx, start: date, end: date) -> Sheet:
 
 def _summary(ctx, start: date, end: date) -> Sheet:
     """汇总: one row per salesperson, the total, and a clustered bar chart of the first figures."""
-    rep = build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, (start, end), ctx.now)
+    rep = build(ctx.uow.report_figures, ctx.project.id, ctx.project.name, ctx.settings.tz, (start, end), ctx.now)
     rows = [r.cells() for r in rep.rows]
     colors = tuple(COLORS[k] for k in ("counted", "uncounted", "registrations", "deals"))   # as the PNG and the page
     chart = (Chart(T.EXPORT_CHART_TITLE.format(start=rep.start, end=rep.end), ((2, 4), (5, 5)), len(rows), colors)

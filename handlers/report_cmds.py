@@ -29,7 +29,7 @@ def _link(ctx: Ctx, kind: str, reset: bool, text: str) -> Reply:
     """The link, privately, with its QR code as an image (a TV's browser or a phone scans it)."""
     if not ctx.settings.web_url:
         raise Refused(T.WEB_OFF)
-    token = boards.token_of(ctx.s, ctx.project.id, ctx.now, reset=reset, kind=kind)
+    token = ctx.uow.boards.token_of(ctx.project.id, ctx.now, reset=reset, kind=kind)
     url = f"{ctx.settings.web_url}/{kind}/{token}"
     answer = text.format(head=T.BOARD_RESET if reset else "", project=ctx.project.name, base=ctx.settings.web_url,
                          token=token)
@@ -52,7 +52,7 @@ def qr_png(url: str, path: Path) -> Path:
 def period_report(cmd: c.PeriodReport, ctx: Ctx) -> Reply:
     """Figures for the last 7 days or this month, and the chart as a PNG file to post with them."""
     span = reports.period_span(cmd.period, cmd.which, ctx.today)
-    rep = reports.build(ctx.s, ctx.project.id, ctx.project.name, ctx.settings.tz, span, ctx.now)
+    rep = reports.build(ctx.uow.report_figures, ctx.project.id, ctx.project.name, ctx.settings.tz, span, ctx.now)
     text = reports.summary_text(rep, T.REPORT_TITLE[cmd.period])
     try:
         if ctx.draw_chart is None:

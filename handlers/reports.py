@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
 
 from rules import texts as T
 from rules.errors import Refused
-from storage import reports as q
+from storage.repos.views import ReportFigures
 
 HEADERS = T.REPORT_HEADERS
 
@@ -61,22 +60,23 @@ def num(x: float) -> float | int:
     return int(x) if x == int(x) else x
 
 
-def build(s: Session, project_id: int, project: str, tz: ZoneInfo, span: tuple[date, date], now: datetime) -> Report:
-    """All figures of `project` for the days span[0]..span[1] (local dates, both included)."""
+def build(q: ReportFigures, project_id: int, project: str, tz: ZoneInfo, span: tuple[date, date], now: datetime) -> Report:
+    """All figures of `project` for the days span[0]..span[1] (local dates, both included), read through
+    the unit of work's `report_figures`."""
     start, end = span
     lo = datetime.combine(start, time(0), tzinfo=tz)
     hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
-    rec = q.receptions(s, project_id, start, end)
-    reg = q.registrations(s, project_id, lo, hi)
-    lap = q.lapsed(s, project_id, lo, min(hi, now))
-    dl = q.deals(s, project_id, start, end)
-    mk = q.makeups(s, project_id, start, end)
-    names = q.roster(s, project_id)
+    rec = q.receptions(project_id, start, end)
+    reg = q.registrations(project_id, lo, hi)
+    lap = q.lapsed(project_id, lo, min(hi, now))
+    dl = q.deals(project_id, start, end)
+    mk = q.makeups(project_id, start, end)
+    names = q.roster(project_id)
     seen = set(names)
     names += sorted({n for d in (rec, reg, lap, dl, mk) for n in d if n and n not in seen})
     rows = tuple(Row(n, *_pair(rec.get(n, [0, 0])), reg.get(n, 0), *dl.get(n, (0.0, 0.0)), lap.get(n, 0),
                      *mk.get(n, (0, 0))) for n in names)
-    walk = q.daily_walk_ins(s, project_id, start, end)
+    walk = q.daily_walk_ins(project_id, start, end)
     days = tuple((start + timedelta(days=i), walk.get(start + timedelta(days=i), 0))
                  for i in range((end - start).days + 1))
     return Report(project, start, end, rows, days)

@@ -35,6 +35,7 @@ from storage.repos.members import Members
 from storage.repos.outbox import OutboxRows
 from storage.repos.projects import Events, Projects
 from storage.repos.receptions import Receptions
+from storage.repos.views import Boards, ReportFigures
 
 TRACKED = {m.__tablename__: m for m in (Customer, CustomerPhone, Reception, Deal, Appeal, Member, Fact, Relative,
                                         BenefitRow, Away)}
@@ -87,6 +88,7 @@ class UnitOfWork:
         self.customers, self.receptions, self.deals, self.facts = Customers(s), Receptions(s), Deals(s), Facts(s)
         self.audit, self.outbox = AuditLog(s), OutboxRows(s)
         self.relatives, self.benefits, self.aways = Relatives(s), Benefits(s), Aways(s)
+        self.report_figures, self.boards = ReportFigures(s), Boards(s)
         return self
 
     def _before_flush(self, session, _ctx, _instances) -> None:

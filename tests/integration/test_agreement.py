@@ -59,10 +59,10 @@ def views(app: App, now) -> dict[str, dict[str, tuple]]:
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, "张经理")
         board = admin.board(None, ctx).text if ctx.day_open() and ctx.day.date == d else ""
         daily = admin.summary_text(ctx, d)
-        rep = reports.build(uow.session, row.id, P, ps.tz, (d, d), now)
+        rep = reports.build(uow.report_figures, row.id, P, ps.tz, (d, d), now)
         weekly = reports.summary_text(rep, T.REPORT_TITLE["week"])
         sheet = export_rows.sheets(ctx, d, d)[1].rows
-        live = board_state(uow.session, row, ps, now)["queue"]
+        live = board_state(uow, row, ps, now)["queue"]
     out = {"state": state if board else {},
            "board": {q["name"]: (q["counted"],) for q in live} if board else {},
            "轮排": {n: (int(c),) for n, c in re.findall(r"^\d+\. (\S+) \S+ (\d+)次", board, re.M)},

@@ -182,9 +182,9 @@ def test_a_withdrawn_makeup_is_not_counted_as_earned_in_the_report(app):
     with UnitOfWork(app.engine, readonly=True) as uow:
         pid = uow.session.scalar(select(m.Project.id))
         before = {r.name: r.makeups_earned for r in reports.build(
-            uow.session, pid, "阳光花园", TZ, (at("2026-11-27 00:00").date(),) * 2, at("2026-11-27 23:00")).rows}
+            uow.report_figures, pid, "阳光花园", TZ, (at("2026-11-27 00:00").date(),) * 2, at("2026-11-27 23:00")).rows}
     say(app, "张经理", "/驳回 李四", "09:10")
     with UnitOfWork(app.engine, readonly=True) as uow:
         after = {r.name: r.makeups_earned for r in reports.build(
-            uow.session, pid, "阳光花园", TZ, (at("2026-11-27 00:00").date(),) * 2, at("2026-11-27 23:00")).rows}
+            uow.report_figures, pid, "阳光花园", TZ, (at("2026-11-27 00:00").date(),) * 2, at("2026-11-27 23:00")).rows}
     assert before["李四"] == 1 and after["李四"] == 0

@@ -23,7 +23,7 @@ def say(app, who: str, text: str, when: str) -> None:
 def board(app, when: str) -> dict:
     with UnitOfWork(app.engine, readonly=True) as uow:
         project = uow.session.scalar(select(m.Project).where(m.Project.name == P))
-        return board_state(uow.session, project, app.projects[P], at(f"2026-11-27 {when}"))
+        return board_state(uow, project, app.projects[P], at(f"2026-11-27 {when}"))
 
 
 def test_before_opening_the_board_shows_who_signed_in_and_no_next_up(config_file):

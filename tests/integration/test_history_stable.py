@@ -45,7 +45,7 @@ def figures(app, span: tuple[date, date]) -> tuple:
     """Every figure of the report the page, the PNG, /月报 and the 汇总 sheet share."""
     with UnitOfWork(app.engine, readonly=True) as uow:
         pid = uow.session.scalar(select(m.Project.id).where(m.Project.name == P))
-        rep = reports.build(uow.session, pid, P, at("2026-11-01 00:00").tzinfo, span, at("2026-12-20 12:00"))
+        rep = reports.build(uow.report_figures, pid, P, at("2026-11-01 00:00").tzinfo, span, at("2026-12-20 12:00"))
     return tuple(tuple(r.cells()) for r in rep.rows), rep.daily
 
 

@@ -21,7 +21,7 @@ DAY = date(2026, 11, 27)
 def makeups(engine) -> dict[str, tuple[int, int]]:
     with UnitOfWork(engine, readonly=True) as uow:
         pid = uow.session.scalar(select(m.Project.id))
-        rep = reports.build(uow.session, pid, "阳光花园", TZ, (DAY, DAY), at("2026-11-27 23:00"))
+        rep = reports.build(uow.report_figures, pid, "阳光花园", TZ, (DAY, DAY), at("2026-11-27 23:00"))
         return {r.name: (r.makeups_earned, r.makeups_used) for r in rep.rows if r.makeups_earned or r.makeups_used}
 
 

@@ -64,7 +64,7 @@ def month(db_url):
 def test_figures_match_a_row_by_row_recount(month, span):
     engine, pid = month
     with UnitOfWork(engine, readonly=True) as uow:
-        rep = reports.build(uow.session, pid, "阳光花园", TZ, span, NOW)
+        rep = reports.build(uow.report_figures, pid, "阳光花园", TZ, span, NOW)
         expect = slow(uow.session, pid, *span, NOW)
     got = {r.name: r for r in rep.rows}
     assert list(got)[:len(SALES)] == SALES                      # the roster first, in its order
@@ -81,7 +81,7 @@ def test_figures_match_a_row_by_row_recount(month, span):
 def test_visitors_per_day_count_each_customer_once_and_no_errands(month):
     engine, pid = month
     with UnitOfWork(engine, readonly=True) as uow:
-        rep = reports.build(uow.session, pid, "阳光花园", TZ, (date(2026, 10, 1), date(2026, 10, 31)), NOW)
+        rep = reports.build(uow.report_figures, pid, "阳光花园", TZ, (date(2026, 10, 1), date(2026, 10, 31)), NOW)
         recs = [(r.day, r.category, r.customer_id or -r.id)
                 for r in uow.session.scalars(select(m.Reception).where(m.Reception.project_id == pid))]
     assert len({c for _, _, c in recs if c > 0}) < sum(1 for _, _, c in recs if c > 0)   # repeats exist
@@ -105,7 +105,7 @@ def test_a_split_deal_counts_half_a_deal_and_half_its_units(tmp_path):
                                shares={"甲": 0.5, "乙": 0.5}, buyer_name="张三", reported_by="甲",
                                created_at=datetime(2026, 10, 2, tzinfo=UTC)))
         uow.commit()
-        rep = reports.build(uow.session, p.id, "p", TZ, (date(2026, 10, 1), date(2026, 10, 31)), NOW)
+        rep = reports.build(uow.report_figures, p.id, "p", TZ, (date(2026, 10, 1), date(2026, 10, 31)), NOW)
     by = {r.name: r for r in rep.rows}
     assert (by["甲"].deals, by["甲"].units, by["乙"].deals, by["乙"].units) == (0.5, 1.5, 0.5, 1.5)
     assert by["甲"].conversion is None              # no counted reception: no conversion, not 0 or ∞
@@ -164,7 +164,7 @@ def test_reception_counts_follow_every_insert_change_and_delete_of_a_reception(m
             select(m.ReceptionCount).where(m.ReceptionCount.project_id == pid)) if c.counted or c.uncounted}
         assert kept == _counts_by_recount(uow.session, pid)
         span = (date(2026, 10, 1), date(2026, 10, 31))
-        rep = reports.build(uow.session, pid, "阳光花园", TZ, span, NOW)
+        rep = reports.build(uow.report_figures, pid, "阳光花园", TZ, span, NOW)
         expect = slow(uow.session, pid, *span, NOW)
         recs = [(r.day, r.category, r.customer_id or -r.id)
                 for r in uow.session.scalars(select(m.Reception).where(m.Reception.project_id == pid))]

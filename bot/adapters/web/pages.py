@@ -65,7 +65,7 @@ def report_response(engine, settings, found: tuple[int, str], request: Request, 
     except BadSpan as e:
         return _bad_span(str(e))
     with UnitOfWork(engine, readonly=True) as uow:
-        rep = reports.build(uow.session, found[0], found[1], settings.tz, (start, end), now)
+        rep = reports.build(uow.report_figures, found[0], found[1], settings.tz, (start, end), now)
     return HTMLResponse(report_html(rep), headers={"Cache-Control": "no-store"})
 
 

@@ -161,7 +161,7 @@ class Hub:
 
     def project_id(self, token: str, kind: str = boards.BOARD) -> tuple[int, str] | None:
         with UnitOfWork(self.engine, readonly=True) as uow:
-            p = boards.project_by_token(uow.session, token, kind)
+            p = uow.boards.project_by_token(token, kind)
             return (p.id, p.name) if p is not None and p.name in self.projects else None
 
     # ---- the change signal: from any thread into the server's event loop ----------------------------
@@ -219,7 +219,7 @@ class Hub:
         with UnitOfWork(self.engine, readonly=True) as uow:
             for pid, (name, sig, token) in watched.items():
                 minute = now.astimezone(self.projects[name].tz).strftime(":%Y%m%d%H%M")
-                if (boards.signature(uow.session, pid) + minute, boards.current_token(uow.session, pid)) != (sig, token):
+                if (uow.boards.signature(pid) + minute, uow.boards.current_token(pid)) != (sig, token):
                     moved.append(pid)
         return moved
 
@@ -266,13 +266,13 @@ class Hub:
         now = self.clock()
         settings = self.projects[name]
         with UnitOfWork(self.engine, readonly=True) as uow:
-            token = boards.current_token(uow.session, pid)
+            token = uow.boards.current_token(pid)
             # the minute is in the signature: the clock, the phase of the day and the times in state move
-            sig = boards.signature(uow.session, pid) + now.astimezone(settings.tz).strftime(":%Y%m%d%H%M")
+            sig = uow.boards.signature(pid) + now.astimezone(settings.tz).strftime(":%Y%m%d%H%M")
             if hit and hit.sig == sig:
                 return hit._replace(token=token)
-            project = uow.session.get(boards.m.Project, pid)
-            state = board_state(uow.session, project, settings, now)
+            project = uow.boards.project(pid)
+            state = board_state(uow, project, settings, now)
         return Board(sig, state, token, json.dumps(state, ensure_ascii=False))
 
 
