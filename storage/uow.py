@@ -105,7 +105,8 @@ class UnitOfWork:
     def _roster_changes(self, session) -> None:
         """A member added, changed or removed bumps its project's roster_version in the same transaction:
         every process keeps the roster in memory until the version it reads with the project lock differs."""
-        ids = {o.project_id for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, Member)}
+        changed = [*session.new, *(o for o in session.dirty if session.is_modified(o)), *session.deleted]
+        ids = {o.project_id for o in changed if isinstance(o, Member)}        # (an attribute set to its value: no)
         for project_id in sorted(i for i in ids if i is not None):
             session.connection().execute(update(Project).where(Project.id == project_id)
                                          .values(roster_version=Project.roster_version + 1))

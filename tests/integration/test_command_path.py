@@ -98,3 +98,17 @@ def test_the_roster_version_migration_goes_down_and_up_again_keeping_the_project
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name, roster_version FROM projects")).all() == [("甲", 0)]
     engine.dispose()
+
+
+def test_starting_again_with_the_same_config_changes_no_row(db_url, config_file):
+    """Config sync at every start sets each member's role and ids to what they are: no roster_version bump,
+    so a process killed after its start-up but before its command leaves the database exactly as it was."""
+    from sqlalchemy import create_engine, text
+    bootstrap(config_file(), db_url=db_url, clock=FakeClock(at("2026-11-27 08:00")))
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        first = conn.execute(text("SELECT name, roster_version, state FROM projects")).all()
+    bootstrap(config_file(), db_url=db_url, clock=FakeClock(at("2026-11-27 08:05")))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, roster_version, state FROM projects")).all() == first
+    engine.dispose()

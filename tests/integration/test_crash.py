@@ -88,6 +88,12 @@ def kill_moment(rng, stratum: int, rounds: int, took: float, replied: float | No
     return lo + (stratum + rng.random()) / rounds * (hi - lo)
 
 
+def _differ(now: dict, before: dict, after: dict) -> str:
+    """Which tables are neither as before nor as after, and how (for the failure message)."""
+    return "; ".join(f"{t}: now {now.get(t)} before {before.get(t)} after {after.get(t)}" for t in sorted(now)
+                     if now.get(t) not in (before.get(t), after.get(t)))
+
+
 def picture(db: str) -> dict:
     """Every table's rows, ordered, without the outbox's delivery columns."""
     engine = create_engine(db)
@@ -214,7 +220,8 @@ def test_a_say_killed_at_a_random_moment_leaves_the_command_whole_or_absent(data
         kill_after = kill_moment(rng, strata[i], ROUNDS, took, replied)
         finished, _, _ = say(cfg, database.url, when, who, msg, kill_after=kill_after)
         now = picture(database.url)
-        assert now in (before, after), f"round {i} (CRASH_SEED={seed}): {who}「{msg}」 half-applied after a kill"
+        assert now in (before, after), (f"round {i} (CRASH_SEED={seed}): {who}「{msg}」 half-applied after a kill: "
+                                        f"{_differ(now, before, after)}")
         moments.append(f"{kill_after / took:.2f}{'·' if now == before else '+'}")
         if now == before:
             assert not finished
