@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 
 from _common import machine, md_table, pct
 
-from storage import pgcluster
 from bot.bootstrap import TYPED_NAMES
+from storage import pgcluster
 from storage.uow import Units
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -202,12 +202,7 @@ def run(url: str, label: str, args) -> dict:
             sent.append(len(out))
             txns.append((cap.txns, cap.stmts))
         sweeps[variant] = (times, sent, txns, cpu)
-    idle = []
-    for _ in range(args.idle_reps):
-        t = time.perf_counter()
-        out = app.run_due(T_SWEEP)
-        idle.append(time.perf_counter() - t)
-        assert not out, out
+    idle = idle_sweeps(app, args.idle_reps)
     # one project's probe alone (first_due) — the per-command cost App.handle pays before every command
     from bot.scheduled import first_due
     probe = []
@@ -224,6 +219,17 @@ def run(url: str, label: str, args) -> dict:
             "idle": idle, "probe": probe, "plans": plans, "ok": ok}
 
 
+def idle_sweeps(app, reps: int) -> list[float]:
+    """`reps` sweeps with nothing due, each timed (one asserts nothing was sent)."""
+    idle = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        out = app.run_due(T_SWEEP)
+        idle.append(time.perf_counter() - t)
+        assert not out, out
+    return idle
+
+
 def run_idle(url: str, args) -> list[float]:
     """The idle sweep at `--idle-projects` projects (the register spread over them, nothing due)."""
     many = argparse.Namespace(**{**vars(args), "projects": args.idle_projects, "due": 0})
@@ -231,12 +237,7 @@ def run_idle(url: str, args) -> list[float]:
     app.run_due(T_SYNC)                              # 10:00: the daily opening of every project
     bulk_insert(app.engine, many)
     app.run_due(T_SWEEP)                             # (warm: statement caches, connections)
-    idle = []
-    for _ in range(args.idle_reps):
-        t = time.perf_counter()
-        out = app.run_due(T_SWEEP)
-        idle.append(time.perf_counter() - t)
-        assert not out, out
+    idle = idle_sweeps(app, args.idle_reps)
     app.engine.dispose()
     return idle
 

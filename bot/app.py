@@ -31,7 +31,7 @@ from rules.errors import Refused
 from rules.queue import Day
 from storage.db import OUTAGE, DatabaseProblem, explain
 from storage.retry import retrying
-from storage.uow import Duplicate, Units, UnitOfWork
+from storage.uow import Duplicate, UnitOfWork, Units
 
 log = logging.getLogger("reception")
 REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # the register (COMMANDS "Private chats")
@@ -214,7 +214,7 @@ class App:
         after, changed, moved = ctx.day.to_dict(), False, False
         if type(cmd) not in READ_ONLY:
             change = pipeline.Change(ctx.sender, msg.text.strip()[:500], reply.audit_kind, reply.undo)
-            changes = pipeline.record(uow, ctx, before, change)
+            changes = pipeline.record(uow, ctx, before, change, after)
             changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
             moved = any(t in REMINDER_TABLES for t, _, _ in changes)
         queue_moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]

@@ -11,7 +11,7 @@ from handlers.jobs import initial_times
 from handlers.settings import ProjectSettings
 from rules.enums import SELLS, Role
 from storage import models as m
-from storage.uow import Units, UnitOfWork
+from storage.uow import UnitOfWork, Units
 
 
 def sync(uows: Units, projects: dict[str, ProjectSettings], now: datetime) -> None:

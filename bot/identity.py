@@ -27,7 +27,7 @@ from handlers.settings import ProjectSettings
 from rules import texts as T
 from rules.enums import MANAGES
 from storage import models as m
-from storage.uow import Units, UnitOfWork
+from storage.uow import UnitOfWork, Units
 
 CODE_MINUTES = 10
 CODE_TTL = timedelta(minutes=CODE_MINUTES)

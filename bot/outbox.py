@@ -19,7 +19,7 @@ from rules import texts as T
 from rules.enums import STALE_AFTER_ITS_DAY, MessageKind
 from rules.schedule import past_its_day
 from storage import models as m
-from storage.uow import Units, UnitOfWork
+from storage.uow import UnitOfWork, Units
 
 log = logging.getLogger("reception")
 LEASE = timedelta(minutes=5)        # a claimed message unsent after this is sent again (same key)

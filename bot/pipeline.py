@@ -38,11 +38,11 @@ class Change:
 SCHEDULED = Change(T.SYSTEM_ACTOR, T.SCHEDULED_COMMAND, AuditKind.SYSTEM)
 
 
-def record(uow: UnitOfWork, ctx: Ctx, before: dict, change: Change) -> list[list]:
+def record(uow: UnitOfWork, ctx: Ctx, before: dict, change: Change, after: dict | None = None) -> list[list]:
     """The change-log row and the day's new state, in the caller's transaction; returns the rows changed
     ([table, id, before-image or None]). A command logs whatever it changed (「无变化」 when it gave no
     reason); scheduled work logs what it gives a reason for (a due time moved on is no news)."""
-    after = ctx.day.to_dict()
+    after = ctx.day.to_dict() if after is None else after     # (a command has it already)
     ctx.makeups_used()
     changes = uow.changes()
     if ctx.reasons or (change.kind != AuditKind.SYSTEM and (changes or after != before)):

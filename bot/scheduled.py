@@ -29,7 +29,7 @@ from rules.enums import MessageKind
 from rules.queue import Day
 from rules.schedule import in_quiet_hours, past_its_day
 from storage import models as m
-from storage.uow import Units, UnitOfWork
+from storage.uow import UnitOfWork, Units
 
 log = logging.getLogger("reception")
 MAX_STEPS = 10_000      # a job that never moves its due time on must not hang the bot
@@ -92,8 +92,7 @@ class Scheduled:
         next opening or summary if sooner."""
         if moved or row.name not in self.next_due:
             return first_due(uow, row.id, row.next_open_at, row.next_summary_at)
-        cands = [t for t in (self.next_due[row.name], row.next_open_at, row.next_summary_at) if t is not None]
-        return min(cands) if cands else None
+        return earliest(self.next_due[row.name], row.next_open_at, row.next_summary_at)
 
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
         """Run every job due by `now`, in time order, each at the time it fell due, BATCH steps per

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from handlers import reports
 from rules import texts as T
 from rules.queue import AWAY_BUSINESS, AWAY_PERSONAL, Day
-from storage import boards
 from storage import models as m
 from storage.uow import UnitOfWork
 

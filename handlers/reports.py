@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-
 from rules import texts as T
 from rules.errors import Refused
 from storage.repos.views import ReportFigures

@@ -4,12 +4,11 @@ All reads here are small and indexed: the board polls `signature` several times 
 """
 from __future__ import annotations
 
-from typing import Any
-
 import hashlib
 import json
 import secrets
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

@@ -15,12 +15,12 @@ may have changed). Listeners run on the watcher's thread or the committing threa
 hand the signal on (e.g. `loop.call_soon_threadsafe`).
 """
 from __future__ import annotations
-from typing import Any
 
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Engine, event
 

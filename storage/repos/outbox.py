@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.repos.results import rowcount
 from storage.repos.dialect import insert_many_unless_taken, insert_unless_taken
+from storage.repos.results import rowcount
 
 Ob = m.Outbox
 

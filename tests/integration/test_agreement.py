@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.adapters.xlsx import write_workbook
 from bot.app import App
+from bot.bootstrap import TYPED_NAMES
 from bot.clock import FakeClock
 from bot.config import Config, project_settings
 from bot.config_sync import sync
@@ -24,8 +25,7 @@ from rules import texts as T
 from rules.enums import Category
 from rules.queue import Day
 from storage.db import make_engine
-from bot.bootstrap import TYPED_NAMES
-from storage.uow import Units, UnitOfWork
+from storage.uow import UnitOfWork, Units
 from tests.conftest import at
 from tests.integration.test_invariants import MEMBERS, NAMES, NEXT_DAY, PHONES, P, _migrated, command, drive
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -64,7 +65,9 @@ def _settled(heard: Heard) -> None:
     heard.arm()
 
 
-def test_a_commit_of_another_process_wakes_the_listener(db_url):
+@contextmanager
+def _listening(db_url: str):
+    """A migrated database with one project and a listener on its change feed, settled: (engine, id, heard)."""
     engine = make_engine(db_url)
     migrate(engine)
     pid = _project(engine)
@@ -72,23 +75,22 @@ def test_a_commit_of_another_process_wakes_the_listener(db_url):
     stop = changes.feed(engine).subscribe(heard)
     try:
         _settled(heard)
-        subprocess.run([sys.executable, "-c", _WRITE, db_url, str(pid)], cwd=ROOT, check=True, timeout=patience(60))
-        assert heard.event.wait(patience(10))
-        # PostgreSQL's trigger names the project; SQLite's data_version cannot say which
-        assert heard.got[0] == (pid if engine.dialect.name == "postgresql" else None)
+        yield engine, pid, heard
     finally:
         stop()
         engine.dispose()
 
 
+def test_a_commit_of_another_process_wakes_the_listener(db_url):
+    with _listening(db_url) as (engine, pid, heard):
+        subprocess.run([sys.executable, "-c", _WRITE, db_url, str(pid)], cwd=ROOT, check=True, timeout=patience(60))
+        assert heard.event.wait(patience(10))
+        # PostgreSQL's trigger names the project; SQLite's data_version cannot say which
+        assert heard.got[0] == (pid if engine.dialect.name == "postgresql" else None)
+
+
 def test_a_commit_of_this_process_wakes_it_and_a_read_only_transaction_does_not(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    pid = _project(engine)
-    heard = Heard()
-    stop = changes.feed(engine).subscribe(heard)
-    try:
-        _settled(heard)
+    with _listening(db_url) as (engine, pid, heard):
         with UnitOfWork(engine, readonly=True) as uow:
             uow.session.execute(text("SELECT state FROM projects"))
         assert not heard.event.wait(0.5)
@@ -96,9 +98,6 @@ def test_a_commit_of_this_process_wakes_it_and_a_read_only_transaction_does_not(
             uow.session.get(m.Project, pid).state = {"y": 2}
             uow.commit()
         assert heard.event.wait(patience(10))
-    finally:
-        stop()
-        engine.dispose()
 
 
 def test_in_memory_sqlite_has_only_this_process_and_is_signalled_after_the_commit():

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.adapters.xlsx import write_workbook
 from bot.app import App
+from bot.bootstrap import TYPED_NAMES
 from bot.clock import FakeClock
 from bot.config import project_settings
 from bot.config_sync import sync
@@ -19,8 +20,7 @@ from handlers.messages import Incoming
 from handlers.state_view import dump
 from storage import models as m
 from storage.db import make_engine, migrate
-from bot.bootstrap import TYPED_NAMES
-from storage.uow import Units, UnitOfWork
+from storage.uow import UnitOfWork, Units
 from tests.conftest import at
 
 P = "阳光花园"

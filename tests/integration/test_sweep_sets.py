@@ -18,7 +18,7 @@ from rules.enums import CustomerStatus, MessageKind
 from storage import models as m
 from storage.db import make_engine, migrate
 from storage.repos.customers import Rescheduled
-from storage.uow import Units, UnitOfWork
+from storage.uow import UnitOfWork, Units
 from tests.conftest import at
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)

@@ -12,13 +12,13 @@ from sqlalchemy import inspect, select
 
 from bot.adapters.xlsx import write_workbook
 from bot.app import App
+from bot.bootstrap import TYPED_NAMES
 from bot.config import Config, project_settings
 from bot.config_sync import sync
 from handlers.messages import Incoming
 from storage import models as m
 from storage.db import make_engine, migrate
-from bot.bootstrap import TYPED_NAMES
-from storage.uow import Units, UnitOfWork
+from storage.uow import UnitOfWork, Units
 from tests.conftest import at, fixed
 from tests.integration.test_invariants import MEMBERS, NAMES, PHONES, SAME, UP, WAIT, drive
 

@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 from rules.enums import MANAGES, Category, CustomerStatus
 from rules.queue import DayFacts
 from storage import models as m
-from storage.uow import Duplicate
 from storage.repos.customers import DUE_COLUMNS, DueCustomer, Rescheduled
+from storage.uow import Duplicate
 
 
 def _fill(row, ids) -> None:
