@@ -211,7 +211,7 @@ def run(url: str, label: str, args) -> dict:
                                 .order_by(m.Project.id)).first()
         for _ in range(args.idle_reps * 5):
             t = time.perf_counter()
-            first_due(uow, *p)
+            first_due(uow, *p[:3])
             probe.append(time.perf_counter() - t)
     plans, ok = explain(engine, cap)
     engine.dispose()

@@ -35,7 +35,6 @@ from storage.uow import Duplicate, UnitOfWork, Units
 
 log = logging.getLogger("reception")
 REGISTER_TABLES = ("customers", "customer_phones", "receptions", "deals")   # the register (COMMANDS "Private chats")
-REMINDER_TABLES = ("customers", "receptions")       # where reminders are kept (scheduled.first_due reads them)
 
 
 class App:
@@ -169,7 +168,8 @@ class App:
             if msg.event_id and not _claimed(uow, msg.event_id, now):
                 metrics.COMMANDS.labels(verb.words[0], "duplicate").inc()
                 return Stored(late)
-            due = late + self.scheduled.due_in(uow, row, now)       # (what fell due since: a few steps)
+            steps, next_due = self.scheduled.due_before(uow, row, now)      # (what fell due since: a few steps)
+            due = late + steps
             ctx = Ctx(uow, row, ps, Day.from_dict(row.state), now, sender, msg.private,
                       _members=self.rosters.get(project, row.roster_version), write_workbook=self.write_workbook,
                       draw_chart=self.draw_chart)
@@ -182,12 +182,12 @@ class App:
             except Refused as r:
                 metrics.COMMANDS.labels(verb.words[0], "refused").inc()
                 return Stored(due + self._refused(uow, msg, ctx, command, r.reason))
-            replies, moved = self._record(uow, msg, ctx, cmd, reply, before)
+            replies = self._record(uow, msg, ctx, cmd, reply, before)
             if command is not None:                 # a new reply for sure: the delivery is claimed above
                 command.commit()
-            next_due = self.scheduled.next_after(uow, row, moved or command is not None)
+            next_due = self.scheduled.next_after(uow, row, next_due)
             uow.commit()
-        self.scheduled.next_due[project] = next_due
+        self.scheduled.keep(row, next_due)
         self.rosters.keep(project, row.roster_version, ctx._members, changed=uow.roster_changed)
         metrics.COMMANDS.labels(verb.words[0], "ok").inc()
         if isinstance(cmd, c.Roster | c.Confirm):
@@ -200,27 +200,24 @@ class App:
         if command is None:
             uow.rollback()
             return self._remember(msg, ctx.now, replies)
-        self.scheduled.next_due.pop(ctx.settings.name, None)    # due work ran: read the next due time afresh
+        self.scheduled.forget(ctx.settings.name)        # due work ran: read the next due time afresh
         command.rollback()
         replies = self.outbox.write(uow, replies, ctx.now, numbered=True)   # (its delivery is claimed)
         uow.commit()
         return replies
 
-    def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict
-                ) -> tuple[list[Outgoing], bool]:
+    def _record(self, uow: UnitOfWork, msg: Incoming, ctx: Ctx, cmd, reply: Reply, before: dict) -> list[Outgoing]:
         """The change log and the new state (unless read-only), then the answer, into the outbox
-        in the command's own transaction (bot/pipeline.py, as for scheduled work); and whether reminders
-        may have moved (rows they are read from changed)."""
-        after, changed, moved = ctx.day.to_dict(), False, False
+        in the command's own transaction (bot/pipeline.py, as for scheduled work)."""
+        after, changed = ctx.day.to_dict(), False
         if type(cmd) not in READ_ONLY:
             change = pipeline.Change(ctx.sender, msg.text.strip()[:500], reply.audit_kind, reply.undo)
             changes = pipeline.record(uow, ctx, before, change, after)
             changed = after != before or any(t in REGISTER_TABLES for t, _, _ in changes)
-            moved = any(t in REMINDER_TABLES for t, _, _ in changes)
         queue_moved = before["queue"] != after["queue"] or before["assigned"] != after["assigned"]
         replies = self._answer(msg, ctx, cmd, reply, queue_moved,
                                announce=msg.private and changed and not reply.private)
-        return self.outbox.write(uow, replies, ctx.now, numbered=True), moved
+        return self.outbox.write(uow, replies, ctx.now, numbered=True)
 
     def _answer(self, msg: Incoming, ctx: Ctx, cmd, reply: Reply, moved: bool, announce: bool) -> list[Outgoing]:
         """The command's reply (with 下一位 when the queue moved) and the messages it sends besides.

@@ -51,7 +51,8 @@ def record(uow: UnitOfWork, ctx: Ctx, before: dict, change: Change, after: dict 
                                                                   ctx.reasons or [T.NO_CHANGE], change.kind, undo))
         for target in change.undone:
             target.undone_by = audit_id
-    uow.projects.save_state(ctx.project, ctx.saved_day())     # (the day's counts live in the receptions table)
+    # (the day's counts live in the receptions table; a reminder come sooner tells the other processes)
+    uow.projects.save_state(ctx.project, ctx.saved_day(), sooner=uow.reminders.sooner)
     return changes
 
 

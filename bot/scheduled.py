@@ -46,6 +46,13 @@ def earliest(*times: datetime | None) -> datetime | None:
     return min((t for t in times if t is not None), default=None)
 
 
+class Known(NamedTuple):
+    """A project's next due time as this process knows it, under the project's due_version then: a process
+    that brings a reminder sooner bumps the version (bot/pipeline.record), so the others read again."""
+    version: int
+    at: datetime | None
+
+
 class Step(NamedTuple):
     """One scheduled step: the time it fell due, and whether a customer reminder / a nudge is due by
     then (when not, the step leaves its query out)."""
@@ -74,47 +81,73 @@ class Scheduled:
         self.uows, self.projects, self.worker = uows, projects, worker
         self.outbox = Outbox(uows, worker, {n: p.tz for n, p in projects.items()})
         self.continuous = False     # True: late work is a bot that never stopped (`replay`), not downtime
-        self.next_due: dict[str, datetime | None] = {}  # project → its next due time as last read here (a hint)
+        self.known: dict[str, Known] = {}     # project → its next due time as last read or moved here
 
-    # ---- the next due time, kept in memory (a hint: the command's locked transaction runs `due_in`) ----
+    # ---- the next due time, kept in memory ------------------------------------------------------------
     def maybe_due(self, name: str, now: datetime) -> bool:
         """Whether a command must first run the batched catch-up: the project's next due time, as this
-        process last read it, is unknown or ≤ now. Work another process made due sooner is still run by
-        the command's own locked transaction (`due_in`), and the sweep reads the time afresh."""
-        if name not in self.next_due:
-            return True
-        t = self.next_due[name]
-        return t is not None and t <= now
+        process last read or moved it, is unknown or ≤ now. (Inside the command's transaction `fresh`
+        also checks that no other process brought a reminder sooner since.)"""
+        known = self.known.get(name)
+        return known is None or (known.at is not None and known.at <= now)
 
-    def next_after(self, uow: UnitOfWork, row: m.Project, moved: bool) -> datetime | None:
+    def fresh(self, row: m.Project, now: datetime) -> bool:
+        """Under the project's lock: the time kept here is still right (its due_version is the row's:
+        no process brought a reminder sooner since) and nothing is due by `now`."""
+        known = self.known.get(row.name)
+        return known is not None and known.version == row.due_version and (known.at is None or known.at > now)
+
+    def due_before(self, uow: UnitOfWork, row: m.Project, now: datetime) -> tuple[list[Outgoing], datetime | None]:
+        """Inside a command's transaction (project locked), before the command: what fell due since
+        (a few steps), and the project's next due time after them. With the time kept here still fresh,
+        no statement."""
+        if self.fresh(row, now):
+            return [], self.known[row.name].at
+        return self._steps(uow, row, now, Skipped(), BATCH)
+
+    def next_after(self, uow: UnitOfWork, row: m.Project, before: datetime | None) -> datetime | None:
         """Inside a command's transaction, after it ran: the project's next due time, kept once it commits.
-        `moved`: reminders may have changed (one statement); otherwise the hint so far, or the project's
-        next opening or summary if sooner."""
-        if moved or row.name not in self.next_due:
+        From the time before the command and how it moved the reminder times (uow.reminders), with no
+        statement; read afresh (one statement) when the command took away a time that may have been the
+        soonest, or set one whose former time it did not know."""
+        moved = uow.reminders
+        if moved.unknown or (moved.soonest_cleared is not None and (before is None or moved.soonest_cleared <= before)):
             return first_due(uow, row.id, row.next_open_at, row.next_summary_at)
-        return earliest(self.next_due[row.name], row.next_open_at, row.next_summary_at)
+        return earliest(before, moved.soonest_set, row.next_open_at, row.next_summary_at)
+
+    def keep(self, row: m.Project, at: datetime | None) -> None:
+        """After a commit: the project's next due time, under the due_version the row now has."""
+        self.known[row.name] = Known(row.due_version, at)
+
+    def forget(self, name: str) -> None:
+        self.known.pop(name, None)
 
     def run_due(self, now: datetime, only: str | None = None) -> list[Outgoing]:
         """Run every job due by `now`, in time order, each at the time it fell due, BATCH steps per
         transaction; a catch-up that skipped stale announcements ends with one line to the group.
         Which projects have anything due: one statement over them all."""
         out: list[Outgoing] = []
-        due = self.due_times() if only is None else {only: self.first_due(only)}
+        due = self.due_times(only)
         for name in ([only] if only else list(self.projects)):
-            out += self._catch_up(name, now, due.get(name))
+            if name in due:
+                out += self._catch_up(name, now, due[name])
         return out
 
-    def due_times(self) -> dict[str, datetime | None]:
-        """Every project's next due time, in one read-only statement (indexed minimums per project)."""
+    def due_times(self, only: str | None = None) -> dict[str, Known]:
+        """Every project's (or only one's) next due time and due_version, in one read-only statement
+        (indexed minimums per project)."""
         with self.uows(readonly=True) as uow:
-            return {name: earliest(*times) for name, *times in uow.projects.schedules()}
+            if only is not None:
+                p = uow.projects.schedule_of(only)
+                return {} if p is None else {only: Known(p[3], first_due(uow, *p[:3]))}
+            return {name: Known(version, earliest(*times)) for name, version, *times in uow.projects.schedules()}
 
-    def _catch_up(self, name: str, now: datetime, t: datetime | None) -> list[Outgoing]:
-        """The project's due work from `t` (its next due time) on, BATCH steps per transaction."""
+    def _catch_up(self, name: str, now: datetime, known: Known) -> list[Outgoing]:
+        """The project's due work from its next due time on, BATCH steps per transaction."""
         out: list[Outgoing] = []
-        skipped, first = Skipped(), t
+        skipped, first, t = Skipped(), known.at, known.at
+        self.known[name] = known                # (what a command reads: bot/app.py `_run`)
         for batch in range(MAX_STEPS // BATCH):
-            self.next_due[name] = t             # (the hint a command reads: bot/app.py `_run`)
             if t is None or t > now:
                 break
             with self.uows() as uow:
@@ -127,13 +160,14 @@ class Scheduled:
                     assert first is not None
                     out += self._catch_up_line(uow, row, first, now, out, skipped)
                 uow.commit()
+                self.keep(row, t)
         return out
 
     def first_due(self, name: str, uow: UnitOfWork | None = None) -> datetime | None:
         """When the project's next scheduled work falls due (idle sweeps take no write lock)."""
         with (self.uows(readonly=True) if uow is None else nullcontext(uow)) as u:
             p = u.projects.schedule_of(name)
-            return first_due(u, *p) if p else None
+            return first_due(u, *p[:3]) if p else None
 
     def behind(self, name: str, now: datetime) -> timedelta:
         """How far the project's scheduled work lags `now` (zero when nothing is late)."""

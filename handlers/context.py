@@ -185,7 +185,7 @@ class Ctx:
         if row.id is None:
             self.uow.flush()            # the caller (and the facts below) need the new row's id
         for fact in cr.facts_of_change(before, c, self.now):
-            self.uow.facts.add(self.project.id, row.id, fact)
+            self.uow.facts.add(self.project.id, row.id, fact, first=before is None)
         return row
 
     def same_name_rival(self, name: str, me: str) -> str | None:

@@ -45,6 +45,7 @@ class Project(Base):
     next_open_at: Mapped[datetime | None]
     next_summary_at: Mapped[datetime | None]
     roster_version: Mapped[int] = mapped_column(default=0, server_default="0")   # +1 with every member change
+    due_version: Mapped[int] = mapped_column(default=0, server_default="0")  # +1 when a reminder comes sooner
 
 
 class Member(Base):

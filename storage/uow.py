@@ -49,6 +49,49 @@ class Savepoint(Protocol):
     def rollback(self) -> None: ...
 
 
+class Reminders:
+    """How the reminder times (customers.due_at, receptions.nudge_at) moved in one unit of work: the soonest
+    time set, the soonest time taken away (a reminder cleared or moved), whether a row's former time was not
+    known (then only a fresh read tells the project's next due time: bot/scheduled.py), and whether any
+    row now falls due sooner than it did (a new one, or moved earlier: other processes must read again)."""
+
+    COLUMNS = {"customers": "due_at", "receptions": "nudge_at"}
+
+    def __init__(self):
+        self.soonest_set: datetime | None = None
+        self.soonest_cleared: datetime | None = None
+        self.unknown = False
+        self.sooner = False
+
+    def note(self, obj, state: str) -> None:
+        """`obj` is about to be flushed: `state` is "new", "dirty" or "deleted"."""
+        col = self.COLUMNS.get(getattr(obj, "__tablename__", ""))
+        if col is None:
+            return
+        if state == "new":
+            self.set(getattr(obj, col))
+            self.sooner = self.sooner or getattr(obj, col) is not None
+            return
+        hist = inspect(obj).attrs[col].history
+        if state == "deleted":
+            self.cleared(hist.deleted[0] if hist.deleted else getattr(obj, col))
+        elif hist.added or hist.deleted:
+            new, old = (hist.added or [None])[0], (hist.deleted or [None])[0]
+            self.set(new)
+            self.cleared(old)
+            if not hist.deleted:
+                self.unknown = True     # set without its former value loaded: the former is not known
+            self.sooner = self.sooner or (new is not None and (old is None or new < old))
+
+    def set(self, t: datetime | None) -> None:
+        if t is not None and (self.soonest_set is None or t < self.soonest_set):
+            self.soonest_set = t
+
+    def cleared(self, t: datetime | None) -> None:
+        if t is not None and (self.soonest_cleared is None or t < self.soonest_cleared):
+            self.soonest_cleared = t
+
+
 class Duplicate(Exception):
     """This platform event was handled before."""
 
@@ -81,6 +124,7 @@ class UnitOfWork:
         self._images: dict[tuple[str, int], dict] = {}
         self._new: list = []
         self.roster_changed = False     # a member was added, changed or removed in this transaction
+        self.reminders = Reminders()    # how reminder times moved in this transaction (bot/scheduled.py)
         event.listen(self.session, "before_flush", self._before_flush)
         self.session.begin()
         s = self.session
@@ -92,7 +136,11 @@ class UnitOfWork:
         return self
 
     def _before_flush(self, session, _ctx, _instances) -> None:
-        """Remember the first before-image of every tracked row this unit of work touches."""
+        """Remember the first before-image of every tracked row this unit of work touches, and how the
+        reminder times moved."""
+        for state, objs in (("new", session.new), ("dirty", session.dirty), ("deleted", session.deleted)):
+            for obj in objs:
+                self.reminders.note(obj, state)
         for obj in list(session.dirty) + list(session.deleted):
             table = getattr(obj, "__tablename__", None)
             if table not in TRACKED or obj in self._new or (table, obj.id) in self._images:
@@ -136,6 +184,7 @@ class UnitOfWork:
         """Start a new change set inside the same transaction (scheduled work before a command)."""
         self.session.flush()
         self._images, self._new = {}, []
+        self.reminders = Reminders()
 
     def commit(self) -> None:
         self.session.commit()

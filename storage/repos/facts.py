@@ -15,11 +15,12 @@ class Facts:
     def __init__(self, s: Session):
         self.s = s
 
-    def add(self, project_id: int, customer_id: int, fact: Fact) -> None:
-        """Append `fact` once (the same customer, kind and time is the same fact)."""
+    def add(self, project_id: int, customer_id: int, fact: Fact, first: bool = False) -> None:
+        """Append `fact` once (the same customer, kind and time is the same fact); `first`: the customer's
+        row was created in this transaction, so it has no facts yet."""
         F = m.Fact
-        seen = self.s.scalar(select(F.id).where(F.customer_id == customer_id, F.kind == fact.kind, F.at == fact.at))
-        if seen is None:
+        if first or self.s.scalar(select(F.id).where(F.customer_id == customer_id, F.kind == fact.kind,
+                                                     F.at == fact.at)) is None:
             self.s.add(F(project_id=project_id, customer_id=customer_id, kind=fact.kind, member=fact.member,
                          at=fact.at))
 

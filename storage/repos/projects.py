@@ -13,7 +13,7 @@ from storage.repos.dialect import insert_or_update, insert_unless_taken
 
 P, B = m.Project, m.ChatBinding
 _SAVE_STATE = (update(cast(Table, P.__table__)).where(P.__table__.c.id == bindparam("row_id"))     # built once
-               .values(state=bindparam("new_state")))
+               .values(state=bindparam("new_state"), due_version=bindparam("new_due_version")))
 
 
 class Projects:
@@ -42,12 +42,16 @@ class Projects:
             self._ids[name] = row.id
         return row
 
-    def save_state(self, row: m.Project, state: dict) -> None:
-        """The day's state (unless unchanged), with one prebuilt UPDATE on the session's connection;
-        the row then holds it as written (the ORM flushes nothing more for it)."""
-        if state != row.state:
-            self.s.connection().execute(_SAVE_STATE, {"row_id": row.id, "new_state": state})
+    def save_state(self, row: m.Project, state: dict, sooner: bool = False) -> None:
+        """The day's state (unless unchanged) and, `sooner`: a reminder now falls due sooner than it did,
+        the project's due_version + 1 (bot/scheduled.py), with one prebuilt UPDATE on the session's
+        connection; the row then holds them as written (the ORM flushes nothing more for it)."""
+        if state != row.state or sooner:
+            version = row.due_version + 1 if sooner else row.due_version
+            self.s.connection().execute(_SAVE_STATE, {"row_id": row.id, "new_state": state,
+                                                      "new_due_version": version})
             set_committed_value(row, "state", state)
+            set_committed_value(row, "due_version", version)
 
     def id_of(self, name: str) -> int | None:
         """The project's id; no statement for the project this unit of work has locked (every command's)."""
@@ -56,8 +60,9 @@ class Projects:
         return self.s.scalar(select(P.id).where(P.name == name))
 
     def schedule_of(self, name: str):
-        """(id, next_open_at, next_summary_at) of the project, or None."""
-        return self.s.execute(select(P.id, P.next_open_at, P.next_summary_at).where(P.name == name)).first()
+        """(id, next_open_at, next_summary_at, due_version) of the project, or None."""
+        return self.s.execute(select(P.id, P.next_open_at, P.next_summary_at, P.due_version)
+                              .where(P.name == name)).first()
 
     def earliest_reminders(self, project_id: int) -> tuple[datetime | None, datetime | None]:
         """(earliest customer reminder, earliest reception nudge): one statement on indexed columns."""
@@ -66,13 +71,14 @@ class Projects:
             select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id).scalar_subquery(),
         )).one()))
 
-    def schedules(self) -> list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None]]:
-        """Every project's (name, next opening, next 日报, earliest customer reminder, earliest nudge): one
-        statement for all projects, two indexed minimums each (the idle sweep is this statement alone)."""
+    def schedules(self) -> list[tuple[str, int, datetime | None, datetime | None, datetime | None, datetime | None]]:
+        """Every project's (name, due_version, next opening, next 日报, earliest customer reminder, earliest
+        nudge): one statement for all projects, two indexed minimums each (the idle sweep is this statement
+        alone)."""
         cust = select(func.min(m.Customer.due_at)).where(m.Customer.project_id == P.id).scalar_subquery()
         nudge = select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == P.id).scalar_subquery()
-        return [(r[0], r[1], r[2], r[3], r[4])
-                for r in self.s.execute(select(P.name, P.next_open_at, P.next_summary_at, cust, nudge))]
+        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in self.s.execute(
+            select(P.name, P.due_version, P.next_open_at, P.next_summary_at, cust, nudge))]
 
     # ---- chats ------------------------------------------------------------------------------
     def binding(self, platform: str, chat_id: str) -> m.ChatBinding | None:

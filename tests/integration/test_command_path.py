@@ -112,3 +112,51 @@ def test_starting_again_with_the_same_config_changes_no_row(db_url, config_file)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name, roster_version, state FROM projects")).all() == first
     engine.dispose()
+
+
+def _probes(app) -> list[str]:
+    seen: list[str] = []
+    event.listen(app.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def test_commands_with_the_next_due_time_kept_run_no_probe(two):
+    a, _ = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    say(a, "李四", "签到", "2026-11-27 09:01")
+    seen = _probes(a)
+    say(a, "王五", "签到", "2026-11-27 09:02")
+    say(a, "李四", "到访 陈明 13812345678", "2026-11-27 09:03")     # a nudge and a customer reminder, set
+    say(a, "李四", "跟进 13812345678 电话", "2026-11-27 09:04")     # the reminder moves later: nothing sooner
+    assert seen and not [s for s in seen if "min(" in s]
+
+
+def test_ending_the_soonest_reception_reads_the_next_due_time_again(two):
+    a, _ = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    for who in ("李四", "王五"):
+        say(a, who, "签到", "2026-11-27 09:01")
+    say(a, "李四", "接待", "2026-11-27 09:05")                 # nudge at 11:05
+    say(a, "王五", "接待", "2026-11-27 09:10")                 # nudge at 11:10
+    seen = _probes(a)
+    say(a, "李四", "送客", "2026-11-27 09:20")                 # the soonest nudge is gone
+    assert len([s for s in seen if "min(" in s]) == 1
+    assert a.scheduled.known[P].at == at("2026-11-27 11:10")
+    out = say(a, "王五", "轮排", "2026-11-27 11:11")
+    assert any(t.startswith(T.NUDGE.format(minutes=120, since="09:10")[:10]) for t in out)
+
+
+def test_a_reminder_brought_sooner_bumps_the_due_version_and_one_moved_later_does_not(two):
+    a, b = two
+    say(a, "张经理", "/开班", "2026-11-27 09:00")
+    say(a, "李四", "签到", "2026-11-27 09:01")
+    v0 = a.scheduled.known[P].version
+    say(a, "李四", "到访 陈明 13812345678", "2026-11-27 09:03")
+    v1 = a.scheduled.known[P].version
+    say(a, "李四", "跟进 13812345678 电话", "2026-11-27 09:30")
+    assert (v1, a.scheduled.known[P].version) == (v0 + 1, v1)
+    seen = _probes(b)                                          # b kept nothing: it reads once, then keeps it
+    say(b, "李四", "轮排", "2026-11-27 09:31")
+    say(b, "李四", "轮排", "2026-11-27 09:32")
+    assert b.scheduled.known[P] == a.scheduled.known[P]
+    assert len([s for s in seen if "min(" in s]) == 1

@@ -16,6 +16,7 @@ from bot.bootstrap import TYPED_NAMES
 from bot.clock import FakeClock
 from bot.config import project_settings
 from bot.config_sync import sync
+from bot.scheduled import first_due
 from handlers.messages import Incoming
 from handlers.state_view import dump
 from storage import models as m
@@ -68,6 +69,18 @@ def check_invariants(app, now):
         assert c["owner"] is None or c["owner"] in MEMBERS
     if state["next"] is not None:
         assert next(q for q in state["queue"] if q["name"] == state["next"])["presence"] == "available"
+    check_next_due_kept(app)
+
+
+def check_next_due_kept(app):
+    """The next due time a process keeps (issue 23: no probe per command) is never later than the real
+    one, so nothing that falls due waits for the sweep; it may be earlier (one probe then reads it again)."""
+    known = app.scheduled.known.get(P)
+    with UnitOfWork(app.engine, readonly=True) as uow:
+        pid, open_at, summary_at, version = uow.projects.schedule_of(P)
+        real = first_due(uow, pid, open_at, summary_at)
+    if known is not None and known.version == version:
+        assert real is None or (known.at is not None and known.at <= real), (known, real)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -64,7 +64,7 @@ def test_every_project_s_next_due_time_comes_from_one_statement(engine):
     sched = Scheduled(Units(engine), {}, "test")
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
-    due = sched.due_times()
+    due = {name: known.at for name, known in sched.due_times().items()}
     assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
     assert due == {"甲": NOW + timedelta(hours=5), "乙": NOW + timedelta(hours=1), "丙": None,
                    "丁": NOW + timedelta(minutes=20)}

@@ -15,7 +15,7 @@ from rules.enums import MANAGES, Category, CustomerStatus
 from rules.queue import DayFacts
 from storage import models as m
 from storage.repos.customers import DUE_COLUMNS, DueCustomer, Rescheduled
-from storage.uow import Duplicate
+from storage.uow import Duplicate, Reminders
 
 
 def _fill(row, ids) -> None:
@@ -232,8 +232,11 @@ class FakeDeals(_Rows):
 class FakeFacts(_Rows):
     """Dated facts (registrations, lapses): appended once per customer, kind and time."""
 
-    def add(self, project_id: int, customer_id: int, fact) -> None:
-        if not self.where(customer_id=customer_id, kind=fact.kind, at=fact.at):
+    def add(self, project_id: int, customer_id: int, fact, first: bool = False) -> None:
+        seen = self.where(customer_id=customer_id, kind=fact.kind, at=fact.at)
+        if first and self.where(customer_id=customer_id):
+            raise AssertionError(f"customer {customer_id} is not new: it has facts already")
+        if not seen:
             super().add(m.Fact(project_id=project_id, customer_id=customer_id, kind=fact.kind, member=fact.member,
                                at=fact.at))
 
@@ -276,14 +279,16 @@ class FakeProjects(_Rows):
         self.chats: dict[tuple[str, str], m.ChatBinding] = {}
 
     def add(self, row: m.Project) -> m.Project:
-        row.roster_version = row.roster_version or 0        # (the column's server default)
+        row.roster_version = row.roster_version or 0        # (the columns' server defaults)
+        row.due_version = row.due_version or 0
         return super().add(row)
 
     def named(self, name: str) -> m.Project | None:
         return next(iter(self.where(name=name)), None)
 
-    def save_state(self, row: m.Project, state: dict) -> None:
+    def save_state(self, row: m.Project, state: dict, sooner: bool = False) -> None:
         row.state = state
+        row.due_version += 1 if sooner else 0
 
     def locked(self, name: str, for_update: bool) -> m.Project | None:
         return self.named(name)
@@ -303,11 +308,12 @@ class FakeProjects(_Rows):
         return self.get(b.project_id).name if b else None
 
     def schedules(self) -> list[tuple]:
-        return [(p.name, p.next_open_at, p.next_summary_at, *self.earliest_reminders(p.id)) for p in self.rows]
+        return [(p.name, p.due_version, p.next_open_at, p.next_summary_at, *self.earliest_reminders(p.id))
+                for p in self.rows]
 
     def schedule_of(self, name: str):
         row = self.named(name)
-        return (row.id, row.next_open_at, row.next_summary_at) if row else None
+        return (row.id, row.next_open_at, row.next_summary_at, row.due_version) if row else None
 
     def earliest_reminders(self, project_id: int) -> tuple[datetime | None, datetime | None]:
         cust = [r.due_at for r in self._customers.where(project_id=project_id) if r.due_at is not None]
@@ -536,6 +542,26 @@ class FakeUnitOfWork:
 
     def forget_changes(self) -> None:
         pass
+
+    @property
+    def reminders(self) -> Reminders:
+        """As the unit of work's: how reminder times moved since it began (the rows against the snapshot)."""
+        r = Reminders()
+        if self._saved is None:
+            r.unknown = True
+            return r
+        for table, col in ((self.customers, "due_at"), (self.receptions, "nudge_at")):
+            before = {id(row): img[col] for t, rows in self._saved if t is table for row, img in rows}
+            now = {id(row): getattr(row, col) for row in table.rows}
+            for key, t in now.items():
+                if key not in before or before[key] != t:
+                    r.set(t)
+                    r.cleared(before.get(key))
+                    r.sooner = r.sooner or (t is not None and (before.get(key) is None or t < before[key]))
+            for key, t in before.items():
+                if key not in now:
+                    r.cleared(t)
+        return r
 
 
 class FakeUnits:
