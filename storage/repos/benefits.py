@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage import models as m
 
 B, A, RL = m.BenefitRow, m.Away, m.Relative
+_AWAY_OPEN = (select(A).where(A.project_id == bindparam("pid"), A.member == bindparam("member"), A.ended_at.is_(None))
+              .order_by(A.id.desc()))       # (签到 and every presence change look: built once)
 
 
 class Relatives:
@@ -61,8 +63,7 @@ class Aways:
         return row
 
     def open_of(self, project_id: int, member: str) -> m.Away | None:
-        return self.s.scalars(select(A).where(A.project_id == project_id, A.member == member,
-                                              A.ended_at.is_(None)).order_by(A.id.desc())).first()
+        return self.s.scalars(_AWAY_OPEN, {"pid": project_id, "member": member}).first()
 
     def on_day(self, project_id: int, day: date) -> list[m.Away]:
         return list(self.s.scalars(select(A).where(A.project_id == project_id, A.day == day).order_by(A.id)))

@@ -56,6 +56,14 @@ _RESCHEDULE = (update(_T).where(_T.c.id == bindparam("cid"))
                .values(due_at=bindparam("due"), due_stage=bindparam("stage"), lapse_due_at=bindparam("lapse")))
 
 
+# the command path's statements, built once (a statement built per call costs more than running it)
+_BY_PHONE = (select(C).where(C.id.in_(union_all(                 # (both lookups indexed: no OR)
+    select(C.id).where(C.project_id == bindparam("pid"), C.phone == bindparam("phone")),
+    select(CP.customer_id).where(CP.project_id == bindparam("pid"), CP.phone == bindparam("phone")))))
+    .order_by((C.phone == bindparam("phone")).desc()).limit(1))
+_NAMED = select(C).where(C.project_id == bindparam("pid"), C.name == bindparam("name"))
+
+
 class Customers:
     def __init__(self, s: Session):
         self.s = s
@@ -70,9 +78,7 @@ class Customers:
     def by_phone(self, project_id: int, phone: str) -> m.Customer | None:
         """The customer with this phone, their first or a further one (RULES §5.5): one statement, the
         first phone before a further one (each is unique in the project)."""
-        ids = union_all(select(C.id).where(C.project_id == project_id, C.phone == phone),      # (both indexed:
-                        select(CP.customer_id).where(CP.project_id == project_id, CP.phone == phone))  # no OR)
-        return self.s.scalars(select(C).where(C.id.in_(ids)).order_by((C.phone == phone).desc()).limit(1)).first()
+        return self.s.scalars(_BY_PHONE, {"pid": project_id, "phone": phone}).first()
 
     def phones_of(self, customer_id: int) -> list[str]:
         """The customer's further phones, in the order they were added."""
@@ -90,7 +96,7 @@ class Customers:
         self.s.flush()
 
     def named(self, project_id: int, name: str) -> list[m.Customer]:
-        return list(self.s.scalars(select(C).where(C.project_id == project_id, C.name == name)))
+        return list(self.s.scalars(_NAMED, {"pid": project_id, "name": name}))
 
     def by_phone_parts(self, project_id: int, prefix: str, suffix: str) -> list[m.Customer]:
         """Customers whose phone starts with `prefix` and ends with `suffix` (digits only)."""

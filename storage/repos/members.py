@@ -1,7 +1,9 @@
 """Members: the roster, managers, and the platform accounts that speak for them."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from functools import cache
+
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from rules.enums import MANAGES
@@ -48,9 +50,7 @@ class Members:
 
     def linked_to(self, platform: str, account: str) -> list[tuple[m.Member, str]]:
         """(member, project name) of the active members this platform account speaks for."""
-        q = select(Mb, m.Project.name).join(m.Project, m.Project.id == Mb.project_id).where(
-            _account(platform) == account, Mb.active.is_(True))
-        return list(self.s.execute(q))
+        return list(self.s.execute(_linked_to(platform), {"account": account}))
 
     def account_of(self, platform: str, project: str, name: str) -> str | None:
         return self.s.scalar(select(_account(platform)).join(m.Project, m.Project.id == Mb.project_id).where(
@@ -67,3 +67,10 @@ class Members:
 
 def _account(platform: str):
     return getattr(Mb, f"{platform}_id")
+
+
+@cache
+def _linked_to(platform: str):
+    """Who an account speaks for (every first message of a sender looks): built once per platform."""
+    return select(Mb, m.Project.name).join(m.Project, m.Project.id == Mb.project_id).where(
+        _account(platform) == bindparam("account"), Mb.active.is_(True))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -11,6 +11,8 @@ from storage.repos.dialect import insert_many_unless_taken, insert_unless_taken
 from storage.repos.results import rowcount
 
 Ob = m.Outbox
+_MARK_ALL_SENT = update(Ob).where(Ob.sent_at.is_(None)).values(sent_at=bindparam("now"))     # built once: every
+_MARK_SENT = _MARK_ALL_SENT.where(Ob.key.in_(bindparam("keys", expanding=True)))          # reply is marked
 
 
 class OutboxRows:
@@ -46,10 +48,10 @@ class OutboxRows:
                                    .values(failed_at=now))) > 0
 
     def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
-        q = update(Ob).where(Ob.sent_at.is_(None))
-        if keys is not None:
-            q = q.where(Ob.key.in_(keys))
-        self.s.execute(q.values(sent_at=now))
+        if keys is None:
+            self.s.execute(_MARK_ALL_SENT, {"now": now})
+        else:
+            self.s.execute(_MARK_SENT, {"now": now, "keys": keys})
 
     def unsent(self, keys: list[str]) -> list[m.Outbox]:
         return list(self.s.scalars(select(Ob).where(Ob.key.in_(keys), Ob.sent_at.is_(None))))

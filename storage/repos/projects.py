@@ -12,6 +12,14 @@ from storage import models as m
 from storage.repos.dialect import insert_or_update, insert_unless_taken
 
 P, B = m.Project, m.ChatBinding
+# the command path's statements, built once (a statement built per call costs more than running it)
+_LOCKED = select(P).where(P.name == bindparam("name"))
+_LOCKED_FOR_UPDATE = _LOCKED.with_for_update()
+_EARLIEST = select(
+    select(func.min(m.Customer.due_at)).where(m.Customer.project_id == bindparam("pid")).scalar_subquery(),
+    select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == bindparam("pid")).scalar_subquery())
+_NAME_OF_CHAT = select(P.name).join(B, B.project_id == P.id).where(B.platform == bindparam("platform"),
+                                                                      B.chat_id == bindparam("chat_id"))
 _SAVE_STATE = (update(cast(Table, P.__table__)).where(P.__table__.c.id == bindparam("row_id"))     # built once
                .values(state=bindparam("new_state"), due_version=bindparam("new_due_version")))
 
@@ -36,8 +44,7 @@ class Projects:
 
     def locked(self, name: str, for_update: bool) -> m.Project | None:
         """The project's row; `for_update`: locked for this transaction (PostgreSQL)."""
-        q = select(P).where(P.name == name)
-        row = self.s.scalars(q.with_for_update() if for_update else q).first()
+        row = self.s.scalars(_LOCKED_FOR_UPDATE if for_update else _LOCKED, {"name": name}).first()
         if row is not None:
             self._ids[name] = row.id
         return row
@@ -66,10 +73,7 @@ class Projects:
 
     def earliest_reminders(self, project_id: int) -> tuple[datetime | None, datetime | None]:
         """(earliest customer reminder, earliest reception nudge): one statement on indexed columns."""
-        return cast(tuple[datetime | None, datetime | None], tuple(self.s.execute(select(
-            select(func.min(m.Customer.due_at)).where(m.Customer.project_id == project_id).scalar_subquery(),
-            select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == project_id).scalar_subquery(),
-        )).one()))
+        return cast(tuple[datetime | None, datetime | None], tuple(self.s.execute(_EARLIEST, {"pid": project_id}).one()))
 
     def schedules(self) -> list[tuple[str, int, datetime | None, datetime | None, datetime | None, datetime | None]]:
         """Every project's (name, due_version, next opening, next 日报, earliest customer reminder, earliest
@@ -88,8 +92,7 @@ class Projects:
         self.s.add(B(platform=platform, chat_id=chat_id, project_id=project_id))
 
     def name_of_chat(self, platform: str, chat_id: str) -> str | None:
-        return self.s.scalar(select(P.name).join(B, B.project_id == P.id)
-                             .where(B.platform == platform, B.chat_id == chat_id))
+        return self.s.scalar(_NAME_OF_CHAT, {"platform": platform, "chat_id": chat_id})
 
     def chats_of(self, platform: str, project: str) -> list[str]:
         return list(self.s.scalars(select(B.chat_id).join(P, P.id == B.project_id).where(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from rules.enums import Category
@@ -11,6 +11,11 @@ from rules.queue import DayFacts
 from storage import models as m
 
 R = m.Reception
+# the command path's statements, built once (a statement built per call costs more than running it)
+_OPEN_OF = select(R).where(R.project_id == bindparam("pid"), R.member == bindparam("member"),
+                           R.ended_at.is_(None)).order_by(R.id)
+_FACTS_OF_DAY = (select(R.id, R.member, R.counted_for, R.ended_at)
+                 .where(R.project_id == bindparam("pid"), R.day == bindparam("day")).order_by(R.id))
 
 
 class Receptions:
@@ -29,8 +34,7 @@ class Receptions:
         return list(self.s.scalars(select(R).where(R.customer_id == customer_id).order_by(R.id)))
 
     def open_of(self, project_id: int, member: str) -> list[m.Reception]:
-        return list(self.s.scalars(select(R).where(
-            R.project_id == project_id, R.member == member, R.ended_at.is_(None)).order_by(R.id)))
+        return list(self.s.scalars(_OPEN_OF, {"pid": project_id, "member": member}))
 
     def open_of_customer(self, project_id: int, customer_id: int) -> m.Reception | None:
         return self.s.scalars(select(R).where(
@@ -49,9 +53,7 @@ class Receptions:
         query on ix_receptions_day): what the day's queue shows, from the rows themselves."""
         counted: dict[str, int] = {}
         open_: dict[str, list[int]] = {}
-        for rid, member, counted_for, ended_at in self.s.execute(select(R.id, R.member, R.counted_for, R.ended_at)
-                                                                  .where(R.project_id == project_id, R.day == day)
-                                                                  .order_by(R.id)):
+        for rid, member, counted_for, ended_at in self.s.execute(_FACTS_OF_DAY, {"pid": project_id, "day": day}):
             if counted_for:
                 counted[counted_for] = counted.get(counted_for, 0) + 1
             if ended_at is None:
