@@ -116,6 +116,7 @@ class UnitOfWork:
         if readonly not in factories:
             bind = engine.execution_options(readonly=True) if readonly else engine
             factories[readonly] = sessionmaker(bind, expire_on_commit=False, autoflush=True)
+            event.listen(factories[readonly], "before_flush", _before_flush)    # (once, not per session)
         self._factory = factories[readonly]
         self.postgres = engine.dialect.name == "postgresql"
 
@@ -125,7 +126,7 @@ class UnitOfWork:
         self._new: list = []
         self.roster_changed = False     # a member was added, changed or removed in this transaction
         self.reminders = Reminders()    # how reminder times moved in this transaction (bot/scheduled.py)
-        event.listen(self.session, "before_flush", self._before_flush)
+        self.session.info["uow"] = self
         self.session.begin()
         s = self.session
         self.projects, self.events, self.members, self.links = Projects(s), Events(s), Members(s), Links(s)
@@ -221,6 +222,12 @@ class UnitOfWork:
             if obj is not None:
                 self.session.delete(obj)
                 self.session.flush()
+
+def _before_flush(session, ctx, instances) -> None:
+    uow = session.info.get("uow")
+    if uow is not None:
+        uow._before_flush(session, ctx, instances)
+
 
 def _before(obj: Base) -> dict:
     state = inspect(obj)
