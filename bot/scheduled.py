@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from bot import metrics, pipeline
@@ -82,6 +82,7 @@ class Scheduled:
         self.outbox = Outbox(uows, worker, {n: p.tz for n, p in projects.items()})
         self.continuous = False     # True: late work is a bot that never stopped (`replay`), not downtime
         self.known: dict[str, Known] = {}     # project → its next due time as last read or moved here
+        self._swept: dict[str, date] = {}     # project → the local day its stale messages were last dropped
 
     # ---- the next due time, kept in memory ------------------------------------------------------------
     def maybe_due(self, name: str, now: datetime) -> bool:
@@ -152,7 +153,10 @@ class Scheduled:
                 break
             with self.uows() as uow:
                 row = uow.lock_project(name)
-                if batch == 0 and not self.continuous:      # once per catch-up: what a killed process left
+                today = now.astimezone(self.projects[name].tz).date()
+                if batch == 0 and not self.continuous and self._swept.get(name) != today:
+                    # what a killed process left unsent from an earlier day: once a day per project (a row
+                    # becomes stale only at midnight; reclaim drops a stale row it meets in between)
                     skipped.dropped.update(self.outbox.drop_stale(uow, name, row.id, now))
                 done, t = self._steps(uow, row, now, skipped, BATCH)
                 out += done
@@ -161,6 +165,7 @@ class Scheduled:
                     out += self._catch_up_line(uow, row, first, now, out, skipped)
                 uow.commit()
                 self.keep(row, t)
+                self._swept[name] = today
         return out
 
     def first_due(self, name: str, uow: UnitOfWork | None = None) -> datetime | None:

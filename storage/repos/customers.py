@@ -56,6 +56,12 @@ _RESCHEDULE = (update(_T).where(_T.c.id == bindparam("cid"))
                .values(due_at=bindparam("due"), due_stage=bindparam("stage"), lapse_due_at=bindparam("lapse")))
 
 
+_TAKE_DUE = (update(_T).where(_T.c.id.in_(
+    select(_T.c.id).where(_T.c.project_id == bindparam("pid"), _T.c.due_at <= bindparam("now"))
+    .order_by(_T.c.due_at, _T.c.id).limit(bindparam("lim")).scalar_subquery()))
+    .values(due_at=None).returning(*(_T.c[c.key] for c in DUE_COLUMNS)))     # built once: every sweep step
+
+
 # the command path's statements, built once (a statement built per call costs more than running it)
 _BY_PHONE = (select(C).where(C.id.in_(union_all(                 # (both lookups indexed: no OR)
     select(C.id).where(C.project_id == bindparam("pid"), C.phone == bindparam("phone")),
@@ -117,11 +123,7 @@ class Customers:
         Plain rows: no ORM objects, no before-images (a reminder is never undone); a loaded object
         of a taken row is expired, so the session does not keep its old due time."""
         self.s.flush()                  # (the statement below bypasses the session)
-        t = _T
-        due = (select(t.c.id).where(t.c.project_id == project_id, t.c.due_at <= now)
-               .order_by(t.c.due_at, t.c.id).limit(limit).scalar_subquery())
-        rows = self.s.execute(update(t).where(t.c.id.in_(due)).values(due_at=None)
-                              .returning(*(t.c[c.key] for c in DUE_COLUMNS))).all()
+        rows = self.s.execute(_TAKE_DUE, {"pid": project_id, "now": now, "lim": limit}).all()
         # RETURNING has no order: a step runs at the earliest due time, so every row taken is due at that
         # one instant, in id order (as the index gives the ties)
         taken = sorted((DueCustomer(*r) for r in rows), key=lambda r: r.id)

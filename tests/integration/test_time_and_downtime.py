@@ -209,3 +209,16 @@ def test_an_event_is_refused_only_when_older_than_the_id_retention(app):
     assert app.handle(ok) and app.handle(old) == []
     presence = {q["name"]: q["presence"] for q in dump(app.engine, app.projects[P], now)["queue"]}
     assert presence["李四"] == "available" and presence["王五"] != "available"
+
+
+def test_stale_messages_are_looked_for_once_a_day_per_project_and_again_the_next_day(app):
+    looked: list[str] = []
+    event.listen(app.engine, "before_cursor_execute",
+                 lambda *a: looked.append(a[2]) if "outbox.kind" in a[2] and "count(" in a[2] else None)
+    say(app, "张经理", "/开班 李四 王五", "2026-11-20 09:00")       # the day's first catch-up: looked for
+    say(app, "李四", "接待", "2026-11-20 09:05")
+    say(app, "王五", "接待", "2026-11-20 09:10")
+    nudges = app.run_due(at("2026-11-20 11:06")) + app.run_due(at("2026-11-20 11:11"))   # two more catch-ups
+    assert len(nudges) == 2 and len(looked) == 1
+    app.run_due(at("2026-11-21 09:00"))                         # the next day's opening: looked for again
+    assert len(looked) == 2
