@@ -108,7 +108,8 @@ class ChangeFeed:
                         for n in conn.notifies(timeout=0.5):
                             self.notify(int(n.payload) if n.payload.isdigit() else None)
                 finally:
-                    raw.close()
+                    conn.close()                    # (not raw.close(): its pool reset would roll back on a
+                                                    # connection the server closed, and log a traceback)
             except Exception as e:                  # the server went away: listen again when it is back
                 log.warning("changes: LISTEN %s lost: %s", CHANNEL, e)
                 self._stop.wait(RETRY_S)

@@ -56,7 +56,21 @@ def month(db_url):
     migrate(engine)
     pid = generate(engine, "阳光花园", FIRST, 31, SALES, per_day=40)
     generate(engine, "别的项目", FIRST, 31, SALES, per_day=10, seed=9)       # must not leak in
+    _lapses_written_at_the_deadline(engine)
     return engine, pid
+
+
+def _lapses_written_at_the_deadline(engine) -> None:
+    """Every seventh active, owned record (of both projects) also has its lapse at its current deadline
+    written down, by its owner or a colleague: counted once, from the fact (the generator writes none)."""
+    C = m.Customer
+    with UnitOfWork(engine) as uow:
+        rows = uow.session.execute(select(C.id, C.project_id, C.owner, C.valid_until).where(
+            C.status == "active", C.owner.is_not(None)).order_by(C.id)).all()
+        uow.session.add_all([m.Fact(project_id=p, customer_id=c, kind="lapsed", at=until,
+                                    member=owner if i % 2 else SALES[i % len(SALES)])
+                             for i, (c, p, owner, until) in enumerate(rows[::7])])
+        uow.commit()
 
 
 @pytest.mark.parametrize("span", [(date(2026, 10, 1), date(2026, 10, 31)), (date(2026, 10, 8), date(2026, 10, 14)),
