@@ -11,9 +11,9 @@ BEGIN (IMMEDIATE on SQLite) · SELECT one row · UPDATE it · INSERT one row · 
 The target is: command p50 ≤ 3 × baseline p50 (printed as `TARGET command/bare-txn [db] …` lines).
 After each command its replies are marked sent, as an adapter does (timed apart: `mark_sent`).
 
-`--paced` replays the day with real gaps: the identity cache's clock follows the messages' own times
-(a sender who spoke more than WHO_TTL ago is looked up again, as in production, where messages are
-minutes apart) and the bench sleeps `--gap-ms` between messages (caches and pages cool down).
+`--paced` replays the day with real gaps: the bench sleeps `--gap-ms` between messages (caches and pages
+cool down). A sender's identity is remembered under the project's roster_version, however long ago they
+spoke (bot/identity.py), so the first message of each sender is the only lookup, as in production.
 
     .venv/bin/python bench/busy_day.py                       # default scale, SQLite then PostgreSQL
     .venv/bin/python bench/busy_day.py --paced --gap-ms 20
@@ -235,17 +235,6 @@ class Counter:
         self.txns += 1
 
 
-class PacedClock:
-    """The identity cache's clock in `--paced` runs: the current message's own time (bot/identity.py reads
-    time.monotonic for its WHO_TTL), so a lookup is reused only if its sender spoke within WHO_TTL."""
-
-    def __init__(self):
-        self.at = 0.0
-
-    def monotonic(self) -> float:
-        return self.at
-
-
 def resync_next(app, pname: str) -> str | None:
     with UnitOfWork(app.engine) as uow:
         row = uow.session.scalars(select(m.Project).where(m.Project.name == pname)).one()
@@ -264,10 +253,7 @@ def run_day(url: str, label: str, args) -> dict:
     setup_s = time.perf_counter() - t_setup
     counter = Counter(engine)
     split = Split(app)
-    paced = PacedClock() if args.paced else None
-    if paced:
-        import bot.identity
-        bot.identity.time = paced           # type: ignore[assignment]
+    paced = args.paced
     sims = [ProjectDay(i, pname, mgr, sales, args, rng, names, phones)
             for i, (pname, mgr, sales, _ids, _chat) in enumerate(plan)]
     gens = [s.events() for s in sims]
@@ -297,7 +283,6 @@ def run_day(url: str, label: str, args) -> dict:
         else:
             msg = Incoming("console", sender, body, at, project=pname, event_id=ev_id)
         if paced:
-            paced.at = at.timestamp()
             time.sleep(args.gap_ms / 1000)
         s0, x0 = counter.stmts, counter.txns
         if prof:
@@ -424,7 +409,7 @@ def main() -> int:
     ap.add_argument("--max-busy", type=int, default=3, help="at most this many salespeople busy per project")
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--paced", action="store_true",
-                    help="real gaps: the identity cache's clock follows the messages' times, and a sleep between")
+                    help="real gaps: a sleep between messages")
     ap.add_argument("--gap-ms", type=float, default=20.0, help="--paced: real sleep between messages (ms)")
     ap.add_argument("--pg-fsync", choices=["on", "off"], default="on")
     ap.add_argument("--max-problems", type=int, default=50)

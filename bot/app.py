@@ -139,11 +139,16 @@ class App:
         if parsed is None:
             return self._reply(msg, msg.project, T.PRIVATE_HINT, "hint") if msg.private else []
         verb, cmd = parsed
-        try:
-            project, sender = self._resolve(msg, cmd)
-        except Answered as a:
-            return a.replies
-        return self._run(msg, project, sender, verb, cmd)
+        for _ in range(2):                  # (again once: the sender's remembered identity no longer held)
+            try:
+                project, sender = self._resolve(msg, cmd)
+            except Answered as a:
+                return a.replies
+            try:
+                return self._run(msg, project, sender, verb, cmd)
+            except Unresolved:
+                log.info("the roster of %s changed since the sender was looked up: looking up again", project)
+        raise AssertionError("a sender looked up just now is taken as is")
 
     def _resolve(self, msg: Incoming, cmd) -> tuple[str, str]:
         """(project, member name) for the message (bot/identity.py); raises Answered otherwise."""
@@ -165,6 +170,8 @@ class App:
         now = msg.at.astimezone(ps.tz)
         with self.uows() as uow:
             row = uow.lock_project(project)
+            if not self.identities.holds(msg, row.roster_version):
+                raise Unresolved                # (nothing done yet: the unit of work rolls back)
             if msg.event_id and not _claimed(uow, msg.event_id, now):
                 metrics.COMMANDS.labels(verb.words[0], "duplicate").inc()
                 return Stored(late)
@@ -280,6 +287,10 @@ class App:
 
     def sent(self, keys: list[str]) -> set[str]:
         return self.outbox.sent(keys)
+
+
+class Unresolved(Exception):
+    """The sender's remembered identity is from before a member or chat change (another process's)."""
 
 
 class Rosters:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -146,8 +145,11 @@ def _claimant(claim: m.LinkClaim) -> str:
 
 
 # ---- who is speaking: the bus's identity step ------------------------------------------------
-WHO_TTL = 60.0
 Say = Callable[[Incoming, "str | None", str, str], list[Outgoing]]     # (msg, project, text, tag) → replies
+
+
+def _key(msg: Incoming) -> tuple:
+    return (msg.platform, msg.chat_id, msg.sender_id, msg.project)
 
 
 class Answered(Exception):
@@ -161,15 +163,17 @@ class Answered(Exception):
 class Identities:
     """(project, member name) of a message's sender; 「我是」 and /绑定 are answered here.
 
-    Platform lookups are remembered for WHO_TTL seconds (forgotten on 我是, /绑定, /成员, /确认);
-    a change made by another process shows after at most that long."""
+    Platform lookups are remembered under the roster_version of the sender's project, read with the
+    project's lock by the sender's next command (`holds`): a member or chat change in any process bumps
+    the version, and the sender is then looked up again (this process forgets them all on 我是, /绑定,
+    /成员, /确认)."""
 
     def __init__(self, uows: Units, projects: dict[str, ProjectSettings], outbox, say: Say,
                  typed_names: frozenset[str] = frozenset()):
         self.uows, self.projects, self.outbox, self.say = uows, projects, outbox, say
         self.typed_names = typed_names      # platforms whose sender id is the member's name (the console)
         self.default = next(iter(projects))
-        self._who: dict[tuple, tuple[tuple[str, str], float]] = {}
+        self._who: dict[tuple, list] = {}     # key → [(project, name), roster_version or None: not yet read]
         self._trusted = {(p.name, name, plat): uid for p in projects.values() for name, plat, uid in p.ids}
 
     def forget(self) -> None:
@@ -180,17 +184,30 @@ class Identities:
         (or answering 我是 and /绑定, which end here)."""
         if msg.platform in self.typed_names:
             return (msg.project or self.default), msg.sender_id
-        key = (msg.platform, msg.chat_id, msg.sender_id, msg.project)
+        key = _key(msg)
         hit = self._who.get(key)
-        if hit and hit[1] > time.monotonic() and not isinstance(cmd, c.Bind | c.WhoAmI):
+        if hit and not isinstance(cmd, c.Bind | c.WhoAmI):
             return hit[0]
         try:
             who = self._lookup(msg, cmd)
         except Answered:
             self._who.clear()
             raise
-        self._who[key] = (who, time.monotonic() + WHO_TTL)
+        self._who[key] = [who, None]
         return who
+
+    def holds(self, msg: Incoming, roster_version: int) -> bool:
+        """Under the lock of the project the sender resolved to: whether that still holds. A lookup made
+        just now is kept under the version read here; a remembered one holds while the version is the
+        same, else it is forgotten (the caller resolves the sender again)."""
+        hit = self._who.get(_key(msg)) if msg.platform not in self.typed_names else None
+        if hit is None or hit[1] == roster_version:
+            return True
+        if hit[1] is None:
+            hit[1] = roster_version
+            return True
+        del self._who[_key(msg)]
+        return False
 
     def name_of(self, msg: Incoming) -> str | None:
         if msg.platform in self.typed_names:

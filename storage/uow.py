@@ -16,6 +16,7 @@ from storage.models import (
     Away,
     Base,
     BenefitRow,
+    ChatBinding,
     Customer,
     CustomerPhone,
     Deal,
@@ -152,10 +153,13 @@ class UnitOfWork:
         self._roster_changes(session)
 
     def _roster_changes(self, session) -> None:
-        """A member added, changed or removed bumps its project's roster_version in the same transaction:
-        every process keeps the roster in memory until the version it reads with the project lock differs."""
+        """A member added, changed or removed, or a chat bound to a project (/绑定), bumps the project's
+        roster_version in the same transaction: every process keeps the roster and who its senders are
+        (bot/identity.py) in memory until the version it reads with the project lock differs."""
         changed = [*session.new, *(o for o in session.dirty if session.is_modified(o)), *session.deleted]
-        ids = {o.project_id for o in changed if isinstance(o, Member)}        # (an attribute set to its value: no)
+        ids = {o.project_id for o in changed if isinstance(o, Member | ChatBinding)}   # (set to its value: no)
+        ids |= {old for o in changed if isinstance(o, ChatBinding)                      # (a chat moved away)
+                for old in inspect(o).attrs.project_id.history.deleted}
         for project_id in sorted(i for i in ids if i is not None):
             session.connection().execute(update(Project).where(Project.id == project_id)
                                          .values(roster_version=Project.roster_version + 1))

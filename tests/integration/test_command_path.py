@@ -160,3 +160,57 @@ def test_a_reminder_brought_sooner_bumps_the_due_version_and_one_moved_later_doe
     say(b, "李四", "轮排", "2026-11-27 09:32")
     assert b.scheduled.known[P] == a.scheduled.known[P]
     assert len([s for s in seen if "min(" in s]) == 1
+
+
+def _feishu(app, sender: str, text: str, when: str, private: bool = False) -> list[str]:
+    return [o.text for o in app.handle(Incoming("feishu", sender, text, at(when), chat_id=None if private else "oc_1",
+                                                private=private))]
+
+
+@pytest.fixture
+def linked(two):
+    """李四's feishu account linked and the group bound, in process a."""
+    from bot.identity import issue_code
+    a, b = two
+    code = issue_code(a.engine, P, "张经理", at("2026-11-27 08:30"))
+    _feishu(a, "ou_boss", f"我是 张经理 {code}", "2026-11-27 08:31", private=True)
+    _feishu(a, "ou_boss", f"/绑定 {P}", "2026-11-27 08:32")
+    _feishu(a, "ou_li", "我是 李四", "2026-11-27 08:33", private=True)
+    _feishu(a, "ou_boss", "/确认 李四", "2026-11-27 08:34", private=True)
+    _feishu(a, "ou_boss", "/开班", "2026-11-27 09:00")
+    return a, b
+
+
+def test_a_remembered_sender_is_not_looked_up_again_however_long_ago(linked):
+    a, _ = linked
+    _feishu(a, "ou_li", "签到", "2026-11-27 09:01")
+    seen = _probes(a)
+    out = _feishu(a, "ou_li", "暂离", "2026-11-27 15:01")                  # hours later: still 李四
+    assert out and out[0].startswith("李四") and T.UNKNOWN_SENDER not in out
+    assert not [s for s in seen if "chat_bindings" in s or "members.feishu_id" in s]
+
+
+def test_a_sender_removed_by_another_process_is_looked_up_again_at_their_next_message(linked):
+    a, b = linked
+    _feishu(a, "ou_li", "签到", "2026-11-27 09:01")                          # a remembers ou_li as 李四
+    say(b, "张经理", "/成员 移除 李四", "2026-11-27 09:02")
+    assert _feishu(a, "ou_li", "暂离", "2026-11-27 09:03") == [T.UNKNOWN_SENDER]
+
+
+def test_binding_a_chat_moves_the_roster_version_of_its_project(linked):
+    from sqlalchemy import select
+
+    from storage import models as m
+    from storage.uow import UnitOfWork
+    a, _ = linked
+
+    def version() -> int:
+        with UnitOfWork(a.engine, readonly=True) as uow:
+            return uow.session.scalar(select(m.Project.roster_version).where(m.Project.name == P))
+    before = version()
+    _feishu(a, "ou_boss", f"/绑定 {P}", "2026-11-27 09:05")                   # the same binding: no change
+    assert version() == before
+    with UnitOfWork(a.engine) as uow:
+        uow.projects.bind("feishu", "oc_2", uow.projects.id_of(P))
+        uow.commit()
+    assert version() == before + 1
