@@ -139,15 +139,18 @@ class App:
         if parsed is None:
             return self._reply(msg, msg.project, T.PRIVATE_HINT, "hint") if msg.private else []
         verb, cmd = parsed
+        late: list[Outgoing] = []           # due work run before a lookup that no longer held (sent all the same)
         for _ in range(2):                  # (again once: the sender's remembered identity no longer held)
             try:
                 project, sender = self._resolve(msg, cmd)
             except Answered as a:
-                return a.replies
+                return Stored(late + self._stored(msg, a.replies)) if late else a.replies
             try:
-                return self._run(msg, project, sender, verb, cmd)
-            except Unresolved:
+                out = self._run(msg, project, sender, verb, cmd)
+                return Stored(late + out) if late else out
+            except Unresolved as u:
                 log.info("the roster of %s changed since the sender was looked up: looking up again", project)
+                late += u.late
         raise AssertionError("a sender looked up just now is taken as is")
 
     def _resolve(self, msg: Incoming, cmd) -> tuple[str, str]:
@@ -161,7 +164,10 @@ class App:
         # like a bot that was asleep: catch up first, in batches of their own transactions (only when the
         # next due time kept in memory has come); then the command, run again whole if SQLite was busy
         late = self.scheduled.run_due(now, project) if self.scheduled.maybe_due(project, now) else []
-        return retrying(lambda: self._command(msg, project, sender, verb, cmd, late))
+        try:
+            return retrying(lambda: self._command(msg, project, sender, verb, cmd, late))
+        except Unresolved as u:
+            raise Unresolved(late) from u
 
     def _command(self, msg: Incoming, project: str, sender: str, verb, cmd, late: list) -> list[Outgoing]:
         """The command's unit of work; nothing after its commit touches the database (a retry
@@ -290,7 +296,12 @@ class App:
 
 
 class Unresolved(Exception):
-    """The sender's remembered identity is from before a member or chat change (another process's)."""
+    """The sender's remembered identity is from before a member or chat change (another process's);
+    `late`: the due work run (and stored) before that was found."""
+
+    def __init__(self, late: list[Outgoing] | None = None):
+        super().__init__()
+        self.late = late or []
 
 
 class Rosters:

@@ -197,6 +197,18 @@ def test_a_sender_removed_by_another_process_is_looked_up_again_at_their_next_me
     assert _feishu(a, "ou_li", "暂离", "2026-11-27 09:03") == [T.UNKNOWN_SENDER]
 
 
+def test_due_work_run_before_the_sender_is_looked_up_again_is_still_answered(linked):
+    a, b = linked
+    _feishu(a, "ou_li", "签到", "2026-11-27 09:01")
+    say(a, "王五", "签到", "2026-11-27 09:02")
+    _feishu(a, "ou_li", "暂离", "2026-11-27 09:03")                          # 王五's turn
+    assert say(a, "王五", "接待", "2026-11-27 09:05")[0].startswith("王五 接待")   # its nudge at 11:05
+    say(b, "张经理", "/成员 移除 李四", "2026-11-27 09:10")
+    out = _feishu(a, "ou_li", "回来", "2026-11-27 11:10")                   # the nudge first, then who?
+    assert out[-1] == T.UNKNOWN_SENDER
+    assert [t for t in out[:-1] if t.startswith(T.NUDGE.format(minutes=120, since="09:05")[:10])]
+
+
 def test_binding_a_chat_moves_the_roster_version_of_its_project(linked):
     from sqlalchemy import select
 
