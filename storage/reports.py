@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, and_, bindparam, func, select, text
+from sqlalchemy import Date, Integer, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from rules.enums import SELLS, CustomerStatus, FactKind
