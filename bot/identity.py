@@ -200,13 +200,14 @@ class Identities:
         """Under the lock of the project the sender resolved to: whether that still holds. A lookup made
         just now is kept under the version read here; a remembered one holds while the version is the
         same, else it is forgotten (the caller resolves the sender again)."""
-        hit = self._who.get(_key(msg)) if msg.platform not in self.typed_names else None
+        key = _key(msg)
+        hit = self._who.get(key) if msg.platform not in self.typed_names else None
         if hit is None or hit[1] == roster_version:
             return True
         if hit[1] is None:
             hit[1] = roster_version
             return True
-        del self._who[_key(msg)]
+        del self._who[key]
         return False
 
     def name_of(self, msg: Incoming) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -135,8 +134,8 @@ class Scheduled:
         return out
 
     def due_times(self, only: str | None = None) -> dict[str, Known]:
-        """Every project's (or only one's) next due time and due_version, in one read-only statement
-        (indexed minimums per project)."""
+        """Every project's next due time and due_version, in one read-only statement (indexed minimums
+        per project); `only`: that project's (its row, then its minimums)."""
         with self.uows(readonly=True) as uow:
             if only is not None:
                 p = uow.projects.schedule_of(only)
@@ -168,11 +167,10 @@ class Scheduled:
                 self._swept[name] = today
         return out
 
-    def first_due(self, name: str, uow: UnitOfWork | None = None) -> datetime | None:
+    def first_due(self, name: str) -> datetime | None:
         """When the project's next scheduled work falls due (idle sweeps take no write lock)."""
-        with (self.uows(readonly=True) if uow is None else nullcontext(uow)) as u:
-            p = u.projects.schedule_of(name)
-            return first_due(u, *p[:3]) if p else None
+        known = self.due_times(name).get(name)
+        return known.at if known else None
 
     def behind(self, name: str, now: datetime) -> timedelta:
         """How far the project's scheduled work lags `now` (zero when nothing is late)."""
@@ -184,14 +182,10 @@ class Scheduled:
         with self.uows(readonly=True) as uow:
             return uow.audit.last_at(name)
 
-    def due_in(self, uow: UnitOfWork, row: m.Project, now: datetime, skipped: Skipped | None = None,
-               limit: int = BATCH) -> list[Outgoing]:
-        """Inside the caller's transaction (project locked): run what is due by `now`, at most `limit` steps."""
-        return self._steps(uow, row, now, skipped or Skipped(), limit)[0]
-
     def _steps(self, uow: UnitOfWork, row: m.Project, now: datetime, skipped: Skipped, limit: int
                ) -> tuple[list[Outgoing], datetime | None]:
-        """`due_in`, and when the project's next work falls due after these steps."""
+        """Inside the caller's transaction (project locked): run what is due by `now`, at most `limit`
+        steps, and when the project's next work falls due after them."""
         ps, out = self.projects[row.name], []
         step = next_step(uow, row)
         for _ in range(limit):

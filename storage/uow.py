@@ -70,27 +70,23 @@ class Reminders:
         if col is None:
             return
         if state == "new":
-            self.set(getattr(obj, col))
-            self.sooner = self.sooner or getattr(obj, col) is not None
+            self.moved(None, getattr(obj, col))
             return
         hist = inspect(obj).attrs[col].history
         if state == "deleted":
-            self.cleared(hist.deleted[0] if hist.deleted else getattr(obj, col))
+            self.moved(hist.deleted[0] if hist.deleted else getattr(obj, col), None)
         elif hist.added or hist.deleted:
-            new, old = (hist.added or [None])[0], (hist.deleted or [None])[0]
-            self.set(new)
-            self.cleared(old)
+            self.moved((hist.deleted or [None])[0], (hist.added or [None])[0])
             if not hist.deleted:
                 self.unknown = True     # set without its former value loaded: the former is not known
-            self.sooner = self.sooner or (new is not None and (old is None or new < old))
 
-    def set(self, t: datetime | None) -> None:
-        if t is not None and (self.soonest_set is None or t < self.soonest_set):
-            self.soonest_set = t
-
-    def cleared(self, t: datetime | None) -> None:
-        if t is not None and (self.soonest_cleared is None or t < self.soonest_cleared):
-            self.soonest_cleared = t
+    def moved(self, old: datetime | None, new: datetime | None) -> None:
+        """One row's reminder time went from `old` to `new` (None: none; a new row's `old` is None)."""
+        if new is not None and (self.soonest_set is None or new < self.soonest_set):
+            self.soonest_set = new
+        if old is not None and (self.soonest_cleared is None or old < self.soonest_cleared):
+            self.soonest_cleared = old
+        self.sooner = self.sooner or (new is not None and (old is None or new < old))
 
 
 class Duplicate(Exception):
@@ -226,6 +222,7 @@ class UnitOfWork:
             if obj is not None:
                 self.session.delete(obj)
                 self.session.flush()
+
 
 def _before_flush(session, ctx, instances) -> None:
     uow = session.info.get("uow")

@@ -1,6 +1,6 @@
 """In-memory fakes of the unit of work and its repositories: handler tests without a database (issue 12).
 
-Each fake repository has only the methods handlers/ (and the scheduler's `due_in`) call, with the
+Each fake repository has only the methods handlers/ (and the scheduler's `due_before`) call, with the
 order the SQL it stands for gives. Rows are the ORM model classes, built without a session; `add`
 fills in the column defaults and an id, as a flush would. A unit of work that ends without `commit`
 puts every row back as it was when it began, as a rollback does.
@@ -555,12 +555,10 @@ class FakeUnitOfWork:
             now = {id(row): getattr(row, col) for row in table.rows}
             for key, t in now.items():
                 if key not in before or before[key] != t:
-                    r.set(t)
-                    r.cleared(before.get(key))
-                    r.sooner = r.sooner or (t is not None and (before.get(key) is None or t < before[key]))
+                    r.moved(before.get(key), t)
             for key, t in before.items():
                 if key not in now:
-                    r.cleared(t)
+                    r.moved(t, None)
         return r
 
 
