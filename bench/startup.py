@@ -8,6 +8,10 @@ config, the engine, the schema check, one command, exit. The median is the figur
 
     .venv/bin/python bench/startup.py [--runs 10] [--importtime]
 
+The project's modules are compiled to bytecode first, as pip does for an installed (non-editable)
+package and the Dockerfile's image has: an editable install under PYTHONDONTWRITEBYTECODE would
+otherwise compile every changed module again in every process.
+
 `--importtime` also prints the 15 slowest imports of one run (`python -X importtime`, cumulative).
 """
 from __future__ import annotations
@@ -35,6 +39,7 @@ projects:
     salespeople: [李四, 王五, 赵六, 钱七]
 """
 TARGET_S = 0.7
+PACKAGES = ("bot", "handlers", "storage", "rules")
 
 
 def cpu() -> float:
@@ -76,6 +81,8 @@ def main() -> int:
     a = ap.parse_args()
     print(machine())
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(root / p) for p in PACKAGES)], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "config.yaml").write_text(CONFIG, encoding="utf-8")

@@ -8,7 +8,6 @@ Only this module and bot/runner.py import bot.adapters.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
@@ -155,6 +154,7 @@ def start_wechat(app: App, cfg: Config) -> tuple[Deliver, Stopper, Watched]:
     """The WeChat adapter on its own thread and event loop; its send, its stopper, itself (watched)."""
     from bot.adapters.wechat.adapter import WechatAdapter, WechatSettings
     adapter = WechatAdapter(app, WechatSettings.from_env(cfg.wechat), app.clock)
+    import asyncio
     t = threading.Thread(target=lambda: asyncio.run(adapter.run()), name="wechat", daemon=True)
     t.start()
     log.info("WeChat adapter started")

@@ -21,6 +21,7 @@ def _app(args, cfg, default_db: str | None, clock: Clock):
     from bot.bootstrap import bootstrap
     args.db_url = args.db or default_db or cfg.database       # named by a database error, if one comes
     app = bootstrap(cfg, db_url=args.db_url, clock=clock)
+    _OPENED.append(app)
     project = args.project or app.default
     if project not in app.projects:
         raise ConfigError(T.NO_SUCH_PROJECT.format(name=project, names="、".join(app.projects)))
@@ -158,12 +159,36 @@ def cmd_web(args) -> int:
     return web(args)
 
 
+ONE_SHOT = {"say", "state", "replay", "link", "backup", "restore", "doctor"}   # no thread outlives them
+_OPENED: list = []                  # the apps a command opened: their databases are closed before a fast exit
+
+
 COMMANDS = {"run": cmd_run, "replay": cmd_replay, "say": cmd_say, "state": cmd_state, "web": cmd_web, "link": cmd_link,
             "backup": cmd_backup, "restore": cmd_restore, "doctor": cmd_doctor}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, fast_exit: bool = False) -> int:
+    """`fast_exit` (the installed program, `bot.entry`): a one-shot command that returned ends the
+    process here, once its output is flushed and its databases closed, instead of in the
+    interpreter's teardown of every loaded module (~0.15 s that nobody waits for)."""
     args = _parser().parse_args(argv)
+    rc = _main(args)
+    if fast_exit and args.cmd in ONE_SHOT:
+        _exit_now(rc)
+    return rc
+
+
+def _exit_now(rc: int) -> None:
+    import logging
+    for app in _OPENED:
+        app.engine.dispose()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)
+
+
+def _main(args) -> int:
     if args.cmd != "replay" and getattr(args, "db", None) is None and os.environ.get("DATABASE_URL"):
         args.db = os.environ["DATABASE_URL"]        # a container's .env (replay stays on a fresh in-memory one)
     try:

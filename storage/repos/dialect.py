@@ -8,13 +8,17 @@ from __future__ import annotations
 from functools import cache
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 
 def _insert(dialect: str):
-    return pg_insert if dialect == "postgresql" else sqlite_insert
+    """The dialect's insert(), imported when first used: the PostgreSQL dialect's modules (its asyncpg
+    driver glue among them) are ~40 ms of a SQLite process's start-up."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 @cache
@@ -37,8 +41,7 @@ def insert_many_unless_taken(s: Session, model, key: str, returning, rows: list[
     dialect = s.get_bind().dialect.name
     stmt = _INSERTS.get((model, key, returning, dialect))
     if stmt is None:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(model.__table__).on_conflict_do_nothing(index_elements=[key]).returning(returning)
+        stmt = _insert(dialect)(model.__table__).on_conflict_do_nothing(index_elements=[key]).returning(returning)
         _INSERTS[(model, key, returning, dialect)] = stmt
     return set(s.execute(stmt, rows).scalars())
 
