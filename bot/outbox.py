@@ -132,6 +132,8 @@ class Outbox:
 
     def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
         """Mark these messages sent (None: everything unsent, after `replay` printed it all)."""
+        if keys == []:
+            return
         with self.uows() as uow:
             uow.outbox.mark_sent(keys, now)
             uow.commit()

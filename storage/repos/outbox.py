@@ -48,10 +48,13 @@ class OutboxRows:
                                    .values(failed_at=now))) > 0
 
     def mark_sent(self, keys: list[str] | None, now: datetime) -> None:
+        """On the session's connection: through the session, the ORM would first look for loaded outbox
+        rows to update in memory (evaluating the WHERE in Python), half the statement's time; the
+        transaction that marks holds none."""
         if keys is None:
-            self.s.execute(_MARK_ALL_SENT, {"now": now})
-        else:
-            self.s.execute(_MARK_SENT, {"now": now, "keys": keys})
+            self.s.connection().execute(_MARK_ALL_SENT, {"now": now})
+        elif keys:
+            self.s.connection().execute(_MARK_SENT, {"now": now, "keys": keys})
 
     def unsent(self, keys: list[str]) -> list[m.Outbox]:
         return list(self.s.scalars(select(Ob).where(Ob.key.in_(keys), Ob.sent_at.is_(None))))

@@ -226,3 +226,17 @@ def test_binding_a_chat_moves_the_roster_version_of_its_project(linked):
         uow.projects.bind("feishu", "oc_2", uow.projects.id_of(P))
         uow.commit()
     assert version() == before + 1
+
+
+def test_marking_replies_sent_is_one_statement_and_nothing_for_none(two):
+    a, _ = two
+    out = a.handle(Incoming("console", "张经理", "/开班", at("2026-11-27 09:00"), project=P))
+    seen: list[str] = []
+    event.listen(a.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    a.mark_sent([o.key for o in out], at("2026-11-27 09:00"))
+    assert [s.split()[0] for s in seen if not s.startswith(("BEGIN", "COMMIT"))] == ["UPDATE"]
+    seen.clear()
+    a.mark_sent([], at("2026-11-27 09:00"))                   # a command without replies: no transaction
+    assert seen == []
+    with a.uows() as uow:
+        assert uow.outbox.sent_keys([o.key for o in out]) == {o.key for o in out}
