@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import models as m
 from storage.repos.dialect import insert_or_update, insert_unless_taken
+from storage.repos.results import columns
 
 P, B = m.Project, m.ChatBinding
 # the command path's statements, built once (a statement built per call costs more than running it)
@@ -73,7 +74,7 @@ class Projects:
 
     def earliest_reminders(self, project_id: int) -> tuple[datetime | None, datetime | None]:
         """(earliest customer reminder, earliest reception nudge): one statement on indexed columns."""
-        return cast(tuple[datetime | None, datetime | None], tuple(self.s.execute(_EARLIEST, {"pid": project_id}).one()))
+        return cast(tuple[datetime | None, datetime | None], tuple(columns(self.s, _EARLIEST, {"pid": project_id}).one()))
 
     def schedules(self) -> list[tuple[str, int, datetime | None, datetime | None, datetime | None, datetime | None]]:
         """Every project's (name, due_version, next opening, next 日报, earliest customer reminder, earliest
@@ -92,7 +93,7 @@ class Projects:
         self.s.add(B(platform=platform, chat_id=chat_id, project_id=project_id))
 
     def name_of_chat(self, platform: str, chat_id: str) -> str | None:
-        return self.s.scalar(_NAME_OF_CHAT, {"platform": platform, "chat_id": chat_id})
+        return columns(self.s, _NAME_OF_CHAT, {"platform": platform, "chat_id": chat_id}).scalar()
 
     def chats_of(self, platform: str, project: str) -> list[str]:
         return list(self.s.scalars(select(B.chat_id).join(P, P.id == B.project_id).where(

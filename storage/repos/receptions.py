@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from rules.enums import Category
 from rules.queue import DayFacts
 from storage import models as m
+from storage.repos.results import columns
 
 R = m.Reception
 # the command path's statements, built once (a statement built per call costs more than running it)
@@ -53,7 +54,7 @@ class Receptions:
         query on ix_receptions_day): what the day's queue shows, from the rows themselves."""
         counted: dict[str, int] = {}
         open_: dict[str, list[int]] = {}
-        for rid, member, counted_for, ended_at in self.s.execute(_FACTS_OF_DAY, {"pid": project_id, "day": day}):
+        for rid, member, counted_for, ended_at in columns(self.s, _FACTS_OF_DAY, {"pid": project_id, "day": day}):
             if counted_for:
                 counted[counted_for] = counted.get(counted_for, 0) + 1
             if ended_at is None:
