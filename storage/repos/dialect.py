@@ -15,10 +15,10 @@ def _insert(dialect: str):
     """The dialect's insert(), imported when first used: the PostgreSQL dialect's modules (its asyncpg
     driver glue among them) are ~40 ms of a SQLite process's start-up."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert
 
 
 @cache
