@@ -77,15 +77,22 @@ class Outbox:
         return uow.outbox.drop_stale(project_id, STALE_AFTER_ITS_DAY, self._day(project, now), now)
 
     def write(self, uow: UnitOfWork, msgs: list[Outgoing], now: datetime, numbered: bool) -> Stored:
-        """Write replies in the caller's transaction. A taken key is a repeat delivery of the same message
-        (dropped) unless `numbered` (a new message for sure: a command whose delivery was claimed, or the
-        console, which has no delivery ids): then the key is numbered, "…#2:ok", "…#3:ok" (the tag stays last)."""
+        """Write replies in the caller's transaction, all in one statement. A taken key is a repeat delivery
+        of the same message (dropped) unless `numbered` (a new message for sure: a command whose delivery
+        was claimed, or the console, which has no delivery ids): then the key is numbered, "…#2:ok",
+        "…#3:ok" (the tag stays last), one statement per try."""
         ids = {n: uow.projects.id_of(n)
                for n in {o.project for o in msgs if o.project}}
+        firsts = [replace(o, key=_fit(o.key)) for o in msgs]
+        written = uow.outbox.add_many([self._row(k, ids.get(k.project), now) for k in firsts])
         out = Stored()
-        for o in msgs:
-            for n in range(1, 1000 if numbered else 2):
-                k = replace(o, key=_fit(o.key if n == 1 else _numbered(o.key, n)))
+        for o, k in zip(msgs, firsts, strict=True):
+            if k.key in written:                # (of two messages under one key, the first is the one written)
+                written.discard(k.key)
+                out.append(k)
+                continue
+            for n in range(2, 1000 if numbered else 2):
+                k = replace(o, key=_fit(_numbered(o.key, n)))
                 if self.claim(uow, k, ids.get(o.project), now):
                     out.append(k)
                     break

@@ -35,18 +35,17 @@ def insert_unless_taken(s: Session, model, key: str, returning, values: dict):
 
 
 def insert_many_unless_taken(s: Session, model, key: str, returning, rows: list[dict]) -> set:
-    """`insert_unless_taken` for many rows, sent as one multi-row statement (SQLAlchemy's "insertmanyvalues"
-    for an executemany with RETURNING; the statement is built once and cached): the `returning` values of
-    the rows written (a row whose key is taken, or repeats an earlier row's key, is left out)."""
-    dialect = s.get_bind().dialect.name
-    stmt = _INSERTS.get((model, key, returning, dialect))
-    if stmt is None:
-        stmt = _insert(dialect)(model.__table__).on_conflict_do_nothing(index_elements=[key]).returning(returning)
-        _INSERTS[(model, key, returning, dialect)] = stmt
-    return set(s.execute(stmt, rows).scalars())
-
-
-_INSERTS: dict = {}
+    """`insert_unless_taken` for many rows, in one statement on the session's connection (one row: a plain
+    INSERT; more: SQLAlchemy's "insertmanyvalues" sends an executemany with RETURNING as one multi-row
+    INSERT): the `returning` values of the rows written (a row whose key is taken, or repeats an earlier
+    row's key, is left out)."""
+    if not rows:
+        return set()
+    conn = s.connection()
+    stmt = _unless_taken(conn.dialect.name, model.__table__, key, returning.key)
+    if len(rows) == 1:
+        return {v for v in [conn.execute(stmt, rows[0]).scalar()] if v is not None}
+    return set(conn.execute(stmt, rows).scalars())
 
 
 @cache

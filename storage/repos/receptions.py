@@ -15,7 +15,7 @@ R = m.Reception
 # the command path's statements, built once (a statement built per call costs more than running it)
 _OPEN_OF = select(R).where(R.project_id == bindparam("pid"), R.member == bindparam("member"),
                            R.ended_at.is_(None)).order_by(R.id)
-_FACTS_OF_DAY = (select(R.id, R.member, R.counted_for, R.ended_at)
+_FACTS_OF_DAY = (select(R.id, R.member, R.counted_for, R.ended_at.is_(None))    # (whether open: no time to parse)
                  .where(R.project_id == bindparam("pid"), R.day == bindparam("day")).order_by(R.id))
 
 
@@ -54,10 +54,10 @@ class Receptions:
         query on ix_receptions_day): what the day's queue shows, from the rows themselves."""
         counted: dict[str, int] = {}
         open_: dict[str, list[int]] = {}
-        for rid, member, counted_for, ended_at in columns(self.s, _FACTS_OF_DAY, {"pid": project_id, "day": day}):
+        for rid, member, counted_for, is_open in columns(self.s, _FACTS_OF_DAY, {"pid": project_id, "day": day}):
             if counted_for:
                 counted[counted_for] = counted.get(counted_for, 0) + 1
-            if ended_at is None:
+            if is_open:
                 open_.setdefault(member, []).append(rid)
         return DayFacts(counted, open_)
 

@@ -155,3 +155,29 @@ projects:
     assert first and second == []
     reply = [o for o in first if o.key.startswith("wechat:m1:")]
     assert [(o.platform, o.chat_id) for o in reply] == [("wechat", "room1")]      # sent again: the same chat
+
+
+def test_a_command_s_replies_are_written_in_one_statement_and_a_taken_key_is_numbered_or_dropped(app):
+    from sqlalchemy import event
+
+    from handlers.messages import Outgoing
+    now = at("2026-11-27 09:10")
+    msgs = [Outgoing("一", key="k:ok", project=P), Outgoing("二", to="李四", key="k:x0", project=P),
+            Outgoing("三", key="k:ok", project=P)]                     # (a key twice in one write)
+    seen: list[str] = []
+    event.listen(app.engine, "before_cursor_execute", lambda _c, _cur, stmt, *_: seen.append(stmt))
+    with app.uows() as uow:
+        uow.lock_project(P)
+        seen.clear()
+        first = app.outbox.write(uow, msgs[:2], now, numbered=True)
+        assert len([s for s in seen if s.startswith("INSERT INTO outbox")]) == 1
+        again = app.outbox.write(uow, msgs, now, numbered=True)             # every key taken: numbered
+        dropped = app.outbox.write(uow, msgs[:2], now, numbered=False)      # a repeat delivery: dropped
+        uow.commit()
+    assert [(o.key, o.text) for o in first] == [("k:ok", "一"), ("k:x0", "二")]
+    assert [(o.key, o.text) for o in again] == [("k#2:ok", "一"), ("k#2:x0", "二"), ("k#3:ok", "三")]
+    assert dropped == []
+    with app.uows(readonly=True) as uow:
+        rows = uow.session.execute(select(m.Outbox.key, m.Outbox.text).order_by(m.Outbox.key)).all()
+    assert sorted(rows) == sorted([("k:ok", "一"), ("k:x0", "二"), ("k#2:ok", "一"), ("k#2:x0", "二"),
+                                   ("k#3:ok", "三")])
