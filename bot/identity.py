@@ -160,6 +160,30 @@ class Answered(Exception):
         self.replies = replies
 
 
+class Directory:
+    """Who every linked account is and which project every bound chat belongs to, as read at once under
+    each project's roster_version (a sender found here holds while their project's version is the same)."""
+
+    def __init__(self, accounts: list[tuple[str, str, str, str, int]], chats: list[tuple[str, str, str]]):
+        self.accounts: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        for platform, account, project, name, version in accounts:
+            self.accounts.setdefault((platform, account), []).append((project, name, version))
+        self.chats = {(platform, chat): project for platform, chat, project in chats}
+
+    def who(self, msg: Incoming) -> tuple[tuple[str, str], int] | None:
+        """As `Identities._lookup` finds a sender: in the message's project (given, or its chat's), or in
+        any project for a private message; the first in member order."""
+        project = msg.project
+        if project is None and msg.chat_id:
+            project = self.chats.get((msg.platform, msg.chat_id))
+            if project is None:
+                return None                 # (an unbound chat: the lookup answers)
+        for pname, name, version in self.accounts.get((msg.platform, msg.sender_id), ()):
+            if project in (None, pname):
+                return (pname, name), version
+        return None
+
+
 class Identities:
     """(project, member name) of a message's sender; 「我是」 and /绑定 are answered here.
 
@@ -174,10 +198,12 @@ class Identities:
         self.typed_names = typed_names      # platforms whose sender id is the member's name (the console)
         self.default = next(iter(projects))
         self._who: dict[tuple, list] = {}     # key → [(project, name), roster_version or None: not yet read]
+        self._directory: Directory | None = None      # every linked account and bound chat (read when needed)
         self._trusted = {(p.name, name, plat): uid for p in projects.values() for name, plat, uid in p.ids}
 
     def forget(self) -> None:
         self._who.clear()
+        self._directory = None
 
     def resolve(self, msg: Incoming, cmd) -> tuple[str, str]:
         """(project, member name) for the message; raises Answered with the reply explaining why not
@@ -188,6 +214,11 @@ class Identities:
         hit = self._who.get(key)
         if hit and not isinstance(cmd, c.Bind | c.WhoAmI):
             return hit[0]
+        if not isinstance(cmd, c.Bind | c.WhoAmI):
+            known = self._known(msg)
+            if known is not None:
+                self._who[key] = [known[0], known[1]]
+                return known[0]
         try:
             who = self._lookup(msg, cmd)
         except Answered:
@@ -195,6 +226,15 @@ class Identities:
             raise
         self._who[key] = [who, None]
         return who
+
+    def _known(self, msg: Incoming) -> tuple[tuple[str, str], int] | None:
+        """((project, name), the project's roster_version) from the directory of every linked account,
+        read in one transaction the first time a sender is not remembered (not once per sender); None
+        when the directory does not know the sender (then the lookup answers them)."""
+        if self._directory is None:
+            with self.uows(readonly=True) as uow:
+                self._directory = Directory(uow.members.directory(), uow.projects.chat_bindings())
+        return self._directory.who(msg)
 
     def holds(self, msg: Incoming, roster_version: int) -> bool:
         """Under the lock of the project the sender resolved to: whether that still holds. A lookup made
@@ -208,6 +248,7 @@ class Identities:
             hit[1] = roster_version
             return True
         del self._who[key]
+        self._directory = None          # (read under an older version too)
         return False
 
     def name_of(self, msg: Incoming) -> str | None:

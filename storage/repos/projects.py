@@ -95,6 +95,10 @@ class Projects:
     def name_of_chat(self, platform: str, chat_id: str) -> str | None:
         return columns(self.s, _NAME_OF_CHAT, {"platform": platform, "chat_id": chat_id}).scalar()
 
+    def chat_bindings(self) -> list[tuple[str, str, str]]:
+        """(platform, chat id, project name) of every bound chat."""
+        return [(a, b, c) for a, b, c in self.s.execute(select(B.platform, B.chat_id, P.name).join(P, P.id == B.project_id))]
+
     def chats_of(self, platform: str, project: str) -> list[str]:
         return list(self.s.scalars(select(B.chat_id).join(P, P.id == B.project_id).where(
             B.platform == platform, P.name == project)))

@@ -240,3 +240,64 @@ def test_marking_replies_sent_is_one_statement_and_nothing_for_none(two):
     assert seen == []
     with a.uows() as uow:
         assert uow.outbox.sent_keys([o.key for o in out]) == {o.key for o in out}
+
+
+IDS_CONFIG = """
+timezone: Asia/Shanghai
+policy: {preset: real_estate}
+projects:
+  - name: 阳光花园
+    shift: {start: "09:00", end: "18:00"}
+    managers: [{name: 张经理, feishu: ou_boss}]
+    salespeople: [{name: 李四, feishu: ou_li}, {name: 王五, feishu: ou_wang}, 赵六, 钱七]
+    chats: {feishu: [oc_1]}
+  - name: 碧水湾
+    shift: {start: "09:00", end: "18:00"}
+    managers: [{name: 孙经理, feishu: ou_sun}]
+    salespeople: [{name: 周八, feishu: ou_zhou}]
+    chats: {feishu: [oc_2]}
+"""
+
+
+@pytest.fixture
+def ids(db_url, tmp_path):
+    """Two processes' Apps; accounts and chats given in config.yaml."""
+    path = tmp_path / "ids.yaml"
+    path.write_text(IDS_CONFIG, encoding="utf-8")
+    cfg = load_config(path)
+    return [bootstrap(cfg, db_url=db_url, clock=FakeClock(at("2026-11-27 08:00"))) for _ in range(2)]
+
+
+def _in(app, sender: str, chat: str | None, text: str, when: str) -> list[str]:
+    return [o.text for o in app.handle(Incoming("feishu", sender, text, at(when), chat_id=chat, private=chat is None))]
+
+
+def test_the_first_messages_of_many_senders_read_who_they_are_once(ids):
+    a, _ = ids
+    seen = _probes(a)
+    _in(a, "ou_boss", "oc_1", "/开班", "2026-11-27 09:00")
+    outs = [_in(a, s, chat, "签到", "2026-11-27 09:01") for s, chat in
+            [("ou_li", "oc_1"), ("ou_wang", "oc_1"), ("ou_zhou", "oc_2")]]
+    assert [[t.split()[0] for t in o if t.split()[0] in ("李四", "王五", "周八")] for o in outs] == [
+        ["李四"], ["王五"], ["周八"]]
+    assert len([s for s in seen if "FROM members JOIN projects" in s]) == 1      # one read, not one per sender
+    assert not [s for s in seen if "members.feishu_id = " in s]
+
+
+def test_a_sender_linked_by_another_process_after_the_read_is_still_found(ids):
+    a, b = ids
+    _in(a, "ou_li", "oc_1", "签到", "2026-11-27 09:01")                     # a has read every account
+    _in(b, "ou_zhao", None, "我是 赵六", "2026-11-27 09:02")
+    _in(b, "ou_boss", None, "/确认 赵六", "2026-11-27 09:03")
+    assert _in(a, "ou_zhao", "oc_1", "签到", "2026-11-27 09:04")[0].startswith("赵六")
+
+
+def test_an_account_that_speaks_for_another_member_now_is_taken_for_them(ids):
+    a, b = ids
+    _in(b, "ou_x", None, "我是 赵六", "2026-11-27 09:00")
+    _in(b, "ou_boss", None, "/确认 赵六", "2026-11-27 09:01")
+    assert _in(a, "ou_x", "oc_1", "签到", "2026-11-27 09:02")[0].startswith("赵六")     # a read it so
+    _in(b, "ou_boss", None, "/成员 移除 赵六", "2026-11-27 09:03")
+    _in(b, "ou_x", None, "我是 钱七", "2026-11-27 09:04")
+    _in(b, "ou_boss", None, "/确认 钱七", "2026-11-27 09:05")
+    assert _in(a, "ou_x", "oc_1", "签到", "2026-11-27 09:06")[0].startswith("钱七")

@@ -103,6 +103,8 @@ def _cases(r: dict) -> dict:
         "account of": ("members", "account_of", ("feishu", "阳光花园", "甲")),
         "name of account": ("members", "name_of_account", ("feishu", "ou_jia")),
         "linked to": ("members", "linked_to", ("feishu", "ou_jia")),
+        "every linked account": ("members", "directory", ()),
+        "every bound chat": ("projects", "chat_bindings", ()),
         "chat's project": ("projects", "name_of_chat", ("feishu", "oc_1")),
         "unbound chat": ("projects", "name_of_chat", ("feishu", "oc_2")),
         "by phone": ("customers", "by_phone", (p, "13800000002")),

@@ -73,6 +73,14 @@ class FakeMembers(_Rows):
         return [(r, self.projects.get(r.project_id).name) for r in self.rows
                 if r.active and getattr(r, f"{platform}_id") == account]
 
+    def directory(self) -> list[tuple[str, str, str, str, int]]:
+        out = []
+        for r in sorted(self.rows, key=lambda r: r.id):
+            p = self.projects.get(r.project_id)
+            out += [(plat, getattr(r, f"{plat}_id"), p.name, r.name, p.roster_version)
+                    for plat in ("feishu", "wechat", "wecom") if r.active and getattr(r, f"{plat}_id")]
+        return out
+
     def name_of_account(self, platform: str, account: str) -> str | None:
         return next((r.name for r in self.rows if getattr(r, f"{platform}_id") == account), None)
 
@@ -302,6 +310,9 @@ class FakeProjects(_Rows):
 
     def bind(self, platform: str, chat_id: str, project_id: int) -> None:
         self.chats[(platform, chat_id)] = m.ChatBinding(platform=platform, chat_id=chat_id, project_id=project_id)
+
+    def chat_bindings(self) -> list[tuple[str, str, str]]:
+        return [(plat, chat, self.get(b.project_id).name) for (plat, chat), b in self.chats.items()]
 
     def name_of_chat(self, platform: str, chat_id: str) -> str | None:
         b = self.chats.get((platform, chat_id))
