@@ -27,7 +27,7 @@ from rules import texts as T
 from rules.enums import MessageKind
 from rules.queue import Day
 from rules.schedule import in_quiet_hours, past_its_day
-from storage import models as m
+from storage.repos.projects import ProjectRow
 from storage.uow import UnitOfWork, Units
 
 log = logging.getLogger("reception")
@@ -60,7 +60,7 @@ class Step(NamedTuple):
     nudges: bool
 
 
-def next_step(uow: UnitOfWork, row: m.Project) -> Step | None:
+def next_step(uow: UnitOfWork, row: ProjectRow) -> Step | None:
     """The project's next step (None: nothing scheduled): one statement on indexed columns."""
     cust, nudge = uow.projects.earliest_reminders(row.id)
     t = earliest(row.next_open_at, row.next_summary_at, cust, nudge)
@@ -91,13 +91,13 @@ class Scheduled:
         known = self.known.get(name)
         return known is None or (known.at is not None and known.at <= now)
 
-    def fresh(self, row: m.Project, now: datetime) -> bool:
+    def fresh(self, row: ProjectRow, now: datetime) -> bool:
         """Under the project's lock: the time kept here is still right (its due_version is the row's:
         no process brought a reminder sooner since) and nothing is due by `now`."""
         known = self.known.get(row.name)
         return known is not None and known.version == row.due_version and (known.at is None or known.at > now)
 
-    def due_before(self, uow: UnitOfWork, row: m.Project, now: datetime) -> tuple[list[Outgoing], datetime | None]:
+    def due_before(self, uow: UnitOfWork, row: ProjectRow, now: datetime) -> tuple[list[Outgoing], datetime | None]:
         """Inside a command's transaction (project locked), before the command: what fell due since
         (a few steps), and the project's next due time after them. With the time kept here still fresh,
         no statement."""
@@ -105,7 +105,7 @@ class Scheduled:
             return [], self.known[row.name].at
         return self._steps(uow, row, now, Skipped(), BATCH)
 
-    def next_after(self, uow: UnitOfWork, row: m.Project, before: datetime | None) -> datetime | None:
+    def next_after(self, uow: UnitOfWork, row: ProjectRow, before: datetime | None) -> datetime | None:
         """Inside a command's transaction, after it ran: the project's next due time, kept once it commits.
         From the time before the command and how it moved the reminder times (uow.reminders), with no
         statement; read afresh (one statement) when the command took away a time that may have been the
@@ -115,7 +115,7 @@ class Scheduled:
             return first_due(uow, row.id, row.next_open_at, row.next_summary_at)
         return earliest(before, moved.soonest_set, row.next_open_at, row.next_summary_at)
 
-    def keep(self, row: m.Project, at: datetime | None) -> None:
+    def keep(self, row: ProjectRow, at: datetime | None) -> None:
         """After a commit: the project's next due time, under the due_version the row now has."""
         self.known[row.name] = Known(row.due_version, at)
 
@@ -182,7 +182,7 @@ class Scheduled:
         with self.uows(readonly=True) as uow:
             return uow.audit.last_at(name)
 
-    def _steps(self, uow: UnitOfWork, row: m.Project, now: datetime, skipped: Skipped, limit: int
+    def _steps(self, uow: UnitOfWork, row: ProjectRow, now: datetime, skipped: Skipped, limit: int
                ) -> tuple[list[Outgoing], datetime | None]:
         """Inside the caller's transaction (project locked): run what is due by `now`, at most `limit`
         steps, and when the project's next work falls due after them."""

@@ -16,13 +16,14 @@ from rules.errors import Refused
 from rules.queue import Day, Entry
 from rules.schedule import LAPSE_NOTICE, customer_due, lapse_notice_due
 from storage import models as m
+from storage.repos.projects import ProjectRow
 from storage.uow import UnitOfWork
 
 
 @dataclass
 class Ctx:
     uow: UnitOfWork
-    project: m.Project
+    project: ProjectRow
     settings: ProjectSettings
     day: Day
     now: datetime                        # aware, in the project's time zone

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import NoResultFound
 
 from handlers.context import Ctx
 from handlers.settings import ProjectSettings
@@ -16,7 +17,9 @@ def dump(engine: Engine, ps: ProjectSettings, now: datetime) -> dict:
     project = ps.name
     local = now.astimezone(ps.tz)
     with UnitOfWork(engine, readonly=True) as uow:
-        row = uow.projects.the_one_named(project)
+        row = uow.projects.locked(project, for_update=False)
+        if row is None:
+            raise NoResultFound(f"no project {project}")
         ctx = Ctx(uow, row, ps, Day.from_dict(row.state), local, "")
         day = ctx.day if ctx.day_open() else Day()
         customers = []

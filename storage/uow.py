@@ -36,7 +36,7 @@ from storage.repos.facts import Facts
 from storage.repos.links import Links
 from storage.repos.members import Members
 from storage.repos.outbox import OutboxRows
-from storage.repos.projects import Events, Projects
+from storage.repos.projects import Events, ProjectRow, Projects
 from storage.repos.receptions import Receptions
 from storage.repos.views import Boards, ReportFigures
 
@@ -172,7 +172,7 @@ class UnitOfWork:
             self.session.rollback()
         self.session.close()
 
-    def lock_project(self, name: str) -> Project | None:
+    def lock_project(self, name: str) -> ProjectRow | None:
         """The project's row, locked for this transaction (SQLite: BEGIN IMMEDIATE already holds it)."""
         return self.projects.locked(name, for_update=self.postgres)
 

@@ -1,28 +1,55 @@
 """Projects, the chats bound to them, what falls due next, and the platform deliveries handled."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import models as m
 from storage.repos.dialect import insert_or_update, insert_unless_taken
 from storage.repos.results import columns
 
 P, B = m.Project, m.ChatBinding
+_T = cast(Table, P.__table__)
+SAVED = ("state", "next_open_at", "next_summary_at", "due_version")      # what a command or a step may change
 # the command path's statements, built once (a statement built per call costs more than running it)
-_LOCKED = select(P).where(P.name == bindparam("name"))
+_LOCKED = select(_T.c.id, _T.c.name, _T.c.roster_version, *(_T.c[k] for k in SAVED)).where(_T.c.name == bindparam("name"))
 _LOCKED_FOR_UPDATE = _LOCKED.with_for_update()
 _EARLIEST = select(
     select(func.min(m.Customer.due_at)).where(m.Customer.project_id == bindparam("pid")).scalar_subquery(),
     select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == bindparam("pid")).scalar_subquery())
 _NAME_OF_CHAT = select(P.name).join(B, B.project_id == P.id).where(B.platform == bindparam("platform"),
                                                                       B.chat_id == bindparam("chat_id"))
-_SAVE_STATE = (update(cast(Table, P.__table__)).where(P.__table__.c.id == bindparam("row_id"))     # built once
-               .values(state=bindparam("new_state"), due_version=bindparam("new_due_version")))
+_SAVES: dict[tuple[str, ...], object] = {}           # the UPDATE of each set of changed columns (built once)
+
+
+@dataclass(eq=False)
+class ProjectRow:
+    """The locked project's row, as a command or a scheduled step works with it: read with one prebuilt
+    SELECT (not an ORM object: loading one cost as much again as the statement), written back by
+    `Projects.save_state` (the columns that changed since it was read or saved, in one UPDATE)."""
+    id: int
+    name: str
+    roster_version: int
+    state: dict
+    next_open_at: datetime | None
+    next_summary_at: datetime | None
+    due_version: int
+    saved: dict = field(default_factory=dict, repr=False)      # SAVED as the database has them
+
+    def __post_init__(self) -> None:
+        self.saved = {k: getattr(self, k) for k in SAVED}
+
+
+def _save(keys: tuple[str, ...]):
+    stmt = _SAVES.get(keys)
+    if stmt is None:
+        stmt = _SAVES[keys] = update(_T).where(_T.c.id == bindparam("row_id")).values(
+            {k: bindparam(f"new_{k}") for k in keys})
+    return stmt
 
 
 class Projects:
@@ -43,23 +70,26 @@ class Projects:
         """The project called `name` (NoResultFound if there is none)."""
         return self.s.scalars(select(P).where(P.name == name)).one()
 
-    def locked(self, name: str, for_update: bool) -> m.Project | None:
+    def locked(self, name: str, for_update: bool) -> ProjectRow | None:
         """The project's row; `for_update`: locked for this transaction (PostgreSQL)."""
-        row = self.s.scalars(_LOCKED_FOR_UPDATE if for_update else _LOCKED, {"name": name}).first()
-        if row is not None:
-            self._ids[name] = row.id
-        return row
+        found = columns(self.s, _LOCKED_FOR_UPDATE if for_update else _LOCKED, {"name": name}).first()
+        if found is None:
+            return None
+        self._ids[name] = found[0]
+        return ProjectRow(*found)
 
-    def save_state(self, row: m.Project, state: dict, sooner: bool = False) -> None:
-        """The day's state (unless unchanged) and, `sooner`: a reminder now falls due sooner than it did,
-        the project's due_version + 1 (bot/scheduled.py), with one prebuilt UPDATE on the session's
-        connection; the row then holds them as written (the ORM flushes nothing more for it)."""
-        if state != row.state or sooner:
-            version = row.due_version + 1 if sooner else row.due_version
-            self.s.connection().execute(_SAVE_STATE, {"row_id": row.id, "new_state": state,
-                                                      "new_due_version": version})
-            set_committed_value(row, "state", state)
-            set_committed_value(row, "due_version", version)
+    def save_state(self, row: ProjectRow, state: dict, sooner: bool = False) -> None:
+        """The day's state, the next opening and 日报 times as set on the row, and, `sooner`: a reminder now
+        falls due sooner than it did, the project's due_version + 1 (bot/scheduled.py): those that changed,
+        in one UPDATE on the session's connection (none when nothing did)."""
+        row.state = state
+        if sooner:
+            row.due_version += 1
+        changed = tuple(k for k in SAVED if getattr(row, k) != row.saved[k])
+        if changed:
+            params = {f"new_{k}": getattr(row, k) for k in changed}
+            self.s.connection().execute(_save(changed), {"row_id": row.id, **params})
+            row.saved.update((k, getattr(row, k)) for k in changed)
 
     def id_of(self, name: str) -> int | None:
         """The project's id; no statement for the project this unit of work has locked (every command's)."""

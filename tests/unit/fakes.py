@@ -15,6 +15,7 @@ from rules.enums import MANAGES, Category, CustomerStatus
 from rules.queue import DayFacts
 from storage import models as m
 from storage.repos.customers import DUE_COLUMNS, DueCustomer, Rescheduled
+from storage.repos.projects import SAVED, ProjectRow
 from storage.uow import Duplicate, Reminders
 
 
@@ -294,12 +295,17 @@ class FakeProjects(_Rows):
     def named(self, name: str) -> m.Project | None:
         return next(iter(self.where(name=name)), None)
 
-    def save_state(self, row: m.Project, state: dict, sooner: bool = False) -> None:
+    def save_state(self, row: ProjectRow, state: dict, sooner: bool = False) -> None:
         row.state = state
         row.due_version += 1 if sooner else 0
+        stored = self.get(row.id)
+        for k in SAVED:
+            setattr(stored, k, getattr(row, k))
 
-    def locked(self, name: str, for_update: bool) -> m.Project | None:
-        return self.named(name)
+    def locked(self, name: str, for_update: bool) -> ProjectRow | None:
+        p = self.named(name)
+        return None if p is None else ProjectRow(p.id, p.name, p.roster_version, p.state, p.next_open_at,
+                                                 p.next_summary_at, p.due_version)
 
     def id_of(self, name: str) -> int | None:
         row = self.named(name)
