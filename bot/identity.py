@@ -211,13 +211,13 @@ class Identities:
         if msg.platform in self.typed_names:
             return (msg.project or self.default), msg.sender_id
         key = _key(msg)
-        hit = self._who.get(key)
-        if hit and not isinstance(cmd, c.Bind | c.WhoAmI):
-            return hit[0]
-        if not isinstance(cmd, c.Bind | c.WhoAmI):
+        if not isinstance(cmd, c.Bind | c.WhoAmI):         # (those two are answered by the lookup)
+            hit = self._who.get(key)
+            if hit:
+                return hit[0]
             known = self._known(msg)
             if known is not None:
-                self._who[key] = [known[0], known[1]]
+                self._who[key] = list(known)
                 return known[0]
         try:
             who = self._lookup(msg, cmd)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol, cast
 
-from sqlalchemy import Engine, Table, bindparam, event, inspect, update
-from sqlalchemy.orm import Mapper, Session, sessionmaker
+from sqlalchemy import Engine, Table, event, inspect, update
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,6 +38,7 @@ from storage.repos.members import Members
 from storage.repos.outbox import OutboxRows
 from storage.repos.projects import Events, ProjectRow, Projects
 from storage.repos.receptions import Receptions
+from storage.repos.results import by_id_params, update_by_id
 from storage.repos.views import Boards, ReportFigures
 
 TRACKED = {m.__tablename__: m for m in (Customer, CustomerPhone, Reception, Deal, Appeal, Member, Fact, Relative,
@@ -74,10 +75,11 @@ class Reminders:
         if state == "new":
             self.moved(None, getattr(obj, col))
             return
-        old = inspect(obj).committed_state.get(col, NO_VALUE)      # (the committed value of a changed column)
+        committed = inspect(obj).committed_state               # (the committed values of changed columns)
+        old = committed.get(col, NO_VALUE)
         if state == "deleted":
             self.moved(getattr(obj, col) if old is NO_VALUE else old, None)
-        elif col in inspect(obj).committed_state and (old is NO_VALUE or old != getattr(obj, col)):
+        elif col in committed and (old is NO_VALUE or old != getattr(obj, col)):
             self.moved(None if old is NO_VALUE else old, getattr(obj, col))
             if old is NO_VALUE:
                 self.unknown = True     # set without its former value loaded: the former is not known
@@ -146,12 +148,13 @@ class UnitOfWork:
             self.reminders.note(obj, "dirty")
         for obj in deleted:
             self.reminders.note(obj, "deleted")
-        for obj in [*(o for o, values in changed.items() if values), *deleted]:
+        touched = [*(o for o, values in changed.items() if values), *deleted]
+        for obj in touched:
             table = getattr(obj, "__tablename__", None)
             if table in TRACKED and obj not in self._new and (table, obj.id) not in self._images:
                 self._images[(table, obj.id)] = _before(obj)
         self._new += [o for o in new if getattr(o, "__tablename__", None) in TRACKED]
-        self._roster_changes(session, [*new, *(o for o, values in changed.items() if values), *deleted])
+        self._roster_changes(session, [*new, *touched])
         for obj, values in changed.items():
             _write_changed(session, obj, values)
 
@@ -249,38 +252,21 @@ def _write_changed(session: Session, obj, values: dict) -> None:
     the ORM's flush of the same UPDATE costs ~3× the statement (its unit-of-work machinery per row).
     A row of a table keyed by more than an `id` (or not yet written) is left to the ORM."""
     state = inspect(obj)
-    stmt_of = _UPDATES.get(state.mapper)
-    if stmt_of is None or state.key is None:
+    table = _BY_ID.get(state.mapper)
+    if table is None or state.key is None:
         return
     if values:
-        params = {f"v_{k}": v for k, v in values.items()}
-        params["pk"] = state.identity[0]
-        if session.connection().execute(stmt_of.statement(tuple(sorted(values))), params).rowcount != 1:
-            raise StaleDataError(f"{state.mapper.class_.__name__} {state.identity[0]}: not one row updated")
+        row_id = state.identity[0]
+        stmt = update_by_id(table, tuple(sorted(values)))       # (attribute keys are the column names)
+        if session.connection().execute(stmt, by_id_params(row_id, values)).rowcount != 1:
+            raise StaleDataError(f"{state.mapper.class_.__name__} {row_id}: not one row updated")
     # what the ORM's flush does for each row it wrote: the row is clean, and a rollback of this (nested)
     # transaction expires it (private to SQLAlchemy, 2.0 and 2.1 alike: tests/integration/test_direct_updates.py)
     state._commit_all(state.dict, session.identity_map)
     session._register_altered([state])
 
 
-class _Updates:
-    """The UPDATE statements of one mapped table keyed by `id`, one per set of changed columns (built once)."""
-
-    def __init__(self, mapper: Mapper):
-        self.table = cast(Table, mapper.local_table)
-        self.columns = {p.key: p.columns[0].name for p in mapper.column_attrs if p.key != "id"}
-        self._stmts: dict[tuple[str, ...], object] = {}
-
-    def statement(self, keys: tuple[str, ...]):
-        stmt = self._stmts.get(keys)
-        if stmt is None:
-            t = self.table
-            stmt = self._stmts[keys] = update(t).where(t.c.id == bindparam("pk")).values(
-                {self.columns[k]: bindparam(f"v_{k}") for k in keys})
-        return stmt
-
-
-_UPDATES = {mp: _Updates(mp) for mp in Base.registry.mappers if [c.name for c in mp.primary_key] == ["id"]}
+_BY_ID = {mp: cast(Table, mp.local_table) for mp in Base.registry.mappers if [c.name for c in mp.primary_key] == ["id"]}
 
 
 def _before(obj: Base) -> dict:

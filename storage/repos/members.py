@@ -10,7 +10,8 @@ from rules.enums import MANAGES
 from storage import models as m
 
 Mb = m.Member
-PLATFORMS = ("feishu", "wechat", "wecom")          # the platforms with an account column on members
+PLATFORMS = tuple(c.name.removesuffix("_id") for c in Mb.__table__.c           # those with an account column
+                  if c.name.endswith("_id") and c.name != "project_id")
 _DIRECTORY = (select(Mb.name, m.Project.name, m.Project.roster_version, *(getattr(Mb, f"{p}_id") for p in PLATFORMS))
               .join(m.Project, m.Project.id == Mb.project_id).where(Mb.active.is_(True)).order_by(Mb.id))
 

@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from storage import models as m
 from storage.repos.dialect import insert_or_update, insert_unless_taken
-from storage.repos.results import columns
+from storage.repos.results import by_id_params, columns, update_by_id
 
 P, B = m.Project, m.ChatBinding
 _T = cast(Table, P.__table__)
@@ -23,7 +23,6 @@ _EARLIEST = select(
     select(func.min(m.Reception.nudge_at)).where(m.Reception.project_id == bindparam("pid")).scalar_subquery())
 _NAME_OF_CHAT = select(P.name).join(B, B.project_id == P.id).where(B.platform == bindparam("platform"),
                                                                       B.chat_id == bindparam("chat_id"))
-_SAVES: dict[tuple[str, ...], object] = {}           # the UPDATE of each set of changed columns (built once)
 
 
 @dataclass(eq=False)
@@ -42,14 +41,6 @@ class ProjectRow:
 
     def __post_init__(self) -> None:
         self.saved = {k: getattr(self, k) for k in SAVED}
-
-
-def _save(keys: tuple[str, ...]):
-    stmt = _SAVES.get(keys)
-    if stmt is None:
-        stmt = _SAVES[keys] = update(_T).where(_T.c.id == bindparam("row_id")).values(
-            {k: bindparam(f"new_{k}") for k in keys})
-    return stmt
 
 
 class Projects:
@@ -85,11 +76,10 @@ class Projects:
         row.state = state
         if sooner:
             row.due_version += 1
-        changed = tuple(k for k in SAVED if getattr(row, k) != row.saved[k])
+        changed = {k: getattr(row, k) for k in SAVED if getattr(row, k) != row.saved[k]}
         if changed:
-            params = {f"new_{k}": getattr(row, k) for k in changed}
-            self.s.connection().execute(_save(changed), {"row_id": row.id, **params})
-            row.saved.update((k, getattr(row, k)) for k in changed)
+            self.s.connection().execute(update_by_id(_T, tuple(changed)), by_id_params(row.id, changed))
+            row.saved.update(changed)
 
     def id_of(self, name: str) -> int | None:
         """The project's id; no statement for the project this unit of work has locked (every command's)."""
